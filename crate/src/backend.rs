@@ -1,0 +1,86 @@
+//! Where the networks run: WebGPU (burn's wgpu backend) or the CPU (burn's flex backend),
+//! chosen at run time.
+
+use burn::tensor::Device;
+
+/// Which kind of device runs the networks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    /// burn's wgpu backend: WebGPU in a browser; Vulkan/Metal/DX12 natively.
+    Gpu,
+    /// burn's pure-Rust flex backend.
+    Cpu,
+}
+
+/// A ready device and what we know about it.
+#[derive(Clone, Debug)]
+pub struct Backend {
+    pub kind: BackendKind,
+    pub device: Device,
+    /// Human-readable adapter description, e.g. "SwiftShader Device (Subzero) (fallback)".
+    pub adapter: String,
+    /// True for software adapters (SwiftShader, lavapipe): correct but slower than the CPU
+    /// backend, so `auto` does not pick them.
+    pub software: bool,
+    /// The largest buffer one binding may hold; dense inference tiles to stay below it.
+    pub max_buffer: u64,
+}
+
+/// The CPU's limit on one buffer: not a hardware limit, but it keeps dense inference's
+/// memory bounded (a few hundred MB) however large the image.
+pub const CPU_MAX_BUFFER: u64 = 256 << 20;
+
+impl Backend {
+    pub fn cpu() -> Backend {
+        Backend {
+            kind: BackendKind::Cpu,
+            device: Device::flex(),
+            adapter: "CPU (burn flex)".into(),
+            software: false,
+            max_buffer: CPU_MAX_BUFFER,
+        }
+    }
+
+    /// Acquires the GPU through wgpu: in a browser, WebGPU (asynchronous, as WebGPU is).
+    pub async fn gpu() -> Result<Backend, String> {
+        let (device, setup) = Device::wgpu_options()
+            .init_with_setup_async()
+            .await
+            .map_err(|e| format!("no usable WebGPU adapter: {e}"))?;
+        let info = setup.adapter.get_info();
+        let limits = setup.device.limits();
+        let software = info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu;
+        let mut adapter = [
+            info.name.as_str(),
+            info.driver.as_str(),
+            info.driver_info.as_str(),
+        ]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" · ");
+        if adapter.is_empty() {
+            adapter = format!("{:?} adapter", info.backend);
+        }
+        if software {
+            adapter.push_str(" (software)");
+        }
+        Ok(Backend {
+            kind: BackendKind::Gpu,
+            device,
+            adapter,
+            software,
+            max_buffer: limits
+                .max_storage_buffer_binding_size
+                .min(limits.max_buffer_size),
+        })
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self.kind {
+            BackendKind::Gpu => "webgpu",
+            BackendKind::Cpu => "cpu",
+        }
+    }
+}

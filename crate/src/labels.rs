@@ -1,0 +1,171 @@
+//! Hand labels: one class per pixel (0 other, 1 cell, 2 edge), from a class PNG or from the
+//! upstream tutorial's three .npy masks.
+
+use std::io::Cursor;
+
+use crate::decode::{DecodeError, decode};
+use crate::spec::{CLASS_CELL, CLASS_EDGE, CLASS_OTHER, CLASSES};
+
+/// A class per pixel, row-major, same size as the image it labels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassMap {
+    pub width: usize,
+    pub height: usize,
+    pub classes: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabelError {
+    #[error("label image: {0}")]
+    Decode(#[from] DecodeError),
+    #[error(
+        "label image has value {value} at ({x}, {y}); classes are 0 = other, 1 = cell, 2 = edge"
+    )]
+    BadClass { value: u32, x: usize, y: usize },
+    #[error("{name}: not a readable .npy file ({reason})")]
+    Npy { name: String, reason: String },
+    #[error("{name}: expected a 2-D uint8 mask, found {found}")]
+    NpyShape { name: String, found: String },
+    #[error("the {what} are {w}x{h} pixels but the image is {iw}x{ih}")]
+    SizeMismatch {
+        what: String,
+        w: usize,
+        h: usize,
+        iw: usize,
+        ih: usize,
+    },
+}
+
+impl ClassMap {
+    /// Reads a grayscale PNG (or TIFF) whose pixel values are the class numbers.
+    pub fn from_class_image(bytes: &[u8]) -> Result<ClassMap, LabelError> {
+        let decoded = decode(bytes)?;
+        let max = ((1u32 << decoded.bits.min(16)) - 1) as f32;
+        let p = decoded.plane;
+        let mut classes = Vec::with_capacity(p.data.len());
+        for (i, v) in p.data.iter().enumerate() {
+            let value = (v * max).round() as u32;
+            if value > CLASS_EDGE as u32 {
+                return Err(LabelError::BadClass {
+                    value,
+                    x: i % p.width,
+                    y: i / p.width,
+                });
+            }
+            classes.push(value as u8);
+        }
+        Ok(ClassMap {
+            width: p.width,
+            height: p.height,
+            classes,
+        })
+    }
+
+    /// Builds the class map from the tutorial's masks (uint8, 0 or 255, C order). A pixel
+    /// marked as edge is an edge, else a cell pixel is a cell, else it is other — the
+    /// upstream masks partition the image, so the order only matters for damaged files.
+    pub fn from_npy_masks(
+        cells: &[u8],
+        edges: &[u8],
+        other: &[u8],
+    ) -> Result<ClassMap, LabelError> {
+        let (w, h, cells) = read_mask("cells mask", cells)?;
+        let shape_of = |name: &str, bytes: &[u8]| -> Result<Vec<u8>, LabelError> {
+            let (mw, mh, m) = read_mask(name, bytes)?;
+            if (mw, mh) != (w, h) {
+                return Err(LabelError::SizeMismatch {
+                    what: name.into(),
+                    w: mw,
+                    h: mh,
+                    iw: w,
+                    ih: h,
+                });
+            }
+            Ok(m)
+        };
+        let edges = shape_of("edges mask", edges)?;
+        let _other = shape_of("other mask", other)?;
+        let classes = cells
+            .iter()
+            .zip(&edges)
+            .map(|(&c, &e)| {
+                if e > 0 {
+                    CLASS_EDGE
+                } else if c > 0 {
+                    CLASS_CELL
+                } else {
+                    CLASS_OTHER
+                }
+            })
+            .collect();
+        Ok(ClassMap {
+            width: w,
+            height: h,
+            classes,
+        })
+    }
+
+    /// Fails with a clear message unless the labels cover an image of this size exactly.
+    pub fn check_size(&self, width: usize, height: usize) -> Result<(), LabelError> {
+        if (self.width, self.height) == (width, height) {
+            Ok(())
+        } else {
+            Err(LabelError::SizeMismatch {
+                what: "labels".into(),
+                w: self.width,
+                h: self.height,
+                iw: width,
+                ih: height,
+            })
+        }
+    }
+
+    pub fn at(&self, x: usize, y: usize) -> u8 {
+        self.classes[y * self.width + x]
+    }
+
+    /// Pixels of each class, in class order.
+    pub fn counts(&self) -> [usize; 3] {
+        let mut n = [0; 3];
+        for &c in &self.classes {
+            n[c as usize] += 1;
+        }
+        n
+    }
+}
+
+/// Class names, for messages.
+pub fn class_name(class: u8) -> &'static str {
+    CLASSES[class as usize]
+}
+
+fn read_mask(name: &str, bytes: &[u8]) -> Result<(usize, usize, Vec<u8>), LabelError> {
+    let err = |reason: String| LabelError::Npy {
+        name: name.into(),
+        reason,
+    };
+    let npy = npyz::NpyFile::new(Cursor::new(bytes)).map_err(|e| err(e.to_string()))?;
+    let shape = npy.shape().to_vec();
+    let dtype = npy.dtype().descr().trim_matches('\'').to_string();
+    if shape.len() != 2 || dtype != "|u1" {
+        return Err(LabelError::NpyShape {
+            name: name.into(),
+            found: format!("shape {shape:?}, dtype {dtype}"),
+        });
+    }
+    if npy.order() != npyz::Order::C {
+        return Err(err(
+            "Fortran order is not supported; save with C order".into()
+        ));
+    }
+    let (h, w) = (shape[0] as usize, shape[1] as usize);
+    let data: Vec<u8> = npy.into_vec::<u8>().map_err(|e| err(e.to_string()))?;
+    if data.len() != w * h {
+        return Err(err(format!(
+            "holds {} values, its shape says {}",
+            data.len(),
+            w * h
+        )));
+    }
+    Ok((w, h, data))
+}

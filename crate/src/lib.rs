@@ -1,0 +1,30 @@
+//! cellseg: cell segmentation of phase-contrast microscopy with the small patch CNNs of
+//! J. Levine's 2017 "Segmentation" posts, trained and run natively or in a browser.
+//!
+//! The flow of data, one module per box:
+//!
+//! ```text
+//! file bytes ─▶ decode ─▶ normalise ─▶ plane ─┬─▶ patch (balanced sampler) ─▶ train ─▶ weights
+//! labels (PNG / .npy) ─▶ labels ─────────────┘                                 │
+//! spec (list of layers) ─▶ network ◀───────────────────────────────────────────┘
+//!                          └▶ dense (dilated twin, tiled) ─▶ probability maps
+//!                          └▶ naive (patch by patch, for comparison)
+//! ```
+//! `backend` picks WebGPU or the CPU at run time; `web` is the wasm-bindgen surface.
+
+pub mod backend;
+pub mod decode;
+pub mod dense;
+pub mod labels;
+pub mod mistake;
+pub mod naive;
+pub mod network;
+pub mod normalise;
+pub mod patch;
+pub mod plane;
+pub mod spec;
+pub mod train;
+pub mod weights;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;

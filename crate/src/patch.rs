@@ -1,0 +1,251 @@
+//! Patches: the 31x31 neighbourhood of a pixel, the unit the patch network classifies.
+//!
+//! Borders: a patch centred near the image edge takes its missing pixels by mirroring the
+//! image (numpy's 'reflect', see [`crate::plane::reflect`]), exactly as the dense twin pads the
+//! whole image, so a pixel gets the same input whichever way it is classified. (The upstream
+//! code instead skipped centres within 15 px of the border; mirroring keeps every labelled
+//! pixel usable and makes border pixels segmentable.)
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::labels::ClassMap;
+use crate::plane::{Plane, Rect};
+use crate::spec::{HALF, PATCH};
+
+/// A batch of patches ready for the network: `n` patches of 31x31 values, row-major, and
+/// their classes.
+#[derive(Clone, Debug, Default)]
+pub struct PatchBatch {
+    pub pixels: Vec<f32>,
+    pub classes: Vec<u8>,
+}
+
+impl PatchBatch {
+    pub fn len(&self) -> usize {
+        self.classes.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.classes.is_empty()
+    }
+}
+
+/// Copies the patch centred on (x, y) into `out` (31x31 values).
+pub fn patch_at(plane: &Plane, x: usize, y: usize, out: &mut Vec<f32>) {
+    let (x, y) = (x as isize - HALF as isize, y as isize - HALF as isize);
+    let inside =
+        x >= 0 && y >= 0 && x as usize + PATCH <= plane.width && y as usize + PATCH <= plane.height;
+    for dy in 0..PATCH as isize {
+        if inside {
+            let row = (y + dy) as usize * plane.width + x as usize;
+            out.extend_from_slice(&plane.data[row..row + PATCH]);
+        } else {
+            out.extend((0..PATCH as isize).map(|dx| plane.reflected(x + dx, y + dy)));
+        }
+    }
+}
+
+/// Flips and quarter turns applied to training patches (the 8 symmetries of a square).
+/// Cells in these images have no preferred orientation, so each symmetry is a new example.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Augment {
+    pub flips: bool,
+    pub rotations: bool,
+}
+
+/// Draws training patches with the same number per class, as the posts do: cell, edge and
+/// other pixels are 22%, 11% and 67% of the image, and sampling them evenly keeps the
+/// network from learning "everything is background".
+pub struct Sampler {
+    by_class: [Vec<(u32, u32)>; 3],
+    rng: StdRng,
+    pub augment: Augment,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the region {region:?} has no {class} pixels to sample (counts other/cell/edge: {counts:?})"
+)]
+pub struct EmptyClass {
+    pub class: &'static str,
+    pub region: Rect,
+    pub counts: [usize; 3],
+}
+
+impl Sampler {
+    /// Indexes the labelled pixels whose centre lies in `region`. Every class must be present.
+    pub fn new(labels: &ClassMap, region: Rect, seed: u64) -> Result<Sampler, EmptyClass> {
+        let region = region.clamp(labels.width, labels.height);
+        let mut by_class: [Vec<(u32, u32)>; 3] = Default::default();
+        for y in region.y0..region.y1 {
+            for x in region.x0..region.x1 {
+                by_class[labels.at(x, y) as usize].push((x as u32, y as u32));
+            }
+        }
+        let counts = [by_class[0].len(), by_class[1].len(), by_class[2].len()];
+        if let Some(c) = counts.iter().position(|&n| n == 0) {
+            return Err(EmptyClass {
+                class: crate::labels::class_name(c as u8),
+                region,
+                counts,
+            });
+        }
+        Ok(Sampler {
+            by_class,
+            rng: StdRng::seed_from_u64(seed),
+            augment: Augment::default(),
+        })
+    }
+
+    /// A batch of `n` patches: classes in turn (other, cell, edge, other, ...), each centre
+    /// drawn uniformly from that class's pixels.
+    pub fn batch(&mut self, plane: &Plane, n: usize) -> PatchBatch {
+        let mut batch = PatchBatch {
+            pixels: Vec::with_capacity(n * PATCH * PATCH),
+            classes: Vec::with_capacity(n),
+        };
+        let offset = self.rng.random_range(0..3);
+        for i in 0..n {
+            let class = (i + offset) % 3;
+            let pool = &self.by_class[class];
+            let (x, y) = pool[self.rng.random_range(0..pool.len())];
+            let start = batch.pixels.len();
+            patch_at(plane, x as usize, y as usize, &mut batch.pixels);
+            let symmetry = self.symmetry();
+            transform(&mut batch.pixels[start..], symmetry);
+            batch.classes.push(class as u8);
+        }
+        batch
+    }
+
+    fn symmetry(&mut self) -> (bool, u8) {
+        let flip = self.augment.flips && self.rng.random_bool(0.5);
+        let turns = if self.augment.rotations {
+            self.rng.random_range(0..4)
+        } else {
+            0
+        };
+        (flip, turns)
+    }
+}
+
+/// Mirrors (left-right) and then turns a 31x31 patch by quarter turns, in place.
+fn transform(patch: &mut [f32], (flip, turns): (bool, u8)) {
+    if flip {
+        for row in patch.chunks_mut(PATCH) {
+            row.reverse();
+        }
+    }
+    for _ in 0..turns {
+        let src = patch.to_vec();
+        for y in 0..PATCH {
+            for x in 0..PATCH {
+                patch[y * PATCH + x] = src[x * PATCH + (PATCH - 1 - y)];
+            }
+        }
+    }
+}
+
+/// A fixed, evenly class-balanced set of patches from `region` for measuring the mistake
+/// rate: the same set every time it is asked for with the same seed.
+pub fn evaluation_set(
+    plane: &Plane,
+    labels: &ClassMap,
+    region: Rect,
+    n: usize,
+    seed: u64,
+) -> Result<PatchBatch, EmptyClass> {
+    Ok(Sampler::new(labels, region, seed)?.batch(plane, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(w: usize, h: usize) -> Plane {
+        Plane::new(w, h, (0..w * h).map(|i| i as f32).collect())
+    }
+
+    #[test]
+    fn interior_patch_is_the_neighbourhood() {
+        let p = ramp(40, 40);
+        let mut out = Vec::new();
+        patch_at(&p, 20, 17, &mut out);
+        assert_eq!(out.len(), PATCH * PATCH);
+        assert_eq!(out[0], p.at(5, 2));
+        assert_eq!(out[HALF * PATCH + HALF], p.at(20, 17));
+    }
+
+    #[test]
+    fn border_patch_is_mirrored() {
+        let p = ramp(40, 40);
+        let mut out = Vec::new();
+        patch_at(&p, 0, 0, &mut out);
+        // one column left of the centre mirrors to x = 1
+        assert_eq!(out[HALF * PATCH + HALF - 1], p.at(1, 0));
+        assert_eq!(out[0], p.at(15, 15));
+    }
+
+    #[test]
+    fn classes_are_balanced_and_inside_the_region() {
+        let (w, h) = (60, 40);
+        let classes = (0..w * h)
+            .map(|i| {
+                if i % 10 == 0 {
+                    2
+                } else if i % 7 == 0 {
+                    1
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let labels = ClassMap {
+            width: w,
+            height: h,
+            classes,
+        };
+        let plane = ramp(w, h);
+        let region = Rect::new(0, 0, 30, 40);
+        let mut s = Sampler::new(&labels, region, 7).unwrap();
+        let b = s.batch(&plane, 300);
+        for c in 0..3u8 {
+            assert_eq!(b.classes.iter().filter(|&&k| k == c).count(), 100);
+        }
+        // centres come back as the middle pixel: all inside the region, with the right class
+        for (i, &c) in b.classes.iter().enumerate() {
+            let v = b.pixels[i * PATCH * PATCH + HALF * PATCH + HALF] as usize;
+            assert!(region.contains(v % w, v / w));
+            assert_eq!(labels.at(v % w, v / w), c);
+        }
+        let again = Sampler::new(&labels, region, 7).unwrap().batch(&plane, 300);
+        assert_eq!(again.pixels, b.pixels, "same seed, same patches");
+    }
+
+    #[test]
+    fn a_region_without_a_class_is_refused() {
+        let labels = ClassMap {
+            width: 4,
+            height: 1,
+            classes: vec![0, 1, 1, 2],
+        };
+        let err = Sampler::new(&labels, Rect::new(0, 0, 3, 1), 0)
+            .err()
+            .unwrap();
+        assert_eq!(err.class, "edge");
+    }
+
+    #[test]
+    fn four_quarter_turns_and_two_flips_are_identity() {
+        let orig: Vec<f32> = (0..PATCH * PATCH).map(|i| i as f32).collect();
+        let mut p = orig.clone();
+        transform(&mut p, (false, 1));
+        assert_ne!(p, orig);
+        assert_eq!(p[HALF * PATCH + HALF], orig[HALF * PATCH + HALF]);
+        transform(&mut p, (false, 3));
+        assert_eq!(p, orig);
+        transform(&mut p, (true, 0));
+        transform(&mut p, (true, 0));
+        assert_eq!(p, orig);
+    }
+}

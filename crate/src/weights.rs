@@ -1,0 +1,108 @@
+//! Saving and loading trained networks.
+//!
+//! A weights file is a short text header naming the architecture, then burn's record of the
+//! parameters (burnpack):
+//!
+//! ```text
+//! cellseg weights 1
+//! name: original
+//! spec: conv4x20 pool conv3x40 conv3x80 pool conv3x120 conv3x240 fc1000
+//!
+//! <burnpack bytes>
+//! ```
+//!
+//! The header lets a loader build the right network before reading the parameters, and say
+//! clearly when a file belongs to another architecture.
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device};
+
+use crate::network::Network;
+use crate::spec::{Spec, SpecError};
+
+const MAGIC: &str = "cellseg weights 1\n";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    #[error("not a cellseg weights file")]
+    NotWeights,
+    #[error("the weights file's header is damaged: {0}")]
+    Header(String),
+    #[error("the weights file names an invalid network: {0}")]
+    Spec(#[from] SpecError),
+    #[error(
+        "these weights are for network '{found_name}' ({found}), not '{wanted_name}' ({wanted})"
+    )]
+    Mismatch {
+        found_name: String,
+        found: String,
+        wanted_name: String,
+        wanted: String,
+    },
+    #[error("the weights file is damaged: {0}")]
+    Record(String),
+}
+
+/// Serialises a network. Reads weights back synchronously: call it on a CPU copy
+/// (see [`Network::copy_to`]) when the network lives on WebGPU in a browser.
+pub fn to_bytes(net: &Network) -> Result<Vec<u8>, WeightsError> {
+    let record = net
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| WeightsError::Record(e.to_string()))?;
+    let mut out = format!("{MAGIC}name: {}\nspec: {}\n\n", net.spec.name, net.spec).into_bytes();
+    out.extend_from_slice(&record);
+    Ok(out)
+}
+
+/// Reads the architecture a weights file was saved from, without loading the weights.
+pub fn read_spec(bytes: &[u8]) -> Result<(Spec, usize), WeightsError> {
+    let rest = bytes
+        .strip_prefix(MAGIC.as_bytes())
+        .ok_or(WeightsError::NotWeights)?;
+    let end = rest
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .ok_or_else(|| WeightsError::Header("no end of header".into()))?;
+    let header =
+        std::str::from_utf8(&rest[..end]).map_err(|_| WeightsError::Header("not text".into()))?;
+    let (mut name, mut text) = (None, None);
+    for line in header.lines() {
+        match line.split_once(": ") {
+            Some(("name", v)) => name = Some(v),
+            Some(("spec", v)) => text = Some(v),
+            _ => return Err(WeightsError::Header(format!("unexpected line '{line}'"))),
+        }
+    }
+    let (name, text) = name
+        .zip(text)
+        .ok_or_else(|| WeightsError::Header("name or spec missing".into()))?;
+    Ok((Spec::parse(name, text)?, MAGIC.len() + end + 2))
+}
+
+/// Loads a network onto `device`. With `expected`, a file of another architecture is refused
+/// with a message naming both.
+pub fn from_bytes(
+    bytes: &[u8],
+    expected: Option<&Spec>,
+    device: &Device,
+) -> Result<Network, WeightsError> {
+    let (spec, offset) = read_spec(bytes)?;
+    if let Some(want) = expected
+        && (&want.layers, want.hidden) != (&spec.layers, spec.hidden)
+    {
+        return Err(WeightsError::Mismatch {
+            found_name: spec.name.clone(),
+            found: spec.to_string(),
+            wanted_name: want.name.clone(),
+            wanted: want.to_string(),
+        });
+    }
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes[offset..].to_vec()))
+        .map_err(|e| WeightsError::Record(e.to_string()))?;
+    Network::new(&spec, 0, device)
+        .try_load_record(record)
+        .map_err(|e| WeightsError::Record(e.to_string()))
+}

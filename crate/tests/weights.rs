@@ -1,0 +1,71 @@
+//! Weights files round-trip, and refuse what they cannot load with a clear reason.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use cellseg::network::Network;
+use cellseg::spec::Spec;
+use cellseg::weights::{WeightsError, from_bytes, read_spec, to_bytes};
+
+fn outputs(net: &Network) -> Vec<f32> {
+    let input: Vec<f32> = (0..2 * 31 * 31)
+        .map(|i| ((i * 37) % 101) as f32 / 101.0)
+        .collect();
+    let x = Tensor::from_data(TensorData::new(input, [2, 1, 31, 31]), &Device::flex());
+    net.forward(x).into_data().try_to_vec::<f32>().unwrap()
+}
+
+#[test]
+fn weights_round_trip_exactly() {
+    let device = Device::flex();
+    let spec = Spec::preset("network2").unwrap();
+    let net = Network::new(&spec, 11, &device);
+    let bytes = to_bytes(&net).unwrap();
+    assert_eq!(read_spec(&bytes).unwrap().0, spec);
+    let back = from_bytes(&bytes, Some(&spec), &device).unwrap();
+    assert_eq!(outputs(&net), outputs(&back));
+    assert_ne!(outputs(&net), outputs(&Network::new(&spec, 12, &device)));
+}
+
+#[test]
+fn weights_of_another_network_are_refused_by_name() {
+    let device = Device::flex();
+    let bytes = to_bytes(&Network::new(
+        &Spec::preset("deepcell").unwrap(),
+        1,
+        &device,
+    ))
+    .unwrap();
+    let want = Spec::preset("original").unwrap();
+    let err = from_bytes(&bytes, Some(&want), &device).unwrap_err();
+    assert!(matches!(err, WeightsError::Mismatch { .. }));
+    assert!(
+        err.to_string()
+            .starts_with("these weights are for network 'deepcell'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn garbage_and_truncated_files_are_refused() {
+    let device = Device::flex();
+    assert!(matches!(
+        from_bytes(b"\x00\x01random", None, &device),
+        Err(WeightsError::NotWeights)
+    ));
+    let bytes = to_bytes(&Network::new(
+        &Spec::preset("original").unwrap(),
+        1,
+        &device,
+    ))
+    .unwrap();
+    let err = from_bytes(&bytes[..bytes.len() / 2], None, &device)
+        .err()
+        .expect("truncated must fail");
+    assert!(matches!(err, WeightsError::Record(_)), "{err}");
+    let mut bad_spec = bytes.clone();
+    let at = bad_spec.windows(7).position(|w| w == b"conv4x2").unwrap();
+    bad_spec[at + 4] = b'9';
+    let err = from_bytes(&bad_spec, None, &device)
+        .err()
+        .expect("bad spec must fail");
+    assert!(matches!(err, WeightsError::Spec(_)), "{err}");
+}

@@ -1,0 +1,68 @@
+// Your own files: a dropped image segments; bad files and failed downloads give readable
+// messages and keep what was loaded; no WebGPU means CPU with a reason.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch } from './harness.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+// Draws a synthetic phase-contrast-like image in the page and drops it as a PNG file.
+async function dropGeneratedPng(page, name) {
+  await page.evaluate(async (name) => {
+    const canvas = new OffscreenCanvas(96, 80);
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = '#777';
+    ctx.fillRect(0, 0, 96, 80);
+    ctx.fillStyle = '#333';
+    for (let i = 0; i < 6; i++) ctx.fillRect(10 + 14 * i, 20 + 5 * (i % 3), 8, 30);
+    const blob = await canvas.convertToBlob({ type: 'image/png' });
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([blob], name, { type: 'image/png' }));
+    document.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true }));
+  }, name);
+}
+
+test('a dropped image segments; a bad file is refused and the image stays', async () => {
+  const page = await browser.open('?backend=cpu');
+  await dropGeneratedPng(page, 'colony <b>1</b>.png');
+  await page.waitForFunction(() => window.cellseg.image?.width === 96);
+  assert.match(await page.textContent('#data-status'), /colony <b>1<\/b>\.png: 96 × 80 pixels/);
+
+  await page.setInputFiles('#file', { name: 'notes.tif', mimeType: 'image/tiff', buffer: Buffer.from('this is not a TIFF') });
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await page.textContent('#error'), /not an image we can read/);
+  assert.equal(await page.evaluate(() => window.cellseg.image.width), 96, 'the previous image is kept');
+
+  await page.selectOption('#crop', '64');
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 120_000 });
+  const size = await page.evaluate(() => window.cellseg.lastProbs.probs.length);
+  assert.equal(size, 3 * 64 * 64);
+});
+
+test('a failed download says what failed', async () => {
+  const page = await browser.open('?backend=cpu&data=/nowhere/');
+  await page.click('#load-tutorial');
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await page.textContent('#error'), /Could not download .*phase_027\.tif: HTTP 404/);
+});
+
+test('only the page’s own origin is contacted', async () => {
+  const origin = new URL(browser.base).origin;
+  const foreign = browser.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:'));
+  assert.deepEqual(foreign, []);
+});
+
+test('without WebGPU the page runs on the CPU and says so', async () => {
+  const plain = await launch({ webgpu: false });
+  try {
+    const page = await plain.open('');
+    assert.equal(await page.getAttribute('#backend', 'data-backend'), 'cpu');
+    assert.match(await page.textContent('#backend'), /CPU chosen: (this browser has no WebGPU|WebGPU is present but offers no adapter)/);
+  } finally {
+    await plain.close();
+  }
+});

@@ -1,0 +1,61 @@
+// Shared set-up for the browser tests: the demo server (with the real tutorial data under
+// /data/) and Debian's Chromium driven by playwright-core.
+
+import { chromium } from 'playwright-core';
+import { serve } from '../tools/serve.mjs';
+
+const DATA = process.env.CELLSEG_DATA || new URL('../../shared/data/bsubtilis', import.meta.url).pathname;
+
+export const FLAGS = [
+  '--no-sandbox',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+  '--disable-dev-shm-usage',
+];
+
+/** Starts the server and a browser; returns {base, requests, open(query), close()}. */
+export async function launch({ webgpu = true } = {}) {
+  const server = await serve({ port: 0, data: `${DATA}/upstream` });
+  const base = `http://127.0.0.1:${server.address().port}/`;
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: webgpu ? [...FLAGS, '--enable-unsafe-webgpu'] : FLAGS,
+  });
+  const requests = [];
+  return {
+    base,
+    requests,
+    async open(query = '') {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      page.on('request', (r) => requests.push(r.url()));
+      page.on('pageerror', (e) => console.error('page error:', e.message));
+      page.on('console', (m) => { if (m.type() === 'error') console.error('console:', m.text()); });
+      await page.goto(base + query);
+      await page.waitForFunction(() => ['ready', 'failed'].includes(document.getElementById('backend').dataset.state), null, { timeout: 120_000 });
+      return page;
+    },
+    async close() {
+      await browser.close();
+      await new Promise((ok) => server.close(ok));
+    },
+  };
+}
+
+/** Loads the tutorial image and labels through the page's button. */
+export async function loadTutorial(page) {
+  await page.click('#load-tutorial');
+  await page.waitForFunction(() => window.cellseg.labelled || !document.getElementById('error').hidden, null, { timeout: 120_000 });
+  if (!(await page.evaluate(() => window.cellseg.labelled))) throw new Error(`loading failed: ${await page.textContent('#error')}`);
+}
+
+/** Fills the training form, clicks Train and waits until training ends. */
+export async function train(page, { steps, batch, lr, evalEvery }) {
+  await page.fill('#steps', String(steps));
+  await page.fill('#batch', String(batch));
+  await page.fill('#lr', String(lr));
+  await page.fill('#eval-every', String(evalEvery));
+  await page.dispatchEvent('#lr', 'change');
+  await page.click('#train');
+  await page.waitForFunction(() => /^(Done|Stopped|Training failed)/.test(document.getElementById('train-status').textContent), null, { timeout: 600_000 });
+  return page.evaluate(() => ({ status: document.getElementById('train-status').textContent, curve: window.cellseg.curve }));
+}

@@ -1,0 +1,65 @@
+// A tiny static server for the demo and the browser tests: serves the repository root on
+// localhost and, with --data DIR, that folder under /data/ (the tutorial files laid out as
+// upstream, so the page can use ?data=/data/). Nothing else is reachable.
+//
+// usage: node tools/serve.mjs [--port 8080] [--data ../shared/data/bsubtilis/upstream]
+
+import { createServer } from 'node:http';
+import { createReadStream, statSync } from 'node:fs';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const types = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
+  '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.png': 'image/png',
+  '.tif': 'image/tiff', '.npy': 'application/octet-stream', '.svg': 'image/svg+xml',
+};
+
+export function serve({ port = 8080, data = null, host = '127.0.0.1' } = {}) {
+  const dataDir = data ? resolve(data) : null;
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    let base = root;
+    let rel = path;
+    if (path.startsWith('/data/')) {
+      if (!dataDir) return send(res, 404, 'no data folder is served');
+      base = dataDir;
+      rel = path.slice('/data'.length);
+    }
+    const file = normalize(join(base, rel.endsWith('/') ? `${rel}index.html` : rel));
+    if (file !== base && !file.startsWith(base + sep)) return send(res, 403, 'forbidden');
+    let stat;
+    try {
+      stat = statSync(file);
+    } catch {
+      return send(res, 404, 'not found');
+    }
+    if (!stat.isFile()) return send(res, 404, 'not found');
+    res.writeHead(200, {
+      'content-type': types[extname(file)] || 'application/octet-stream',
+      'content-length': stat.size,
+      'cache-control': 'no-cache',
+    });
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((ok) => server.listen(port, host, () => ok(server)));
+}
+
+function send(res, status, text) {
+  res.writeHead(status, { 'content-type': 'text/plain' });
+  res.end(text);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const arg = (name) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  const port = Number(arg('--port') || 8080);
+  const data = arg('--data');
+  const server = await serve({ port, data });
+  const { port: bound } = server.address();
+  const query = data ? '?data=/data/' : '';
+  console.log(`cellseg demo: http://localhost:${bound}/${query}`);
+}

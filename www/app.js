@@ -1,0 +1,424 @@
+// The page: wires controls to the worker and draws its replies. No model math here.
+
+import uPlot from '../node_modules/uplot/dist/uPlot.esm.js';
+import { WorkerClient } from './client.js';
+
+const UPSTREAM = 'https://raw.githubusercontent.com/levinejh/simple-cell-seg-demo/master/';
+const params = new URLSearchParams(location.search);
+const dataPrefix = params.get('data') || UPSTREAM;
+const backendWanted = ['webgpu', 'cpu'].includes(params.get('backend')) ? params.get('backend') : 'auto';
+
+const $ = (id) => document.getElementById(id);
+const client = new WorkerClient(new URL('./worker.js', import.meta.url));
+
+// What is loaded; also read by the browser tests.
+const state = {
+  image: null, // {width, height, rgba}
+  labelled: false,
+  crop: { x: 0, y: 0 },
+  training: false,
+  trainedSteps: 0,
+  curve: { step: [], batch: [], heldout: [], loss: [] },
+  lastProbs: null,
+  compare: null,
+};
+window.cellseg = state;
+
+function showError(message) {
+  const box = $('error');
+  box.textContent = message; // text only: file names never become HTML
+  box.hidden = !message;
+}
+
+function setStatus(id, text) {
+  $(id).textContent = text;
+}
+
+function enable() {
+  const ready = $('backend').dataset.state === 'ready';
+  const busy = state.training;
+  $('load-tutorial').disabled = !ready || busy;
+  $('train').disabled = !ready || busy || !state.labelled;
+  $('reset').disabled = !ready || busy;
+  $('pause').disabled = !busy;
+  $('resume').disabled = !busy;
+  $('stop').disabled = !busy;
+  $('segment').disabled = !ready || busy || !state.image;
+  $('compare').disabled = !ready || busy || !state.image;
+  $('save').disabled = !ready || busy;
+}
+
+// Runs a request, showing its error (if any) without losing what was loaded before.
+async function run(type, payload, options) {
+  try {
+    showError('');
+    return await client.request(type, payload, options);
+  } catch (e) {
+    showError(e.message);
+    throw e;
+  }
+}
+
+// ---- backend -------------------------------------------------------------------------
+
+async function start() {
+  try {
+    await client.ready;
+    const info = await client.request('init', { backend: backendWanted });
+    const el = $('backend');
+    el.dataset.state = 'ready';
+    el.dataset.backend = info.backend;
+    const what = info.backend === 'webgpu' ? 'WebGPU' : 'CPU';
+    el.textContent = `Running on ${what}: ${info.adapter}${info.note ? ` — ${info.note}` : ''}`;
+    const presets = await client.request('describe', { arch: 'original' });
+    $('arch').replaceChildren(...['original', 'network1', 'network2', 'network3', 'deepcell'].map((name) => {
+      const option = document.createElement('option');
+      option.value = name;
+      option.textContent = name === 'original' ? `original (${presets.params.toLocaleString()} parameters)` : name;
+      return option;
+    }));
+  } catch (e) {
+    $('backend').dataset.state = 'failed';
+    $('backend').textContent = 'The engine failed to start.';
+    showError(`Could not start: ${e.message}`);
+  }
+  enable();
+}
+
+// ---- data ----------------------------------------------------------------------------
+
+async function fetchBytes(url) {
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new Error(`Could not download ${url}: network error (${e.message}). Check the connection, or point ?data= at a copy.`);
+  }
+  if (!response.ok) throw new Error(`Could not download ${url}: HTTP ${response.status} ${response.statusText}`);
+  return response.arrayBuffer();
+}
+
+async function loadTutorial() {
+  $('data-progress').hidden = false;
+  $('data-progress').removeAttribute('value');
+  setStatus('data-status', 'Downloading phase_027 and its masks…');
+  try {
+    const names = ['Images/phase_027.tif', ...['cells', 'edges', 'other'].map((m) => `Masks/image_027_mask_${m}.npy`)];
+    const [image, ...masks] = await Promise.all(names.map((n) => fetchBytes(dataPrefix + n)));
+    await loadImage(image, 'phase_027.tif');
+    const { counts } = await run('loadNpyLabels', { masks }, { transfer: masks });
+    labelsLoaded(counts);
+  } catch (e) {
+    showError(e.message);
+    setStatus('data-status', state.image ? 'Kept the image loaded before.' : 'No image yet.');
+  } finally {
+    $('data-progress').hidden = true;
+  }
+}
+
+async function loadImage(bytes, name) {
+  const reply = await run('loadImage', { bytes }, { transfer: [bytes] });
+  state.image = { width: reply.width, height: reply.height, rgba: new Uint8ClampedArray(reply.rgba.buffer), name };
+  state.labelled = false;
+  state.crop = { x: Math.max(0, (reply.width >> 1) - 128), y: Math.max(0, (reply.height >> 1) - 128) };
+  drawImage();
+  setStatus('data-status', `${name}: ${reply.width} × ${reply.height} pixels, no labels (segmentation only).`);
+  setStatus('train-status', 'Training needs labels for this image.');
+  enable();
+}
+
+function labelsLoaded(counts) {
+  state.labelled = true;
+  const total = counts.reduce((a, b) => a + b, 0);
+  const pct = (n) => `${(100 * n / total).toFixed(0)}%`;
+  setStatus('data-status', `${state.image.name}: ${state.image.width} × ${state.image.height} pixels, labelled: ` +
+    `${pct(counts[1])} cell, ${pct(counts[2])} edge, ${pct(counts[0])} other.`);
+  setStatus('train-status', 'Ready to train.');
+  enable();
+}
+
+// Sorts dropped or picked files into image, labels and weights by name and type.
+async function loadFiles(files) {
+  files = [...files];
+  const npy = files.filter((f) => f.name.toLowerCase().endsWith('.npy'));
+  const weights = files.filter((f) => f.name.toLowerCase().endsWith('.cellseg'));
+  const isLabels = (f) => /class|label|mask/i.test(f.name);
+  const images = files.filter((f) => !npy.includes(f) && !weights.includes(f) && !isLabels(f));
+  const labels = files.filter((f) => !npy.includes(f) && !weights.includes(f) && isLabels(f));
+  try {
+    for (const f of images) await loadImage(await f.arrayBuffer(), f.name);
+    for (const f of labels) labelsLoaded((await run('loadClassLabels', { bytes: await f.arrayBuffer() })).counts);
+    if (npy.length) {
+      const pick = (k) => npy.find((f) => f.name.toLowerCase().includes(k));
+      const found = ['cells', 'edges', 'other'].map(pick);
+      if (found.some((f) => !f)) throw new Error('Drop all three .npy masks together (names containing cells, edges and other).');
+      const masks = await Promise.all(found.map((f) => f.arrayBuffer()));
+      labelsLoaded((await run('loadNpyLabels', { masks }, { transfer: masks })).counts);
+    }
+    for (const f of weights) {
+      const { text } = await run('loadWeights', { bytes: await f.arrayBuffer() });
+      setStatus('train-status', `Loaded weights: ${text}`);
+    }
+  } catch (e) {
+    showError(`${e.message}`);
+  }
+}
+
+// ---- drawing -------------------------------------------------------------------------
+
+function drawImage() {
+  const { width, height, rgba } = state.image;
+  for (const id of ['image', 'overlay']) Object.assign($(id), { width, height });
+  $('image').getContext('2d').putImageData(new ImageData(rgba, width, height), 0, 0);
+  $('view').hidden = false;
+  $('view-hint').hidden = false;
+  drawOverlay();
+}
+
+function cropRect() {
+  const size = Number($('crop').value);
+  const { width, height } = state.image;
+  if (size === 0) return { x: 0, y: 0, width, height };
+  const w = Math.min(size, width);
+  const h = Math.min(size, height);
+  const x = Math.min(Math.max(0, state.crop.x), width - w);
+  const y = Math.min(Math.max(0, state.crop.y), height - h);
+  return { x, y, width: w, height: h };
+}
+
+function drawOverlay() {
+  const ctx = $('overlay').getContext('2d');
+  const { width, height } = state.image;
+  ctx.clearRect(0, 0, width, height);
+  const line = Math.max(1, width / 400);
+  const split = Math.ceil(width * 2 / 3);
+  ctx.setLineDash([8 * line, 6 * line]);
+  ctx.strokeStyle = '#4aa3ff';
+  ctx.lineWidth = line;
+  ctx.beginPath();
+  ctx.moveTo(split, 0);
+  ctx.lineTo(split, height);
+  ctx.stroke();
+  ctx.setLineDash([]);
+  const r = cropRect();
+  if (state.lastProbs && state.lastProbs.rect.x === r.x && state.lastProbs.rect.y === r.y &&
+      state.lastProbs.rect.width === r.width && state.lastProbs.rect.height === r.height) {
+    ctx.putImageData(maskImage(state.lastProbs, 0.45), r.x, r.y);
+  }
+  ctx.strokeStyle = '#ffd400';
+  ctx.lineWidth = 2 * line;
+  ctx.strokeRect(r.x, r.y, r.width, r.height);
+}
+
+// p(cell) > threshold as translucent green over transparent.
+function maskImage({ probs, rect }, alpha) {
+  const threshold = Number($('threshold').value);
+  const n = rect.width * rect.height;
+  const out = new ImageData(rect.width, rect.height);
+  for (let i = 0; i < n; i++) {
+    if (probs[n + i] > threshold) out.data.set([40, 230, 90, Math.round(255 * alpha)], 4 * i);
+  }
+  return out;
+}
+
+function drawResults() {
+  const { probs, rect } = state.lastProbs;
+  const n = rect.width * rect.height;
+  const prob = new ImageData(rect.width, rect.height);
+  for (let i = 0; i < n; i++) {
+    const g = Math.round(255 * probs[n + i]);
+    prob.data.set([g, g, g, 255], 4 * i);
+  }
+  for (const id of ['prob', 'mask']) Object.assign($(id), { width: rect.width, height: rect.height });
+  $('prob').getContext('2d').putImageData(prob, 0, 0);
+  // The image crop, then the mask on top.
+  const base = new ImageData(rect.width, rect.height);
+  const { rgba, width } = state.image;
+  for (let y = 0; y < rect.height; y++) {
+    const start = 4 * ((rect.y + y) * width + rect.x);
+    base.data.set(rgba.subarray(start, start + 4 * rect.width), 4 * y * rect.width);
+  }
+  const ctx = $('mask').getContext('2d');
+  ctx.putImageData(base, 0, 0);
+  const mask = document.createElement('canvas');
+  Object.assign(mask, { width: rect.width, height: rect.height });
+  mask.getContext('2d').putImageData(maskImage(state.lastProbs, 0.55), 0, 0);
+  ctx.drawImage(mask, 0, 0);
+  drawOverlay();
+}
+
+// ---- training ------------------------------------------------------------------------
+
+let plot = null;
+
+function plotCurve() {
+  const { step, batch, heldout } = state.curve;
+  const data = [step, batch, heldout];
+  if (!plot) {
+    plot = new uPlot({
+      width: $('curve').clientWidth || 600,
+      height: 220,
+      scales: { x: { time: false }, y: { range: [0, 100] } },
+      axes: [{ label: 'step' }, { label: 'mistakes %' }],
+      series: [
+        { label: 'step' },
+        { label: 'batch mistakes %', stroke: '#9aa5b1', width: 1 },
+        { label: 'held-out mistakes %', stroke: '#d9480f', width: 2, spanGaps: true, points: { show: true } },
+      ],
+    }, data, $('curve'));
+  } else {
+    plot.setData(data);
+  }
+}
+
+async function train() {
+  const restart = !state.trainerReady;
+  const settings = {
+    steps: Number($('steps').value),
+    learningRate: Number($('lr').value),
+    batch: Number($('batch').value),
+    seed: Number($('seed').value),
+    augment: $('augment').checked,
+    evalEvery: Math.max(1, Number($('eval-every').value)),
+    restart,
+  };
+  state.training = true;
+  enable();
+  $('train-progress').value = 0;
+  setStatus('train-status', 'Training…');
+  const started = state.trainedSteps;
+  try {
+    const result = await run('train', settings, {
+      onProgress: (p) => {
+        if (p.paused) return setStatus('train-status', `Paused at step ${state.trainedSteps}.`);
+        if (p.initial) {
+          state.curve.step.push(state.trainedSteps);
+          state.curve.batch.push(null);
+          state.curve.heldout.push(100 * p.heldoutMistakes);
+          state.lastHeldout = p.heldoutMistakes;
+          return plotCurve();
+        }
+        state.trainedSteps += 1; // the page's count survives restarts with new settings
+        state.curve.step.push(state.trainedSteps);
+        state.curve.batch.push(100 * p.batchMistakes);
+        state.curve.loss.push(p.loss);
+        state.curve.heldout.push(p.heldoutMistakes === undefined ? null : 100 * p.heldoutMistakes);
+        if (p.heldoutMistakes !== undefined) state.lastHeldout = p.heldoutMistakes;
+        $('train-progress').value = p.done / p.of;
+        const held = state.lastHeldout === undefined ? '' : `, held-out mistakes ${(100 * state.lastHeldout).toFixed(1)}%`;
+        setStatus('train-status', `Step ${state.trainedSteps}: loss ${p.loss.toFixed(3)}, batch mistakes ` +
+          `${(100 * p.batchMistakes).toFixed(1)}%${held} (${p.msPerStep.toFixed(0)} ms/step)`);
+        plotCurve();
+      },
+    });
+    state.trainerReady = true;
+    const verb = result.stopped ? 'Stopped' : 'Done';
+    setStatus('train-status', `${verb} after ${state.trainedSteps - started} steps. ${$('train-status').textContent.replace(/^(Step|Stopped|Done)[^:]*:?\s*/, '')}`);
+  } catch (e) {
+    setStatus('train-status', 'Training failed.');
+  } finally {
+    state.training = false;
+    enable();
+  }
+}
+
+async function newNetwork() {
+  const { text } = await run('newNetwork', { arch: $('arch').value, seed: Number($('seed').value) });
+  state.trainerReady = false;
+  state.trainedSteps = 0;
+  state.curve = { step: [], batch: [], heldout: [], loss: [] };
+  state.lastHeldout = undefined;
+  plotCurve();
+  setStatus('train-status', `New network: ${text}`);
+}
+
+// ---- segmentation --------------------------------------------------------------------
+
+async function segment(naive = false) {
+  const rect = cropRect();
+  const bar = $('segment-progress');
+  bar.value = 0;
+  const what = naive ? 'patch by patch' : 'densely';
+  setStatus('segment-status', `Segmenting ${rect.width} × ${rect.height} ${what}…`);
+  $('segment').disabled = $('compare').disabled = true;
+  try {
+    const reply = await run('segment', { ...rect, naive }, {
+      onProgress: ({ done, total }) => { bar.value = done / total; },
+    });
+    return { probs: reply.probs, ms: reply.ms, rect };
+  } finally {
+    enable();
+  }
+}
+
+async function segmentCrop() {
+  try {
+    const result = await segment(false);
+    state.lastProbs = result;
+    drawResults();
+    const n = result.rect.width * result.rect.height;
+    const threshold = Number($('threshold').value);
+    let cells = 0;
+    for (let i = 0; i < n; i++) if (result.probs[n + i] > threshold) cells++;
+    setStatus('segment-status', `Dense: ${result.rect.width} × ${result.rect.height} in ${result.ms.toFixed(0)} ms ` +
+      `(${(n / result.ms * 1000).toFixed(0)} px/s); ${(100 * cells / n).toFixed(1)}% of pixels are cell.`);
+  } catch { /* shown */ }
+}
+
+async function compare() {
+  try {
+    const dense = await segment(false);
+    const naive = await segment(true);
+    let maxDiff = 0;
+    for (let i = 0; i < dense.probs.length; i++) maxDiff = Math.max(maxDiff, Math.abs(dense.probs[i] - naive.probs[i]));
+    state.compare = { denseMs: dense.ms, naiveMs: naive.ms, maxDiff };
+    state.lastProbs = dense;
+    drawResults();
+    setStatus('segment-status', `Patch by patch ${naive.ms.toFixed(0)} ms, dense ${dense.ms.toFixed(0)} ms: ` +
+      `${(naive.ms / dense.ms).toFixed(1)}× faster; max |difference| ${maxDiff.toExponential(2)}.`);
+  } catch { /* shown */ }
+}
+
+async function saveWeights() {
+  try {
+    const { bytes } = await run('saveWeights');
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+    link.download = `${$('arch').value}-${state.trainedSteps}steps.cellseg`;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  } catch { /* shown */ }
+}
+
+// ---- events --------------------------------------------------------------------------
+
+$('load-tutorial').addEventListener('click', loadTutorial);
+$('file').addEventListener('change', (e) => loadFiles(e.target.files));
+document.addEventListener('dragover', (e) => { e.preventDefault(); document.body.classList.add('dragging'); });
+document.addEventListener('dragleave', () => document.body.classList.remove('dragging'));
+document.addEventListener('drop', (e) => {
+  e.preventDefault();
+  document.body.classList.remove('dragging');
+  if (e.dataTransfer?.files?.length) loadFiles(e.dataTransfer.files);
+});
+$('overlay').addEventListener('click', (e) => {
+  const box = e.target.getBoundingClientRect();
+  const scale = state.image.width / box.width;
+  const size = Number($('crop').value) || 0;
+  state.crop = { x: Math.round((e.clientX - box.left) * scale - size / 2), y: Math.round((e.clientY - box.top) * scale - size / 2) };
+  drawOverlay();
+});
+$('crop').addEventListener('change', () => state.image && drawOverlay());
+$('threshold').addEventListener('input', () => state.lastProbs && drawResults());
+$('train').addEventListener('click', train);
+$('pause').addEventListener('click', () => client.signal('pause'));
+$('resume').addEventListener('click', () => client.signal('resume'));
+$('stop').addEventListener('click', () => client.signal('stop'));
+$('reset').addEventListener('click', () => newNetwork().catch(() => {}));
+$('arch').addEventListener('change', () => newNetwork().catch(() => {}));
+$('segment').addEventListener('click', segmentCrop);
+$('compare').addEventListener('click', compare);
+$('save').addEventListener('click', saveWeights);
+for (const id of ['lr', 'batch', 'seed', 'augment']) $(id).addEventListener('change', () => { state.trainerReady = false; });
+
+start();

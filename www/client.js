@@ -1,0 +1,36 @@
+// A small promise-based client for the worker: every request gets an id, its progress
+// messages go to the request's callback, and its final reply settles the promise.
+
+export class WorkerClient {
+  constructor(url) {
+    this.worker = new Worker(url, { type: 'module' });
+    this.nextId = 1;
+    this.pending = new Map();
+    this.ready = new Promise((resolve, reject) => {
+      this.worker.addEventListener('error', (e) => reject(new Error(e.message || 'the worker failed to start')));
+      this.worker.addEventListener('message', ({ data }) => {
+        if (data.type === 'ready') return resolve();
+        const job = this.pending.get(data.id);
+        if (!job) return; // a reply to a request nobody waits for any more
+        if (data.type === 'progress') return job.onProgress?.(data);
+        this.pending.delete(data.id);
+        if (data.type === 'error') job.reject(new Error(data.message));
+        else job.resolve(data);
+      });
+    });
+  }
+
+  /** Sends a request; resolves with the worker's final reply. */
+  request(type, payload = {}, { onProgress, transfer = [] } = {}) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onProgress });
+      this.worker.postMessage({ id, type, ...payload }, transfer);
+    });
+  }
+
+  /** Control messages act at once on the running job (no reply). */
+  signal(type) {
+    this.worker.postMessage({ type });
+  }
+}

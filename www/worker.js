@@ -1,0 +1,135 @@
+// The Web Worker that owns the wasm module, the model and everything loaded. The page never
+// runs model work: it sends requests here and draws the replies.
+//
+// Protocol (see client.js): the page sends {id, type, ...}; replies carry the same id:
+// {id, type: 'progress', ...} any number of times, then {id, type: 'done', ...} or
+// {id, type: 'error', message}. Jobs run one at a time, in order; 'pause', 'resume' and
+// 'stop' act at once on the running training job.
+
+import init, { Engine } from '../pkg/cellseg.js';
+
+let engine = null;
+let queue = Promise.resolve();
+const control = { paused: false, stopped: false, wake: null };
+
+const post = (msg, transfer = []) => self.postMessage(msg, transfer);
+
+// A WebGPU adapter worth using: hardware, not a software fallback (SwiftShader is correct but
+// slower than the CPU backend). Returns [usable, description].
+async function probeWebGpu() {
+  if (!navigator.gpu) return [false, 'this browser has no WebGPU'];
+  let adapter = null;
+  try {
+    adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (e) {
+    return [false, `WebGPU adapter request failed: ${e.message}`];
+  }
+  if (!adapter) return [false, 'WebGPU is present but offers no adapter'];
+  const info = adapter.info || {};
+  const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unnamed adapter';
+  const software = info.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false;
+  return [!software, software ? `${name} is a software (fallback) adapter` : name];
+}
+
+async function start({ backend }) {
+  await init();
+  const [gpuUsable, gpuNote] = await probeWebGpu();
+  let choice = backend;
+  let note = '';
+  if (backend === 'auto') {
+    choice = gpuUsable ? 'webgpu' : 'cpu';
+    note = gpuUsable ? '' : `CPU chosen: ${gpuNote}`;
+  }
+  try {
+    engine = await Engine.create(choice);
+  } catch (e) {
+    if (choice !== 'webgpu') throw e;
+    note = `WebGPU failed (${e.message}); running on the CPU instead`;
+    engine = await Engine.create('cpu');
+  }
+  return { backend: engine.backend, adapter: engine.adapter, maxBuffer: engine.maxBuffer, note, gpuNote };
+}
+
+const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+async function train(msg, progress) {
+  const { steps, learningRate, batch, seed, augment, evalEvery, restart } = msg;
+  if (restart) {
+    engine.startTraining(learningRate, batch, seed, augment);
+    progress({ initial: true, step: 0, heldoutMistakes: await engine.heldoutMistakes() });
+  }
+  control.paused = false;
+  control.stopped = false;
+  let done = 0;
+  let last = null;
+  const t0 = performance.now();
+  while (done < steps && !control.stopped) {
+    if (control.paused) {
+      progress({ paused: true });
+      await new Promise((resolve) => { control.wake = resolve; });
+      control.wake = null;
+      continue;
+    }
+    const triple = await engine.trainSteps(1);
+    done += 1;
+    last = { step: triple[0], loss: triple[1], batchMistakes: triple[2] };
+    const update = { ...last, done, of: steps, msPerStep: (performance.now() - t0) / done };
+    if (done % evalEvery === 0 || done === steps) update.heldoutMistakes = await engine.heldoutMistakes();
+    progress(update);
+    await nextTask(); // let pause/stop messages in
+  }
+  return { stopped: control.stopped, done, last };
+}
+
+async function handle(msg) {
+  const { id, type } = msg;
+  const progress = (data) => post({ id, type: 'progress', ...data });
+  switch (type) {
+    case 'init': return start(msg);
+    case 'loadImage': {
+      const [width, height] = engine.loadImage(new Uint8Array(msg.bytes));
+      const rgba = engine.imageRgba();
+      return [{ width, height, rgba }, [rgba.buffer]];
+    }
+    case 'loadClassLabels': return { counts: Array.from(engine.loadClassLabels(new Uint8Array(msg.bytes))) };
+    case 'loadNpyLabels': {
+      const [c, e, o] = msg.masks.map((b) => new Uint8Array(b));
+      return { counts: Array.from(engine.loadNpyLabels(c, e, o)) };
+    }
+    case 'newNetwork': return { text: engine.newNetwork(msg.arch, msg.seed) };
+    case 'describe': return JSON.parse(Engine.describe(msg.arch));
+    case 'train': return train(msg, progress);
+    case 'segment': {
+      const t0 = performance.now();
+      const fn = msg.naive ? 'segmentNaive' : 'segment';
+      const args = msg.naive ? [msg.batch || 256] : [];
+      const probs = await engine[fn](msg.x, msg.y, msg.width, msg.height, ...args,
+        (done, total) => progress({ done, total }));
+      return [{ probs, ms: performance.now() - t0 }, [probs.buffer]];
+    }
+    case 'saveWeights': {
+      const bytes = await engine.saveWeights();
+      return [{ bytes }, [bytes.buffer]];
+    }
+    case 'loadWeights': return { text: engine.loadWeights(new Uint8Array(msg.bytes)) };
+    default: throw new Error(`unknown request '${type}'`);
+  }
+}
+
+self.onmessage = ({ data: msg }) => {
+  if (msg.type === 'pause') { control.paused = true; return; }
+  if (msg.type === 'resume') { control.paused = false; control.wake?.(); return; }
+  if (msg.type === 'stop') { control.stopped = true; control.paused = false; control.wake?.(); return; }
+  queue = queue.then(async () => {
+    try {
+      let result = await handle(msg);
+      let transfer = [];
+      if (Array.isArray(result)) [result, transfer] = result;
+      post({ id: msg.id, type: 'done', ...result }, transfer);
+    } catch (e) {
+      post({ id: msg.id, type: 'error', message: e?.message ?? String(e) });
+    }
+  });
+};
+
+post({ type: 'ready' });
