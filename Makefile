@@ -22,6 +22,7 @@ setup:
 # The wasm package the page loads (release profile: LTO, size-tuned).
 pkg: setup
 	wasm-pack build crate --target web --release --no-typescript --out-dir ../pkg
+	node tools/strip-names.mjs pkg/cellseg_bg.wasm
 
 demo: pkg
 	node tools/serve.mjs --port $(PORT) $(if $(wildcard $(DATA)/upstream),--data $(DATA)/upstream)

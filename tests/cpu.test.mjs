@@ -43,3 +43,30 @@ test('CPU: training lowers the held-out mistake rate; the main thread stays resp
   // Cells cover ~22% of the image; a trained network finds a plausible share.
   assert.ok(share.cells > 0.03 && share.cells < 0.6, `cell share ${share.cells}`);
 });
+
+test('CPU: training pauses, resumes and stops between steps, keeping what it learned', async () => {
+  const page = await browser.open('?backend=cpu&data=/data/');
+  await loadTutorial(page);
+  await page.fill('#steps', '100000');
+  await page.fill('#batch', '16');
+  await page.fill('#eval-every', '1000');
+  await page.click('#train');
+  await page.waitForFunction(() => window.cellseg.trainedSteps >= 3);
+  await page.click('#pause');
+  await page.waitForFunction(() => /^Paused at step/.test(document.getElementById('train-status').textContent));
+  const paused = await page.evaluate(() => window.cellseg.trainedSteps);
+  await page.waitForTimeout(1000);
+  assert.equal(await page.evaluate(() => window.cellseg.trainedSteps), paused, 'no steps while paused');
+  await page.click('#resume');
+  await page.waitForFunction((n) => window.cellseg.trainedSteps >= n + 3, paused);
+  await page.click('#stop');
+  await page.waitForFunction(() => /^Stopped after \d+ steps/.test(document.getElementById('train-status').textContent));
+  const stopped = await page.evaluate(() => window.cellseg.trainedSteps);
+  assert.ok(stopped >= paused + 3 && stopped < 1000, `stopped at ${stopped}`);
+  // Train again: it continues from the trained network (the step count goes on).
+  assert.equal(await page.isEnabled('#train'), true);
+  await page.fill('#steps', '2');
+  await page.click('#train');
+  await page.waitForFunction(() => /^Done after 2 steps/.test(document.getElementById('train-status').textContent));
+  assert.equal(await page.evaluate(() => window.cellseg.trainedSteps), stopped + 2);
+});

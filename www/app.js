@@ -306,14 +306,15 @@ async function train() {
         if (p.heldoutMistakes !== undefined) state.lastHeldout = p.heldoutMistakes;
         $('train-progress').value = p.done / p.of;
         const held = state.lastHeldout === undefined ? '' : `, held-out mistakes ${(100 * state.lastHeldout).toFixed(1)}%`;
-        setStatus('train-status', `Step ${state.trainedSteps}: loss ${p.loss.toFixed(3)}, batch mistakes ` +
-          `${(100 * p.batchMistakes).toFixed(1)}%${held} (${p.msPerStep.toFixed(0)} ms/step)`);
+        state.summary = `loss ${p.loss.toFixed(3)}, batch mistakes ${(100 * p.batchMistakes).toFixed(1)}%${held} ` +
+          `(${p.msPerStep.toFixed(0)} ms/step)`;
+        setStatus('train-status', `Step ${state.trainedSteps}: ${state.summary}`);
         plotCurve();
       },
     });
     state.trainerReady = true;
     const verb = result.stopped ? 'Stopped' : 'Done';
-    setStatus('train-status', `${verb} after ${state.trainedSteps - started} steps. ${$('train-status').textContent.replace(/^(Step|Stopped|Done)[^:]*:?\s*/, '')}`);
+    setStatus('train-status', `${verb} after ${state.trainedSteps - started} steps: ${state.summary ?? ''}`);
   } catch (e) {
     setStatus('train-status', 'Training failed.');
   } finally {

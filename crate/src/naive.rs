@@ -41,8 +41,8 @@ pub async fn segment_naive(
             .map_err(|e| format!("reading results: {e:?}"))?;
         let values = data.as_slice::<f32>().map_err(|e| format!("{e:?}"))?;
         for (k, p) in values.chunks_exact(3).enumerate() {
-            for class in 0..3 {
-                map.data[class * n + start + k] = p[class];
+            for (class, &value) in p.iter().enumerate() {
+                map.data[class * n + start + k] = value;
             }
         }
         start = end;

@@ -57,15 +57,12 @@ fn garbage_and_truncated_files_are_refused() {
         &device,
     ))
     .unwrap();
-    let err = from_bytes(&bytes[..bytes.len() / 2], None, &device)
-        .err()
-        .expect("truncated must fail");
+    let err =
+        from_bytes(&bytes[..bytes.len() / 2], None, &device).expect_err("truncated must fail");
     assert!(matches!(err, WeightsError::Record(_)), "{err}");
     let mut bad_spec = bytes.clone();
     let at = bad_spec.windows(7).position(|w| w == b"conv4x2").unwrap();
     bad_spec[at + 4] = b'9';
-    let err = from_bytes(&bad_spec, None, &device)
-        .err()
-        .expect("bad spec must fail");
+    let err = from_bytes(&bad_spec, None, &device).expect_err("bad spec must fail");
     assert!(matches!(err, WeightsError::Spec(_)), "{err}");
 }

@@ -1,0 +1,21 @@
+// Renders docs/screenshot.png for the README: the page on the CPU backend after a short
+// training run and a segmented crop of the tutorial image.
+// usage: node tools/screenshot.mjs   (after `make pkg`)
+
+import { launch, loadTutorial, train } from '../tests/harness.mjs';
+
+const browser = await launch();
+try {
+  const page = await browser.open('?backend=cpu&data=/data/');
+  await loadTutorial(page);
+  await train(page, { steps: 400, batch: 32, lr: 0.001, evalEvery: 50 });
+  await page.selectOption('#crop', '256');
+  await page.click('#overlay', { position: { x: 520, y: 260 } });
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 300_000 });
+  await page.screenshot({ path: new URL('../docs/screenshot.png', import.meta.url).pathname, fullPage: true });
+  console.log(await page.textContent('#train-status'));
+  console.log(await page.textContent('#segment-status'));
+} finally {
+  await browser.close();
+}
