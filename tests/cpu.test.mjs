@@ -20,6 +20,7 @@ test('CPU: training lowers the held-out mistake rate; the main thread stays resp
   });
   const { status, curve } = await train(page, { steps: 300, batch: 32, lr: 0.001, evalEvery: 50 });
   assert.match(status, /^Done after 300 steps/);
+  console.log(`CPU (wasm): ${status}`);
   const heldout = curve.heldout.filter((v) => v !== null);
   console.log(`held-out mistakes %: ${heldout.map((v) => v.toFixed(1)).join(' → ')}`);
   assert.ok(heldout.length >= 7, 'measured before training and every 50 steps');
@@ -31,6 +32,7 @@ test('CPU: training lowers the held-out mistake rate; the main thread stays resp
   await page.selectOption('#crop', '256');
   await page.click('#segment');
   await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 300_000 });
+  console.log(`CPU (wasm): ${await page.textContent('#segment-status')}`);
   const share = await page.evaluate(() => {
     const { probs, rect } = window.cellseg.lastProbs;
     const n = rect.width * rect.height;

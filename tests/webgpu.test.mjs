@@ -21,6 +21,7 @@ test('WebGPU: adapter shown, training steps finite, dense equals naive on a 64x6
   await page.waitForFunction(() => /New network/.test(document.getElementById('train-status').textContent));
   const { status, curve } = await train(page, { steps: 3, batch: 8, lr: 0.001, evalEvery: 3 });
   assert.match(status, /^Done after 3 steps/);
+  console.log(`WebGPU: ${status}`);
   assert.equal(curve.loss.length, 3);
   for (const loss of curve.loss) assert.ok(Number.isFinite(loss) && loss > 0, `loss ${loss}`);
 

@@ -68,8 +68,8 @@ async function start() {
     const el = $('backend');
     el.dataset.state = 'ready';
     el.dataset.backend = info.backend;
-    const what = info.backend === 'webgpu' ? 'WebGPU' : 'CPU';
-    el.textContent = `Running on ${what}: ${info.adapter}${info.note ? ` — ${info.note}` : ''}`;
+    const where = info.backend === 'webgpu' ? `WebGPU: ${info.adapter}` : `the CPU (burn flex, in the worker)`;
+    el.textContent = `Running on ${where}${info.note ? ` — ${info.note}` : ''}`;
     const presets = await client.request('describe', { arch: 'original' });
     $('arch').replaceChildren(...['original', 'network1', 'network2', 'network3', 'deepcell'].map((name) => {
       const option = document.createElement('option');

@@ -19,9 +19,6 @@ pub struct Backend {
     pub device: Device,
     /// Human-readable adapter description, e.g. "SwiftShader Device (Subzero) (fallback)".
     pub adapter: String,
-    /// True for software adapters (SwiftShader, lavapipe): correct but slower than the CPU
-    /// backend, so `auto` does not pick them.
-    pub software: bool,
     /// The largest buffer one binding may hold; dense inference tiles to stay below it.
     pub max_buffer: u64,
 }
@@ -36,7 +33,6 @@ impl Backend {
             kind: BackendKind::Cpu,
             device: Device::flex(),
             adapter: "CPU (burn flex)".into(),
-            software: false,
             max_buffer: CPU_MAX_BUFFER,
         }
     }
@@ -63,6 +59,7 @@ impl Backend {
         if adapter.is_empty() {
             adapter = format!("{:?} adapter", info.backend);
         }
+        // Software adapters (SwiftShader, lavapipe) are correct but slower than the CPU backend.
         if software {
             adapter.push_str(" (software)");
         }
@@ -70,7 +67,6 @@ impl Backend {
             kind: BackendKind::Gpu,
             device,
             adapter,
-            software,
             max_buffer: limits
                 .max_storage_buffer_binding_size
                 .min(limits.max_buffer_size),

@@ -100,10 +100,6 @@ impl Plane {
         }
         Plane::new(w, h, data)
     }
-
-    pub fn full(&self) -> Rect {
-        Rect::new(0, 0, self.width, self.height)
-    }
 }
 
 #[cfg(test)]

@@ -155,16 +155,4 @@ impl Trainer {
     pub fn network(&self) -> Network {
         self.model.valid()
     }
-
-    pub fn steps(&self) -> usize {
-        self.step
-    }
-
-    pub fn config(&self) -> &TrainConfig {
-        &self.config
-    }
-
-    pub fn set_learning_rate(&mut self, lr: f64) {
-        self.config.learning_rate = lr;
-    }
 }
