@@ -43,6 +43,23 @@ test('a dropped image segments; a bad file is refused and the image stays', asyn
   assert.equal(size, 3 * 64 * 64);
 });
 
+test('weights save as a file and load back; a foreign file is refused', async () => {
+  const page = await browser.open('?backend=cpu');
+  await page.selectOption('#arch', 'network3');
+  await page.waitForFunction(() => /New network/.test(document.getElementById('train-status').textContent));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+  assert.match(download.suggestedFilename(), /^network3-0steps\.cellseg$/);
+  const bytes = await (await download.createReadStream()).toArray().then(Buffer.concat);
+  assert.ok(bytes.subarray(0, 17).toString() === 'cellseg weights 1', 'a weights file');
+
+  await page.setInputFiles('#file', { name: 'random.cellseg', mimeType: 'application/octet-stream', buffer: Buffer.from([1, 2, 3, 4]) });
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await page.textContent('#error'), /not a cellseg weights file/);
+
+  await page.setInputFiles('#file', { name: 'saved.cellseg', mimeType: 'application/octet-stream', buffer: bytes });
+  await page.waitForFunction(() => /^Loaded weights: network3/.test(document.getElementById('train-status').textContent));
+});
+
 test('a failed download says what failed', async () => {
   const page = await browser.open('?backend=cpu&data=/nowhere/');
   await page.click('#load-tutorial');

@@ -157,6 +157,9 @@ async function loadFiles(files) {
     }
     for (const f of weights) {
       const { text } = await run('loadWeights', { bytes: await f.arrayBuffer() });
+      const name = text.split(' ')[0];
+      if ([...$('arch').options].some((o) => o.value === name)) $('arch').value = name;
+      state.trainerReady = false;
       setStatus('train-status', `Loaded weights: ${text}`);
     }
   } catch (e) {
