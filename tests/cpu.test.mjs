@@ -71,4 +71,11 @@ test('CPU: training pauses, resumes and stops between steps, keeping what it lea
   await page.click('#train');
   await page.waitForFunction(() => /^Done after 2 steps/.test(document.getElementById('train-status').textContent));
   assert.equal(await page.evaluate(() => window.cellseg.trainedSteps), stopped + 2);
+  // New labels drop the prepared run; Train starts a new one on them.
+  await page.evaluate(() => { window.cellseg.labelled = false; });
+  await loadTutorial(page);
+  await page.fill('#steps', '1');
+  await page.click('#train');
+  await page.waitForFunction(() => /^(Done|Training failed)/.test(document.getElementById('train-status').textContent));
+  assert.match(await page.textContent('#train-status'), /^Done after 1 steps/);
 });

@@ -17,6 +17,7 @@ const state = {
   labelled: false,
   crop: { x: 0, y: 0 },
   training: false,
+  jobs: 0, // requests running other than training
   trainedSteps: 0,
   curve: { step: [], batch: [], heldout: [], loss: [] },
   lastProbs: null,
@@ -34,28 +35,29 @@ function setStatus(id, text) {
   $(id).textContent = text;
 }
 
+// Buttons reflect what can run now: one job at a time (training counts as one).
 function enable() {
   const ready = $('backend').dataset.state === 'ready';
-  const busy = state.training;
-  $('load-tutorial').disabled = !ready || busy;
-  $('train').disabled = !ready || busy || !state.labelled;
-  $('reset').disabled = !ready || busy;
-  $('pause').disabled = !busy;
-  $('resume').disabled = !busy;
-  $('stop').disabled = !busy;
-  $('segment').disabled = !ready || busy || !state.image;
-  $('compare').disabled = !ready || busy || !state.image;
-  $('save').disabled = !ready || busy;
+  const idle = ready && !state.training && state.jobs === 0;
+  for (const id of ['load-tutorial', 'file', 'arch', 'reset', 'save']) $(id).disabled = !idle;
+  $('train').disabled = !idle || !state.labelled;
+  $('segment').disabled = $('compare').disabled = !idle || !state.image;
+  for (const id of ['pause', 'resume', 'stop']) $(id).disabled = !state.training;
 }
 
 // Runs a request, showing its error (if any) without losing what was loaded before.
 async function run(type, payload, options) {
+  state.jobs += 1;
+  enable();
   try {
     showError('');
     return await client.request(type, payload, options);
   } catch (e) {
     showError(e.message);
     throw e;
+  } finally {
+    state.jobs -= 1;
+    enable();
   }
 }
 
@@ -70,11 +72,12 @@ async function start() {
     el.dataset.backend = info.backend;
     const where = info.backend === 'webgpu' ? `WebGPU: ${info.adapter}` : `the CPU (burn flex, in the worker)`;
     el.textContent = `Running on ${where}${info.note ? ` — ${info.note}` : ''}`;
-    const presets = await client.request('describe', { arch: 'original' });
-    $('arch').replaceChildren(...['original', 'network1', 'network2', 'network3', 'deepcell'].map((name) => {
+    const { presets } = await client.request('presets');
+    $('arch').replaceChildren(...presets.map(({ name, about, params }) => {
       const option = document.createElement('option');
       option.value = name;
-      option.textContent = name === 'original' ? `original (${presets.params.toLocaleString()} parameters)` : name;
+      option.textContent = `${name} (${params.toLocaleString()} parameters)`;
+      option.title = about;
       return option;
     }));
   } catch (e) {
@@ -120,6 +123,8 @@ async function loadImage(bytes, name) {
   const reply = await run('loadImage', { bytes }, { transfer: [bytes] });
   state.image = { width: reply.width, height: reply.height, rgba: new Uint8ClampedArray(reply.rgba.buffer), name };
   state.labelled = false;
+  state.trainerReady = false;
+  state.lastProbs = null;
   state.crop = { x: Math.max(0, (reply.width >> 1) - 128), y: Math.max(0, (reply.height >> 1) - 128) };
   drawImage();
   setStatus('data-status', `${name}: ${reply.width} × ${reply.height} pixels, no labels (segmentation only).`);
@@ -129,6 +134,7 @@ async function loadImage(bytes, name) {
 
 function labelsLoaded(counts) {
   state.labelled = true;
+  state.trainerReady = false;
   const total = counts.reduce((a, b) => a + b, 0);
   const pct = (n) => `${(100 * n / total).toFixed(0)}%`;
   setStatus('data-status', `${state.image.name}: ${state.image.width} × ${state.image.height} pixels, labelled: ` +
@@ -147,7 +153,10 @@ async function loadFiles(files) {
   const labels = files.filter((f) => !npy.includes(f) && !weights.includes(f) && isLabels(f));
   try {
     for (const f of images) await loadImage(await f.arrayBuffer(), f.name);
-    for (const f of labels) labelsLoaded((await run('loadClassLabels', { bytes: await f.arrayBuffer() })).counts);
+    for (const f of labels) {
+      const bytes = await f.arrayBuffer();
+      labelsLoaded((await run('loadClassLabels', { bytes }, { transfer: [bytes] })).counts);
+    }
     if (npy.length) {
       const pick = (k) => npy.find((f) => f.name.toLowerCase().includes(k));
       const found = ['cells', 'edges', 'other'].map(pick);
@@ -156,7 +165,8 @@ async function loadFiles(files) {
       labelsLoaded((await run('loadNpyLabels', { masks }, { transfer: masks })).counts);
     }
     for (const f of weights) {
-      const { text } = await run('loadWeights', { bytes: await f.arrayBuffer() });
+      const bytes = await f.arrayBuffer();
+      const { text } = await run('loadWeights', { bytes }, { transfer: [bytes] });
       const name = text.split(' ')[0];
       if ([...$('arch').options].some((o) => o.value === name)) $('arch').value = name;
       state.trainerReady = false;
@@ -344,15 +354,10 @@ async function segment(naive = false) {
   bar.value = 0;
   const what = naive ? 'patch by patch' : 'densely';
   setStatus('segment-status', `Segmenting ${rect.width} × ${rect.height} ${what}…`);
-  $('segment').disabled = $('compare').disabled = true;
-  try {
-    const reply = await run('segment', { ...rect, naive }, {
-      onProgress: ({ done, total }) => { bar.value = done / total; },
-    });
-    return { probs: reply.probs, ms: reply.ms, rect };
-  } finally {
-    enable();
-  }
+  const reply = await run('segment', { ...rect, naive }, {
+    onProgress: ({ done, total }) => { bar.value = done / total; },
+  });
+  return { probs: reply.probs, ms: reply.ms, rect };
 }
 
 async function segmentCrop() {
@@ -370,6 +375,7 @@ async function segmentCrop() {
 }
 
 async function compare() {
+  state.jobs += 1; // one job of two requests: keep the buttons off in between
   try {
     const dense = await segment(false);
     const naive = await segment(true);
@@ -380,7 +386,10 @@ async function compare() {
     drawResults();
     setStatus('segment-status', `Patch by patch ${naive.ms.toFixed(0)} ms, dense ${dense.ms.toFixed(0)} ms: ` +
       `${(naive.ms / dense.ms).toFixed(1)}× faster; max |difference| ${maxDiff.toExponential(2)}.`);
-  } catch { /* shown */ }
+  } catch { /* shown */ } finally {
+    state.jobs -= 1;
+    enable();
+  }
 }
 
 async function saveWeights() {
@@ -403,7 +412,12 @@ document.addEventListener('dragleave', () => document.body.classList.remove('dra
 document.addEventListener('drop', (e) => {
   e.preventDefault();
   document.body.classList.remove('dragging');
-  if (e.dataTransfer?.files?.length) loadFiles(e.dataTransfer.files);
+  if (!e.dataTransfer?.files?.length) return;
+  if (state.training || state.jobs > 0) {
+    showError('Busy: wait for the current job to finish (or stop training), then drop the files again.');
+    return;
+  }
+  loadFiles(e.dataTransfer.files);
 });
 $('overlay').addEventListener('click', (e) => {
   const box = e.target.getBoundingClientRect();

@@ -7,7 +7,12 @@ export class WorkerClient {
     this.nextId = 1;
     this.pending = new Map();
     this.ready = new Promise((resolve, reject) => {
-      this.worker.addEventListener('error', (e) => reject(new Error(e.message || 'the worker failed to start')));
+      this.worker.addEventListener('error', (e) => {
+        const error = new Error(e.message || 'the worker failed');
+        reject(error); // before 'ready': it never started
+        for (const job of this.pending.values()) job.reject(error);
+        this.pending.clear();
+      });
       this.worker.addEventListener('message', ({ data }) => {
         if (data.type === 'ready') return resolve();
         const job = this.pending.get(data.id);

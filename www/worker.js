@@ -9,6 +9,8 @@
 import init, { Engine } from '../pkg/cellseg.js';
 
 let engine = null;
+// Set when the wasm module traps (a Rust panic): its state can no longer be trusted.
+let crashed = false;
 let queue = Promise.resolve();
 const control = { paused: false, stopped: false, wake: null };
 
@@ -47,22 +49,30 @@ async function start({ backend }) {
     note = `WebGPU failed (${e.message}); running on the CPU instead`;
     engine = await Engine.create('cpu');
   }
-  return { backend: engine.backend, adapter: engine.adapter, maxBuffer: engine.maxBuffer, note, gpuNote };
+  return { backend: engine.backend, adapter: engine.adapter, note };
+}
+
+// The built-in networks with their parameter counts, for the page's menu.
+function presets() {
+  return Engine.presets().map(([name, text, about]) => ({
+    name, text, about, params: JSON.parse(Engine.describe(name)).params,
+  }));
 }
 
 const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 async function train(msg, progress) {
   const { steps, learningRate, batch, seed, augment, evalEvery, restart } = msg;
-  if (restart) {
+  // Cleared before any await, so a Pause or Stop sent while the run starts is kept.
+  control.paused = false;
+  control.stopped = false;
+  if (restart || !engine.hasTrainer) {
     engine.startTraining(learningRate, batch, seed, augment);
     progress({ initial: true, step: 0, heldoutMistakes: await engine.heldoutMistakes() });
   }
-  control.paused = false;
-  control.stopped = false;
   let done = 0;
   let last = null;
-  const t0 = performance.now();
+  let stepMs = 0; // time inside the steps only: pauses and held-out checks excluded
   while (done < steps && !control.stopped) {
     if (control.paused) {
       progress({ paused: true });
@@ -70,10 +80,12 @@ async function train(msg, progress) {
       control.wake = null;
       continue;
     }
+    const t0 = performance.now();
     const triple = await engine.trainSteps(1);
+    stepMs += performance.now() - t0;
     done += 1;
     last = { step: triple[0], loss: triple[1], batchMistakes: triple[2] };
-    const update = { ...last, done, of: steps, msPerStep: (performance.now() - t0) / done };
+    const update = { ...last, done, of: steps, msPerStep: stepMs / done };
     if (done % evalEvery === 0 || done === steps) update.heldoutMistakes = await engine.heldoutMistakes();
     progress(update);
     await nextTask(); // let pause/stop messages in
@@ -98,6 +110,7 @@ async function handle(msg) {
     }
     case 'newNetwork': return { text: engine.newNetwork(msg.arch, msg.seed) };
     case 'describe': return JSON.parse(Engine.describe(msg.arch));
+    case 'presets': return { presets: presets() };
     case 'train': return train(msg, progress);
     case 'segment': {
       const t0 = performance.now();
@@ -116,18 +129,39 @@ async function handle(msg) {
   }
 }
 
+let inFlight = null;
+
+// A Rust panic traps the module; inside an async call the trap surfaces here, not as a
+// rejected promise, so answer the request in flight and refuse the rest.
+function crash(reason) {
+  crashed = true;
+  const message = `Internal error in the engine (${reason}); details are in the browser console. Reload the page to continue.`;
+  if (inFlight !== null) post({ id: inFlight, type: 'error', message });
+  inFlight = null;
+}
+self.addEventListener('error', (e) => crash(e.message));
+self.addEventListener('unhandledrejection', (e) => crash(e.reason?.message ?? String(e.reason)));
+
 self.onmessage = ({ data: msg }) => {
   if (msg.type === 'pause') { control.paused = true; return; }
   if (msg.type === 'resume') { control.paused = false; control.wake?.(); return; }
   if (msg.type === 'stop') { control.stopped = true; control.paused = false; control.wake?.(); return; }
+  if (crashed) {
+    post({ id: msg.id, type: 'error', message: 'The engine stopped after an internal error: reload the page to continue.' });
+    return;
+  }
   queue = queue.then(async () => {
+    inFlight = msg.id;
     try {
       let result = await handle(msg);
       let transfer = [];
       if (Array.isArray(result)) [result, transfer] = result;
       post({ id: msg.id, type: 'done', ...result }, transfer);
     } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) return crash(e.message);
       post({ id: msg.id, type: 'error', message: e?.message ?? String(e) });
+    } finally {
+      inFlight = null;
     }
   });
 };

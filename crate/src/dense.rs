@@ -95,11 +95,12 @@ impl Network {
 }
 
 /// Output side of a square tile so that no buffer of the dense twin exceeds `max_buffer`
-/// bytes (the largest is a conv's unfolded input or the head's hidden layer, per pixel).
-pub fn tile_side(net: &Network, max_buffer: u64) -> usize {
+/// bytes (the largest is a conv's unfolded input or the head's hidden layer, per pixel), or
+/// `None` when not even a one-pixel tile (31x31 input) fits.
+pub fn tile_side(net: &Network, max_buffer: u64) -> Option<usize> {
     let bytes_per_pixel = 4 * net.spec.dense_floats_per_pixel() as u64;
     let side_with_halo = ((max_buffer / bytes_per_pixel) as f64).sqrt() as usize;
-    side_with_halo.saturating_sub(PATCH - 1).clamp(1, MAX_TILE)
+    (side_with_halo >= PATCH).then(|| (side_with_halo + 1 - PATCH).min(MAX_TILE))
 }
 
 /// Tiles covering `rect`, each at most `side` x `side`.
@@ -134,7 +135,10 @@ pub async fn segment(
         return Err("the region to segment is empty".into());
     }
     let mut map = ProbabilityMap::new(rect.width(), rect.height());
-    let tiles = tiles(rect, tile_side(net, max_buffer));
+    let side = tile_side(net, max_buffer).ok_or_else(|| {
+        format!("this device's buffers (at most {max_buffer} bytes) are too small for this network")
+    })?;
+    let tiles = tiles(rect, side);
     for (i, tile) in tiles.iter().enumerate() {
         let input = plane.crop_reflected(*tile, HALF);
         let tensor = Tensor::from_data(

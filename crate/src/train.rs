@@ -119,9 +119,11 @@ impl Trainer {
             .forward(logits.clone(), classes.clone());
         let wrong = count_mistakes(logits.detach(), classes);
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        let model = self.model.clone();
-        self.model = self.optimizer.step(self.config.learning_rate, model, grads);
-        self.step += 1;
+        // Cheap (the tensors are shared): lets a step with a non-finite loss be undone.
+        let before = self.model.clone();
+        self.model = self
+            .optimizer
+            .step(self.config.learning_rate, before.clone(), grads);
         // One read-back for both numbers: on a GPU every read is a round trip.
         let values = Tensor::cat(vec![loss.detach(), wrong], 0)
             .into_data_async()
@@ -129,11 +131,14 @@ impl Trainer {
             .map_err(|e| format!("reading the loss: {e:?}"))?;
         let v = values.as_slice::<f32>().map_err(|e| format!("{e:?}"))?;
         if !v[0].is_finite() {
+            self.model = before;
             return Err(format!(
-                "the loss became {} at step {}: lower the learning rate",
-                v[0], self.step
+                "the loss became {} at step {}: the step was undone; lower the learning rate",
+                v[0],
+                self.step + 1
             ));
         }
+        self.step += 1;
         Ok(StepReport {
             step: self.step,
             loss: v[0],

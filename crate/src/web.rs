@@ -42,11 +42,34 @@ struct State {
 #[wasm_bindgen]
 pub struct Engine {
     state: Rc<RefCell<State>>,
-    backend: Backend,
 }
 
 fn err(message: impl std::fmt::Display) -> JsValue {
     JsError::new(&message.to_string()).into()
+}
+
+/// A preset by name, or a network in text form (`conv4x20 pool ... fc1000`).
+fn spec_of(arch: &str) -> Result<Spec, JsValue> {
+    Spec::preset(arch)
+        .map_or_else(|| Spec::parse("custom", arch), Ok)
+        .map_err(err)
+}
+
+/// The crop `x..x+width`, `y..y+height`.
+fn crop(x: u32, y: u32, width: u32, height: u32) -> Rect {
+    let (x, y) = (x as usize, y as usize);
+    Rect::new(x, y, x + width as usize, y + height as usize)
+}
+
+/// Forwards `(done, total)` to a JavaScript callback.
+fn reporter(progress: Function) -> impl FnMut(usize, usize) {
+    move |done, total| {
+        let _ = progress.call2(
+            &JsValue::NULL,
+            &(done as u32).into(),
+            &(total as u32).into(),
+        );
+    }
 }
 
 /// Columns left of this line are for training, the rest held out: the data README's
@@ -105,7 +128,7 @@ impl Engine {
             &backend.device,
         );
         let state = State {
-            backend: backend.clone(),
+            backend,
             busy: false,
             image: None,
             labels: None,
@@ -114,23 +137,26 @@ impl Engine {
         };
         Ok(Engine {
             state: Rc::new(RefCell::new(state)),
-            backend,
         })
     }
 
+    /// "webgpu" or "cpu".
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
-        self.backend.name().into()
+        self.state.borrow().backend.name().into()
     }
 
+    /// The adapter's description.
     #[wasm_bindgen(getter)]
     pub fn adapter(&self) -> String {
-        self.backend.adapter.clone()
+        self.state.borrow().backend.adapter.clone()
     }
 
-    #[wasm_bindgen(getter, js_name = maxBuffer)]
-    pub fn max_buffer(&self) -> f64 {
-        self.backend.max_buffer as f64
+    /// Whether a training run is prepared (it is dropped when the image, labels or network
+    /// change).
+    #[wasm_bindgen(getter, js_name = hasTrainer)]
+    pub fn has_trainer(&self) -> bool {
+        self.state.borrow().trainer.is_some()
     }
 
     /// Presets as [name, text form, description] triples.
@@ -142,18 +168,14 @@ impl Engine {
     }
 
     /// Decodes and normalises an image file; returns `[width, height]`. Replaces the image
-    /// only if decoding succeeds; labels of another size are dropped.
+    /// (and drops its labels and trainer) only if decoding succeeds.
     #[wasm_bindgen(js_name = loadImage)]
     pub fn load_image(&self, bytes: &[u8]) -> Result<Vec<u32>, JsValue> {
         let (plane, _) = decode::decode_normalised(bytes).map_err(err)?;
         self.with(|s| {
             let size = vec![plane.width as u32, plane.height as u32];
-            if s.labels
-                .as_ref()
-                .is_some_and(|l| l.check_size(plane.width, plane.height).is_err())
-            {
-                s.labels = None;
-            }
+            // Labels belong to the image they were drawn on, whatever its size.
+            s.labels = None;
             s.image = Some(Rc::new(plane));
             s.trainer = None;
             Ok(size)
@@ -212,9 +234,7 @@ impl Engine {
     /// Replaces the network by a fresh one: `arch` is a preset name or a text form.
     #[wasm_bindgen(js_name = newNetwork)]
     pub fn new_network(&self, arch: &str, seed: u32) -> Result<String, JsValue> {
-        let spec = Spec::preset(arch)
-            .map_or_else(|| Spec::parse("custom", arch), Ok)
-            .map_err(err)?;
+        let spec = spec_of(arch)?;
         self.with(|s| {
             s.network = Network::new(&spec, seed as u64, &s.backend.device);
             s.trainer = None;
@@ -316,19 +336,8 @@ impl Engine {
     pub fn segment(&self, x: u32, y: u32, width: u32, height: u32, progress: Function) -> Promise {
         self.job(move |state| async move {
             let (image, network, backend) = Engine::inputs(&state)?;
-            let rect = Rect::new(
-                x as usize,
-                y as usize,
-                (x + width) as usize,
-                (y + height) as usize,
-            );
-            let mut report = |done: usize, total: usize| {
-                let _ = progress.call2(
-                    &JsValue::NULL,
-                    &(done as u32).into(),
-                    &(total as u32).into(),
-                );
-            };
+            let rect = crop(x, y, width, height);
+            let mut report = reporter(progress);
             let map = segment(
                 &network,
                 &image,
@@ -356,19 +365,8 @@ impl Engine {
     ) -> Promise {
         self.job(move |state| async move {
             let (image, network, backend) = Engine::inputs(&state)?;
-            let rect = Rect::new(
-                x as usize,
-                y as usize,
-                (x + width) as usize,
-                (y + height) as usize,
-            );
-            let mut report = |done: usize, total: usize| {
-                let _ = progress.call2(
-                    &JsValue::NULL,
-                    &(done as u32).into(),
-                    &(total as u32).into(),
-                );
-            };
+            let rect = crop(x, y, width, height);
+            let mut report = reporter(progress);
             let map = segment_naive(
                 &network,
                 &image,
@@ -411,9 +409,7 @@ impl Engine {
 
     /// Layer table of an architecture (preset name or text form) as JSON, or its error.
     pub fn describe(arch: &str) -> Result<String, JsValue> {
-        let spec = Spec::preset(arch)
-            .map_or_else(|| Spec::parse("custom", arch), Ok)
-            .map_err(err)?;
+        let spec = spec_of(arch)?;
         let rows = spec.rows().map_err(err)?;
         let layers: Vec<String> = rows
             .iter()

@@ -40,7 +40,8 @@ fn run(args: &[String]) -> Result<(), String> {
 }
 
 fn bench(args: &[String]) -> Result<(), String> {
-    let data = "../shared/data/bsubtilis";
+    // Where the tests find the data too: $CELLSEG_DATA, else beside the checkout.
+    let data = std::env::var("CELLSEG_DATA").unwrap_or_else(|_| "../shared/data/bsubtilis".into());
     let image = flag(args, "--image").map_or_else(
         || format!("{data}/upstream/Images/phase_027.tif"),
         String::from,
