@@ -54,7 +54,6 @@ export async function train(page, { steps, batch, lr, evalEvery }) {
   await page.fill('#batch', String(batch));
   await page.fill('#lr', String(lr));
   await page.fill('#eval-every', String(evalEvery));
-  await page.dispatchEvent('#lr', 'change');
   await page.click('#train');
   await page.waitForFunction(() => /^(Done|Stopped|Training failed)/.test(document.getElementById('train-status').textContent), null, { timeout: 600_000 });
   return page.evaluate(() => ({ status: document.getElementById('train-status').textContent, curve: window.cellseg.curve }));

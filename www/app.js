@@ -437,6 +437,8 @@ $('arch').addEventListener('change', () => newNetwork().catch(() => {}));
 $('segment').addEventListener('click', segmentCrop);
 $('compare').addEventListener('click', compare);
 $('save').addEventListener('click', saveWeights);
-for (const id of ['lr', 'batch', 'seed', 'augment']) $(id).addEventListener('change', () => { state.trainerReady = false; });
+// A new seed means a new run (new patches, new held-out set); learning rate, batch and
+// augmentation apply to the run in progress.
+$('seed').addEventListener('change', () => { state.trainerReady = false; });
 
 start();

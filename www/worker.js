@@ -69,6 +69,8 @@ async function train(msg, progress) {
   if (restart || !engine.hasTrainer) {
     engine.startTraining(learningRate, batch, seed, augment);
     progress({ initial: true, step: 0, heldoutMistakes: await engine.heldoutMistakes() });
+  } else {
+    engine.adjustTraining(learningRate, batch, augment);
   }
   let done = 0;
   let last = null;

@@ -160,4 +160,14 @@ impl Trainer {
     pub fn network(&self) -> Network {
         self.model.valid()
     }
+
+    /// Changes the learning rate, batch size and augmentation for the next steps, keeping
+    /// Adam's moment estimates: a fresh Adam moves every weight by a full learning rate on its
+    /// first step, which would shake a trained network.
+    pub fn adjust(&mut self, learning_rate: f64, batch: usize, augment: Augment) {
+        self.config.learning_rate = learning_rate;
+        self.config.batch = batch.max(1);
+        self.config.augment = augment;
+        self.sampler.augment = augment;
+    }
 }

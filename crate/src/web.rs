@@ -72,6 +72,9 @@ fn reporter(progress: Function) -> impl FnMut(usize, usize) {
     }
 }
 
+/// Largest training batch the page may ask for.
+const MAX_BATCH: u32 = 4096;
+
 /// Columns left of this line are for training, the rest held out: the data README's
 /// convention for phase_027 (x < 928 of 1392), applied to any image as two thirds.
 fn split(width: usize) -> usize {
@@ -260,7 +263,7 @@ impl Engine {
             let x = split(image.width);
             let config = TrainConfig {
                 learning_rate,
-                batch: batch.clamp(1, 4096) as usize,
+                batch: batch.clamp(1, MAX_BATCH) as usize,
                 seed: seed as u64,
                 augment: Augment {
                     flips: augment,
@@ -283,6 +286,29 @@ impl Engine {
                 )
                 .map_err(err)?,
             );
+            Ok(())
+        })
+    }
+
+    /// Changes learning rate, batch size and augmentation of the prepared run, keeping its
+    /// optimizer state.
+    #[wasm_bindgen(js_name = adjustTraining)]
+    pub fn adjust_training(
+        &self,
+        learning_rate: f64,
+        batch: u32,
+        augment: bool,
+    ) -> Result<(), JsValue> {
+        self.with(|s| {
+            let trainer = s
+                .trainer
+                .as_mut()
+                .ok_or_else(|| err("training was not started"))?;
+            let augment = Augment {
+                flips: augment,
+                rotations: augment,
+            };
+            trainer.adjust(learning_rate, batch.clamp(1, MAX_BATCH) as usize, augment);
             Ok(())
         })
     }

@@ -59,3 +59,48 @@ fn training_on_the_train_region_learns_the_heldout_region() {
     // Chance is 2/3 on class-balanced patches.
     assert!(after < 0.2, "held-out mistake rate {after}");
 }
+
+#[test]
+fn a_new_run_starts_from_the_trained_network() {
+    let (plane, labels) = common::training_image();
+    let train = Rect::new(0, 0, 928, plane.height);
+    let heldout = Rect::new(928, 0, plane.width, plane.height);
+    let config = TrainConfig {
+        learning_rate: 1e-3,
+        batch: 16,
+        heldout_patches: 300,
+        ..TrainConfig::default()
+    };
+    let device = Device::flex();
+    let spec = Spec::preset("original").unwrap();
+    let mut first = Trainer::fresh(
+        &spec,
+        &plane,
+        &labels,
+        train,
+        heldout,
+        config.clone(),
+        &device,
+    )
+    .unwrap();
+    for _ in 0..60 {
+        pollster::block_on(first.step(&plane)).unwrap();
+    }
+    let trained = pollster::block_on(first.heldout_mistake_rate()).unwrap();
+    let second = Trainer::new(
+        first.network(),
+        &plane,
+        &labels,
+        train,
+        heldout,
+        config,
+        &device,
+    )
+    .unwrap();
+    let resumed = pollster::block_on(second.heldout_mistake_rate()).unwrap();
+    eprintln!("held-out mistakes after 60 steps {trained:.3}, in the new run {resumed:.3}");
+    assert_eq!(
+        trained, resumed,
+        "the new run measures the same network on the same patches"
+    );
+}
