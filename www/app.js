@@ -121,7 +121,8 @@ async function loadTutorial() {
 
 async function loadImage(bytes, name) {
   const reply = await run('loadImage', { bytes }, { transfer: [bytes] });
-  state.image = { width: reply.width, height: reply.height, rgba: new Uint8ClampedArray(reply.rgba.buffer), name };
+  const { width, height, heldoutFrom } = reply;
+  state.image = { width, height, heldoutFrom, rgba: new Uint8ClampedArray(reply.rgba.buffer), name };
   state.labelled = false;
   state.trainerReady = false;
   state.lastProbs = null;
@@ -204,7 +205,7 @@ function drawOverlay() {
   const { width, height } = state.image;
   ctx.clearRect(0, 0, width, height);
   const line = Math.max(1, width / 400);
-  const split = Math.ceil(width * 2 / 3);
+  const split = state.image.heldoutFrom;
   ctx.setLineDash([8 * line, 6 * line]);
   ctx.strokeStyle = '#4aa3ff';
   ctx.lineWidth = line;

@@ -101,9 +101,9 @@ async function handle(msg) {
   switch (type) {
     case 'init': return start(msg);
     case 'loadImage': {
-      const [width, height] = engine.loadImage(new Uint8Array(msg.bytes));
+      const [width, height, heldoutFrom] = engine.loadImage(new Uint8Array(msg.bytes));
       const rgba = engine.imageRgba();
-      return [{ width, height, rgba }, [rgba.buffer]];
+      return [{ width, height, heldoutFrom, rgba }, [rgba.buffer]];
     }
     case 'loadClassLabels': return { counts: Array.from(engine.loadClassLabels(new Uint8Array(msg.bytes))) };
     case 'loadNpyLabels': {

@@ -31,6 +31,15 @@ impl ProbabilityMap {
             data: vec![0.0; 3 * width * height],
         }
     }
+    /// An empty map for the part of `rect` inside the image (an error if nothing is).
+    pub fn for_crop(plane: &Plane, rect: Rect) -> Result<(Rect, ProbabilityMap), String> {
+        let rect = rect.clamp(plane.width, plane.height);
+        if rect.is_empty() {
+            return Err("the region to segment is empty".into());
+        }
+        Ok((rect, ProbabilityMap::new(rect.width(), rect.height())))
+    }
+
     /// One class's plane.
     pub fn class(&self, class: u8) -> &[f32] {
         let n = self.width * self.height;
@@ -130,11 +139,7 @@ pub async fn segment(
     device: &Device,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ProbabilityMap, String> {
-    let rect = rect.clamp(plane.width, plane.height);
-    if rect.is_empty() {
-        return Err("the region to segment is empty".into());
-    }
-    let mut map = ProbabilityMap::new(rect.width(), rect.height());
+    let (rect, mut map) = ProbabilityMap::for_crop(plane, rect)?;
     let side = tile_side(net, max_buffer).ok_or_else(|| {
         format!("this device's buffers (at most {max_buffer} bytes) are too small for this network")
     })?;

@@ -20,12 +20,8 @@ pub async fn segment_naive(
     device: &Device,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ProbabilityMap, String> {
-    let rect = rect.clamp(plane.width, plane.height);
-    if rect.is_empty() {
-        return Err("the region to segment is empty".into());
-    }
+    let (rect, mut map) = ProbabilityMap::for_crop(plane, rect)?;
     let (w, n) = (rect.width(), rect.width() * rect.height());
-    let mut map = ProbabilityMap::new(w, rect.height());
     let batch = batch.max(1);
     let mut start = 0;
     while start < n {

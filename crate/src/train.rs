@@ -13,6 +13,14 @@ use crate::patch::{Augment, EmptyClass, PatchBatch, Sampler, evaluation_set};
 use crate::plane::{Plane, Rect};
 use crate::spec::Spec;
 
+/// The train and held-out regions of a labelled image: columns left of two thirds of the
+/// width for training, the rest held out. For phase_027 (1392 wide) that is the data
+/// README's convention, x < 928 and x >= 928.
+pub fn heldout_split(width: usize, height: usize) -> (Rect, Rect) {
+    let x = (2 * width).div_ceil(3);
+    (Rect::new(0, 0, x, height), Rect::new(x, 0, width, height))
+}
+
 /// Training settings. Defaults follow the posts: Adam at 1e-4; batch 256 as upstream.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {

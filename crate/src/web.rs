@@ -20,7 +20,7 @@ use crate::network::Network;
 use crate::patch::Augment;
 use crate::plane::{Plane, Rect};
 use crate::spec::{PRESETS, Spec};
-use crate::train::{TrainConfig, Trainer};
+use crate::train::{TrainConfig, Trainer, heldout_split};
 use crate::{decode, weights};
 
 #[wasm_bindgen(start)]
@@ -74,12 +74,6 @@ fn reporter(progress: Function) -> impl FnMut(usize, usize) {
 
 /// Largest training batch the page may ask for.
 const MAX_BATCH: u32 = 4096;
-
-/// Columns left of this line are for training, the rest held out: the data README's
-/// convention for phase_027 (x < 928 of 1392), applied to any image as two thirds.
-fn split(width: usize) -> usize {
-    (width * 2).div_ceil(3)
-}
 
 impl Engine {
     fn with<T>(&self, f: impl FnOnce(&mut State) -> Result<T, JsValue>) -> Result<T, JsValue> {
@@ -170,13 +164,15 @@ impl Engine {
             .collect()
     }
 
-    /// Decodes and normalises an image file; returns `[width, height]`. Replaces the image
-    /// (and drops its labels and trainer) only if decoding succeeds.
+    /// Decodes and normalises an image file; returns `[width, height, x]`, columns from `x`
+    /// on being held out from training. Replaces the image (and drops its labels and
+    /// trainer) only if decoding succeeds.
     #[wasm_bindgen(js_name = loadImage)]
     pub fn load_image(&self, bytes: &[u8]) -> Result<Vec<u32>, JsValue> {
         let (plane, _) = decode::decode_normalised(bytes).map_err(err)?;
         self.with(|s| {
-            let size = vec![plane.width as u32, plane.height as u32];
+            let (train, _) = heldout_split(plane.width, plane.height);
+            let size = vec![plane.width as u32, plane.height as u32, train.x1 as u32];
             // Labels belong to the image they were drawn on, whatever its size.
             s.labels = None;
             s.image = Some(Rc::new(plane));
@@ -260,7 +256,6 @@ impl Engine {
                 .labels
                 .as_ref()
                 .ok_or_else(|| err("training needs labels for the image"))?;
-            let x = split(image.width);
             let config = TrainConfig {
                 learning_rate,
                 batch: batch.clamp(1, MAX_BATCH) as usize,
@@ -271,8 +266,7 @@ impl Engine {
                 },
                 ..TrainConfig::default()
             };
-            let train = Rect::new(0, 0, x, image.height);
-            let heldout = Rect::new(x, 0, image.width, image.height);
+            let (train, heldout) = heldout_split(image.width, image.height);
             let net = s.network.clone();
             s.trainer = Some(
                 Trainer::new(

@@ -4,16 +4,15 @@ mod common;
 
 use burn::tensor::Device;
 use cellseg::patch::Augment;
-use cellseg::plane::Rect;
 use cellseg::spec::Spec;
-use cellseg::train::{TrainConfig, Trainer};
+use cellseg::train::{TrainConfig, Trainer, heldout_split};
 
 #[test]
 fn training_on_the_train_region_learns_the_heldout_region() {
     let (plane, labels) = common::training_image();
+    let (train, heldout) = heldout_split(plane.width, plane.height);
     // The data README's convention: train on x < 928, measure on x >= 928.
-    let train = Rect::new(0, 0, 928, plane.height);
-    let heldout = Rect::new(928, 0, plane.width, plane.height);
+    assert_eq!((train.x1, heldout.x0), (928, 928));
     let config = TrainConfig {
         learning_rate: 1e-3,
         batch: 32,
@@ -63,8 +62,7 @@ fn training_on_the_train_region_learns_the_heldout_region() {
 #[test]
 fn a_new_run_starts_from_the_trained_network() {
     let (plane, labels) = common::training_image();
-    let train = Rect::new(0, 0, 928, plane.height);
-    let heldout = Rect::new(928, 0, plane.width, plane.height);
+    let (train, heldout) = heldout_split(plane.width, plane.height);
     let config = TrainConfig {
         learning_rate: 1e-3,
         batch: 16,

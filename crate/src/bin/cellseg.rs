@@ -12,7 +12,7 @@ use cellseg::naive::segment_naive;
 use cellseg::network::Network;
 use cellseg::plane::{Plane, Rect};
 use cellseg::spec::Spec;
-use cellseg::train::{TrainConfig, Trainer};
+use cellseg::train::{TrainConfig, Trainer, heldout_split};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -106,8 +106,7 @@ fn bench(args: &[String]) -> Result<(), String> {
             batch,
             ..TrainConfig::default()
         };
-        let train = Rect::new(0, 0, 928, plane.height);
-        let held = Rect::new(928, 0, plane.width, plane.height);
+        let (train, held) = heldout_split(plane.width, plane.height);
         let mut trainer = Trainer::fresh(&spec, &plane, &labels, train, held, config, device)
             .map_err(|e| e.to_string())?;
         step(&mut trainer, &plane)?;
