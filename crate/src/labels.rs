@@ -120,6 +120,23 @@ impl ClassMap {
         }
     }
 
+    /// The class map of a crop.
+    pub fn crop(&self, rect: crate::plane::Rect) -> ClassMap {
+        let rect = rect.clamp(self.width, self.height);
+        let classes = (rect.y0..rect.y1)
+            .flat_map(|y| {
+                self.classes[y * self.width + rect.x0..y * self.width + rect.x1]
+                    .iter()
+                    .copied()
+            })
+            .collect();
+        ClassMap {
+            width: rect.width(),
+            height: rect.height(),
+            classes,
+        }
+    }
+
     pub fn at(&self, x: usize, y: usize) -> u8 {
         self.classes[y * self.width + x]
     }
@@ -132,6 +149,19 @@ impl ClassMap {
         }
         n
     }
+}
+
+/// Reads an instance image (8- or 16-bit gray PNG/TIFF: 0 background, else an object's id)
+/// as `(width, height, ids)`.
+pub fn instances_from_image(bytes: &[u8]) -> Result<(usize, usize, Vec<u32>), LabelError> {
+    let decoded = decode(bytes)?;
+    let max = ((1u32 << decoded.bits.min(16)) - 1) as f32;
+    let p = decoded.plane;
+    Ok((
+        p.width,
+        p.height,
+        p.data.iter().map(|v| (v * max).round() as u32).collect(),
+    ))
 }
 
 /// Class names, for messages.

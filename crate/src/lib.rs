@@ -9,6 +9,7 @@
 //! spec (list of layers) ─▶ network ◀───────────────────────────────────────────┘
 //!                          └▶ dense (dilated twin, tiled) ─▶ probability maps
 //!                          └▶ naive (patch by patch, for comparison)
+//! probability maps ─▶ post (average nets, median, threshold, cells) ─▶ metrics
 //! ```
 //! `backend` picks WebGPU or the CPU at run time; `web` is the wasm-bindgen surface.
 
@@ -16,12 +17,14 @@ pub mod backend;
 pub mod decode;
 pub mod dense;
 pub mod labels;
+pub mod metrics;
 pub mod mistake;
 pub mod naive;
 pub mod network;
 pub mod normalise;
 pub mod patch;
 pub mod plane;
+pub mod post;
 pub mod spec;
 pub mod train;
 pub mod weights;
