@@ -16,6 +16,7 @@
 pub mod backend;
 pub mod decode;
 pub mod dense;
+pub mod evaluate;
 pub mod labels;
 pub mod metrics;
 pub mod mistake;

@@ -200,3 +200,18 @@ fn tutorial_npy_masks_equal_the_class_png() {
     let (image, _) = decode_normalised(&common::read("upstream/Images/phase_027.tif")).unwrap();
     from_npy.check_size(image.width, image.height).unwrap();
 }
+
+#[test]
+fn tutorial_instances_are_the_cell_pixels() {
+    let (w, h, ids) =
+        cellseg::labels::instances_from_image(&common::read("phase_027_cells_instances.png"))
+            .unwrap();
+    assert_eq!((w, h), (1392, 1040));
+    assert_eq!(ids.iter().max(), Some(&801));
+    let classes = ClassMap::from_class_image(&common::read("phase_027_classes.png")).unwrap();
+    assert!(
+        ids.iter()
+            .zip(&classes.classes)
+            .all(|(&id, &c)| (id != 0) == (c == 1))
+    );
+}

@@ -1,67 +1,553 @@
-//! The native command line over the same library. For now: `cellseg bench`, the speed of the
-//! posts' network per backend (dense px/s, naive px/s, training steps/s) on the real image.
+//! `cellseg`: the native command line over the same library as the page.
 //!
-//! usage: cellseg bench [--backend cpu|wgpu] [--image phase_027.tif] [--labels classes.png]
+//! ```text
+//! cellseg train   --image IMG --labels CLASSES.png --out W.cellseg   learn a network
+//! cellseg segment --weights W1[,W2..] --image IMG --out-mask M.png    dense inference + clean-up
+//! cellseg eval    --weights W1[,W2..] --image IMG --labels CLASSES.png  quality on a region
+//! cellseg bench                                                        speed per backend
+//! ```
+//! Every flag has `--help`. Regions are `X0,Y0,X1,Y1` in pixels, half-open.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use clap::{Args, Parser, Subcommand};
+use image::{ImageBuffer, Luma};
+use indicatif::{ProgressBar, ProgressStyle};
+
 use cellseg::backend::Backend;
-use cellseg::dense::segment;
-use cellseg::labels::ClassMap;
+use cellseg::dense::{ProbabilityMap, segment};
+use cellseg::evaluate::{Report, evaluate};
+use cellseg::labels::{ClassMap, instances_from_image};
 use cellseg::naive::segment_naive;
 use cellseg::network::Network;
+use cellseg::patch::Augment;
 use cellseg::plane::{Plane, Rect};
+use cellseg::post::{Cells, PostConfig, average, cells, smoothed_cell_probability};
 use cellseg::spec::Spec;
 use cellseg::train::{TrainConfig, Trainer, heldout_split};
+use cellseg::weights;
+
+#[derive(Parser)]
+#[command(
+    name = "cellseg",
+    version,
+    about = "Cell segmentation of phase-contrast images with patch CNNs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a network on the labelled pixels of one image.
+    Train(TrainArgs),
+    /// Segment an image densely with one or more networks (averaged) and clean up.
+    Segment(SegmentArgs),
+    /// Measure segmentation quality against labels on a region.
+    Eval(EvalArgs),
+    /// Measure speed: dense and naive px/s, training steps.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// Image to learn from (TIFF, PNG or JPEG).
+    #[arg(long)]
+    image: PathBuf,
+    /// Class image of the same size: 0 other, 1 cell, 2 edge.
+    #[arg(long)]
+    labels: PathBuf,
+    /// Architecture: a preset (original, network1, network2, network3, deepcell) or a text
+    /// form such as "conv4x20 pool conv3x40 conv3x80 pool conv3x120 conv3x240 fc1000".
+    #[arg(long, default_value = "original")]
+    arch: String,
+    /// Adam steps.
+    #[arg(long, default_value_t = 2000)]
+    steps: usize,
+    /// Patches per step (an equal number per class).
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Adam learning rate (the posts used 1e-4).
+    #[arg(long, default_value_t = 1e-4)]
+    lr: f64,
+    /// Seed for weights, patch sampling and augmentation.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Patch centres come from this region; default: the left two thirds of the image.
+    #[arg(long, value_parser = parse_rect)]
+    region: Option<Rect>,
+    /// Held-out mistake rate measured on this region; default: the right third.
+    #[arg(long, value_parser = parse_rect)]
+    heldout: Option<Rect>,
+    /// Measure the held-out mistake rate every this many steps.
+    #[arg(long, default_value_t = 250)]
+    eval_every: usize,
+    /// Train without flips and quarter turns.
+    #[arg(long)]
+    no_augment: bool,
+    /// cpu (burn flex) or wgpu (Vulkan/Metal/DX12).
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+    /// Write the learning curve here as CSV (step, loss, batch_mistakes, heldout_mistakes).
+    #[arg(long)]
+    curve: Option<PathBuf>,
+    /// Start from these weights instead of fresh ones.
+    #[arg(long)]
+    init: Option<PathBuf>,
+    /// Where to save the trained weights.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args, Clone)]
+struct PostArgs {
+    /// Median filter radius over p(cell), in pixels (window (2r+1)²; 0 = none).
+    #[arg(long, default_value_t = PostConfig::default().median_radius)]
+    median: u32,
+    /// A pixel is cell when p(cell) is above this.
+    #[arg(long, default_value_t = PostConfig::default().threshold)]
+    threshold: f32,
+    /// Cells smaller than this many pixels are dropped.
+    #[arg(long, default_value_t = PostConfig::default().min_area)]
+    min_area: u32,
+}
+
+impl PostArgs {
+    fn config(&self) -> PostConfig {
+        PostConfig {
+            median_radius: self.median,
+            threshold: self.threshold,
+            min_area: self.min_area,
+        }
+    }
+}
+
+#[derive(Args)]
+struct SegmentArgs {
+    /// Weights files, comma-separated; their probabilities are averaged.
+    #[arg(long, value_delimiter = ',', required = true)]
+    weights: Vec<PathBuf>,
+    /// Image to segment (TIFF, PNG or JPEG).
+    #[arg(long)]
+    image: PathBuf,
+    /// Only this region (default: the whole image).
+    #[arg(long, value_parser = parse_rect)]
+    region: Option<Rect>,
+    #[command(flatten)]
+    post: PostArgs,
+    /// Write p(cell) after the median filter, 16-bit (0..65535), as .png or .tif.
+    #[arg(long)]
+    out_prob: Option<PathBuf>,
+    /// Write the cell mask (255 = cell) as PNG.
+    #[arg(long)]
+    out_mask: Option<PathBuf>,
+    /// Write the cells as a 16-bit label PNG (0 background, 1.. one id per cell).
+    #[arg(long)]
+    out_labels: Option<PathBuf>,
+    /// cpu (burn flex) or wgpu (Vulkan/Metal/DX12).
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Weights files, comma-separated; reported one by one and averaged.
+    #[arg(long, value_delimiter = ',', required = true)]
+    weights: Vec<PathBuf>,
+    /// Image to score (TIFF, PNG or JPEG).
+    #[arg(long)]
+    image: PathBuf,
+    /// Class image: 0 other, 1 cell, 2 edge.
+    #[arg(long)]
+    labels: PathBuf,
+    /// Instance image (0 background, else a cell id); default: the cell class's components.
+    #[arg(long)]
+    instances: Option<PathBuf>,
+    /// Region to score; default: the held-out right third.
+    #[arg(long, value_parser = parse_rect)]
+    region: Option<Rect>,
+    #[command(flatten)]
+    post: PostArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// cpu (burn flex) or wgpu (Vulkan/Metal/DX12).
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Image to run on (default: phase_027 from $CELLSEG_DATA or ../shared/data/bsubtilis).
+    #[arg(long)]
+    image: Option<PathBuf>,
+    /// Its labels, for the training figures.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// cpu (burn flex) or wgpu (Vulkan/Metal/DX12).
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Err(e) = run(&args) {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(a) => train(a),
+        Command::Segment(a) => segment_cmd(a),
+        Command::Eval(a) => eval(a),
+        Command::Bench(a) => bench(a),
+    };
+    if let Err(e) = result {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
 }
 
-fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(String::as_str)
-}
+type Result<T> = std::result::Result<T, String>;
 
-fn run(args: &[String]) -> Result<(), String> {
-    match args.first().map(String::as_str) {
-        Some("bench") => bench(args),
-        _ => Err(
-            "usage: cellseg bench [--backend cpu|wgpu] [--image IMG.tif] [--labels CLASSES.png]"
-                .into(),
-        ),
+fn parse_rect(s: &str) -> Result<Rect> {
+    let v: Vec<usize> = s
+        .split(',')
+        .map(|p| {
+            p.trim()
+                .parse()
+                .map_err(|_| format!("'{s}' is not X0,Y0,X1,Y1"))
+        })
+        .collect::<Result<_>>()?;
+    match v[..] {
+        [x0, y0, x1, y1] if x0 < x1 && y0 < y1 => Ok(Rect::new(x0, y0, x1, y1)),
+        _ => Err(format!("'{s}' is not X0,Y0,X1,Y1 with X0 < X1 and Y0 < Y1")),
     }
 }
 
-fn bench(args: &[String]) -> Result<(), String> {
-    // Where the tests find the data too: $CELLSEG_DATA, else beside the checkout.
-    let data = std::env::var("CELLSEG_DATA").unwrap_or_else(|_| "../shared/data/bsubtilis".into());
-    let image = flag(args, "--image").map_or_else(
-        || format!("{data}/upstream/Images/phase_027.tif"),
-        String::from,
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn backend(name: &str) -> Result<Backend> {
+    match name {
+        "cpu" => Ok(Backend::cpu()),
+        "wgpu" => pollster::block_on(Backend::gpu()),
+        other => Err(format!("unknown backend '{other}' (cpu or wgpu)")),
+    }
+}
+
+fn image(path: &Path) -> Result<Plane> {
+    let (plane, _) = cellseg::decode::decode_normalised(&read(path)?)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(plane)
+}
+
+fn labels_for(path: &Path, plane: &Plane) -> Result<ClassMap> {
+    let labels =
+        ClassMap::from_class_image(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+    labels
+        .check_size(plane.width, plane.height)
+        .map_err(|e| e.to_string())?;
+    Ok(labels)
+}
+
+fn bar(len: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({elapsed}, {eta} left)")
+            .expect("valid template")
+            .progress_chars("=> "),
     );
-    let labels = flag(args, "--labels")
-        .map_or_else(|| format!("{data}/phase_027_classes.png"), String::from);
-    let backend = match flag(args, "--backend").unwrap_or("cpu") {
-        "cpu" => Backend::cpu(),
-        "wgpu" => pollster::block_on(Backend::gpu())?,
-        other => return Err(format!("unknown backend '{other}'")),
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// A line above the progress bar, or on stderr when there is no bar (not a terminal).
+fn say(progress: &ProgressBar, line: String) {
+    if progress.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        progress.println(line);
+    }
+}
+
+fn train(a: TrainArgs) -> Result<()> {
+    let backend = backend(&a.backend)?;
+    let plane = image(&a.image)?;
+    let labels = labels_for(&a.labels, &plane)?;
+    let (default_train, default_heldout) = heldout_split(plane.width, plane.height);
+    let (region, heldout) = (
+        a.region.unwrap_or(default_train),
+        a.heldout.unwrap_or(default_heldout),
+    );
+    let spec = Spec::preset(&a.arch)
+        .map_or_else(|| Spec::parse("custom", &a.arch), Ok)
+        .map_err(|e| e.to_string())?;
+    let config = TrainConfig {
+        learning_rate: a.lr,
+        batch: a.batch.max(1),
+        seed: a.seed,
+        augment: Augment {
+            flips: !a.no_augment,
+            rotations: !a.no_augment,
+        },
+        ..TrainConfig::default()
     };
-    let read = |p: &str| std::fs::read(p).map_err(|e| format!("{p}: {e}"));
-    let (plane, _) =
-        cellseg::decode::decode_normalised(&read(&image)?).map_err(|e| e.to_string())?;
-    let labels = ClassMap::from_class_image(&read(&labels)?).map_err(|e| e.to_string())?;
-    println!("backend: {} ({})", backend.name(), backend.adapter);
+    let initial = match &a.init {
+        Some(path) => weights::from_bytes(&read(path)?, Some(&spec), &backend.device)
+            .map_err(|e| e.to_string())?,
+        None => Network::new(&spec, a.seed, &backend.device),
+    };
+    let mut trainer = Trainer::new(
+        initial,
+        &plane,
+        &labels,
+        region,
+        heldout,
+        config,
+        &backend.device,
+    )
+    .map_err(|e| e.to_string())?;
+    eprintln!(
+        "training {} ({}) on {} for {} steps, batch {}, lr {}",
+        spec.name, spec, backend.adapter, a.steps, a.batch, a.lr
+    );
+    let mut csv = String::from("step,loss,batch_mistakes,heldout_mistakes\n");
+    let start = Instant::now();
+    let progress = bar(a.steps, "training");
+    for i in 1..=a.steps {
+        let r = pollster::block_on(trainer.step(&plane))?;
+        let mut heldout = String::new();
+        if i % a.eval_every.max(1) == 0 || i == a.steps {
+            let rate = pollster::block_on(trainer.heldout_mistake_rate())?;
+            heldout = format!("{rate:.4}");
+            say(
+                &progress,
+                format!(
+                    "step {i}: loss {:.4}, held-out mistakes {:.1}%",
+                    r.loss,
+                    100.0 * rate
+                ),
+            );
+        }
+        csv.push_str(&format!(
+            "{},{:.5},{:.4},{heldout}\n",
+            r.step, r.loss, r.batch_mistakes
+        ));
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    let net = trainer.network();
+    std::fs::write(&a.out, weights::to_bytes(&net).map_err(|e| e.to_string())?)
+        .map_err(|e| format!("{}: {e}", a.out.display()))?;
+    if let Some(path) = &a.curve {
+        std::fs::write(path, csv).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    eprintln!(
+        "saved {} after {:.1} min",
+        a.out.display(),
+        start.elapsed().as_secs_f64() / 60.0
+    );
+    Ok(())
+}
+
+/// Dense probabilities of `rect` for each weights file, with a progress bar.
+fn probability_maps(
+    paths: &[PathBuf],
+    plane: &Plane,
+    rect: Rect,
+    backend: &Backend,
+) -> Result<Vec<ProbabilityMap>> {
+    let mut maps = Vec::new();
+    for path in paths {
+        let net = weights::from_bytes(&read(path)?, None, &backend.device)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let progress = bar(0, "segmenting");
+        let mut report = |done: usize, total: usize| {
+            progress.set_length(total as u64);
+            progress.set_position(done as u64);
+        };
+        let map = pollster::block_on(segment(
+            &net,
+            plane,
+            rect,
+            backend.max_buffer,
+            &backend.device,
+            &mut report,
+        ))?;
+        progress.finish_and_clear();
+        maps.push(map);
+    }
+    Ok(maps)
+}
+
+fn segment_cmd(a: SegmentArgs) -> Result<()> {
+    let backend = backend(&a.backend)?;
+    let plane = image(&a.image)?;
+    let rect = a
+        .region
+        .unwrap_or(Rect::new(0, 0, plane.width, plane.height));
+    let map = average(&probability_maps(&a.weights, &plane, rect, &backend)?)?;
+    let config = a.post.config();
+    let found = cells(&map, &config);
+    let (w, h) = (map.width as u32, map.height as u32);
+    if let Some(path) = &a.out_prob {
+        let p = smoothed_cell_probability(&map, config.median_radius);
+        let data = p.iter().map(|v| (v * 65535.0).round() as u16).collect();
+        save(
+            ImageBuffer::<Luma<u16>, Vec<u16>>::from_raw(w, h, data),
+            path,
+        )?;
+    }
+    if let Some(path) = &a.out_mask {
+        let data = found
+            .labels
+            .iter()
+            .map(|&l| if l > 0 { 255u8 } else { 0 })
+            .collect();
+        save(ImageBuffer::<Luma<u8>, Vec<u8>>::from_raw(w, h, data), path)?;
+    }
+    if let Some(path) = &a.out_labels {
+        if found.count() > u16::MAX as usize {
+            return Err(format!(
+                "{} cells do not fit a 16-bit label image",
+                found.count()
+            ));
+        }
+        let data = found.labels.iter().map(|&l| l as u16).collect();
+        save(
+            ImageBuffer::<Luma<u16>, Vec<u16>>::from_raw(w, h, data),
+            path,
+        )?;
+    }
+    let mut areas = found.areas.clone();
+    areas.sort_unstable();
+    let median = areas.get(areas.len() / 2).copied().unwrap_or(0);
+    println!("{} cells; median area {median} px", found.count());
+    Ok(())
+}
+
+fn save<P: image::PixelWithColorType>(
+    buffer: Option<ImageBuffer<P, Vec<P::Subpixel>>>,
+    path: &Path,
+) -> Result<()>
+where
+    [P::Subpixel]: image::EncodableLayout,
+{
+    buffer
+        .expect("buffer matches its size")
+        .save(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn eval(a: EvalArgs) -> Result<()> {
+    let backend = backend(&a.backend)?;
+    let plane = image(&a.image)?;
+    let labels = labels_for(&a.labels, &plane)?;
+    let rect = a
+        .region
+        .unwrap_or(heldout_split(plane.width, plane.height).1)
+        .clamp(plane.width, plane.height);
+    let truth = labels.crop(rect);
+    let instances = match &a.instances {
+        Some(path) => {
+            let (w, h, ids) = instances_from_image(&read(path)?)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            if (w, h) != (plane.width, plane.height) {
+                return Err(format!(
+                    "the instances are {w}x{h} but the image is {}x{}",
+                    plane.width, plane.height
+                ));
+            }
+            (rect.y0..rect.y1)
+                .flat_map(|y| ids[y * w + rect.x0..y * w + rect.x1].to_vec())
+                .collect()
+        }
+        None => {
+            let mask: Vec<bool> = truth
+                .classes
+                .iter()
+                .map(|&c| c == cellseg::spec::CLASS_CELL)
+                .collect();
+            Cells::from_mask(&mask, truth.width, truth.height, 1).labels
+        }
+    };
+    let maps = probability_maps(&a.weights, &plane, rect, &backend)?;
+    let config = a.post.config();
+    let mut rows: Vec<(String, Report)> = Vec::new();
+    for (path, map) in a.weights.iter().zip(&maps) {
+        rows.push((
+            path.display().to_string(),
+            evaluate(map, &truth, &instances, &config),
+        ));
+    }
+    if maps.len() > 1 {
+        rows.push((
+            format!("average of {}", maps.len()),
+            evaluate(&average(&maps)?, &truth, &instances, &config),
+        ));
+    }
+    if a.json {
+        let json: Vec<_> = rows.iter().map(|(name, r)| serde_json::json!({ "weights": name, "region": [rect.x0, rect.y0, rect.x1, rect.y1], "report": r })).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).expect("serialisable")
+        );
+        return Ok(());
+    }
+    println!(
+        "region x {}..{}, y {}..{}; median radius {}, threshold {}, min area {}",
+        rect.x0, rect.x1, rect.y0, rect.y1, config.median_radius, config.threshold, config.min_area
+    );
+    println!(
+        "{:<40} {:>6} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}",
+        "weights", "acc", "cellIoU", "cells", "F1@.5", "AP@.5", "AP@.75", "AP@.9"
+    );
+    for (name, r) in &rows {
+        println!(
+            "{:<40} {:>6.3} {:>8.3} {:>4}/{:<3} {:>7.3} {:>7.3} {:>7.3} {:>7.3}",
+            name,
+            r.pixel_accuracy,
+            r.class_iou[1],
+            r.cells_predicted,
+            r.cells_true,
+            r.objects[0].f1,
+            r.objects[0].ap,
+            r.objects[1].ap,
+            r.objects[2].ap
+        );
+    }
+    Ok(())
+}
+
+fn bench(a: BenchArgs) -> Result<()> {
+    // Where the tests find the data too: $CELLSEG_DATA, else beside the checkout.
+    let data = PathBuf::from(
+        std::env::var("CELLSEG_DATA").unwrap_or_else(|_| "../shared/data/bsubtilis".into()),
+    );
+    let image_path = a
+        .image
+        .unwrap_or_else(|| data.join("upstream/Images/phase_027.tif"));
+    let labels_path = a
+        .labels
+        .unwrap_or_else(|| data.join("phase_027_classes.png"));
+    let backend = backend(&a.backend)?;
+    let plane = image(&image_path)?;
+    let labels = labels_for(&labels_path, &plane)?;
     let spec = Spec::preset("original").expect("preset");
     let net = Network::new(&spec, 1, &backend.device);
     let device = &backend.device;
-
+    let mut results = serde_json::Map::new();
+    let mut record = |key: &str, value: f64, text: String| {
+        results.insert(key.into(), value.into());
+        if !a.json {
+            println!("{text}");
+        }
+    };
+    if !a.json {
+        println!("backend: {} ({})", backend.name(), backend.adapter);
+    }
     for side in [98, 256] {
         let rect = Rect::new(300, 300, 300 + side, 300 + side);
         let run = || {
@@ -78,10 +564,11 @@ fn bench(args: &[String]) -> Result<(), String> {
         let t = Instant::now();
         run()?;
         let s = t.elapsed().as_secs_f64();
-        println!(
-            "dense {side}x{side}: {:.3} s, {:.0} px/s",
-            s,
-            (side * side) as f64 / s
+        let px = (side * side) as f64 / s;
+        record(
+            &format!("dense_{side}_px_per_s"),
+            px,
+            format!("dense {side}x{side}: {s:.3} s, {px:.0} px/s"),
         );
     }
     let rect = Rect::new(300, 300, 332, 332);
@@ -95,36 +582,48 @@ fn bench(args: &[String]) -> Result<(), String> {
         &mut |_, _| {},
     ))?;
     let s = t.elapsed().as_secs_f64();
-    println!(
-        "naive 32x32 (batch 256): {:.3} s, {:.0} px/s",
-        s,
-        1024.0 / s
+    record(
+        "naive_px_per_s",
+        1024.0 / s,
+        format!("naive 32x32 (batch 256): {s:.3} s, {:.0} px/s", 1024.0 / s),
     );
-
+    let (train_region, heldout) = heldout_split(plane.width, plane.height);
     for batch in [16, 256] {
         let config = TrainConfig {
             batch,
             ..TrainConfig::default()
         };
-        let (train, held) = heldout_split(plane.width, plane.height);
-        let mut trainer = Trainer::fresh(&spec, &plane, &labels, train, held, config, device)
-            .map_err(|e| e.to_string())?;
-        step(&mut trainer, &plane)?;
+        let mut trainer = Trainer::fresh(
+            &spec,
+            &plane,
+            &labels,
+            train_region,
+            heldout,
+            config,
+            device,
+        )
+        .map_err(|e| e.to_string())?;
+        pollster::block_on(trainer.step(&plane))?;
         let n = 10;
         let t = Instant::now();
         for _ in 0..n {
-            step(&mut trainer, &plane)?;
+            pollster::block_on(trainer.step(&plane))?;
         }
         let s = t.elapsed().as_secs_f64() / n as f64;
-        println!(
-            "train batch {batch}: {:.0} ms/step, {:.0} patches/s",
-            1000.0 * s,
-            batch as f64 / s
+        record(
+            &format!("train_{batch}_patches_per_s"),
+            batch as f64 / s,
+            format!(
+                "train batch {batch}: {:.0} ms/step, {:.0} patches/s",
+                1000.0 * s,
+                batch as f64 / s
+            ),
         );
     }
+    if a.json {
+        results.insert("backend".into(), backend.name().into());
+        results.insert("adapter".into(), backend.adapter.clone().into());
+        println!("{}", serde_json::Value::Object(results));
+    }
     Ok(())
-}
-
-fn step(trainer: &mut Trainer, plane: &Plane) -> Result<(), String> {
-    pollster::block_on(trainer.step(plane)).map(|_| ())
 }

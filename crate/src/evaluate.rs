@@ -1,0 +1,99 @@
+//! Scoring a segmentation against hand labels: the clean-up of [`crate::post`] applied to a
+//! probability map, then the pixel and object metrics of [`crate::metrics`].
+
+use serde::Serialize;
+
+use crate::dense::ProbabilityMap;
+use crate::labels::ClassMap;
+use crate::metrics::{ObjectScores, PixelScores, object_scores, pixel_scores};
+use crate::post::{Cells, PostConfig, cells, smoothed_cell_probability};
+use crate::spec::{CLASS_CELL, CLASS_EDGE, CLASS_OTHER};
+
+/// IoU thresholds reported, as the field does.
+pub const TAUS: [f64; 3] = [0.5, 0.75, 0.9];
+
+/// Everything measured on one region.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub pixel_accuracy: f64,
+    /// IoU of other, cell, edge.
+    pub class_iou: [f64; 3],
+    pub cells_predicted: usize,
+    pub cells_true: usize,
+    pub objects: Vec<ObjectReport>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct ObjectReport {
+    pub tau: f64,
+    pub true_positives: usize,
+    pub false_positives: usize,
+    pub false_negatives: usize,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub ap: f64,
+    pub mean_matched_iou: f64,
+}
+
+impl From<ObjectScores> for ObjectReport {
+    fn from(s: ObjectScores) -> Self {
+        ObjectReport {
+            tau: s.tau,
+            true_positives: s.true_positives,
+            false_positives: s.false_positives,
+            false_negatives: s.false_negatives,
+            precision: s.precision,
+            recall: s.recall,
+            f1: s.f1,
+            ap: s.ap,
+            mean_matched_iou: s.mean_matched_iou,
+        }
+    }
+}
+
+/// The predicted class of every pixel: cell where the cleaned-up p(cell) passes the
+/// threshold, otherwise the likelier of edge and other.
+pub fn predicted_classes(map: &ProbabilityMap, config: &PostConfig) -> Vec<u8> {
+    let p_cell = smoothed_cell_probability(map, config.median_radius);
+    let (other, edge) = (map.class(CLASS_OTHER), map.class(CLASS_EDGE));
+    (0..p_cell.len())
+        .map(|i| {
+            if p_cell[i] > config.threshold {
+                CLASS_CELL
+            } else if edge[i] > other[i] {
+                CLASS_EDGE
+            } else {
+                CLASS_OTHER
+            }
+        })
+        .collect()
+}
+
+/// Scores a probability map against the true classes and cell instances of the same region
+/// (instances: 0 background, else a cell's id).
+pub fn evaluate(
+    map: &ProbabilityMap,
+    truth: &ClassMap,
+    instances: &[u32],
+    config: &PostConfig,
+) -> Report {
+    assert_eq!(
+        (map.width, map.height),
+        (truth.width, truth.height),
+        "map and labels differ in size"
+    );
+    let pixels: PixelScores = pixel_scores(&predicted_classes(map, config), &truth.classes);
+    let predicted = cells(map, config);
+    let truth_cells = Cells::from_labels(instances.to_vec(), truth.width, truth.height, 1);
+    Report {
+        pixel_accuracy: pixels.accuracy,
+        class_iou: pixels.iou,
+        cells_predicted: predicted.count(),
+        cells_true: truth_cells.count(),
+        objects: TAUS
+            .iter()
+            .map(|&t| object_scores(&predicted.labels, &truth_cells.labels, t).into())
+            .collect(),
+    }
+}

@@ -1,0 +1,182 @@
+//! The command line end to end on small crops of the real image: train a few steps, segment,
+//! evaluate with --json, and refuse bad input with a message.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn cellseg(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_cellseg"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cellseg-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn data(name: &str) -> String {
+    common::data_dir().join(name).display().to_string()
+}
+
+#[test]
+fn train_segment_eval_on_small_crops() {
+    let dir = scratch("e2e");
+    let (image, labels) = (
+        data("upstream/Images/phase_027.tif"),
+        data("phase_027_classes.png"),
+    );
+    let w = dir.join("w.cellseg").display().to_string();
+    let curve = dir.join("curve.csv").display().to_string();
+    let out = cellseg(&[
+        "train",
+        "--image",
+        &image,
+        "--labels",
+        &labels,
+        "--steps",
+        "4",
+        "--batch",
+        "6",
+        "--eval-every",
+        "2",
+        "--region",
+        "100,100,400,400",
+        "--heldout",
+        "928,100,1200,400",
+        "--curve",
+        &curve,
+        "--out",
+        &w,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(&curve).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    assert!(
+        csv.lines()
+            .nth(2)
+            .unwrap()
+            .split(',')
+            .nth(3)
+            .unwrap()
+            .parse::<f32>()
+            .is_ok(),
+        "held-out at step 2"
+    );
+
+    let (mask, ids, prob) = (dir.join("m.png"), dir.join("l.png"), dir.join("p.tif"));
+    let out = cellseg(&[
+        "segment",
+        "--weights",
+        &format!("{w},{w}"),
+        "--image",
+        &image,
+        "--region",
+        "978,600,1038,640",
+        "--out-mask",
+        mask.to_str().unwrap(),
+        "--out-labels",
+        ids.to_str().unwrap(),
+        "--out-prob",
+        prob.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cells; median area"));
+    let m = image::open(&mask).unwrap();
+    assert_eq!((m.width(), m.height()), (60, 40));
+    assert_eq!(image::open(&ids).unwrap().color(), image::ColorType::L16);
+    assert_eq!(image::open(&prob).unwrap().color(), image::ColorType::L16);
+
+    let out = cellseg(&[
+        "eval",
+        "--weights",
+        &w,
+        "--image",
+        &image,
+        "--labels",
+        &labels,
+        "--instances",
+        &data("phase_027_cells_instances.png"),
+        "--region",
+        "978,600,1078,700",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = &json[0]["report"];
+    assert_eq!(json[0]["region"], serde_json::json!([978, 600, 1078, 700]));
+    assert!(report["cells_true"].as_u64().unwrap() > 5, "{report}");
+    for key in ["pixel_accuracy", "class_iou", "cells_predicted", "objects"] {
+        assert!(!report[key].is_null(), "{key} missing: {report}");
+    }
+    let objects = report["objects"].as_array().unwrap();
+    assert_eq!(
+        objects
+            .iter()
+            .map(|o| o["tau"].as_f64().unwrap())
+            .collect::<Vec<_>>(),
+        [0.5, 0.75, 0.9]
+    );
+    for o in objects {
+        for key in ["precision", "recall", "f1", "ap", "mean_matched_iou"] {
+            let v = o[key].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_input_gets_a_message_not_a_panic() {
+    let dir = scratch("bad");
+    let text = dir.join("notes.tif");
+    std::fs::write(&text, "not an image").unwrap();
+    let out = cellseg(&[
+        "segment",
+        "--weights",
+        text.to_str().unwrap(),
+        "--image",
+        &data("upstream/Images/phase_027.tif"),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a cellseg weights file"));
+    let out = cellseg(&[
+        "train",
+        "--image",
+        text.to_str().unwrap(),
+        "--labels",
+        "x.png",
+        "--out",
+        "w",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an image we can read"));
+    let out = cellseg(&[
+        "eval",
+        "--weights",
+        "w",
+        "--image",
+        "i",
+        "--labels",
+        "l",
+        "--region",
+        "5,5,1,1",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("X0 < X1"));
+    std::fs::remove_dir_all(&dir).ok();
+}
