@@ -140,6 +140,11 @@ impl Spec {
         Some(Spec::parse(name, text).expect("presets are valid"))
     }
 
+    /// A preset by name, else the text form of a network (named "custom").
+    pub fn lookup(arch: &str) -> Result<Spec, SpecError> {
+        Spec::preset(arch).map_or_else(|| Spec::parse("custom", arch), Ok)
+    }
+
     /// The layer table for a 31x31 input, or where and why the network fails to reach 1x1.
     pub fn rows(&self) -> Result<Vec<LayerRow>, SpecError> {
         if self.layers.is_empty() {

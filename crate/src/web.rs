@@ -1,9 +1,8 @@
 //! The wasm-bindgen surface: a thin layer that keeps the library's state between calls from
 //! the Web Worker (www/worker.js) and converts to and from JavaScript types.
 //!
-//! Every method returning a Promise runs one job; the worker sends one request at a time, so
-//! state is borrowed for the whole job and a second call meanwhile gets a "busy" error
-//! instead of a panic.
+//! Every method returning a Promise runs one job. The worker sends one request at a time; if a
+//! second call arrives anyway, the busy flag answers it with an error rather than a panic.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -50,9 +49,7 @@ fn err(message: impl std::fmt::Display) -> JsValue {
 
 /// A preset by name, or a network in text form (`conv4x20 pool ... fc1000`).
 fn spec_of(arch: &str) -> Result<Spec, JsValue> {
-    Spec::preset(arch)
-        .map_or_else(|| Spec::parse("custom", arch), Ok)
-        .map_err(err)
+    Spec::lookup(arch).map_err(err)
 }
 
 /// The crop `x..x+width`, `y..y+height`.

@@ -281,9 +281,7 @@ fn train(a: TrainArgs) -> Result<()> {
         a.region.unwrap_or(default_train),
         a.heldout.unwrap_or(default_heldout),
     );
-    let spec = Spec::preset(&a.arch)
-        .map_or_else(|| Spec::parse("custom", &a.arch), Ok)
-        .map_err(|e| e.to_string())?;
+    let spec = Spec::lookup(&a.arch).map_err(|e| e.to_string())?;
     let config = TrainConfig {
         learning_rate: a.lr,
         batch: a.batch.max(1),
