@@ -20,36 +20,7 @@ pub struct Report {
     pub class_iou: [f64; 3],
     pub cells_predicted: usize,
     pub cells_true: usize,
-    pub objects: Vec<ObjectReport>,
-}
-
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct ObjectReport {
-    pub tau: f64,
-    pub true_positives: usize,
-    pub false_positives: usize,
-    pub false_negatives: usize,
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
-    pub ap: f64,
-    pub mean_matched_iou: f64,
-}
-
-impl From<ObjectScores> for ObjectReport {
-    fn from(s: ObjectScores) -> Self {
-        ObjectReport {
-            tau: s.tau,
-            true_positives: s.true_positives,
-            false_positives: s.false_positives,
-            false_negatives: s.false_negatives,
-            precision: s.precision,
-            recall: s.recall,
-            f1: s.f1,
-            ap: s.ap,
-            mean_matched_iou: s.mean_matched_iou,
-        }
-    }
+    pub objects: Vec<ObjectScores>,
 }
 
 /// The predicted class of every pixel: cell where the cleaned-up p(cell) passes the
@@ -93,7 +64,7 @@ pub fn evaluate(
         cells_true: truth_cells.count(),
         objects: TAUS
             .iter()
-            .map(|&t| object_scores(&predicted.labels, &truth_cells.labels, t).into())
+            .map(|&t| object_scores(&predicted.labels, &truth_cells.labels, t))
             .collect(),
     }
 }

@@ -46,7 +46,7 @@ pub fn pixel_scores(predicted: &[u8], truth: &[u8]) -> PixelScores {
 }
 
 /// Object-level scores at one IoU threshold τ.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct ObjectScores {
     pub tau: f64,
     /// Predicted cells matched to a true cell with IoU ≥ τ.
