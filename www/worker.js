@@ -52,13 +52,6 @@ async function start({ backend }) {
   return { backend: engine.backend, adapter: engine.adapter, note };
 }
 
-// The built-in networks with their parameter counts, for the page's menu.
-function presets() {
-  return Engine.presets().map(([name, text, about]) => ({
-    name, text, about, params: JSON.parse(Engine.describe(name)).params,
-  }));
-}
-
 const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 async function train(msg, progress) {
@@ -111,8 +104,8 @@ async function handle(msg) {
       return { counts: Array.from(engine.loadNpyLabels(c, e, o)) };
     }
     case 'newNetwork': return { text: engine.newNetwork(msg.arch, msg.seed) };
-    case 'describe': return JSON.parse(Engine.describe(msg.arch));
-    case 'presets': return { presets: presets() };
+    case 'presets':
+      return { presets: Engine.presets().map(([name, text, about, params]) => ({ name, text, about, params })) };
     case 'train': return train(msg, progress);
     case 'segment': {
       const t0 = performance.now();

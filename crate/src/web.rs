@@ -153,11 +153,14 @@ impl Engine {
         self.state.borrow().trainer.is_some()
     }
 
-    /// Presets as [name, text form, description] triples.
+    /// Presets as [name, text form, description, parameter count] arrays.
     pub fn presets() -> js_sys::Array {
         PRESETS
             .iter()
-            .map(|(n, t, d)| js_sys::Array::of3(&(*n).into(), &(*t).into(), &(*d).into()))
+            .map(|(n, t, d)| {
+                let params = Spec::preset(n).expect("preset").params() as f64;
+                js_sys::Array::of4(&(*n).into(), &(*t).into(), &(*d).into(), &params.into())
+            })
             .collect()
     }
 
@@ -422,29 +425,5 @@ impl Engine {
             s.trainer = None;
             Ok(text)
         })
-    }
-
-    /// Layer table of an architecture (preset name or text form) as JSON, or its error.
-    pub fn describe(arch: &str) -> Result<String, JsValue> {
-        let spec = spec_of(arch)?;
-        let rows = spec.rows().map_err(err)?;
-        let layers: Vec<String> = rows
-            .iter()
-            .map(|r| {
-                format!(
-                    r#"{{"layer":"{}","field":{},"stride":{},"depth":{},"out":{},"dilation":{},"params":{}}}"#,
-                    r.label, r.field, r.stride, r.depth, r.out, r.dilation, r.params
-                )
-            })
-            .collect();
-        Ok(format!(
-            r#"{{"name":"{}","text":"{}","params":{},"flopsPerPatch":{},"flopsPerPixel":{},"layers":[{}]}}"#,
-            spec.name,
-            spec,
-            spec.params(),
-            spec.flops_per_patch(),
-            spec.flops_per_dense_pixel(),
-            layers.join(",")
-        ))
     }
 }

@@ -3,9 +3,27 @@
 mod common;
 
 use burn::tensor::Device;
+use cellseg::labels::ClassMap;
+use cellseg::network::Network;
 use cellseg::patch::Augment;
+use cellseg::plane::Plane;
 use cellseg::spec::Spec;
 use cellseg::train::{TrainConfig, Trainer, heldout_split};
+
+/// A run on phase_027's train region (x < 928), measured on the held-out rest.
+fn run_on(plane: &Plane, labels: &ClassMap, initial: Network, config: TrainConfig) -> Trainer {
+    let (train, heldout) = heldout_split(plane.width, plane.height);
+    Trainer::new(
+        initial,
+        plane,
+        labels,
+        train,
+        heldout,
+        config,
+        &Device::flex(),
+    )
+    .unwrap()
+}
 
 #[test]
 fn training_on_the_train_region_learns_the_heldout_region() {
@@ -23,17 +41,12 @@ fn training_on_the_train_region_learns_the_heldout_region() {
         },
         heldout_patches: 600,
     };
-    let device = Device::flex();
-    let mut trainer = Trainer::fresh(
+    let initial = Network::new(
         &Spec::preset("original").unwrap(),
-        &plane,
-        &labels,
-        train,
-        heldout,
-        config,
-        &device,
-    )
-    .unwrap();
+        config.seed,
+        &Device::flex(),
+    );
+    let mut trainer = run_on(&plane, &labels, initial, config);
     let before = pollster::block_on(trainer.heldout_mistake_rate()).unwrap();
     let mut first_losses = Vec::new();
     let mut last_losses = Vec::new();
@@ -62,39 +75,19 @@ fn training_on_the_train_region_learns_the_heldout_region() {
 #[test]
 fn a_new_run_starts_from_the_trained_network() {
     let (plane, labels) = common::training_image();
-    let (train, heldout) = heldout_split(plane.width, plane.height);
     let config = TrainConfig {
         learning_rate: 1e-3,
         batch: 16,
         heldout_patches: 300,
         ..TrainConfig::default()
     };
-    let device = Device::flex();
-    let spec = Spec::preset("original").unwrap();
-    let mut first = Trainer::fresh(
-        &spec,
-        &plane,
-        &labels,
-        train,
-        heldout,
-        config.clone(),
-        &device,
-    )
-    .unwrap();
+    let initial = Network::new(&Spec::preset("original").unwrap(), 1, &Device::flex());
+    let mut first = run_on(&plane, &labels, initial, config.clone());
     for _ in 0..60 {
         pollster::block_on(first.step(&plane)).unwrap();
     }
     let trained = pollster::block_on(first.heldout_mistake_rate()).unwrap();
-    let second = Trainer::new(
-        first.network(),
-        &plane,
-        &labels,
-        train,
-        heldout,
-        config,
-        &device,
-    )
-    .unwrap();
+    let second = run_on(&plane, &labels, first.network(), config);
     let resumed = pollster::block_on(second.heldout_mistake_rate()).unwrap();
     eprintln!("held-out mistakes after 60 steps {trained:.3}, in the new run {resumed:.3}");
     assert_eq!(
