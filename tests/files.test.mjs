@@ -64,7 +64,7 @@ test('a failed download says what failed', async () => {
   const page = await browser.open('?backend=cpu&data=/nowhere/');
   await page.click('#load-tutorial');
   await page.waitForSelector('#error:not([hidden])');
-  assert.match(await page.textContent('#error'), /Could not download .*phase_027\.tif: HTTP 404/);
+  assert.match(await page.textContent('#error'), /Could not download .*phase_027\.tif: HTTP 404 .*\(and 3 more of the 4 files\)/);
 });
 
 test('only the page’s own origin is contacted', async () => {

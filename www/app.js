@@ -107,7 +107,15 @@ async function loadTutorial() {
   setStatus('data-status', 'Downloading phase_027 and its masks…');
   try {
     const names = ['Images/phase_027.tif', ...['cells', 'edges', 'other'].map((m) => `Masks/image_027_mask_${m}.npy`)];
-    const [image, ...masks] = await Promise.all(names.map((n) => fetchBytes(dataPrefix + n)));
+    // allSettled, not all: when several files fail, name them in a fixed order (image
+    // first) rather than whichever request happened to fail first.
+    const results = await Promise.allSettled(names.map((n) => fetchBytes(dataPrefix + n)));
+    const failed = results.filter((r) => r.status === 'rejected');
+    if (failed.length > 0) {
+      const more = failed.length > 1 ? ` (and ${failed.length - 1} more of the ${names.length} files)` : '';
+      throw new Error(failed[0].reason.message + more);
+    }
+    const [image, ...masks] = results.map((r) => r.value);
     await loadImage(image, 'phase_027.tif');
     const { counts } = await run('loadNpyLabels', { masks }, { transfer: masks });
     labelsLoaded(counts);
