@@ -21,6 +21,15 @@ pub fn heldout_split(width: usize, height: usize) -> (Rect, Rect) {
     (Rect::new(0, 0, x, height), Rect::new(x, 0, width, height))
 }
 
+/// The learning rate for `step` (0-based) of `total` when it decays from `start` to `end`
+/// along half a cosine. Long runs need it: at a constant 1e-3 the held-out mistakes stop
+/// falling after a few thousand steps while the batch loss keeps jumping about; annealing
+/// lets Adam settle into the minimum it has found instead of rattling around it.
+pub fn cosine_decay(step: usize, total: usize, start: f64, end: f64) -> f64 {
+    let t = step as f64 / total.saturating_sub(1).max(1) as f64;
+    end + (start - end) * 0.5 * (1.0 + (std::f64::consts::PI * t.min(1.0)).cos())
+}
+
 /// Training settings. Defaults follow the posts: Adam at 1e-4; batch 256 as upstream.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
@@ -169,6 +178,11 @@ impl Trainer {
         self.model.valid()
     }
 
+    /// Changes only the learning rate (a schedule's step), keeping Adam's state.
+    pub fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.config.learning_rate = learning_rate;
+    }
+
     /// Changes the learning rate, batch size and augmentation for the next steps, keeping
     /// Adam's moment estimates: a fresh Adam moves every weight by a full learning rate on its
     /// first step, which would shake a trained network.
@@ -177,5 +191,27 @@ impl Trainer {
         self.config.batch = batch.max(1);
         self.config.augment = augment;
         self.sampler.augment = augment;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_decay_runs_from_start_to_end_through_the_middle() {
+        assert_eq!(cosine_decay(0, 101, 1e-3, 1e-5), 1e-3);
+        assert!((cosine_decay(50, 101, 1e-3, 1e-5) - 0.5 * (1e-3 + 1e-5)).abs() < 1e-12);
+        assert!((cosine_decay(100, 101, 1e-3, 1e-5) - 1e-5).abs() < 1e-12);
+        let rates: Vec<f64> = (0..101).map(|i| cosine_decay(i, 101, 1e-3, 1e-5)).collect();
+        assert!(rates.windows(2).all(|w| w[1] <= w[0]));
+        // A one-step run trains at the start rate rather than dividing by zero.
+        assert_eq!(cosine_decay(0, 1, 1e-3, 1e-5), 1e-3);
+    }
+
+    #[test]
+    fn heldout_split_is_the_data_readme_line_for_phase_027() {
+        let (train, heldout) = heldout_split(1392, 1040);
+        assert_eq!((train.x1, heldout.x0, heldout.x1), (928, 928, 1392));
     }
 }
