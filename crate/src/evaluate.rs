@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::dense::ProbabilityMap;
 use crate::labels::ClassMap;
 use crate::metrics::{ObjectScores, PixelScores, object_scores, pixel_scores};
-use crate::post::{Cells, PostConfig, cells, smoothed_cell_probability};
+use crate::post::{Cells, PostConfig, cells};
 use crate::spec::{CLASS_CELL, CLASS_EDGE, CLASS_OTHER};
 
 /// IoU thresholds reported, as the field does.
@@ -23,14 +23,17 @@ pub struct Report {
     pub objects: Vec<ObjectScores>,
 }
 
-/// The predicted class of every pixel: cell where the cleaned-up p(cell) passes the
-/// threshold, otherwise the likelier of edge and other.
+/// The predicted class of every pixel: cell where the clean-up found a cell, otherwise the
+/// likelier of edge and other.
 pub fn predicted_classes(map: &ProbabilityMap, config: &PostConfig) -> Vec<u8> {
-    let p_cell = smoothed_cell_probability(map, config.median_radius);
+    predicted_classes_from(map, &cells(map, config))
+}
+
+fn predicted_classes_from(map: &ProbabilityMap, found: &Cells) -> Vec<u8> {
     let (other, edge) = (map.class(CLASS_OTHER), map.class(CLASS_EDGE));
-    (0..p_cell.len())
+    (0..found.labels.len())
         .map(|i| {
-            if p_cell[i] > config.threshold {
+            if found.labels[i] != 0 {
                 CLASS_CELL
             } else if edge[i] > other[i] {
                 CLASS_EDGE
@@ -54,8 +57,9 @@ pub fn evaluate(
         (truth.width, truth.height),
         "map and labels differ in size"
     );
-    let pixels: PixelScores = pixel_scores(&predicted_classes(map, config), &truth.classes);
     let predicted = cells(map, config);
+    let pixels: PixelScores =
+        pixel_scores(&predicted_classes_from(map, &predicted), &truth.classes);
     let truth_cells = Cells::from_labels(instances.to_vec(), truth.width, truth.height, 1);
     Report {
         pixel_accuracy: pixels.accuracy,

@@ -9,7 +9,7 @@
 //! spec (list of layers) ─▶ network ◀───────────────────────────────────────────┘
 //!                          └▶ dense (dilated twin, tiled) ─▶ probability maps
 //!                          └▶ naive (patch by patch, for comparison)
-//! probability maps ─▶ post (average nets, median, threshold, cells) ─▶ metrics
+//! probability maps ─▶ post (average nets, median, threshold, cells) ─▶ metrics, outline
 //! ```
 //! `backend` picks WebGPU or the CPU at run time; `web` is the wasm-bindgen surface.
 
@@ -23,6 +23,7 @@ pub mod mistake;
 pub mod naive;
 pub mod network;
 pub mod normalise;
+pub mod outline;
 pub mod patch;
 pub mod plane;
 pub mod post;

@@ -3,6 +3,12 @@
 //!
 //! Edge pixels are neither cell nor background, so a thresholded cell mask leaves a gap
 //! between touching cells: its connected components are the cells.
+//!
+//! A strict threshold (post 2's 0.8) separates cells well but keeps only their cores: the
+//! networks are least sure at a cell's rim, so thresholded cells come out thinner than the
+//! labelled ones. Optionally each core then grows back over the neighbouring pixels that are
+//! still likely cell ([`PostConfig::grow_to`]); growth never joins two cores, so the split
+//! the strict threshold found is kept.
 
 use image::{GrayImage, Luma};
 use imageproc::filter::median_filter;
@@ -20,7 +26,10 @@ pub struct PostConfig {
     pub median_radius: u32,
     /// A pixel is cell when its (filtered) p(cell) is above this.
     pub threshold: f32,
-    /// Components smaller than this many pixels are dropped as noise.
+    /// Cells grow from their cores (p above `threshold`) over connected pixels with p above
+    /// this; at or above `threshold` nothing grows.
+    pub grow_to: f32,
+    /// Cells smaller than this many pixels (after growing) are dropped as noise.
     pub min_area: u32,
 }
 
@@ -29,6 +38,7 @@ impl Default for PostConfig {
         PostConfig {
             median_radius: 2,
             threshold: 0.8,
+            grow_to: 0.8,
             min_area: 30,
         }
     }
@@ -124,11 +134,42 @@ impl Cells {
     }
 }
 
-/// The whole clean-up: (averaged) map → median → threshold → cells.
+/// The whole clean-up: (averaged) map → median → threshold → cores → grown cells.
 pub fn cells(map: &ProbabilityMap, config: &PostConfig) -> Cells {
     let p = smoothed_cell_probability(map, config.median_radius);
-    let mask: Vec<bool> = p.iter().map(|&v| v > config.threshold).collect();
-    Cells::from_mask(&mask, map.width, map.height, config.min_area)
+    let (w, h) = (map.width, map.height);
+    let cores: Vec<bool> = p.iter().map(|&v| v > config.threshold).collect();
+    if config.grow_to >= config.threshold {
+        return Cells::from_mask(&cores, w, h, config.min_area);
+    }
+    let cores = Cells::from_mask(&cores, w, h, 1);
+    let room: Vec<bool> = p.iter().map(|&v| v > config.grow_to).collect();
+    Cells::from_labels(grow(cores.labels, &room, w, h), w, h, config.min_area)
+}
+
+/// Seeded region growing: every `room` pixel reachable from a labelled pixel through `room`
+/// takes the label of the nearest one (4-connected steps, ties to whichever the queue meets
+/// first). A breadth-first flood from all seeds at once does that in one pass; imageproc has
+/// no marker-based growing, and a watershed crate would need a heightmap this does not use.
+pub fn grow(mut labels: Vec<u32>, room: &[bool], width: usize, height: usize) -> Vec<u32> {
+    let mut queue: std::collections::VecDeque<usize> =
+        (0..labels.len()).filter(|&i| labels[i] != 0).collect();
+    while let Some(i) = queue.pop_front() {
+        let (x, y) = (i % width, i / width);
+        let neighbours = [
+            (x > 0).then(|| i - 1),
+            (x + 1 < width).then(|| i + 1),
+            (y > 0).then(|| i - width),
+            (y + 1 < height).then(|| i + width),
+        ];
+        for j in neighbours.into_iter().flatten() {
+            if labels[j] == 0 && room[j] {
+                labels[j] = labels[i];
+                queue.push_back(j);
+            }
+        }
+    }
+    labels
 }
 
 /// Two-sample Kolmogorov–Smirnov test of two size distributions (post 2 compares cell sizes
@@ -221,6 +262,42 @@ mod tests {
         assert_eq!(cells.labels[w + 1], 1);
         assert_eq!(cells.labels[w + 5], 2);
         assert_eq!(cells.labels[8], 0);
+    }
+
+    #[test]
+    fn growing_fills_the_rim_but_never_joins_two_cores() {
+        // p along one row: two cores (0.9) in a band of 0.6 that touches between them
+        let p = [0.1, 0.6, 0.9, 0.9, 0.6, 0.6, 0.6, 0.9, 0.6, 0.1, 0.6];
+        let map = map_from_cell_probabilities(p.len(), 1, &p);
+        let strict = PostConfig {
+            median_radius: 0,
+            min_area: 1,
+            ..PostConfig::default()
+        };
+        assert_eq!(
+            cells(&map, &strict).labels,
+            [0, 0, 1, 1, 0, 0, 0, 2, 0, 0, 0]
+        );
+        let grown = cells(
+            &map,
+            &PostConfig {
+                grow_to: 0.5,
+                ..strict
+            },
+        );
+        // the shared band is split by distance; the lone 0.6 on the right has no core
+        assert_eq!(grown.labels, [0, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0]);
+        assert_eq!(grown.areas, [5, 3]);
+        // min_area counts the grown size
+        let big = cells(
+            &map,
+            &PostConfig {
+                grow_to: 0.5,
+                min_area: 4,
+                ..strict
+            },
+        );
+        assert_eq!(big.count(), 1);
     }
 
     #[test]

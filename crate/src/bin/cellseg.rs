@@ -21,11 +21,12 @@ use cellseg::evaluate::{Report, evaluate};
 use cellseg::labels::{ClassMap, instances_from_image};
 use cellseg::naive::segment_naive;
 use cellseg::network::Network;
+use cellseg::outline;
 use cellseg::patch::Augment;
 use cellseg::plane::{Plane, Rect};
 use cellseg::post::{Cells, PostConfig, average, cells, smoothed_cell_probability};
 use cellseg::spec::Spec;
-use cellseg::train::{TrainConfig, Trainer, heldout_split};
+use cellseg::train::{TrainConfig, Trainer, cosine_decay, heldout_split};
 use cellseg::weights;
 
 #[derive(Parser)]
@@ -72,6 +73,9 @@ struct TrainArgs {
     /// Adam learning rate (the posts used 1e-4).
     #[arg(long, default_value_t = 1e-4)]
     lr: f64,
+    /// Anneal the learning rate from --lr down to this along half a cosine (default: constant).
+    #[arg(long)]
+    lr_final: Option<f64>,
     /// Seed for weights, patch sampling and augmentation.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -109,6 +113,10 @@ struct PostArgs {
     /// A pixel is cell when p(cell) is above this.
     #[arg(long, default_value_t = PostConfig::default().threshold)]
     threshold: f32,
+    /// Cells grow from their cores over touching pixels with p(cell) above this (default:
+    /// the threshold, so no growth).
+    #[arg(long)]
+    grow_to: Option<f32>,
     /// Cells smaller than this many pixels are dropped.
     #[arg(long, default_value_t = PostConfig::default().min_area)]
     min_area: u32,
@@ -119,8 +127,51 @@ impl PostArgs {
         PostConfig {
             median_radius: self.median,
             threshold: self.threshold,
+            grow_to: self.grow_to.unwrap_or(self.threshold),
             min_area: self.min_area,
         }
+    }
+}
+
+/// The clean-up settings of `eval`: lists, so one run of the networks scores every
+/// combination (the maps are the slow part; the clean-up is cheap).
+#[derive(Args, Clone)]
+struct PostGrid {
+    /// Median filter radii over p(cell), comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [PostConfig::default().median_radius])]
+    median: Vec<u32>,
+    /// Thresholds on p(cell), comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [PostConfig::default().threshold])]
+    threshold: Vec<f32>,
+    /// Growth limits (see `segment --help`), comma-separated; default: no growth.
+    #[arg(long, value_delimiter = ',')]
+    grow_to: Vec<f32>,
+    /// Cells smaller than this many pixels are dropped.
+    #[arg(long, default_value_t = PostConfig::default().min_area)]
+    min_area: u32,
+}
+
+impl PostGrid {
+    fn configs(&self) -> Vec<PostConfig> {
+        let mut all = Vec::new();
+        for &median_radius in &self.median {
+            for &threshold in &self.threshold {
+                let grow: &[f32] = if self.grow_to.is_empty() {
+                    &[threshold]
+                } else {
+                    &self.grow_to
+                };
+                for &grow_to in grow {
+                    all.push(PostConfig {
+                        median_radius,
+                        threshold,
+                        grow_to: grow_to.min(threshold),
+                        min_area: self.min_area,
+                    });
+                }
+            }
+        }
+        all
     }
 }
 
@@ -146,6 +197,15 @@ struct SegmentArgs {
     /// Write the cells as a 16-bit label PNG (0 background, 1.. one id per cell).
     #[arg(long)]
     out_labels: Option<PathBuf>,
+    /// Write a picture: the image in gray with the cells' outlines (yellow), as PNG.
+    #[arg(long)]
+    out_overlay: Option<PathBuf>,
+    /// Draw these labelled cells (an instance image, 0 background) in the overlay too (blue).
+    #[arg(long)]
+    compare: Option<PathBuf>,
+    /// Enlarge the overlay this many times (pixel blocks), so one-pixel outlines show.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
+    zoom: u32,
     /// cpu (burn flex) or wgpu (Vulkan/Metal/DX12).
     #[arg(long, default_value = "cpu")]
     backend: String,
@@ -169,7 +229,7 @@ struct EvalArgs {
     #[arg(long, value_parser = parse_rect)]
     region: Option<Rect>,
     #[command(flatten)]
-    post: PostArgs,
+    post: PostGrid,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -252,6 +312,23 @@ fn labels_for(path: &Path, plane: &Plane) -> Result<ClassMap> {
     Ok(labels)
 }
 
+/// The cell ids of an instance image inside `rect`, row-major.
+fn instances_in(path: &Path, plane: &Plane, rect: Rect) -> Result<Vec<u32>> {
+    let (w, h, ids) =
+        instances_from_image(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+    if (w, h) != (plane.width, plane.height) {
+        return Err(format!(
+            "{}: the instances are {w}x{h} but the image is {}x{}",
+            path.display(),
+            plane.width,
+            plane.height
+        ));
+    }
+    Ok((rect.y0..rect.y1)
+        .flat_map(|y| ids[y * w + rect.x0..y * w + rect.x1].to_vec())
+        .collect())
+}
+
 fn bar(len: usize, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
@@ -308,13 +385,24 @@ fn train(a: TrainArgs) -> Result<()> {
     )
     .map_err(|e| e.to_string())?;
     eprintln!(
-        "training {} ({}) on {} for {} steps, batch {}, lr {}",
-        spec.name, spec, backend.adapter, a.steps, a.batch, a.lr
+        "training {} ({}) on {} for {} steps, batch {}, lr {}{}",
+        spec.name,
+        spec,
+        backend.adapter,
+        a.steps,
+        a.batch,
+        a.lr,
+        a.lr_final
+            .map(|end| format!(" annealed to {end}"))
+            .unwrap_or_default()
     );
     let mut csv = String::from("step,loss,batch_mistakes,heldout_mistakes\n");
     let start = Instant::now();
     let progress = bar(a.steps, "training");
     for i in 1..=a.steps {
+        if let Some(end) = a.lr_final {
+            trainer.set_learning_rate(cosine_decay(i - 1, a.steps, a.lr, end));
+        }
         let r = pollster::block_on(trainer.step(&plane))?;
         let mut heldout = String::new();
         if i % a.eval_every.max(1) == 0 || i == a.steps {
@@ -406,6 +494,18 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
             .collect();
         save(ImageBuffer::<Luma<u8>, Vec<u8>>::from_raw(w, h, data), path)?;
     }
+    if let Some(path) = &a.out_overlay {
+        let truth = match &a.compare {
+            Some(path) => Some(instances_in(path, &plane, rect)?),
+            None => None,
+        };
+        let picture = outline::overlay(&plane, rect, &found.labels, truth.as_deref());
+        let (pw, ph) = picture.dimensions();
+        let filter = image::imageops::FilterType::Nearest;
+        image::imageops::resize(&picture, pw * a.zoom, ph * a.zoom, filter)
+            .save(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     if let Some(path) = &a.out_labels {
         if found.count() > u16::MAX as usize {
             return Err(format!(
@@ -449,19 +549,7 @@ fn eval(a: EvalArgs) -> Result<()> {
         .clamp(plane.width, plane.height);
     let truth = labels.crop(rect);
     let instances = match &a.instances {
-        Some(path) => {
-            let (w, h, ids) = instances_from_image(&read(path)?)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            if (w, h) != (plane.width, plane.height) {
-                return Err(format!(
-                    "the instances are {w}x{h} but the image is {}x{}",
-                    plane.width, plane.height
-                ));
-            }
-            (rect.y0..rect.y1)
-                .flat_map(|y| ids[y * w + rect.x0..y * w + rect.x1].to_vec())
-                .collect()
-        }
+        Some(path) => instances_in(path, &plane, rect)?,
         None => {
             let mask: Vec<bool> = truth
                 .classes
@@ -472,22 +560,40 @@ fn eval(a: EvalArgs) -> Result<()> {
         }
     };
     let maps = probability_maps(&a.weights, &plane, rect, &backend)?;
-    let config = a.post.config();
-    let mut rows: Vec<(String, Report)> = Vec::new();
-    for (path, map) in a.weights.iter().zip(&maps) {
-        rows.push((
-            path.display().to_string(),
-            evaluate(map, &truth, &instances, &config),
-        ));
-    }
+    let mut named: Vec<(String, ProbabilityMap)> = a
+        .weights
+        .iter()
+        .map(|p| p.display().to_string())
+        .zip(maps.iter().cloned())
+        .collect();
     if maps.len() > 1 {
-        rows.push((
-            format!("average of {}", maps.len()),
-            evaluate(&average(&maps)?, &truth, &instances, &config),
-        ));
+        named.push((format!("average of {}", maps.len()), average(&maps)?));
     }
+    let (truth, instances) = (&truth, &instances);
+    let rows: Vec<(&str, PostConfig, Report)> = a
+        .post
+        .configs()
+        .into_iter()
+        .flat_map(|config| {
+            named.iter().map(move |(name, map)| {
+                let report = evaluate(map, truth, instances, &config);
+                (name.as_str(), config, report)
+            })
+        })
+        .collect();
     if a.json {
-        let json: Vec<_> = rows.iter().map(|(name, r)| serde_json::json!({ "weights": name, "region": [rect.x0, rect.y0, rect.x1, rect.y1], "report": r })).collect();
+        let json: Vec<_> = rows
+            .iter()
+            .map(|(name, c, r)| {
+                serde_json::json!({
+                    "weights": name,
+                    "region": [rect.x0, rect.y0, rect.x1, rect.y1],
+                    "post": { "median": c.median_radius, "threshold": c.threshold,
+                              "grow_to": c.grow_to, "min_area": c.min_area },
+                    "report": r,
+                })
+            })
+            .collect();
         println!(
             "{}",
             serde_json::to_string_pretty(&json).expect("serialisable")
@@ -495,17 +601,30 @@ fn eval(a: EvalArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "region x {}..{}, y {}..{}; median radius {}, threshold {}, min area {}",
-        rect.x0, rect.x1, rect.y0, rect.y1, config.median_radius, config.threshold, config.min_area
+        "region x {}..{}, y {}..{}; min area {}",
+        rect.x0, rect.x1, rect.y0, rect.y1, a.post.min_area
     );
     println!(
-        "{:<40} {:>6} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}",
-        "weights", "acc", "cellIoU", "cells", "F1@.5", "AP@.5", "AP@.75", "AP@.9"
+        "{:<36} {:>3} {:>5} {:>5} {:>6} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}",
+        "weights",
+        "med",
+        "thr",
+        "grow",
+        "acc",
+        "cellIoU",
+        "cells",
+        "F1@.5",
+        "AP@.5",
+        "AP@.75",
+        "AP@.9"
     );
-    for (name, r) in &rows {
+    for (name, c, r) in &rows {
         println!(
-            "{:<40} {:>6.3} {:>8.3} {:>4}/{:<3} {:>7.3} {:>7.3} {:>7.3} {:>7.3}",
+            "{:<36} {:>3} {:>5.2} {:>5.2} {:>6.3} {:>8.3} {:>4}/{:<3} {:>7.3} {:>7.3} {:>7.3} {:>7.3}",
             name,
+            c.median_radius,
+            c.threshold,
+            c.grow_to,
             r.pixel_accuracy,
             r.class_iou[1],
             r.cells_predicted,
