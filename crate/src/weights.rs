@@ -13,10 +13,13 @@
 //!
 //! The header lets a loader build the right network before reading the parameters, and say
 //! clearly when a file belongs to another architecture.
+//!
+//! Parameters are stored as f32 or, to halve downloads, f16 (burnpack records each tensor's
+//! type); loading always gives an f32 network, so inference and training never see f16.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, Param};
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device};
+use burn::tensor::{Bytes, DType, Device, Tensor};
 
 use crate::network::Network;
 use crate::spec::{Spec, SpecError};
@@ -44,11 +47,38 @@ pub enum WeightsError {
     Record(String),
 }
 
-/// Serialises a network. Reads weights back synchronously: call it on a CPU copy
+/// How the parameters are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    F32,
+    /// Half the size. f16 keeps 11 significant bits, far finer than the spread of trained
+    /// weights; the pretrained networks' model card measures what it changes.
+    F16,
+}
+
+/// Casts every float parameter, for saving in another precision.
+struct CastTo(DType);
+
+impl ModuleMapper for CastTo {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let dtype = self.0;
+        param.map(|t| t.cast(dtype))
+    }
+}
+
+/// Serialises a network in f32. Reads weights back synchronously: call it on a CPU copy
 /// (see [`Network::copy_to`]) when the network lives on WebGPU in a browser.
 pub fn to_bytes(net: &Network) -> Result<Vec<u8>, WeightsError> {
-    let record = net
-        .clone()
+    to_bytes_as(net, Precision::F32)
+}
+
+/// Serialises a network with its parameters stored in `precision`.
+pub fn to_bytes_as(net: &Network, precision: Precision) -> Result<Vec<u8>, WeightsError> {
+    let stored = match precision {
+        Precision::F32 => net.clone(),
+        Precision::F16 => net.clone().map(&mut CastTo(DType::F16)),
+    };
+    let record = stored
         .into_record()
         .into_bytes()
         .map_err(|e| WeightsError::Record(e.to_string()))?;
@@ -101,7 +131,8 @@ pub fn from_bytes(
         });
     }
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes[offset..].to_vec()))
-        .map_err(|e| WeightsError::Record(e.to_string()))?;
+        .map_err(|e| WeightsError::Record(e.to_string()))?
+        .cast_to_module_dtype();
     Network::new(&spec, 0, device)
         .try_load_record(record)
         .map_err(|e| WeightsError::Record(e.to_string()))

@@ -3,7 +3,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use cellseg::network::Network;
 use cellseg::spec::Spec;
-use cellseg::weights::{WeightsError, from_bytes, read_spec, to_bytes};
+use cellseg::weights::{Precision, WeightsError, from_bytes, read_spec, to_bytes, to_bytes_as};
 
 fn outputs(net: &Network) -> Vec<f32> {
     let input: Vec<f32> = (0..2 * 31 * 31)
@@ -23,6 +23,32 @@ fn weights_round_trip_exactly() {
     let back = from_bytes(&bytes, Some(&spec), &device).unwrap();
     assert_eq!(outputs(&net), outputs(&back));
     assert_ne!(outputs(&net), outputs(&Network::new(&spec, 12, &device)));
+}
+
+#[test]
+fn half_precision_files_are_half_the_size_and_load_as_f32_close_to_the_original() {
+    let device = Device::flex();
+    let spec = Spec::preset("original").unwrap();
+    let net = Network::new(&spec, 5, &device);
+    let (full, half) = (
+        to_bytes(&net).unwrap(),
+        to_bytes_as(&net, Precision::F16).unwrap(),
+    );
+    let ratio = half.len() as f64 / full.len() as f64;
+    assert!((0.49..0.52).contains(&ratio), "{ratio}");
+    let back = from_bytes(&half, Some(&spec), &device).unwrap();
+    // the loaded network computes in f32 (into_data as f32 would fail otherwise) and differs
+    // from the original only by f16 rounding of its weights
+    let (a, b) = (outputs(&net), outputs(&back));
+    assert_ne!(a, b);
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max);
+    assert!(worst < 1e-2, "{worst}");
+    // saving the loaded network again in f16 changes nothing
+    assert_eq!(to_bytes_as(&back, Precision::F16).unwrap(), half);
 }
 
 #[test]

@@ -27,7 +27,7 @@ use cellseg::plane::{Plane, Rect};
 use cellseg::post::{Cells, PostConfig, average, cells, smoothed_cell_probability};
 use cellseg::spec::Spec;
 use cellseg::train::{TrainConfig, Trainer, cosine_decay, heldout_split};
-use cellseg::weights;
+use cellseg::weights::{self, Precision};
 
 #[derive(Parser)]
 #[command(
@@ -50,6 +50,21 @@ enum Command {
     Eval(EvalArgs),
     /// Measure speed: dense and naive px/s, training steps.
     Bench(BenchArgs),
+    /// Store a weights file's parameters in another precision (f16 halves the size).
+    Convert(ConvertArgs),
+}
+
+#[derive(Args)]
+struct ConvertArgs {
+    /// Weights file to read.
+    #[arg(long)]
+    weights: PathBuf,
+    /// f16 or f32.
+    #[arg(long, default_value = "f16")]
+    precision: String,
+    /// Where to write the converted file.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -261,6 +276,7 @@ fn main() {
         Command::Segment(a) => segment_cmd(a),
         Command::Eval(a) => eval(a),
         Command::Bench(a) => bench(a),
+        Command::Convert(a) => convert(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");
@@ -635,6 +651,27 @@ fn eval(a: EvalArgs) -> Result<()> {
             r.objects[2].ap
         );
     }
+    Ok(())
+}
+
+fn convert(a: ConvertArgs) -> Result<()> {
+    let precision = match a.precision.as_str() {
+        "f16" => Precision::F16,
+        "f32" => Precision::F32,
+        other => return Err(format!("unknown precision '{other}' (f16 or f32)")),
+    };
+    let bytes = read(&a.weights)?;
+    let net = weights::from_bytes(&bytes, None, &Backend::cpu().device)
+        .map_err(|e| format!("{}: {e}", a.weights.display()))?;
+    let out = weights::to_bytes_as(&net, precision).map_err(|e| e.to_string())?;
+    std::fs::write(&a.out, &out).map_err(|e| format!("{}: {e}", a.out.display()))?;
+    eprintln!(
+        "wrote {} ({}, {} -> {} bytes)",
+        a.out.display(),
+        a.precision,
+        bytes.len(),
+        out.len()
+    );
     Ok(())
 }
 
