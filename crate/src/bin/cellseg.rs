@@ -24,7 +24,7 @@ use cellseg::network::Network;
 use cellseg::outline;
 use cellseg::patch::Augment;
 use cellseg::plane::{Plane, Rect};
-use cellseg::post::{Cells, PostConfig, average, cells, smoothed_cell_probability};
+use cellseg::post::{Cells, PostConfig, average, cells, ks_test, smoothed_cell_probability};
 use cellseg::spec::Spec;
 use cellseg::train::{TrainConfig, Trainer, cosine_decay, heldout_split};
 use cellseg::weights::{self, Precision};
@@ -218,6 +218,10 @@ struct SegmentArgs {
     /// Draw these labelled cells (an instance image, 0 background) in the overlay too (blue).
     #[arg(long)]
     compare: Option<PathBuf>,
+    /// Compare the found cells' sizes with the cells of this instance image (any image's
+    /// labels, e.g. the hand-labelled phase_027): two-sample Kolmogorov–Smirnov test, as post 2.
+    #[arg(long)]
+    sizes_vs: Option<PathBuf>,
     /// Enlarge the overlay this many times (pixel blocks), so one-pixel outlines show.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
     zoom: u32,
@@ -539,6 +543,20 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     areas.sort_unstable();
     let median = areas.get(areas.len() / 2).copied().unwrap_or(0);
     println!("{} cells; median area {median} px", found.count());
+    if let Some(path) = &a.sizes_vs {
+        let (w, h, ids) =
+            instances_from_image(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+        let labelled = Cells::from_labels(ids, w, h, config.min_area);
+        let mut theirs = labelled.areas.clone();
+        theirs.sort_unstable();
+        let (d, p) = ks_test(&found.areas, &labelled.areas)?;
+        println!(
+            "sizes vs {} ({} cells, median {} px): KS D = {d:.3}, p = {p:.3}",
+            path.display(),
+            labelled.count(),
+            theirs.get(theirs.len() / 2).copied().unwrap_or(0)
+        );
+    }
     Ok(())
 }
 
