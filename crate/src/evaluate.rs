@@ -8,6 +8,7 @@ use crate::labels::ClassMap;
 use crate::metrics::{ObjectScores, PixelScores, object_scores, pixel_scores};
 use crate::post::{Cells, PostConfig, cells};
 use crate::spec::{CLASS_CELL, CLASS_EDGE, CLASS_OTHER};
+use crate::unmatched::{Unmatched, unmatched};
 
 /// IoU thresholds reported, as the field does.
 pub const TAUS: [f64; 3] = [0.5, 0.75, 0.9];
@@ -21,6 +22,8 @@ pub struct Report {
     pub cells_predicted: usize,
     pub cells_true: usize,
     pub objects: Vec<ObjectScores>,
+    /// Why true cells went unmatched at IoU 0.5.
+    pub unmatched: Unmatched,
 }
 
 /// The predicted class of every pixel: cell where the clean-up found a cell, otherwise the
@@ -70,5 +73,6 @@ pub fn evaluate(
             .iter()
             .map(|&t| object_scores(&predicted.labels, &truth_cells.labels, t))
             .collect(),
+        unmatched: unmatched(&predicted.labels, &truth_cells.labels),
     }
 }

@@ -29,6 +29,7 @@ pub mod plane;
 pub mod post;
 pub mod spec;
 pub mod train;
+pub mod unmatched;
 pub mod weights;
 
 #[cfg(target_arch = "wasm32")]

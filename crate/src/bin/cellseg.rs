@@ -639,7 +639,7 @@ fn eval(a: EvalArgs) -> Result<()> {
         rect.x0, rect.x1, rect.y0, rect.y1, a.post.min_area
     );
     println!(
-        "{:<36} {:>3} {:>5} {:>5} {:>6} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}",
+        "{:<36} {:>3} {:>5} {:>5} {:>6} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}   {}",
         "weights",
         "med",
         "thr",
@@ -650,11 +650,12 @@ fn eval(a: EvalArgs) -> Result<()> {
         "F1@.5",
         "AP@.5",
         "AP@.75",
-        "AP@.9"
+        "AP@.9",
+        "unmatched: missed/merged/split/misshaped/spurious"
     );
     for (name, c, r) in &rows {
         println!(
-            "{:<36} {:>3} {:>5.2} {:>5.2} {:>6.3} {:>8.3} {:>4}/{:<3} {:>7.3} {:>7.3} {:>7.3} {:>7.3}",
+            "{:<36} {:>3} {:>5.2} {:>5.2} {:>6.3} {:>8.3} {:>4}/{:<3} {:>7.3} {:>7.3} {:>7.3} {:>7.3}   {}/{}/{}/{}/{}",
             name,
             c.median_radius,
             c.threshold,
@@ -666,7 +667,12 @@ fn eval(a: EvalArgs) -> Result<()> {
             r.objects[0].f1,
             r.objects[0].ap,
             r.objects[1].ap,
-            r.objects[2].ap
+            r.objects[2].ap,
+            r.unmatched.missed,
+            r.unmatched.merged,
+            r.unmatched.split,
+            r.unmatched.misshaped,
+            r.unmatched.spurious
         );
     }
     Ok(())
