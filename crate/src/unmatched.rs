@@ -135,7 +135,7 @@ mod tests {
             }
         );
         // cells nobody found
-        assert_eq!(unmatched(&vec![0; 30], &t).missed, 5);
+        assert_eq!(unmatched(&[0; 30], &t).missed, 5);
         // a perfect answer leaves nothing unmatched
         assert_eq!(unmatched(&t, &t), Unmatched::default());
     }

@@ -639,7 +639,8 @@ fn eval(a: EvalArgs) -> Result<()> {
         rect.x0, rect.x1, rect.y0, rect.y1, a.post.min_area
     );
     println!(
-        "{:<36} {:>3} {:>5} {:>5} {:>6} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}   {}",
+        "{:<36} {:>3} {:>5} {:>5} {:>6} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}   \
+         unmatched: missed/merged/split/misshaped/spurious",
         "weights",
         "med",
         "thr",
@@ -651,7 +652,6 @@ fn eval(a: EvalArgs) -> Result<()> {
         "AP@.5",
         "AP@.75",
         "AP@.9",
-        "unmatched: missed/merged/split/misshaped/spurious"
     );
     for (name, c, r) in &rows {
         println!(
