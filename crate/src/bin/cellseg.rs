@@ -551,7 +551,7 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
         theirs.sort_unstable();
         let (d, p) = ks_test(&found.areas, &labelled.areas)?;
         println!(
-            "sizes vs {} ({} cells, median {} px): KS D = {d:.3}, p = {p:.3}",
+            "sizes vs {} ({} cells, median {} px): KS D = {d:.3}, p = {p:.2e}",
             path.display(),
             labelled.count(),
             theirs.get(theirs.len() / 2).copied().unwrap_or(0)
