@@ -128,10 +128,10 @@ struct PostArgs {
     /// A pixel is cell when p(cell) is above this.
     #[arg(long, default_value_t = PostConfig::default().threshold)]
     threshold: f32,
-    /// Cells grow from their cores over touching pixels with p(cell) above this (default:
-    /// the threshold, so no growth).
-    #[arg(long)]
-    grow_to: Option<f32>,
+    /// Cells grow from their cores over touching pixels with p(cell) above this; at or above
+    /// the threshold nothing grows.
+    #[arg(long, default_value_t = PostConfig::default().grow_to)]
+    grow_to: f32,
     /// Cells smaller than this many pixels are dropped.
     #[arg(long, default_value_t = PostConfig::default().min_area)]
     min_area: u32,
@@ -142,7 +142,7 @@ impl PostArgs {
         PostConfig {
             median_radius: self.median,
             threshold: self.threshold,
-            grow_to: self.grow_to.unwrap_or(self.threshold),
+            grow_to: self.grow_to.min(self.threshold),
             min_area: self.min_area,
         }
     }
@@ -158,8 +158,8 @@ struct PostGrid {
     /// Thresholds on p(cell), comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [PostConfig::default().threshold])]
     threshold: Vec<f32>,
-    /// Growth limits (see `segment --help`), comma-separated; default: no growth.
-    #[arg(long, value_delimiter = ',')]
+    /// Growth limits (see `segment --help`), comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [PostConfig::default().grow_to])]
     grow_to: Vec<f32>,
     /// Cells smaller than this many pixels are dropped.
     #[arg(long, default_value_t = PostConfig::default().min_area)]
@@ -171,12 +171,7 @@ impl PostGrid {
         let mut all = Vec::new();
         for &median_radius in &self.median {
             for &threshold in &self.threshold {
-                let grow: &[f32] = if self.grow_to.is_empty() {
-                    &[threshold]
-                } else {
-                    &self.grow_to
-                };
-                for &grow_to in grow {
+                for &grow_to in &self.grow_to {
                     all.push(PostConfig {
                         median_radius,
                         threshold,
