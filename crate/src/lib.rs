@@ -17,6 +17,7 @@ pub mod backend;
 pub mod decode;
 pub mod dense;
 pub mod evaluate;
+pub mod intensity;
 pub mod labels;
 pub mod metrics;
 pub mod mistake;
