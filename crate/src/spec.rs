@@ -100,6 +100,14 @@ impl Spec {
     /// Parses the text form (`conv4x20 pool ... fc1000`) and checks the network reduces a
     /// 31x31 patch to 1x1. `fcN` is optional (default 1000, as in the posts).
     pub fn parse(name: &str, text: &str) -> Result<Spec, SpecError> {
+        let spec = Spec::draft(name, text)?;
+        spec.rows()?;
+        Ok(spec)
+    }
+
+    /// Parses the text form without checking the sizes: a network being edited, whose
+    /// [`Spec::table`] shows how far a patch gets.
+    pub fn draft(name: &str, text: &str) -> Result<Spec, SpecError> {
         let mut layers = Vec::new();
         let mut hidden = 1000;
         for word in text.split([' ', ',', '\n', '\t']).filter(|w| !w.is_empty()) {
@@ -125,13 +133,11 @@ impl Spec {
                 return Err(SpecError::Syntax(word.into()));
             }
         }
-        let spec = Spec {
+        Ok(Spec {
             name: name.into(),
             layers,
             hidden,
-        };
-        spec.rows()?;
-        Ok(spec)
+        })
     }
 
     /// A preset by name: `original`, `network1`, `network2`, `network3`, `deepcell`.
@@ -147,20 +153,25 @@ impl Spec {
 
     /// The layer table for a 31x31 input, or where and why the network fails to reach 1x1.
     pub fn rows(&self) -> Result<Vec<LayerRow>, SpecError> {
-        if self.layers.is_empty() {
-            return Err(SpecError::Empty);
-        }
+        let (rows, check) = self.table();
+        check.map(|()| rows)
+    }
+
+    /// The layer table as far as a 31x31 patch gets, and whether it reaches 1x1 (if not,
+    /// where and why it stops).
+    pub fn table(&self) -> (Vec<LayerRow>, Result<(), SpecError>) {
         let mut rows = Vec::with_capacity(self.layers.len());
+        if self.layers.is_empty() {
+            return (rows, Err(SpecError::Empty));
+        }
         let (mut size, mut depth, mut dilation) = (PATCH, 1, 1);
         for (i, layer) in self.layers.iter().enumerate() {
             let (field, stride, params) = match *layer {
                 Layer::Conv { kernel, channels } => {
                     if kernel > size {
-                        return Err(SpecError::TooSmall {
-                            index: i + 1,
-                            label: layer.label(),
-                            size,
-                        });
+                        let label = layer.label();
+                        let index = i + 1;
+                        return (rows, Err(SpecError::TooSmall { index, label, size }));
                     }
                     let params = kernel * kernel * depth * channels + channels;
                     size = size - kernel + 1;
@@ -169,11 +180,9 @@ impl Spec {
                 }
                 Layer::Pool => {
                     if size < 2 {
-                        return Err(SpecError::TooSmall {
-                            index: i + 1,
-                            label: layer.label(),
-                            size,
-                        });
+                        let label = layer.label();
+                        let index = i + 1;
+                        return (rows, Err(SpecError::TooSmall { index, label, size }));
                     }
                     size /= 2;
                     (2, 2, 0)
@@ -199,15 +208,16 @@ impl Spec {
             } else {
                 "remove a layer or use smaller kernels".into()
             };
-            return Err(SpecError::NotOne {
+            let error = SpecError::NotOne {
                 index: rows.len(),
                 label: last.label.clone(),
                 size,
                 depth,
                 hint,
-            });
+            };
+            return (rows, Err(error));
         }
-        Ok(rows)
+        (rows, Ok(()))
     }
 
     /// Channels reaching the head.
@@ -388,6 +398,31 @@ mod tests {
             err.to_string(),
             "a 31x31 patch ends at 3x3x120 after layer 6 (conv3x120), but the head needs 1x1: \
              add layers that shrink it by 2 more"
+        );
+    }
+
+    #[test]
+    fn a_draft_shows_its_table_up_to_where_it_fails() {
+        let spec = Spec::draft("edit", "conv4x20 pool conv3x40 conv3x80").unwrap();
+        let (rows, check) = spec.table();
+        assert_eq!(
+            rows.iter().map(|r| r.out).collect::<Vec<_>>(),
+            [28, 14, 12, 10]
+        );
+        assert!(matches!(check, Err(SpecError::NotOne { size: 10, .. })));
+        let (rows, check) = Spec::draft("edit", "conv20x8 conv20x8").unwrap().table();
+        assert_eq!(rows.len(), 1);
+        assert!(matches!(
+            check,
+            Err(SpecError::TooSmall {
+                index: 2,
+                size: 12,
+                ..
+            })
+        ));
+        assert!(
+            Spec::draft("edit", "conv3x").is_err(),
+            "syntax is still checked"
         );
     }
 
