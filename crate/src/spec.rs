@@ -13,6 +13,13 @@ pub const PATCH: usize = 31;
 /// Pixels from a patch's centre to its border.
 pub const HALF: usize = PATCH / 2;
 /// Classes, in the order of the network's outputs.
+/// Limits on a network's text form. Far above any network the posts consider, and low enough
+/// that sizes, parameter counts and FLOPs stay exact in 32-bit wasm arithmetic.
+pub const MAX_KERNEL: usize = PATCH;
+pub const MAX_CHANNELS: usize = 4096;
+pub const MAX_HIDDEN: usize = 65536;
+/// Layers in a network's text form, at most.
+pub const MAX_LAYERS: usize = 64;
 pub const CLASSES: [&str; 3] = ["other", "cell", "edge"];
 pub const CLASS_OTHER: u8 = 0;
 pub const CLASS_CELL: u8 = 1;
@@ -60,6 +67,10 @@ pub enum SpecError {
     Empty,
     #[error("a layer needs a kernel of at least 1 and at least 1 channel ('{0}')")]
     Zero(String),
+    #[error(
+        "'{0}' is too large: at most {MAX_KERNEL}x{MAX_KERNEL} kernels, {MAX_CHANNELS} channels, fc{MAX_HIDDEN} and {MAX_LAYERS} layers"
+    )]
+    TooLarge(String),
     #[error("layer {index} ({label}) receives a {size}x{size} map: too small for it")]
     TooSmall {
         index: usize,
@@ -123,14 +134,23 @@ impl Spec {
                 if kernel == 0 || channels == 0 {
                     return Err(SpecError::Zero(word.into()));
                 }
+                if kernel > MAX_KERNEL || channels > MAX_CHANNELS {
+                    return Err(SpecError::TooLarge(word.into()));
+                }
                 layers.push(Layer::Conv { kernel, channels });
             } else if let Some(n) = w.strip_prefix("fc") {
                 hidden = n.parse().map_err(|_| SpecError::Syntax(word.into()))?;
                 if hidden == 0 {
                     return Err(SpecError::Zero(word.into()));
                 }
+                if hidden > MAX_HIDDEN {
+                    return Err(SpecError::TooLarge(word.into()));
+                }
             } else {
                 return Err(SpecError::Syntax(word.into()));
+            }
+            if layers.len() > MAX_LAYERS {
+                return Err(SpecError::TooLarge(format!("{} layers", layers.len())));
             }
         }
         Ok(Spec {
@@ -424,6 +444,12 @@ mod tests {
             Spec::draft("edit", "conv3x").is_err(),
             "syntax is still checked"
         );
+        for huge in ["conv3x30000", "conv40x8", "conv4x20 fc100000000"] {
+            assert!(
+                matches!(Spec::draft("edit", huge), Err(SpecError::TooLarge(_))),
+                "{huge}"
+            );
+        }
     }
 
     #[test]

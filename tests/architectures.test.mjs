@@ -1,0 +1,39 @@
+// "Architectures": the presets table is computed from the specs, the editor's table follows
+// the typing, an invalid network is refused with where it ends, and a valid one can be trained.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch } from './harness.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+test('presets side by side; the editor refuses a network that stops short and trains a valid one', async () => {
+  const page = await browser.open('?backend=cpu');
+  await page.waitForFunction(() => document.querySelectorAll('#presets-table tbody tr').length === 5);
+  const original = await page.$$eval('#presets-table tbody tr:first-child td', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(original.slice(0, 3), ['original', 'conv4x20 pool conv3x40 conv3x80 pool conv3x120 conv3x240 fc1000',
+    '31 → 28 → 14 → 12 → 10 → 5 → 3 → 1']);
+  await page.waitForFunction(() => /^Reaches 1×1/.test(document.getElementById('arch-error').textContent));
+  assert.match(await page.textContent('#arch-error'), /^Reaches 1×1: [\d,]+ parameters, receptive field 31×31/);
+  assert.equal(await page.locator('#layer-table tbody tr').count(), 7);
+
+  await page.fill('#arch-text', 'conv4x20 pool conv3x40');
+  await page.waitForFunction(() => document.querySelectorAll('#layer-table tbody tr').length === 3);
+  assert.equal(await page.textContent('#arch-error'),
+    'a 31x31 patch ends at 12x12x40 after layer 3 (conv3x40), but the head needs 1x1: add layers that shrink it by 11 more');
+  assert.equal(await page.isDisabled('#arch-use'), true);
+
+  await page.fill('#arch-text', 'conv3x');
+  await page.waitForFunction(() => /unknown layer 'conv3x'/.test(document.getElementById('arch-error').textContent));
+  assert.equal(await page.locator('#layer-table tbody tr').count(), 0);
+
+  const small = 'conv4x8 pool conv3x16 conv3x16 pool conv3x16 conv3x32 fc64';
+  await page.fill('#arch-text', small);
+  await page.waitForFunction(() => /^Reaches 1×1/.test(document.getElementById('arch-error').textContent));
+  await page.click('#arch-use');
+  await page.waitForFunction(() => /^New network: /.test(document.getElementById('train-status').textContent));
+  assert.equal(await page.inputValue('#arch'), small);
+  assert.match(await page.textContent('#train-status'), new RegExp(small));
+});
