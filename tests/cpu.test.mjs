@@ -40,6 +40,7 @@ test('CPU: training lowers the held-out mistake rate; the main thread stays resp
   console.log(`longest main-thread gap while training: ${gap.toFixed(0)} ms`);
   assert.ok(gap < 200, `the main thread was blocked for ${gap.toFixed(0)} ms`);
 
+  await page.selectOption('#networks', 'trained');
   await page.selectOption('#crop', '256');
   await page.click('#segment');
   await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 300_000 });
@@ -55,6 +56,40 @@ test('CPU: training lowers the held-out mistake rate; the main thread stays resp
   assert.equal(share.h, 256);
   // Cells cover ~22% of the image; a trained network finds a plausible share.
   assert.ok(share.cells > 0.03 && share.cells < 0.6, `cell share ${share.cells}`);
+});
+
+// The held-out crop x 1100..1228, y 420..548 of phase_027 holds 19 labelled cells (counted in
+// phase_027_cells_instances.png: 14 whole, 5 cut by the crop's border).
+test('CPU: the pretrained networks segment a held-out crop right away; clean-up settings apply without rerunning', async () => {
+  const page = await browser.open('?backend=cpu&data=/data/');
+  await loadTutorial(page);
+  assert.equal(await page.inputValue('#networks'), 'pretrained', 'the default');
+  await page.selectOption('#crop', '128');
+  await page.evaluate(() => { window.cellseg.crop = { x: 1100, y: 420 }; });
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent) ||
+    !document.getElementById('error').hidden, null, { timeout: 300_000 });
+  const status = await page.textContent('#segment-status');
+  console.log(`CPU (wasm), pretrained: ${status}`);
+  assert.match(status, /with 3 pretrained networks/);
+  const found = () => page.evaluate(() => ({
+    count: window.cellseg.lastCells.areas.length,
+    rect: window.cellseg.lastCells.rect,
+    cellPixels: window.cellseg.lastCells.labels.filter((l) => l > 0).length,
+  }));
+  const first = await found();
+  assert.deepEqual(first.rect, { x: 1100, y: 420, width: 128, height: 128 });
+  assert.ok(first.count >= 15 && first.count <= 24, `${first.count} cells found, 19 labelled`);
+  // A stricter threshold without growth keeps only the cores: fewer cell pixels, same map.
+  const segmented = await page.evaluate(() => window.cellseg.lastProbs);
+  await page.fill('#grow', '0.95');
+  await page.fill('#threshold', '0.95');
+  await page.dispatchEvent('#threshold', 'change');
+  await page.waitForFunction(() => window.cellseg.lastCells.settings.threshold === 0.95 &&
+    window.cellseg.lastCells.settings.growTo === 0.95);
+  assert.ok(await page.evaluate(() => window.cellseg.lastCells.labels.filter((l) => l > 0).length) < first.cellPixels);
+  assert.equal(await page.evaluate((p) => window.cellseg.lastProbs.ms === p.ms, segmented), true, 'the networks did not rerun');
+  assert.match(await page.textContent('#segment-status'), /\d+ cells, median area \d+ px/);
 });
 
 test('CPU: training pauses, resumes and stops between steps, keeping what it learned', async () => {

@@ -41,6 +41,8 @@ test('a dropped image segments; a bad file is refused and the image stays', asyn
   await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 120_000 });
   const size = await page.evaluate(() => window.cellseg.lastProbs.probs.length);
   assert.equal(size, 3 * 64 * 64);
+  assert.match(await page.textContent('#segment-status'), /with 3 pretrained networks/);
+  assert.match(await page.textContent('#segment-status'), /; \d+ cells, median area \d+ px\.$/);
 });
 
 test('weights save as a file and load back; a foreign file is refused', async () => {

@@ -25,6 +25,7 @@ test('WebGPU: adapter shown, training steps finite, dense equals naive on a 64x6
   assert.equal(curve.loss.length, 3);
   for (const loss of curve.loss) assert.ok(Number.isFinite(loss) && loss > 0, `loss ${loss}`);
 
+  await page.selectOption('#networks', 'trained');
   await page.selectOption('#crop', '64');
   await page.click('#overlay', { position: { x: 300, y: 200 } });
   await page.click('#compare');
@@ -32,7 +33,17 @@ test('WebGPU: adapter shown, training steps finite, dense equals naive on a 64x6
   const compare = await page.evaluate(() => window.cellseg.compare);
   assert.ok(compare, await page.textContent('#error'));
   assert.ok(compare.maxDiff <= 1e-5, `max |dense - naive| = ${compare.maxDiff}`);
+  assert.match(await page.textContent('#segment-status'), /whole 1392 × 1040 image would take [\d.]+ min patch by patch, [\d.]+ min densely/);
   console.log(`WebGPU 64x64: dense ${compare.denseMs.toFixed(0)} ms, naive ${compare.naiveMs.toFixed(0)} ms`);
+
+  // The pretrained networks (stored in f16) load onto the GPU and find cells.
+  await page.selectOption('#networks', 'pretrained');
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense.*with 3 pretrained/.test(document.getElementById('segment-status').textContent) ||
+    !document.getElementById('error').hidden, null, { timeout: 600_000 });
+  assert.equal(await page.isHidden('#error'), true, await page.textContent('#error'));
+  console.log(`WebGPU: ${await page.textContent('#segment-status')}`);
+  assert.ok(await page.evaluate(() => window.cellseg.lastCells.areas.length) > 0);
 });
 
 test('auto picks the CPU when the only WebGPU adapter is a software one, and says why', async () => {

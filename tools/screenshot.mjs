@@ -1,5 +1,5 @@
 // Renders docs/screenshot.png for the README: the page on the CPU backend after a short
-// training run and a segmented crop of the tutorial image.
+// training run, with a held-out crop of the tutorial image segmented by the pretrained networks.
 // usage: node tools/screenshot.mjs   (after `make pkg`)
 
 import { launch, loadTutorial, train } from '../tests/harness.mjs';
@@ -10,7 +10,8 @@ try {
   await loadTutorial(page);
   await train(page, { steps: 400, batch: 32, lr: 0.001, evalEvery: 50 });
   await page.selectOption('#crop', '256');
-  await page.click('#overlay', { position: { x: 520, y: 260 } });
+  await page.evaluate(() => { window.cellseg.crop = { x: 1000, y: 380 }; });
+  await page.selectOption('#networks', 'pretrained');
   await page.click('#segment');
   await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 300_000 });
   await page.screenshot({ path: new URL('../docs/screenshot.png', import.meta.url).pathname, fullPage: true });

@@ -2,6 +2,9 @@
 
 import uPlot from '../node_modules/uplot/dist/uPlot.esm.js';
 import { WorkerClient } from './client.js';
+import { Patches } from './patches.js';
+import { Architectures } from './architectures.js';
+import { Dilation, drawField } from './dilation.js';
 
 const UPSTREAM = 'https://raw.githubusercontent.com/levinejh/simple-cell-seg-demo/master/';
 const params = new URLSearchParams(location.search);
@@ -21,7 +24,9 @@ const state = {
   trainedSteps: 0,
   curve: { step: [], batch: [], heldout: [], loss: [] },
   lastProbs: null,
+  lastCells: null, // {labels, areas, rect} of lastProbs after the clean-up
   compare: null,
+  ensembleSize: 0, // pretrained networks loaded into the worker
 };
 window.cellseg = state;
 
@@ -43,6 +48,7 @@ function enable() {
   $('train').disabled = !idle || !state.labelled;
   $('segment').disabled = $('compare').disabled = !idle || !state.image;
   for (const id of ['pause', 'resume', 'stop']) $(id).disabled = !state.training;
+  $('arch-use').disabled = !idle || !architectures.valid;
 }
 
 // Runs a request, showing its error (if any) without losing what was loaded before.
@@ -58,8 +64,27 @@ async function run(type, payload, options) {
   } finally {
     state.jobs -= 1;
     enable();
+    // clean-up settings changed while the worker was busy: apply them now
+    if (state.cellsDirty && state.jobs === 0 && !state.training) {
+      state.cellsDirty = false;
+      setTimeout(refreshCells, 0);
+    }
   }
 }
+
+const patches = new Patches({ run: (type, payload) => run(type, payload), $ });
+const dilation = new Dilation({ $ });
+// The dilation diagrams follow the network in training.
+async function showTaps(arch) {
+  const { spec } = await client.request('describe', { arch });
+  if (!spec.error) dilation.showTaps(spec);
+}
+const architectures = new Architectures({
+  request: (type, payload) => client.request(type, payload),
+  $,
+  onUse: (text) => newNetwork(text).catch(() => {}),
+  onChange: () => enable(),
+});
 
 // ---- backend -------------------------------------------------------------------------
 
@@ -72,7 +97,12 @@ async function start() {
     el.dataset.backend = info.backend;
     const where = info.backend === 'webgpu' ? `WebGPU: ${info.adapter}` : `the CPU (burn flex, in the worker)`;
     el.textContent = `Running on ${where}${info.note ? ` — ${info.note}` : ''}`;
-    const { presets } = await client.request('presets');
+    const { presets, post } = await client.request('presets');
+    // The clean-up's defaults come from the library, so page and CLI agree.
+    $('median').value = post.median;
+    $('threshold').value = post.threshold.toFixed(2);
+    $('grow').value = post.growTo.toFixed(2);
+    $('min-area').value = post.minArea;
     $('arch').replaceChildren(...presets.map(({ name, about, params }) => {
       const option = document.createElement('option');
       option.value = name;
@@ -80,6 +110,8 @@ async function start() {
       option.title = about;
       return option;
     }));
+    await architectures.showPresets(presets);
+    await showTaps($('arch').value);
   } catch (e) {
     $('backend').dataset.state = 'failed';
     $('backend').textContent = 'The engine failed to start.';
@@ -134,6 +166,11 @@ async function loadImage(bytes, name) {
   state.labelled = false;
   state.trainerReady = false;
   state.lastProbs = null;
+  state.lastCells = null;
+  state.compare = null;
+  state.segmentSummary = null;
+  state.patch = null;
+  patches.reset();
   state.crop = { x: Math.max(0, (reply.width >> 1) - 128), y: Math.max(0, (reply.height >> 1) - 128) };
   drawImage();
   setStatus('data-status', `${name}: ${reply.width} × ${reply.height} pixels, no labels (segmentation only).`);
@@ -150,6 +187,7 @@ function labelsLoaded(counts) {
     `${pct(counts[1])} cell, ${pct(counts[2])} edge, ${pct(counts[0])} other.`);
   setStatus('train-status', 'Ready to train.');
   enable();
+  patches.showHistograms().catch(() => { /* shown */ });
 }
 
 // Sorts dropped or picked files into image, labels and weights by name and type.
@@ -178,6 +216,7 @@ async function loadFiles(files) {
       const { text } = await run('loadWeights', { bytes }, { transfer: [bytes] });
       const name = text.split(' ')[0];
       if ([...$('arch').options].some((o) => o.value === name)) $('arch').value = name;
+      showTaps(text.match(/\((.*)\)$/)?.[1] ?? name).catch(() => {});
       state.trainerReady = false;
       setStatus('train-status', `Loaded weights: ${text}`);
     }
@@ -223,22 +262,33 @@ function drawOverlay() {
   ctx.stroke();
   ctx.setLineDash([]);
   const r = cropRect();
-  if (state.lastProbs && state.lastProbs.rect.x === r.x && state.lastProbs.rect.y === r.y &&
-      state.lastProbs.rect.width === r.width && state.lastProbs.rect.height === r.height) {
-    ctx.putImageData(maskImage(state.lastProbs, 0.45), r.x, r.y);
+  const found = state.lastCells;
+  if (found && found.rect.x === r.x && found.rect.y === r.y &&
+      found.rect.width === r.width && found.rect.height === r.height) {
+    ctx.putImageData(found.overlayImage, r.x, r.y);
   }
   ctx.strokeStyle = '#ffd400';
   ctx.lineWidth = 2 * line;
   ctx.strokeRect(r.x, r.y, r.width, r.height);
+  if (state.hover) drawField(ctx, state.hover.x, state.hover.y, 31, line);
 }
 
-// p(cell) > threshold as translucent green over transparent.
-function maskImage({ probs, rect }, alpha) {
-  const threshold = Number($('threshold').value);
-  const n = rect.width * rect.height;
-  const out = new ImageData(rect.width, rect.height);
-  for (let i = 0; i < n; i++) {
-    if (probs[n + i] > threshold) out.data.set([40, 230, 90, Math.round(255 * alpha)], 4 * i);
+// Found cells as translucent green over transparent, each outlined (pixels touching another
+// label) in opaque yellow so touching cells stay apart.
+function cellsImage({ labels, rect }, alpha) {
+  const { width: w, height: h } = rect;
+  const out = new ImageData(w, h);
+  const fill = [40, 230, 90, Math.round(255 * alpha)];
+  const rim = [255, 212, 0, 255];
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      const l = labels[i];
+      if (l === 0) continue;
+      const edge = x === 0 || y === 0 || x === w - 1 || y === h - 1 ||
+        labels[i - 1] !== l || labels[i + 1] !== l || labels[i - w] !== l || labels[i + w] !== l;
+      out.data.set(edge ? rim : fill, 4 * i);
+    }
   }
   return out;
 }
@@ -264,7 +314,7 @@ function drawResults() {
   ctx.putImageData(base, 0, 0);
   const mask = document.createElement('canvas');
   Object.assign(mask, { width: rect.width, height: rect.height });
-  mask.getContext('2d').putImageData(maskImage(state.lastProbs, 0.55), 0, 0);
+  if (state.lastCells) mask.getContext('2d').putImageData(state.lastCells.maskImage, 0, 0);
   ctx.drawImage(mask, 0, 0);
   drawOverlay();
 }
@@ -345,8 +395,18 @@ async function train() {
   }
 }
 
-async function newNetwork() {
-  const { text } = await run('newNetwork', { arch: $('arch').value, seed: Number($('seed').value) });
+// A fresh network: a preset from the menu, or the text form of an edited one.
+async function newNetwork(arch = $('arch').value) {
+  const { text } = await run('newNetwork', { arch, seed: Number($('seed').value) });
+  if (![...$('arch').options].some((o) => o.value === arch)) {
+    // an edited network joins the menu as "custom" (replacing an earlier one)
+    $('arch').querySelector('option[data-custom]')?.remove();
+    const option = new Option(`custom: ${text}`, arch);
+    option.dataset.custom = 'true';
+    $('arch').append(option);
+  }
+  $('arch').value = arch;
+  showTaps(arch).catch(() => {});
   state.trainerReady = false;
   state.trainedSteps = 0;
   state.curve = { step: [], batch: [], heldout: [], loss: [] };
@@ -357,44 +417,114 @@ async function newNetwork() {
 
 // ---- segmentation --------------------------------------------------------------------
 
-async function segment(naive = false) {
+// The pretrained networks (models/, listed in models/index.json), fetched from this page's
+// own server the first time they are needed.
+async function loadPretrained() {
+  if (state.ensembleSize > 0) return;
+  const bar = $('segment-progress');
+  setStatus('segment-status', 'Downloading the pretrained networks…');
+  state.jobs += 1; // the downloads are part of the job: keep the buttons off
+  enable();
+  try {
+    const index = JSON.parse(new TextDecoder().decode(await fetchBytes('models/index.json')));
+    const files = [];
+    for (const name of index.ensemble) {
+      files.push(await fetchBytes(`models/${name}`));
+      bar.value = files.length / index.ensemble.length;
+    }
+    const { size } = await run('setEnsemble', { files }, { transfer: files });
+    state.ensembleSize = size;
+  } catch (e) {
+    showError(`The pretrained networks could not be loaded: ${e.message}`);
+    throw e;
+  } finally {
+    state.jobs -= 1;
+    enable();
+  }
+}
+
+async function segment(naive = false, ensemble = $('networks').value === 'pretrained') {
+  if (ensemble) await loadPretrained();
   const rect = cropRect();
   const bar = $('segment-progress');
   bar.value = 0;
   const what = naive ? 'patch by patch' : 'densely';
-  setStatus('segment-status', `Segmenting ${rect.width} × ${rect.height} ${what}…`);
-  const reply = await run('segment', { ...rect, naive }, {
+  const nets = ensemble ? `with ${state.ensembleSize} pretrained networks` : 'with the network from step 2';
+  setStatus('segment-status', `Segmenting ${rect.width} × ${rect.height} ${what} ${nets}…`);
+  const reply = await run('segment', { ...rect, naive, ensemble }, {
     onProgress: ({ done, total }) => { bar.value = done / total; },
   });
-  return { probs: reply.probs, ms: reply.ms, rect };
+  return { probs: reply.probs, ms: reply.ms, rect, nets };
+}
+
+// Cells from the last map with the clean-up settings on the page (the networks do not rerun).
+async function findCells() {
+  const { rect } = state.lastProbs;
+  const settings = {
+    median: Number($('median').value),
+    threshold: Number($('threshold').value),
+    growTo: Number($('grow').value),
+    minArea: Number($('min-area').value),
+  };
+  const { labels, areas } = await run('cells', settings);
+  state.lastCells = { labels, areas, rect, settings };
+  // drawn once here, not on every redraw of the overlay (mouse moves redraw it)
+  state.lastCells.overlayImage = cellsImage(state.lastCells, 0.45);
+  state.lastCells.maskImage = cellsImage(state.lastCells, 0.35);
+  drawResults();
+  const sorted = [...areas].sort((a, b) => a - b);
+  const median = sorted.length ? sorted[sorted.length >> 1] : 0;
+  return `${areas.length} cells, median area ${median} px`;
 }
 
 async function segmentCrop() {
   try {
     const result = await segment(false);
     state.lastProbs = result;
-    drawResults();
+    state.lastCells = null;
     const n = result.rect.width * result.rect.height;
-    const threshold = Number($('threshold').value);
-    let cells = 0;
-    for (let i = 0; i < n; i++) if (result.probs[n + i] > threshold) cells++;
-    setStatus('segment-status', `Dense: ${result.rect.width} × ${result.rect.height} in ${result.ms.toFixed(0)} ms ` +
-      `(${(n / result.ms * 1000).toFixed(0)} px/s); ${(100 * cells / n).toFixed(1)}% of pixels are cell.`);
+    const timing = `${result.rect.width} × ${result.rect.height} ${result.nets} in ${result.ms.toFixed(0)} ms ` +
+      `(${(n / result.ms * 1000).toFixed(0)} px/s)`;
+    state.segmentSummary = timing;
+    setStatus('segment-status', `Dense: ${timing}; ${await findCells()}.`);
+  } catch { /* shown */ }
+}
+
+async function refreshCells() {
+  if (!state.lastProbs) return;
+  if (state.jobs > 0 || state.training) {
+    state.cellsDirty = true; // run() redoes it when the worker is free
+    return;
+  }
+  try {
+    setStatus('segment-status', `Dense: ${state.segmentSummary}; ${await findCells()}.`);
   } catch { /* shown */ }
 }
 
 async function compare() {
   state.jobs += 1; // one job of two requests: keep the buttons off in between
   try {
-    const dense = await segment(false);
-    const naive = await segment(true);
+    // One network is enough to race the two paths, and patch by patch is slow: the race
+    // always runs the network from step 2.
+    const dense = await segment(false, false);
+    const naive = await segment(true, false);
     let maxDiff = 0;
     for (let i = 0; i < dense.probs.length; i++) maxDiff = Math.max(maxDiff, Math.abs(dense.probs[i] - naive.probs[i]));
     state.compare = { denseMs: dense.ms, naiveMs: naive.ms, maxDiff };
     state.lastProbs = dense;
-    drawResults();
+    const n = dense.rect.width * dense.rect.height;
+    state.segmentSummary = `${dense.rect.width} × ${dense.rect.height} ${dense.nets} in ${dense.ms.toFixed(0)} ms ` +
+      `(${(n / dense.ms * 1000).toFixed(0)} px/s)`;
+    await findCells();
+    // Both scale with the pixel count, so the crop's rates project to the whole image.
+    const { width, height } = state.image;
+    const scale = (width * height) / (dense.rect.width * dense.rect.height);
+    const minutes = (ms) => (ms * scale / 60_000).toFixed(1);
+    state.compare.projected = { denseMin: dense.ms * scale / 60_000, naiveMin: naive.ms * scale / 60_000 };
     setStatus('segment-status', `Patch by patch ${naive.ms.toFixed(0)} ms, dense ${dense.ms.toFixed(0)} ms: ` +
-      `${(naive.ms / dense.ms).toFixed(1)}× faster; max |difference| ${maxDiff.toExponential(2)}.`);
+      `${(naive.ms / dense.ms).toFixed(1)}× faster; max |difference| ${maxDiff.toExponential(2)}. ` +
+      `The whole ${width} × ${height} image would take ${minutes(naive.ms)} min patch by patch, ` +
+      `${minutes(dense.ms)} min densely.`);
   } catch { /* shown */ } finally {
     state.jobs -= 1;
     enable();
@@ -432,11 +562,26 @@ $('overlay').addEventListener('click', (e) => {
   const box = e.target.getBoundingClientRect();
   const scale = state.image.width / box.width;
   const size = Number($('crop').value) || 0;
-  state.crop = { x: Math.round((e.clientX - box.left) * scale - size / 2), y: Math.round((e.clientY - box.top) * scale - size / 2) };
+  const x = Math.floor((e.clientX - box.left) * scale);
+  const y = Math.floor((e.clientY - box.top) * scale);
+  state.crop = { x: Math.round(x - size / 2), y: Math.round(y - size / 2) };
   drawOverlay();
+  // The patch view answers at once unless the worker is busy (it runs one job at a time).
+  if (!state.training && state.jobs === 0) {
+    patches.showPatch(Math.min(x, state.image.width - 1), Math.min(y, state.image.height - 1))
+      .then((shown) => { state.patch = shown; })
+      .catch(() => { /* shown */ });
+  }
 });
 $('crop').addEventListener('change', () => state.image && drawOverlay());
-$('threshold').addEventListener('input', () => state.lastProbs && drawResults());
+$('overlay').addEventListener('mousemove', (e) => {
+  const box = e.target.getBoundingClientRect();
+  const scale = state.image.width / box.width;
+  state.hover = { x: Math.floor((e.clientX - box.left) * scale), y: Math.floor((e.clientY - box.top) * scale) };
+  drawOverlay();
+});
+$('overlay').addEventListener('mouseleave', () => { state.hover = null; drawOverlay(); });
+for (const id of ['median', 'threshold', 'grow', 'min-area']) $(id).addEventListener('change', refreshCells);
 $('train').addEventListener('click', train);
 $('pause').addEventListener('click', () => client.signal('pause'));
 $('resume').addEventListener('click', () => client.signal('resume'));

@@ -103,17 +103,43 @@ async function handle(msg) {
       const [c, e, o] = msg.masks.map((b) => new Uint8Array(b));
       return { counts: Array.from(engine.loadNpyLabels(c, e, o)) };
     }
+    case 'histograms': {
+      const bins = msg.bins;
+      return { counts: Array.from(engine.classHistograms(bins)), overlap: engine.intensityOverlap(bins) };
+    }
+    case 'patch': {
+      const at = (x, y) => ({ x, y, values: engine.patchAt(x, y), label: engine.classAt(x, y) });
+      const clicked = at(msg.x, msg.y);
+      const twin = clicked.label >= 0 ? engine.lookalike(msg.x, msg.y) : [];
+      return { clicked, twin: twin.length === 2 ? at(twin[0], twin[1]) : null };
+    }
+    case 'describe': return { spec: Engine.describe(msg.arch) };
     case 'newNetwork': return { text: engine.newNetwork(msg.arch, msg.seed) };
-    case 'presets':
-      return { presets: Engine.presets().map(([name, text, about, params]) => ({ name, text, about, params })) };
+    case 'presets': {
+      const [median, threshold, growTo, minArea] = Engine.postDefaults();
+      return {
+        presets: Engine.presets().map(([name, text, about, params]) => ({ name, text, about, params })),
+        post: { median, threshold, growTo, minArea },
+      };
+    }
     case 'train': return train(msg, progress);
     case 'segment': {
       const t0 = performance.now();
-      const fn = msg.naive ? 'segmentNaive' : 'segment';
-      const args = msg.naive ? [msg.batch || 256] : [];
-      const probs = await engine[fn](msg.x, msg.y, msg.width, msg.height, ...args,
-        (done, total) => progress({ done, total }));
+      const naiveBatch = msg.naive ? (msg.batch || 256) : 0;
+      const probs = await engine.segment(msg.x, msg.y, msg.width, msg.height, Boolean(msg.ensemble),
+        naiveBatch, (done, total) => progress({ done, total }));
       return [{ probs, ms: performance.now() - t0 }, [probs.buffer]];
+    }
+    case 'cells': {
+      const found = engine.cells(msg.median, msg.threshold, msg.growTo, msg.minArea);
+      const labels = found.labels;
+      const areas = found.areas;
+      found.free();
+      return [{ labels, areas }, [labels.buffer, areas.buffer]];
+    }
+    case 'setEnsemble': {
+      const texts = engine.setEnsemble(msg.files.map((b) => new Uint8Array(b)));
+      return { texts, size: engine.ensembleSize };
     }
     case 'saveWeights': {
       const bytes = await engine.saveWeights();
@@ -141,6 +167,12 @@ self.onmessage = ({ data: msg }) => {
   if (msg.type === 'pause') { control.paused = true; return; }
   if (msg.type === 'resume') { control.paused = false; control.wake?.(); return; }
   if (msg.type === 'stop') { control.stopped = true; control.paused = false; control.wake?.(); return; }
+  // Describing a network touches no state and takes microseconds: answer at once, even while
+  // training runs, so the architecture editor keeps up with typing.
+  if (msg.type === 'describe' && engine && !crashed) {
+    post({ id: msg.id, type: 'done', spec: Engine.describe(msg.arch) });
+    return;
+  }
   if (crashed) {
     post({ id: msg.id, type: 'error', message: 'The engine stopped after an internal error: reload the page to continue.' });
     return;

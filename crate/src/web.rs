@@ -12,15 +12,17 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend::Backend;
-use crate::dense::segment;
+use crate::dense::{ProbabilityMap, segment};
 use crate::labels::ClassMap;
 use crate::naive::segment_naive;
 use crate::network::Network;
 use crate::patch::Augment;
 use crate::plane::{Plane, Rect};
+use crate::post::{PostConfig, average, cells};
+use crate::spec::PATCH;
 use crate::spec::{PRESETS, Spec};
 use crate::train::{TrainConfig, Trainer, heldout_split};
-use crate::{decode, weights};
+use crate::{decode, intensity, patch, weights};
 
 #[wasm_bindgen(start)]
 pub fn start() {
@@ -33,8 +35,35 @@ struct State {
     busy: bool,
     image: Option<Rc<Plane>>,
     labels: Option<ClassMap>,
+    /// The network being trained (or loaded from a file).
     network: Network,
     trainer: Option<Trainer>,
+    /// Networks loaded to segment with instead, their maps averaged (the pretrained ones).
+    ensemble: Vec<Network>,
+    /// The last dense segmentation, kept so the clean-up can be redone without the networks.
+    last_map: Option<ProbabilityMap>,
+}
+
+/// Cells found in a crop.
+#[wasm_bindgen]
+pub struct FoundCells {
+    labels: Vec<u32>,
+    areas: Vec<u32>,
+}
+
+#[wasm_bindgen]
+impl FoundCells {
+    /// One label per pixel of the crop, row-major: 0 none, 1.. a cell.
+    #[wasm_bindgen(getter)]
+    pub fn labels(&self) -> Vec<u32> {
+        self.labels.clone()
+    }
+
+    /// Pixel count of cell `id` at index `id - 1`.
+    #[wasm_bindgen(getter)]
+    pub fn areas(&self) -> Vec<u32> {
+        self.areas.clone()
+    }
 }
 
 /// The worker's handle on everything loaded: backend, image, labels, network, trainer.
@@ -71,6 +100,8 @@ fn reporter(progress: Function) -> impl FnMut(usize, usize) {
 
 /// Largest training batch the page may ask for.
 const MAX_BATCH: u32 = 4096;
+/// Largest median radius: the window grows as its square, and cells are ~10 px wide.
+const MAX_MEDIAN: u32 = 7;
 
 impl Engine {
     fn with<T>(&self, f: impl FnOnce(&mut State) -> Result<T, JsValue>) -> Result<T, JsValue> {
@@ -97,6 +128,29 @@ impl Engine {
             state.borrow_mut().busy = false;
             result
         })
+    }
+
+    /// The image and its labels, or why they are not there.
+    fn labelled(s: &State) -> Result<(&Plane, &ClassMap), JsValue> {
+        let image = s.image.as_deref().ok_or_else(|| err("no image loaded"))?;
+        let labels = s
+            .labels
+            .as_ref()
+            .ok_or_else(|| err("this needs labels for the image"))?;
+        Ok((image, labels))
+    }
+
+    /// (x, y) as indices, if inside the image.
+    fn inside(image: &Plane, x: u32, y: u32) -> Result<(usize, usize), JsValue> {
+        let (x, y) = (x as usize, y as usize);
+        if x < image.width && y < image.height {
+            Ok((x, y))
+        } else {
+            Err(err(format!(
+                "({x}, {y}) is outside the {}x{} image",
+                image.width, image.height
+            )))
+        }
     }
 
     /// The image and the network, cloned cheaply out of the state for a job.
@@ -128,6 +182,8 @@ impl Engine {
             labels: None,
             network,
             trainer: None,
+            ensemble: Vec::new(),
+            last_map: None,
         };
         Ok(Engine {
             state: Rc::new(RefCell::new(state)),
@@ -164,6 +220,66 @@ impl Engine {
             .collect()
     }
 
+    /// A network's layer table, as far as a 31x31 patch gets, for a preset name or a text
+    /// form being typed: `{name, text, rows: [{label, field, stride, depth, out, dilation,
+    /// params}], error}`; a network that reaches 1x1 also has `params`, `flopsPerPatch`,
+    /// `flopsPerDensePixel` and `receptiveField`. Never throws: a bad text is an `error`.
+    pub fn describe(arch: &str) -> JsValue {
+        let out = js_sys::Object::new();
+        let set = |key: &str, value: JsValue| {
+            js_sys::Reflect::set(&out, &key.into(), &value).expect("plain object");
+        };
+        let spec = Spec::preset(arch).map_or_else(|| Spec::draft("custom", arch), Ok);
+        let (spec, rows, check) = match spec {
+            Ok(spec) => {
+                let (rows, check) = spec.table();
+                (Some(spec), rows, check)
+            }
+            Err(e) => (None, Vec::new(), Err(e)),
+        };
+        let table: js_sys::Array = rows
+            .iter()
+            .map(|r| {
+                let row = js_sys::Object::new();
+                let fields: [(&str, JsValue); 7] = [
+                    ("label", r.label.clone().into()),
+                    ("field", r.field.into()),
+                    ("stride", r.stride.into()),
+                    ("depth", r.depth.into()),
+                    ("out", r.out.into()),
+                    ("dilation", r.dilation.into()),
+                    ("params", r.params.into()),
+                ];
+                for (key, value) in fields {
+                    js_sys::Reflect::set(&row, &key.into(), &value).expect("plain object");
+                }
+                row
+            })
+            .collect();
+        set("rows", table.into());
+        set(
+            "error",
+            check
+                .as_ref()
+                .err()
+                .map_or(JsValue::NULL, |e| e.to_string().into()),
+        );
+        if let Some(spec) = spec {
+            set("name", spec.name.clone().into());
+            set("text", spec.to_string().into());
+            if check.is_ok() {
+                set("params", spec.params().into());
+                set("flopsPerPatch", (spec.flops_per_patch() as f64).into());
+                set(
+                    "flopsPerDensePixel",
+                    (spec.flops_per_dense_pixel() as f64).into(),
+                );
+                set("receptiveField", spec.receptive_field().into());
+            }
+        }
+        out.into()
+    }
+
     /// Decodes and normalises an image file; returns `[width, height, x]`, columns from `x`
     /// on being held out from training. Replaces the image (and drops its labels and
     /// trainer) only if decoding succeeds.
@@ -177,6 +293,7 @@ impl Engine {
             s.labels = None;
             s.image = Some(Rc::new(plane));
             s.trainer = None;
+            s.last_map = None;
             Ok(size)
         })
     }
@@ -227,6 +344,62 @@ impl Engine {
             s.labels = Some(labels);
             s.trainer = None;
             Ok(counts)
+        })
+    }
+
+    /// Intensity histograms of the labelled image, `bins` bins over 0..1 per class, in class
+    /// order (other, cell, edge), concatenated.
+    #[wasm_bindgen(js_name = classHistograms)]
+    pub fn class_histograms(&self, bins: u32) -> Result<Vec<u32>, JsValue> {
+        self.with(|s| {
+            let (image, labels) = Engine::labelled(s)?;
+            let bins = bins.clamp(1, 1024) as usize;
+            Ok(intensity::class_histograms(image, labels, bins).concat())
+        })
+    }
+
+    /// How much the cell and background intensity distributions overlap (0..1).
+    #[wasm_bindgen(js_name = intensityOverlap)]
+    pub fn intensity_overlap(&self, bins: u32) -> Result<f64, JsValue> {
+        self.with(|s| {
+            let (image, labels) = Engine::labelled(s)?;
+            let bins = bins.clamp(1, 1024) as usize;
+            Ok(intensity::overlap(&intensity::class_histograms(
+                image, labels, bins,
+            )))
+        })
+    }
+
+    /// The 31x31 patch around (x, y), normalised intensities, row-major (borders reflected).
+    #[wasm_bindgen(js_name = patchAt)]
+    pub fn patch_at(&self, x: u32, y: u32) -> Result<Vec<f32>, JsValue> {
+        self.with(|s| {
+            let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
+            let (x, y) = Engine::inside(image, x, y)?;
+            let mut out = Vec::with_capacity(PATCH * PATCH);
+            patch::patch_at(image, x, y, &mut out);
+            Ok(out)
+        })
+    }
+
+    /// The class of (x, y): 0 other, 1 cell, 2 edge; -1 without labels.
+    #[wasm_bindgen(js_name = classAt)]
+    pub fn class_at(&self, x: u32, y: u32) -> Result<i32, JsValue> {
+        self.with(|s| {
+            let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
+            let (x, y) = Engine::inside(image, x, y)?;
+            Ok(s.labels.as_ref().map_or(-1, |l| l.at(x, y) as i32))
+        })
+    }
+
+    /// The nearest pixel of the other kind (cell vs not) within 0.01 of (x, y)'s intensity:
+    /// `[x, y]`, or empty when there is none.
+    pub fn lookalike(&self, x: u32, y: u32) -> Result<Vec<u32>, JsValue> {
+        self.with(|s| {
+            let (image, labels) = Engine::labelled(s)?;
+            let (x, y) = Engine::inside(image, x, y)?;
+            Ok(intensity::lookalike(image, labels, x, y, 0.01)
+                .map_or(vec![], |(a, b)| vec![a as u32, b as u32]))
         })
     }
 
@@ -351,54 +524,123 @@ impl Engine {
         })
     }
 
-    /// Dense class probabilities of a crop: Float32Array of 3 planes (other, cell, edge).
-    /// `progress(done, total)` is called after every tile.
-    pub fn segment(&self, x: u32, y: u32, width: u32, height: u32, progress: Function) -> Promise {
-        self.job(move |state| async move {
-            let (image, network, backend) = Engine::inputs(&state)?;
-            let rect = crop(x, y, width, height);
-            let mut report = reporter(progress);
-            let map = segment(
-                &network,
-                &image,
-                rect,
-                backend.max_buffer,
-                &backend.device,
-                &mut report,
-            )
-            .await
-            .map_err(err)?;
-            Ok(Float32Array::from(map.data.as_slice()).into())
+    /// Replaces the ensemble used by `segment(.., true, ..)` with the networks in `files` (an
+    /// array of weights files as Uint8Arrays); returns their text forms. All or nothing: a bad
+    /// file leaves the ensemble as it was.
+    #[wasm_bindgen(js_name = setEnsemble)]
+    pub fn set_ensemble(&self, files: js_sys::Array) -> Result<Vec<String>, JsValue> {
+        self.with(|s| {
+            let mut nets = Vec::new();
+            for (k, file) in files.iter().enumerate() {
+                let bytes = Uint8Array::new(&file).to_vec();
+                let net = weights::from_bytes(&bytes, None, &s.backend.device)
+                    .map_err(|e| err(format!("network {} of the ensemble: {e}", k + 1)))?;
+                nets.push(net);
+            }
+            let texts = nets
+                .iter()
+                .map(|n| format!("{} ({})", n.spec.name, n.spec))
+                .collect();
+            s.ensemble = nets;
+            Ok(texts)
         })
     }
 
-    /// The same probabilities, patch by patch in batches of `batch` (the slow way).
-    #[wasm_bindgen(js_name = segmentNaive)]
-    pub fn segment_naive(
+    /// How many networks the ensemble holds.
+    #[wasm_bindgen(getter, js_name = ensembleSize)]
+    pub fn ensemble_size(&self) -> u32 {
+        self.state.borrow().ensemble.len() as u32
+    }
+
+    /// Class probabilities of a crop: Float32Array of 3 planes (other, cell, edge), from the
+    /// network in training or, with `ensemble`, the mean of the ensemble's maps. Dense (the
+    /// dilated twin, tiled) when `naive_batch` is 0, else patch by patch in batches of that
+    /// size (the slow way, for comparison). `progress(done, total)` follows the work; a dense
+    /// map is kept for `cells`.
+    #[allow(clippy::too_many_arguments)] // a crop, two choices and a callback
+    pub fn segment(
         &self,
         x: u32,
         y: u32,
         width: u32,
         height: u32,
-        batch: u32,
+        ensemble: bool,
+        naive_batch: u32,
         progress: Function,
     ) -> Promise {
         self.job(move |state| async move {
             let (image, network, backend) = Engine::inputs(&state)?;
+            let networks = if ensemble {
+                let nets = state.borrow().ensemble.clone();
+                if nets.is_empty() {
+                    return Err(err("no pretrained networks loaded"));
+                }
+                nets
+            } else {
+                vec![network]
+            };
             let rect = crop(x, y, width, height);
+            let n = networks.len();
             let mut report = reporter(progress);
-            let map = segment_naive(
-                &network,
-                &image,
-                rect,
-                batch as usize,
-                &backend.device,
-                &mut report,
-            )
-            .await
-            .map_err(err)?;
-            Ok(Float32Array::from(map.data.as_slice()).into())
+            let mut maps = Vec::with_capacity(n);
+            for (k, net) in networks.iter().enumerate() {
+                // one bar for all networks: the work of network k comes after that of 0..k
+                let mut overall = |done: usize, total: usize| report(k * total + done, n * total);
+                let (device, batch) = (&backend.device, naive_batch as usize);
+                let map = if batch == 0 {
+                    segment(net, &image, rect, backend.max_buffer, device, &mut overall).await
+                } else {
+                    segment_naive(net, &image, rect, batch, device, &mut overall).await
+                };
+                maps.push(map.map_err(err)?);
+            }
+            let map = average(&maps).map_err(err)?;
+            let out = Float32Array::from(map.data.as_slice());
+            if naive_batch == 0 {
+                // the naive map only exists to be compared with the dense one
+                state.borrow_mut().last_map = Some(map);
+            }
+            Ok(out.into())
         })
+    }
+
+    /// The clean-up of the last `segment` result (see [`crate::post`]).
+    pub fn cells(
+        &self,
+        median_radius: u32,
+        threshold: f32,
+        grow_to: f32,
+        min_area: u32,
+    ) -> Result<FoundCells, JsValue> {
+        self.with(|s| {
+            let map = s
+                .last_map
+                .as_ref()
+                .ok_or_else(|| err("segment a crop first"))?;
+            let config = PostConfig {
+                median_radius: median_radius.min(MAX_MEDIAN),
+                threshold,
+                grow_to: grow_to.min(threshold),
+                min_area,
+            };
+            let found = cells(map, &config);
+            Ok(FoundCells {
+                labels: found.labels,
+                areas: found.areas,
+            })
+        })
+    }
+
+    /// The clean-up's default settings: [median radius, threshold, grow-to, min area].
+    #[wasm_bindgen(js_name = postDefaults)]
+    pub fn post_defaults() -> Vec<f64> {
+        let d = PostConfig::default();
+        vec![
+            d.median_radius as f64,
+            d.threshold as f64,
+            d.grow_to as f64,
+            d.min_area as f64,
+        ]
     }
 
     /// The current network as a weights file.
