@@ -16,6 +16,16 @@ export class Patches {
     this.plot = null;
   }
 
+  /** Forgets the previous image's figures (a new image has no labels yet). */
+  reset() {
+    this.plot?.destroy();
+    this.plot = null;
+    this.$('histogram-status').textContent = 'Load labels for this image to see its histograms.';
+    for (const id of ['patch', 'twin']) this.$(id).getContext('2d').clearRect(0, 0, 31 * ZOOM, 31 * ZOOM);
+    this.$('patch-caption').textContent = 'Click the image to see the patch around a pixel.';
+    this.$('twin-caption').textContent = '';
+  }
+
   /** Draws the per-class histograms of the labelled image, each as % of its class. */
   async showHistograms() {
     const { counts, overlap } = await this.run('histograms', { bins: BINS });
