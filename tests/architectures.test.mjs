@@ -18,6 +18,11 @@ test('presets side by side; the editor refuses a network that stops short and tr
   await page.waitForFunction(() => /^Reaches 1×1/.test(document.getElementById('arch-error').textContent));
   assert.match(await page.textContent('#arch-error'), /^Reaches 1×1: [\d,]+ parameters, receptive field 31×31/);
   assert.equal(await page.locator('#layer-table tbody tr').count(), 7);
+  // the dense twin's taps, layer by layer: dilation doubles after each pool
+  await page.waitForFunction(() => document.querySelectorAll('#taps figure').length === 7);
+  const taps = await page.$$eval('#taps figcaption', (cs) => cs.map((c) => c.textContent.match(/d = (\d+)/)[1]));
+  assert.deepEqual(taps, ['1', '1', '2', '2', '2', '4', '4']);
+  assert.match(await page.textContent('#taps-status'), /sees a 31×31 field/);
 
   await page.fill('#arch-text', 'conv4x20 pool conv3x40');
   await page.waitForFunction(() => document.querySelectorAll('#layer-table tbody tr').length === 3);

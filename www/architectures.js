@@ -10,7 +10,9 @@ export class Architectures {
     this.$ = $;
     this.onChange = onChange;
     this.latest = 0; // answers to older keystrokes are dropped
-    $('arch-text').addEventListener('input', () => this.edit($('arch-text').value));
+    $('arch-text').addEventListener('input', () => this.edit($('arch-text').value).catch((e) => {
+      $('arch-error').textContent = e.message;
+    }));
     $('arch-use').addEventListener('click', () => onUse($('arch-text').value));
   }
 
