@@ -72,11 +72,35 @@ fn train_segment_eval_on_small_crops() {
         "held-out at step 2"
     );
 
+    // f16 storage: half the bytes, and it loads like any weights file
+    let half = dir.join("w16.cellseg").display().to_string();
+    let out = cellseg(&["convert", "--weights", &w, "--out", &half]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let size = |p: &str| std::fs::metadata(p).unwrap().len() as f64;
+    assert!((0.45..0.55).contains(&(size(&half) / size(&w))));
+
     let (mask, ids, prob) = (dir.join("m.png"), dir.join("l.png"), dir.join("p.tif"));
+    let overlay = dir.join("o.png");
     let out = cellseg(&[
         "segment",
         "--weights",
-        &format!("{w},{w}"),
+        &format!("{w},{half}"),
+        "--out-overlay",
+        overlay.to_str().unwrap(),
+        "--zoom",
+        "2",
+        "--compare",
+        &data("phase_027_cells_instances.png"),
+        "--sizes-vs",
+        &data("phase_027_cells_instances.png"),
+        // a 4-step network is unsure everywhere: threshold 0 makes the crop one big cell,
+        // so there are sizes to compare
+        "--threshold",
+        "0",
         "--image",
         &image,
         "--region",
@@ -93,7 +117,15 @@ fn train_segment_eval_on_small_crops() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("cells; median area"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("cells; median area"), "{stdout}");
+    assert!(
+        stdout.contains("(801 cells, median 377 px): KS D = "),
+        "{stdout}"
+    );
+    let o = image::open(&overlay).unwrap();
+    assert_eq!((o.width(), o.height()), (120, 80), "zoomed twice");
+    assert_eq!(o.color(), image::ColorType::Rgb8);
     let m = image::open(&mask).unwrap();
     assert_eq!((m.width(), m.height()), (60, 40));
     assert_eq!(image::open(&ids).unwrap().color(), image::ColorType::L16);
@@ -111,6 +143,10 @@ fn train_segment_eval_on_small_crops() {
         &data("phase_027_cells_instances.png"),
         "--region",
         "978,600,1078,700",
+        "--threshold",
+        "0.7,0.9",
+        "--grow-to",
+        "0.5",
         "--json",
     ]);
     assert!(
@@ -119,7 +155,15 @@ fn train_segment_eval_on_small_crops() {
         String::from_utf8_lossy(&out.stderr)
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // one row per setting in the grid, each naming its settings
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    assert_eq!(json[1]["post"]["threshold"].as_f64().unwrap() as f32, 0.9);
+    assert_eq!(json[1]["post"]["grow_to"].as_f64().unwrap() as f32, 0.5);
     let report = &json[0]["report"];
+    let unmatched = &report["unmatched"];
+    for key in ["missed", "merged", "split", "misshaped", "spurious"] {
+        assert!(unmatched[key].is_u64(), "{key} missing: {unmatched}");
+    }
     assert_eq!(json[0]["region"], serde_json::json!([978, 600, 1078, 700]));
     assert!(report["cells_true"].as_u64().unwrap() > 5, "{report}");
     for key in ["pixel_accuracy", "class_iou", "cells_predicted", "objects"] {

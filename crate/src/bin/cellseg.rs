@@ -538,7 +538,14 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     areas.sort_unstable();
     let median = areas.get(areas.len() / 2).copied().unwrap_or(0);
     println!("{} cells; median area {median} px", found.count());
-    if let Some(path) = &a.sizes_vs {
+    if let Some(path) = &a.sizes_vs
+        && found.count() == 0
+    {
+        println!(
+            "no cells found, so no sizes to compare with {}",
+            path.display()
+        );
+    } else if let Some(path) = &a.sizes_vs {
         let (w, h, ids) =
             instances_from_image(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
         let labelled = Cells::from_labels(ids, w, h, config.min_area);
