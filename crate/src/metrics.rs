@@ -64,39 +64,57 @@ pub struct ObjectScores {
     pub mean_matched_iou: f64,
 }
 
-/// IoU of every overlapping (predicted, true) pair of labelled objects (0 = background).
-fn overlaps(predicted: &[u32], truth: &[u32]) -> (HashMap<(u32, u32), f64>, usize, usize) {
-    let mut area_p: HashMap<u32, usize> = HashMap::new();
-    let mut area_t: HashMap<u32, usize> = HashMap::new();
-    let mut inter: HashMap<(u32, u32), usize> = HashMap::new();
-    for (&p, &t) in predicted.iter().zip(truth) {
-        if p != 0 {
-            *area_p.entry(p).or_default() += 1;
+/// Pixel counts of two labellings of the same pixels (0 = background): each object's area,
+/// and the intersection of every overlapping (predicted, true) pair.
+pub(crate) struct Overlaps {
+    pub area_p: HashMap<u32, usize>,
+    pub area_t: HashMap<u32, usize>,
+    pub inter: HashMap<(u32, u32), usize>,
+}
+
+impl Overlaps {
+    pub fn count(predicted: &[u32], truth: &[u32]) -> Overlaps {
+        assert_eq!(
+            predicted.len(),
+            truth.len(),
+            "label maps of different sizes"
+        );
+        let mut o = Overlaps {
+            area_p: HashMap::new(),
+            area_t: HashMap::new(),
+            inter: HashMap::new(),
+        };
+        for (&p, &t) in predicted.iter().zip(truth) {
+            if p != 0 {
+                *o.area_p.entry(p).or_default() += 1;
+            }
+            if t != 0 {
+                *o.area_t.entry(t).or_default() += 1;
+            }
+            if p != 0 && t != 0 {
+                *o.inter.entry((p, t)).or_default() += 1;
+            }
         }
-        if t != 0 {
-            *area_t.entry(t).or_default() += 1;
-        }
-        if p != 0 && t != 0 {
-            *inter.entry((p, t)).or_default() += 1;
-        }
+        o
     }
-    let iou = inter
-        .into_iter()
-        .map(|((p, t), i)| ((p, t), i as f64 / (area_p[&p] + area_t[&t] - i) as f64))
-        .collect();
-    (iou, area_p.len(), area_t.len())
+
+    /// IoU of an overlapping pair with intersection `i`.
+    pub fn iou(&self, p: u32, t: u32, i: usize) -> f64 {
+        i as f64 / (self.area_p[&p] + self.area_t[&t] - i) as f64
+    }
 }
 
 /// Matches predicted to true objects one-to-one, maximising total IoU among pairs with
 /// IoU ≥ τ (Hungarian algorithm, per group of mutually overlapping objects), and scores it.
 pub fn object_scores(predicted: &[u32], truth: &[u32], tau: f64) -> ObjectScores {
-    assert_eq!(
-        predicted.len(),
-        truth.len(),
-        "label maps of different sizes"
-    );
-    let (iou, n_pred, n_true) = overlaps(predicted, truth);
-    let candidates: Vec<((u32, u32), f64)> = iou.into_iter().filter(|&(_, v)| v >= tau).collect();
+    let o = Overlaps::count(predicted, truth);
+    let (n_pred, n_true) = (o.area_p.len(), o.area_t.len());
+    let candidates: Vec<((u32, u32), f64)> = o
+        .inter
+        .iter()
+        .map(|(&(p, t), &i)| ((p, t), o.iou(p, t, i)))
+        .filter(|&(_, v)| v >= tau)
+        .collect();
     let matched = match_groups(&candidates);
     let tp = matched.len();
     let (fp, fn_) = (n_pred - tp, n_true - tp);

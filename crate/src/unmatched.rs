@@ -10,6 +10,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::metrics::Overlaps;
+
 /// Unmatched true cells by kind, and predicted cells with no true cell under them at all.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Unmatched {
@@ -27,25 +29,11 @@ pub struct Unmatched {
 
 /// Classifies the unmatched cells of two labellings of the same pixels (0 = background).
 pub fn unmatched(predicted: &[u32], truth: &[u32]) -> Unmatched {
-    assert_eq!(
-        predicted.len(),
-        truth.len(),
-        "label maps of different sizes"
-    );
-    let mut area_p: HashMap<u32, usize> = HashMap::new();
-    let mut area_t: HashMap<u32, usize> = HashMap::new();
-    let mut inter: HashMap<(u32, u32), usize> = HashMap::new();
-    for (&p, &t) in predicted.iter().zip(truth) {
-        if p != 0 {
-            *area_p.entry(p).or_default() += 1;
-        }
-        if t != 0 {
-            *area_t.entry(t).or_default() += 1;
-        }
-        if p != 0 && t != 0 {
-            *inter.entry((p, t)).or_default() += 1;
-        }
-    }
+    let Overlaps {
+        area_p,
+        area_t,
+        inter,
+    } = Overlaps::count(predicted, truth);
     // For each cell, the cell of the other labelling it overlaps most (ties: lower id).
     let mut best_p: HashMap<u32, (usize, u32)> = HashMap::new(); // true → predicted
     let mut best_t: HashMap<u32, (usize, u32)> = HashMap::new(); // predicted → true
