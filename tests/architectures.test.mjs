@@ -42,3 +42,26 @@ test('presets side by side; the editor refuses a network that stops short and tr
   assert.equal(await page.inputValue('#arch'), small);
   assert.match(await page.textContent('#train-status'), new RegExp(small));
 });
+
+test('a shared link opens with its network and settings, and the URL follows changes', async () => {
+  const custom = 'conv4x8 pool conv3x16 conv3x16 pool conv3x16 conv3x32 fc64';
+  const page = await browser.open(`?backend=cpu&arch=${encodeURIComponent(custom)}&lr=0.002&batch=32` +
+    '&threshold=0.7&grow=0.3&nets=trained&augment=0&crop=128&median=99#arch-section');
+  await page.waitForFunction(() => /^New network: /.test(document.getElementById('train-status').textContent));
+  assert.equal(await page.inputValue('#arch'), custom);
+  assert.equal(await page.inputValue('#lr'), '0.002');
+  assert.equal(await page.inputValue('#batch'), '32');
+  assert.equal(await page.inputValue('#threshold'), '0.7');
+  assert.equal(await page.inputValue('#grow'), '0.3');
+  assert.equal(await page.inputValue('#networks'), 'trained');
+  assert.equal(await page.inputValue('#crop'), '128');
+  assert.equal(await page.isChecked('#augment'), false);
+  assert.equal(await page.inputValue('#median'), '2', 'out of range (max 7): ignored');
+  await page.fill('#steps', '42');
+  await page.dispatchEvent('#steps', 'change');
+  const url = new URL(page.url());
+  assert.equal(url.searchParams.get('steps'), '42');
+  assert.equal(url.searchParams.get('arch'), custom);
+  assert.equal(url.searchParams.get('backend'), 'cpu', 'other parameters are kept');
+  assert.equal(url.hash, '#arch-section');
+});

@@ -5,6 +5,7 @@ import { WorkerClient } from './client.js';
 import { Patches } from './patches.js';
 import { Architectures } from './architectures.js';
 import { Dilation, drawField } from './dilation.js';
+import { applyLink, followSettings } from './link.js';
 
 const UPSTREAM = 'https://raw.githubusercontent.com/levinejh/simple-cell-seg-demo/master/';
 const params = new URLSearchParams(location.search);
@@ -111,7 +112,11 @@ async function start() {
       return option;
     }));
     await architectures.showPresets(presets);
-    await showTaps($('arch').value);
+    // a shared link's settings, then the URL follows every change
+    const arch = applyLink($);
+    state.linkSettings = followSettings($);
+    if (arch && arch !== $('arch').value) await newNetwork(arch).catch(() => { /* shown */ });
+    else await showTaps($('arch').value);
   } catch (e) {
     $('backend').dataset.state = 'failed';
     $('backend').textContent = 'The engine failed to start.';
@@ -406,6 +411,7 @@ async function newNetwork(arch = $('arch').value) {
     $('arch').append(option);
   }
   $('arch').value = arch;
+  state.linkSettings?.();
   showTaps(arch).catch(() => {});
   state.trainerReady = false;
   state.trainedSteps = 0;
