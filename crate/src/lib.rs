@@ -14,6 +14,7 @@
 //! `backend` picks WebGPU or the CPU at run time; `web` is the wasm-bindgen surface.
 
 pub mod backend;
+pub mod colony;
 pub mod decode;
 pub mod dense;
 pub mod evaluate;

@@ -52,6 +52,24 @@ enum Command {
     Bench(BenchArgs),
     /// Store a weights file's parameters in another precision (f16 halves the size).
     Convert(ConvertArgs),
+    /// Draw a synthetic phase-contrast colony and its exact labels.
+    Colony(ColonyArgs),
+}
+
+#[derive(Args)]
+struct ColonyArgs {
+    #[arg(long, default_value_t = 512)]
+    width: usize,
+    #[arg(long, default_value_t = 384)]
+    height: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The image, 16-bit gray PNG.
+    #[arg(long)]
+    out_image: PathBuf,
+    /// The labels as a class PNG (0 other, 1 cell, 2 edge).
+    #[arg(long)]
+    out_labels: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -276,6 +294,7 @@ fn main() {
         Command::Eval(a) => eval(a),
         Command::Bench(a) => bench(a),
         Command::Convert(a) => convert(a),
+        Command::Colony(a) => colony_cmd(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");
@@ -676,6 +695,30 @@ fn eval(a: EvalArgs) -> Result<()> {
             r.unmatched.misshaped,
             r.unmatched.spurious
         );
+    }
+    Ok(())
+}
+
+fn colony_cmd(a: ColonyArgs) -> Result<()> {
+    if !(31..=8192).contains(&a.width) || !(31..=8192).contains(&a.height) {
+        return Err("a colony is 31 to 8192 pixels a side".into());
+    }
+    let (plane, labels) = cellseg::colony::colony(a.width, a.height, a.seed);
+    let (w, h) = (a.width as u32, a.height as u32);
+    let data = plane
+        .data
+        .iter()
+        .map(|v| (v.clamp(0.0, 1.0) * 65535.0).round() as u16)
+        .collect();
+    save(
+        ImageBuffer::<Luma<u16>, Vec<u16>>::from_raw(w, h, data),
+        &a.out_image,
+    )?;
+    if let Some(path) = &a.out_labels {
+        save(
+            ImageBuffer::<Luma<u8>, Vec<u8>>::from_raw(w, h, labels.classes),
+            path,
+        )?;
     }
     Ok(())
 }
