@@ -29,3 +29,18 @@ test('histograms per class overlap; a clicked pixel shows its patch and a look-a
   assert.ok(Math.abs(centre(twin) - centre(clicked)) <= 0.01 + 1e-6);
   assert.match(await page.textContent('#twin-caption'), /as bright, yet the patches differ/);
 });
+
+test('a synthetic colony teaches with nothing downloaded: labelled, histograms, trainable', async () => {
+  const page = await browser.open('?backend=cpu');
+  const before = browser.requests.length;
+  await page.click('#load-colony');
+  await page.waitForFunction(() => window.cellseg.labelled);
+  assert.match(await page.textContent('#data-status'), /^synthetic colony \d+: 512 × 384 pixels, labelled: \d+% cell, \d+% edge, \d+% other/);
+  await page.waitForFunction(() => /overlap by \d+%/.test(document.getElementById('histogram-status').textContent));
+  await page.fill('#steps', '2');
+  await page.click('#train');
+  await page.waitForFunction(() => /^(Done|Training failed)/.test(document.getElementById('train-status').textContent));
+  assert.match(await page.textContent('#train-status'), /^Done after 2 steps/);
+  const data = browser.requests.slice(before).filter((u) => /\/(data|models)\//.test(u) || !u.startsWith(browser.base));
+  assert.deepEqual(data, [], 'no image, labels or weights were downloaded');
+});

@@ -45,7 +45,7 @@ function setStatus(id, text) {
 function enable() {
   const ready = $('backend').dataset.state === 'ready';
   const idle = ready && !state.training && state.jobs === 0;
-  for (const id of ['load-tutorial', 'file', 'arch', 'reset', 'save']) $(id).disabled = !idle;
+  for (const id of ['load-tutorial', 'load-colony', 'file', 'arch', 'reset', 'save']) $(id).disabled = !idle;
   $('train').disabled = !idle || !state.labelled;
   $('segment').disabled = $('compare').disabled = !idle || !state.image;
   for (const id of ['pause', 'resume', 'stop']) $(id).disabled = !state.training;
@@ -165,7 +165,20 @@ async function loadTutorial() {
 }
 
 async function loadImage(bytes, name) {
-  const reply = await run('loadImage', { bytes }, { transfer: [bytes] });
+  imageLoaded(await run('loadImage', { bytes }, { transfer: [bytes] }), name);
+}
+
+// A synthetic colony with exact labels, drawn by the crate: nothing to download.
+async function loadColony() {
+  try {
+    const seed = Math.floor(Math.random() * 1e6);
+    const reply = await run('loadColony', { width: 512, height: 384, seed });
+    imageLoaded(reply, `synthetic colony ${seed}`);
+    labelsLoaded(reply.counts);
+  } catch { /* shown */ }
+}
+
+function imageLoaded(reply, name) {
   const { width, height, heldoutFrom } = reply;
   state.image = { width, height, heldoutFrom, rgba: new Uint8ClampedArray(reply.rgba.buffer), name };
   state.labelled = false;
@@ -551,6 +564,7 @@ async function saveWeights() {
 // ---- events --------------------------------------------------------------------------
 
 $('load-tutorial').addEventListener('click', loadTutorial);
+$('load-colony').addEventListener('click', loadColony);
 $('file').addEventListener('change', (e) => loadFiles(e.target.files));
 document.addEventListener('dragover', (e) => { e.preventDefault(); document.body.classList.add('dragging'); });
 document.addEventListener('dragleave', () => document.body.classList.remove('dragging'));

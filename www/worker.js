@@ -98,6 +98,11 @@ async function handle(msg) {
       const rgba = engine.imageRgba();
       return [{ width, height, heldoutFrom, rgba }, [rgba.buffer]];
     }
+    case 'loadColony': {
+      const [width, height, heldoutFrom, ...counts] = engine.loadColony(msg.width, msg.height, msg.seed);
+      const rgba = engine.imageRgba();
+      return [{ width, height, heldoutFrom, rgba, counts }, [rgba.buffer]];
+    }
     case 'loadClassLabels': return { counts: Array.from(engine.loadClassLabels(new Uint8Array(msg.bytes))) };
     case 'loadNpyLabels': {
       const [c, e, o] = msg.masks.map((b) => new Uint8Array(b));

@@ -22,7 +22,7 @@ use crate::post::{PostConfig, average, cells};
 use crate::spec::PATCH;
 use crate::spec::{PRESETS, Spec};
 use crate::train::{TrainConfig, Trainer, heldout_split};
-use crate::{decode, intensity, patch, weights};
+use crate::{colony, decode, intensity, patch, weights};
 
 #[wasm_bindgen(start)]
 pub fn start() {
@@ -295,6 +295,27 @@ impl Engine {
             s.trainer = None;
             s.last_map = None;
             Ok(size)
+        })
+    }
+
+    /// Replaces image and labels by a synthetic colony (see [`crate::colony`]); returns
+    /// `[width, height, x, other, cell, edge]`: size, held-out column and pixels per class.
+    #[wasm_bindgen(js_name = loadColony)]
+    pub fn load_colony(&self, width: u32, height: u32, seed: u32) -> Result<Vec<u32>, JsValue> {
+        let (w, h) = (
+            width.clamp(64, 2048) as usize,
+            height.clamp(64, 2048) as usize,
+        );
+        let (plane, labels) = colony::colony(w, h, seed as u64);
+        self.with(|s| {
+            let (train, _) = heldout_split(w, h);
+            let mut out = vec![w as u32, h as u32, train.x1 as u32];
+            out.extend(labels.counts().iter().map(|&c| c as u32));
+            s.image = Some(Rc::new(plane));
+            s.labels = Some(labels);
+            s.trainer = None;
+            s.last_map = None;
+            Ok(out)
         })
     }
 
