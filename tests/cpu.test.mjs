@@ -90,6 +90,7 @@ test('CPU: the pretrained networks segment a held-out crop right away; clean-up 
   assert.ok(await page.evaluate(() => window.cellseg.lastCells.labels.filter((l) => l > 0).length) < first.cellPixels);
   assert.equal(await page.evaluate((p) => window.cellseg.lastProbs.ms === p.ms, segmented), true, 'the networks did not rerun');
   assert.match(await page.textContent('#segment-status'), /\d+ cells, median area \d+ px/);
+  assert.deepEqual(await page.evaluate(() => window.cspViolations), [], 'the page works under its CSP');
 });
 
 test('CPU: training pauses, resumes and stops between steps, keeping what it learned', async () => {

@@ -43,6 +43,7 @@ test('a dropped image segments; a bad file is refused and the image stays', asyn
   assert.equal(size, 3 * 64 * 64);
   assert.match(await page.textContent('#segment-status'), /with 3 pretrained networks/);
   assert.match(await page.textContent('#segment-status'), /; \d+ cells, median area \d+ px\.$/);
+  assert.deepEqual(await page.evaluate(() => window.cspViolations), [], 'the page works under its CSP');
 });
 
 test('weights save as a file and load back; a foreign file is refused', async () => {

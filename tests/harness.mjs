@@ -28,6 +28,13 @@ export async function launch({ webgpu = true } = {}) {
     async open(query = '') {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       page.on('request', (r) => requests.push(r.url()));
+      // Content-Security-Policy violations, for the tests to check (the policy is in serve.mjs)
+      await page.addInitScript(() => {
+        window.cspViolations = [];
+        document.addEventListener('securitypolicyviolation', (e) => {
+          window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
+        });
+      });
       page.on('pageerror', (e) => console.error('page error:', e.message));
       page.on('console', (m) => { if (m.type() === 'error') console.error('console:', m.text()); });
       await page.goto(base + query);

@@ -44,6 +44,7 @@ test('WebGPU: adapter shown, training steps finite, dense equals naive on a 64x6
   assert.equal(await page.isHidden('#error'), true, await page.textContent('#error'));
   console.log(`WebGPU: ${await page.textContent('#segment-status')}`);
   assert.ok(await page.evaluate(() => window.cellseg.lastCells.areas.length) > 0);
+  assert.deepEqual(await page.evaluate(() => window.cspViolations), [], 'WebGPU works under the CSP');
 });
 
 test('auto picks the CPU when the only WebGPU adapter is a software one, and says why', async () => {

@@ -16,6 +16,21 @@ const types = {
   '.tif': 'image/tiff', '.npy': 'application/octet-stream', '.svg': 'image/svg+xml',
 };
 
+// The page's Content-Security-Policy, sent with every file (a module worker takes its policy
+// from its own script's response, not from the page's meta tag). index.html carries the same
+// policy in a meta tag for static hosts that send no headers.
+export const CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'", // the wasm module, compiled in the worker
+  "connect-src 'self' https://raw.githubusercontent.com", // the tutorial files, when asked for
+  "img-src 'self' data: blob:",
+  "style-src 'self'",
+  "worker-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
+
 export function serve({ port = 8080, data = null, host = '127.0.0.1' } = {}) {
   const dataDir = data ? resolve(data) : null;
   const server = createServer((req, res) => {
@@ -40,6 +55,7 @@ export function serve({ port = 8080, data = null, host = '127.0.0.1' } = {}) {
       'content-type': types[extname(file)] || 'application/octet-stream',
       'content-length': stat.size,
       'cache-control': 'no-cache',
+      'content-security-policy': CSP,
     });
     createReadStream(file).pipe(res);
   });
