@@ -3,6 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { launch, loadTutorial, train } from './harness.mjs';
 
 let browser;
@@ -91,6 +92,21 @@ test('CPU: the pretrained networks segment a held-out crop right away; clean-up 
   assert.equal(await page.evaluate((p) => window.cellseg.lastProbs.ms === p.ms, segmented), true, 'the networks did not rerun');
   assert.match(await page.textContent('#segment-status'), /\d+ cells, median area \d+ px/);
   assert.deepEqual(await page.evaluate(() => window.cspViolations), [], 'the page works under its CSP');
+
+  // the cells as a CSV: one row per cell, areas in µm² from the pixel size, image coordinates
+  await page.fill('#pixel-size', '0.065');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
+  assert.equal(download.suggestedFilename(), 'phase_027-cells.csv');
+  const csv = (await readFile(await download.path(), 'utf8')).trim().split('\n');
+  const cells = await page.evaluate(() => window.cellseg.lastCells.areas.length);
+  assert.equal(csv[0], 'cell,area_px,area_um2,centroid_x,centroid_y');
+  assert.equal(csv.length, cells + 1);
+  for (const line of csv.slice(1)) {
+    const [id, px, um2, x, y] = line.split(',').map(Number);
+    assert.ok(id >= 1 && px >= 1);
+    assert.ok(Math.abs(um2 - px * 0.065 * 0.065) < 1e-3, line);
+    assert.ok(x >= 1100 && x <= 1228 && y >= 420 && y <= 548, `centroid inside the crop: ${line}`);
+  }
 });
 
 test('CPU: training pauses, resumes and stops between steps, keeping what it learned', async () => {

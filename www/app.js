@@ -50,6 +50,7 @@ function enable() {
   $('segment').disabled = $('compare').disabled = !idle || !state.image;
   for (const id of ['pause', 'resume', 'stop']) $(id).disabled = !state.training;
   $('arch-use').disabled = !idle || !architectures.valid;
+  $('download-csv').disabled = !state.lastCells;
 }
 
 // Runs a request, showing its error (if any) without losing what was loaded before.
@@ -485,8 +486,8 @@ async function findCells() {
     growTo: Number($('grow').value),
     minArea: Number($('min-area').value),
   };
-  const { labels, areas } = await run('cells', settings);
-  state.lastCells = { labels, areas, rect, settings };
+  const { labels, areas, centroids } = await run('cells', settings);
+  state.lastCells = { labels, areas, centroids, rect, settings };
   // drawn once here, not on every redraw of the overlay (mouse moves redraw it)
   state.lastCells.overlayImage = cellsImage(state.lastCells, 0.45);
   state.lastCells.maskImage = cellsImage(state.lastCells, 0.35);
@@ -550,14 +551,36 @@ async function compare() {
   }
 }
 
+// One row per cell of the last segmentation: id, area (pixels, and µm² when the pixel size is
+// given) and centre of mass in image coordinates.
+function cellsCsv() {
+  const { areas, centroids, rect } = state.lastCells;
+  const micron = Number($('pixel-size').value);
+  const scale = micron > 0 ? micron * micron : null;
+  const rows = ['cell,area_px,area_um2,centroid_x,centroid_y'];
+  areas.forEach((area, i) => {
+    const um2 = scale === null ? '' : (area * scale).toFixed(4);
+    const x = (rect.x + centroids[2 * i]).toFixed(2);
+    const y = (rect.y + centroids[2 * i + 1]).toFixed(2);
+    rows.push(`${i + 1},${area},${um2},${x},${y}`);
+  });
+  return `${rows.join('\n')}\n`;
+}
+
+function download(blob, name) {
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}
+
 async function saveWeights() {
   try {
     const { bytes } = await run('saveWeights');
-    const link = document.createElement('a');
-    link.href = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-    link.download = `${$('arch').value}-${state.trainedSteps}steps.cellseg`;
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    // a custom network's name is its whole layer list: keep file names short and plain
+    const arch = $('arch').selectedOptions[0]?.dataset.custom ? 'custom' : $('arch').value;
+    download(new Blob([bytes], { type: 'application/octet-stream' }), `${arch}-${state.trainedSteps}steps.cellseg`);
   } catch { /* shown */ }
 }
 
@@ -611,6 +634,10 @@ $('arch').addEventListener('change', () => newNetwork().catch(() => {}));
 $('segment').addEventListener('click', segmentCrop);
 $('compare').addEventListener('click', compare);
 $('save').addEventListener('click', saveWeights);
+$('download-csv').addEventListener('click', () => {
+  const name = (state.image?.name ?? 'image').replace(/\.[^.]*$/, '');
+  download(new Blob([cellsCsv()], { type: 'text/csv' }), `${name}-cells.csv`);
+});
 // A new seed means a new run (new patches, new held-out set); learning rate, batch and
 // augmentation apply to the run in progress.
 $('seed').addEventListener('change', () => { state.trainerReady = false; });

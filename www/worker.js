@@ -137,10 +137,9 @@ async function handle(msg) {
     }
     case 'cells': {
       const found = engine.cells(msg.median, msg.threshold, msg.growTo, msg.minArea);
-      const labels = found.labels;
-      const areas = found.areas;
+      const { labels, areas, centroids } = found;
       found.free();
-      return [{ labels, areas }, [labels.buffer, areas.buffer]];
+      return [{ labels, areas, centroids }, [labels.buffer, areas.buffer, centroids.buffer]];
     }
     case 'setEnsemble': {
       const texts = engine.setEnsemble(msg.files.map((b) => new Uint8Array(b)));

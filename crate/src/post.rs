@@ -100,6 +100,22 @@ impl Cells {
         self.areas.len()
     }
 
+    /// Centre of mass of each cell, `(x, y)` in pixels (pixel centres at +0.5), by id order.
+    pub fn centroids(&self) -> Vec<(f64, f64)> {
+        let mut sums = vec![(0.0, 0.0); self.count()];
+        for (i, &l) in self.labels.iter().enumerate() {
+            if l != 0 {
+                let s = &mut sums[l as usize - 1];
+                s.0 += (i % self.width) as f64 + 0.5;
+                s.1 += (i / self.width) as f64 + 0.5;
+            }
+        }
+        sums.iter()
+            .zip(&self.areas)
+            .map(|(&(x, y), &a)| (x / a as f64, y / a as f64))
+            .collect()
+    }
+
     /// Connected components (4-connected) of a mask, smaller ones than `min_area` dropped,
     /// the rest numbered 1.. in scan order.
     pub fn from_mask(mask: &[bool], width: usize, height: usize, min_area: u32) -> Cells {
@@ -265,6 +281,7 @@ mod tests {
         assert_eq!(cells.labels[w + 1], 1);
         assert_eq!(cells.labels[w + 5], 2);
         assert_eq!(cells.labels[8], 0);
+        assert_eq!(cells.centroids(), [(2.5, 2.5), (6.5, 2.5)]);
     }
 
     #[test]

@@ -49,6 +49,7 @@ struct State {
 pub struct FoundCells {
     labels: Vec<u32>,
     areas: Vec<u32>,
+    centroids: Vec<f64>,
 }
 
 #[wasm_bindgen]
@@ -63,6 +64,12 @@ impl FoundCells {
     #[wasm_bindgen(getter)]
     pub fn areas(&self) -> Vec<u32> {
         self.areas.clone()
+    }
+
+    /// Centre of mass of each cell in crop pixels: x, y pairs in id order.
+    #[wasm_bindgen(getter)]
+    pub fn centroids(&self) -> Vec<f64> {
+        self.centroids.clone()
     }
 }
 
@@ -645,7 +652,9 @@ impl Engine {
                 min_area,
             };
             let found = cells(map, &config);
+            let centroids = found.centroids().into_iter().flat_map(|(x, y)| [x, y]);
             Ok(FoundCells {
+                centroids: centroids.collect(),
                 labels: found.labels,
                 areas: found.areas,
             })
