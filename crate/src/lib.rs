@@ -18,6 +18,7 @@ pub mod colony;
 pub mod decode;
 pub mod dense;
 pub mod evaluate;
+pub mod export;
 pub mod intensity;
 pub mod labels;
 pub mod metrics;

@@ -18,6 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use cellseg::backend::Backend;
 use cellseg::dense::{ProbabilityMap, segment};
 use cellseg::evaluate::{Report, evaluate};
+use cellseg::export;
 use cellseg::labels::{ClassMap, instances_from_image};
 use cellseg::naive::segment_naive;
 use cellseg::network::Network;
@@ -511,22 +512,13 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     let map = average(&probability_maps(&a.weights, &plane, rect, &backend)?)?;
     let config = a.post.config();
     let found = cells(&map, &config);
-    let (w, h) = (map.width as u32, map.height as u32);
     if let Some(path) = &a.out_prob {
         let p = smoothed_cell_probability(&map, config.median_radius);
-        let data = p.iter().map(|v| (v * 65535.0).round() as u16).collect();
-        save(
-            ImageBuffer::<Luma<u16>, Vec<u16>>::from_raw(w, h, data),
-            path,
-        )?;
+        let format = format_of(path)?;
+        write(path, export::probability(&p, map.width, map.height, format))?;
     }
     if let Some(path) = &a.out_mask {
-        let data = found
-            .labels
-            .iter()
-            .map(|&l| if l > 0 { 255u8 } else { 0 })
-            .collect();
-        save(ImageBuffer::<Luma<u8>, Vec<u8>>::from_raw(w, h, data), path)?;
+        write(path, export::mask(&found, format_of(path)?))?;
     }
     if let Some(path) = &a.out_overlay {
         let truth = match &a.compare {
@@ -541,17 +533,7 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     if let Some(path) = &a.out_labels {
-        if found.count() > u16::MAX as usize {
-            return Err(format!(
-                "{} cells do not fit a 16-bit label image",
-                found.count()
-            ));
-        }
-        let data = found.labels.iter().map(|&l| l as u16).collect();
-        save(
-            ImageBuffer::<Luma<u16>, Vec<u16>>::from_raw(w, h, data),
-            path,
-        )?;
+        write(path, export::labels(&found, format_of(path)?))?;
     }
     let mut areas = found.areas.clone();
     areas.sort_unstable();
@@ -579,6 +561,19 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// PNG or TIFF, from the file name.
+fn format_of(path: &Path) -> Result<image::ImageFormat> {
+    match image::ImageFormat::from_path(path) {
+        Ok(f @ (image::ImageFormat::Png | image::ImageFormat::Tiff)) => Ok(f),
+        _ => Err(format!("{}: write .png, .tif or .tiff", path.display())),
+    }
+}
+
+fn write(path: &Path, bytes: std::result::Result<Vec<u8>, export::ExportError>) -> Result<()> {
+    let bytes = bytes.map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn save<P: image::PixelWithColorType>(
