@@ -107,6 +107,15 @@ test('CPU: the pretrained networks segment a held-out crop right away; clean-up 
     assert.ok(Math.abs(um2 - px * 0.065 * 0.065) < 1e-3, line);
     assert.ok(x >= 1100 && x <= 1228 && y >= 420 && y <= 548, `centroid inside the crop: ${line}`);
   }
+
+  // the label image: a 16-bit TIFF of the crop, one id per cell
+  await page.selectOption('#export-what', 'labels');
+  await page.selectOption('#export-format', 'tiff');
+  const [tiff] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+  assert.equal(tiff.suggestedFilename(), 'phase_027-labels-x1100y420.tif');
+  const bytes = await readFile(await tiff.path());
+  assert.equal(bytes.subarray(0, 4).toString('latin1'), 'II*\0', 'a little-endian TIFF');
+  assert.ok(bytes.length > 128 * 128 * 2, 'two bytes per pixel');
 });
 
 test('CPU: training pauses, resumes and stops between steps, keeping what it learned', async () => {

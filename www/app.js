@@ -51,6 +51,7 @@ function enable() {
   for (const id of ['pause', 'resume', 'stop']) $(id).disabled = !state.training;
   $('arch-use').disabled = !idle || !architectures.valid;
   $('download-csv').disabled = !state.lastCells;
+  $('export').disabled = !idle || !state.lastCells;
 }
 
 // Runs a request, showing its error (if any) without losing what was loaded before.
@@ -634,6 +635,16 @@ $('arch').addEventListener('change', () => newNetwork().catch(() => {}));
 $('segment').addEventListener('click', segmentCrop);
 $('compare').addEventListener('click', compare);
 $('save').addEventListener('click', saveWeights);
+$('export').addEventListener('click', async () => {
+  const what = $('export-what').value;
+  const format = $('export-format').value;
+  try {
+    const { bytes } = await run('export', { what, format });
+    const name = (state.image?.name ?? 'image').replace(/\.[^.]*$/, '');
+    const { x, y } = state.lastCells.rect;
+    download(new Blob([bytes], { type: `image/${format}` }), `${name}-${what}-x${x}y${y}.${format === 'tiff' ? 'tif' : 'png'}`);
+  } catch { /* shown */ }
+});
 $('download-csv').addEventListener('click', () => {
   const name = (state.image?.name ?? 'image').replace(/\.[^.]*$/, '');
   download(new Blob([cellsCsv()], { type: 'text/csv' }), `${name}-cells.csv`);

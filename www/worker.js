@@ -141,6 +141,10 @@ async function handle(msg) {
       found.free();
       return [{ labels, areas, centroids }, [labels.buffer, areas.buffer, centroids.buffer]];
     }
+    case 'export': {
+      const bytes = engine.exportCells(msg.what, msg.format);
+      return [{ bytes }, [bytes.buffer]];
+    }
     case 'setEnsemble': {
       const texts = engine.setEnsemble(msg.files.map((b) => new Uint8Array(b)));
       return { texts, size: engine.ensembleSize };

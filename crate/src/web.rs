@@ -18,11 +18,12 @@ use crate::naive::segment_naive;
 use crate::network::Network;
 use crate::patch::Augment;
 use crate::plane::{Plane, Rect};
-use crate::post::{PostConfig, average, cells};
+use crate::post::{Cells, PostConfig, average, cells, smoothed_cell_probability};
 use crate::spec::PATCH;
 use crate::spec::{PRESETS, Spec};
 use crate::train::{TrainConfig, Trainer, heldout_split};
-use crate::{colony, decode, intensity, patch, weights};
+use crate::{colony, decode, export, intensity, patch, weights};
+use image::ImageFormat;
 
 #[wasm_bindgen(start)]
 pub fn start() {
@@ -42,6 +43,8 @@ struct State {
     ensemble: Vec<Network>,
     /// The last dense segmentation, kept so the clean-up can be redone without the networks.
     last_map: Option<ProbabilityMap>,
+    /// The last clean-up of it, for export.
+    last_cells: Option<(Cells, PostConfig)>,
 }
 
 /// Cells found in a crop.
@@ -191,6 +194,7 @@ impl Engine {
             trainer: None,
             ensemble: Vec::new(),
             last_map: None,
+            last_cells: None,
         };
         Ok(Engine {
             state: Rc::new(RefCell::new(state)),
@@ -301,6 +305,7 @@ impl Engine {
             s.image = Some(Rc::new(plane));
             s.trainer = None;
             s.last_map = None;
+            s.last_cells = None;
             Ok(size)
         })
     }
@@ -322,6 +327,7 @@ impl Engine {
             s.labels = Some(labels);
             s.trainer = None;
             s.last_map = None;
+            s.last_cells = None;
             Ok(out)
         })
     }
@@ -626,7 +632,9 @@ impl Engine {
             let out = Float32Array::from(map.data.as_slice());
             if naive_batch == 0 {
                 // the naive map only exists to be compared with the dense one
-                state.borrow_mut().last_map = Some(map);
+                let mut s = state.borrow_mut();
+                s.last_map = Some(map);
+                s.last_cells = None; // cells of the map before: found again by `cells`
             }
             Ok(out.into())
         })
@@ -652,12 +660,44 @@ impl Engine {
                 min_area,
             };
             let found = cells(map, &config);
+            s.last_cells = Some((found.clone(), config));
             let centroids = found.centroids().into_iter().flat_map(|(x, y)| [x, y]);
             Ok(FoundCells {
                 centroids: centroids.collect(),
                 labels: found.labels,
                 areas: found.areas,
             })
+        })
+    }
+
+    /// The last cells as an image file: `what` is "labels" (16-bit ids), "mask" or
+    /// "probability" (p(cell) after the median, 16-bit); `format` "png" or "tiff".
+    #[wasm_bindgen(js_name = exportCells)]
+    pub fn export_cells(&self, what: &str, format: &str) -> Result<Vec<u8>, JsValue> {
+        let format = match format {
+            "png" => ImageFormat::Png,
+            "tiff" => ImageFormat::Tiff,
+            other => return Err(err(format!("unknown format '{other}' (png or tiff)"))),
+        };
+        self.with(|s| {
+            let (found, config) = s
+                .last_cells
+                .as_ref()
+                .ok_or_else(|| err("segment a crop first"))?;
+            let bytes = match what {
+                "labels" => export::labels(found, format),
+                "mask" => export::mask(found, format),
+                "probability" => {
+                    let map = s
+                        .last_map
+                        .as_ref()
+                        .ok_or_else(|| err("segment a crop first"))?;
+                    let p = smoothed_cell_probability(map, config.median_radius);
+                    export::probability(&p, map.width, map.height, format)
+                }
+                other => return Err(err(format!("unknown export '{other}'"))),
+            };
+            bytes.map_err(err)
         })
     }
 
