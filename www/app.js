@@ -493,6 +493,7 @@ async function findCells() {
   state.lastCells.overlayImage = cellsImage(state.lastCells, 0.45);
   state.lastCells.maskImage = cellsImage(state.lastCells, 0.35);
   drawResults();
+  enable(); // the downloads need cells
   const sorted = [...areas].sort((a, b) => a - b);
   const median = sorted.length ? sorted[sorted.length >> 1] : 0;
   return `${areas.length} cells, median area ${median} px`;
