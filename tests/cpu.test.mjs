@@ -151,3 +151,33 @@ test('CPU: training pauses, resumes and stops between steps, keeping what it lea
   await page.waitForFunction(() => /^(Done|Training failed)/.test(document.getElementById('train-status').textContent));
   assert.match(await page.textContent('#train-status'), /^Done after 1 steps/);
 });
+
+test('CPU: a test image segments with the pretrained networks and yours averaged; any class map shows', async () => {
+  const page = await browser.open('?backend=cpu&data=/data/');
+  await page.selectOption('#test-image', 'phase_033.tif');
+  await page.click('#load-test');
+  await page.waitForFunction(() => window.cellseg.image?.name === 'phase_033.tif');
+  assert.match(await page.textContent('#data-status'), /^phase_033\.tif: 1392 × 1040 pixels, no labels/);
+  await page.selectOption('#networks', 'both');
+  await page.selectOption('#crop', '64');
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent) ||
+    !document.getElementById('error').hidden, null, { timeout: 300_000 });
+  assert.match(await page.textContent('#segment-status'), /with 3 pretrained networks and yours/);
+  const shown = () => page.evaluate(() => {
+    const c = document.getElementById('prob');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let sum = 0;
+    for (let i = 0; i < d.length; i += 4) sum += d[i];
+    return sum;
+  });
+  const cell = await shown();
+  await page.selectOption('#prob-class', '2');
+  const edge = await shown();
+  await page.selectOption('#prob-class', '0');
+  const other = await shown();
+  assert.ok(cell !== edge && edge !== other, `${cell} ${edge} ${other}`);
+  // the three maps are probabilities: per pixel they sum to one, so their images sum to ~255 each
+  const pixels = 64 * 64;
+  assert.ok(Math.abs((cell + edge + other) / pixels - 255) < 2, `${(cell + edge + other) / pixels}`);
+});

@@ -45,7 +45,7 @@ function setStatus(id, text) {
 function enable() {
   const ready = $('backend').dataset.state === 'ready';
   const idle = ready && !state.training && state.jobs === 0;
-  for (const id of ['load-tutorial', 'load-colony', 'file', 'arch', 'reset', 'save']) $(id).disabled = !idle;
+  for (const id of ['load-tutorial', 'load-colony', 'load-test', 'file', 'arch', 'reset', 'save']) $(id).disabled = !idle;
   $('train').disabled = !idle || !state.labelled;
   $('segment').disabled = $('compare').disabled = !idle || !state.image;
   for (const id of ['pause', 'resume', 'stop']) $(id).disabled = !state.training;
@@ -158,6 +158,21 @@ async function loadTutorial() {
     await loadImage(image, 'phase_027.tif');
     const { counts } = await run('loadNpyLabels', { masks }, { transfer: masks });
     labelsLoaded(counts);
+  } catch (e) {
+    showError(e.message);
+    setStatus('data-status', state.image ? 'Kept the image loaded before.' : 'No image yet.');
+  } finally {
+    $('data-progress').hidden = true;
+  }
+}
+
+// The posts' unlabelled test images, for segmenting with the networks trained on phase_027.
+async function loadTestImage(name) {
+  $('data-progress').hidden = false;
+  $('data-progress').removeAttribute('value');
+  setStatus('data-status', `Downloading ${name}…`);
+  try {
+    await loadImage(await fetchBytes(`${dataPrefix}Images/${name}`), name);
   } catch (e) {
     showError(e.message);
     setStatus('data-status', state.image ? 'Kept the image loaded before.' : 'No image yet.');
@@ -317,8 +332,9 @@ function drawResults() {
   const { probs, rect } = state.lastProbs;
   const n = rect.width * rect.height;
   const prob = new ImageData(rect.width, rect.height);
+  const plane = Number($('prob-class').value); // 0 other, 1 cell, 2 edge
   for (let i = 0; i < n; i++) {
-    const g = Math.round(255 * probs[n + i]);
+    const g = Math.round(255 * probs[plane * n + i]);
     prob.data.set([g, g, g, 255], 4 * i);
   }
   for (const id of ['prob', 'mask']) Object.assign($(id), { width: rect.width, height: rect.height });
@@ -464,15 +480,20 @@ async function loadPretrained() {
   }
 }
 
-async function segment(naive = false, ensemble = $('networks').value === 'pretrained') {
+// Which networks segment: 'pretrained' (the three, averaged), 'trained' (the network from
+// step 2) or 'both' (all four averaged, as post 2 averages networks).
+async function segment(naive = false, networks = $('networks').value) {
+  const ensemble = networks !== 'trained';
+  const withTrained = networks === 'both';
   if (ensemble) await loadPretrained();
   const rect = cropRect();
   const bar = $('segment-progress');
   bar.value = 0;
   const what = naive ? 'patch by patch' : 'densely';
-  const nets = ensemble ? `with ${state.ensembleSize} pretrained networks` : 'with the network from step 2';
+  const nets = withTrained ? `with ${state.ensembleSize} pretrained networks and yours`
+    : ensemble ? `with ${state.ensembleSize} pretrained networks` : 'with the network from step 2';
   setStatus('segment-status', `Segmenting ${rect.width} × ${rect.height} ${what} ${nets}…`);
-  const reply = await run('segment', { ...rect, naive, ensemble }, {
+  const reply = await run('segment', { ...rect, naive, ensemble, withTrained }, {
     onProgress: ({ done, total }) => { bar.value = done / total; },
   });
   return { probs: reply.probs, ms: reply.ms, rect, nets };
@@ -528,8 +549,8 @@ async function compare() {
   try {
     // One network is enough to race the two paths, and patch by patch is slow: the race
     // always runs the network from step 2.
-    const dense = await segment(false, false);
-    const naive = await segment(true, false);
+    const dense = await segment(false, 'trained');
+    const naive = await segment(true, 'trained');
     let maxDiff = 0;
     for (let i = 0; i < dense.probs.length; i++) maxDiff = Math.max(maxDiff, Math.abs(dense.probs[i] - naive.probs[i]));
     state.compare = { denseMs: dense.ms, naiveMs: naive.ms, maxDiff };
@@ -590,6 +611,7 @@ async function saveWeights() {
 
 $('load-tutorial').addEventListener('click', loadTutorial);
 $('load-colony').addEventListener('click', loadColony);
+$('load-test').addEventListener('click', () => loadTestImage($('test-image').value));
 $('file').addEventListener('change', (e) => loadFiles(e.target.files));
 document.addEventListener('dragover', (e) => { e.preventDefault(); document.body.classList.add('dragging'); });
 document.addEventListener('dragleave', () => document.body.classList.remove('dragging'));
@@ -627,6 +649,7 @@ $('overlay').addEventListener('mousemove', (e) => {
 });
 $('overlay').addEventListener('mouseleave', () => { state.hover = null; drawOverlay(); });
 for (const id of ['median', 'threshold', 'grow', 'min-area']) $(id).addEventListener('change', refreshCells);
+$('prob-class').addEventListener('change', () => state.lastProbs && drawResults());
 $('train').addEventListener('click', train);
 $('pause').addEventListener('click', () => client.signal('pause'));
 $('resume').addEventListener('click', () => client.signal('resume'));

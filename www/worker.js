@@ -132,7 +132,7 @@ async function handle(msg) {
       const t0 = performance.now();
       const naiveBatch = msg.naive ? (msg.batch || 256) : 0;
       const probs = await engine.segment(msg.x, msg.y, msg.width, msg.height, Boolean(msg.ensemble),
-        naiveBatch, (done, total) => progress({ done, total }));
+        Boolean(msg.withTrained), naiveBatch, (done, total) => progress({ done, total }));
       return [{ probs, ms: performance.now() - t0 }, [probs.buffer]];
     }
     case 'cells': {

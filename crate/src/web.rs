@@ -587,11 +587,12 @@ impl Engine {
     }
 
     /// Class probabilities of a crop: Float32Array of 3 planes (other, cell, edge), from the
-    /// network in training or, with `ensemble`, the mean of the ensemble's maps. Dense (the
+    /// network in training or, with `ensemble`, the mean of the ensemble's maps (and the
+    /// network in training's too, `with_trained`: post 2 averages networks). Dense (the
     /// dilated twin, tiled) when `naive_batch` is 0, else patch by patch in batches of that
     /// size (the slow way, for comparison). `progress(done, total)` follows the work; a dense
     /// map is kept for `cells`.
-    #[allow(clippy::too_many_arguments)] // a crop, two choices and a callback
+    #[allow(clippy::too_many_arguments)] // a crop, three choices and a callback
     pub fn segment(
         &self,
         x: u32,
@@ -599,15 +600,19 @@ impl Engine {
         width: u32,
         height: u32,
         ensemble: bool,
+        with_trained: bool,
         naive_batch: u32,
         progress: Function,
     ) -> Promise {
         self.job(move |state| async move {
             let (image, network, backend) = Engine::inputs(&state)?;
             let networks = if ensemble {
-                let nets = state.borrow().ensemble.clone();
+                let mut nets = state.borrow().ensemble.clone();
                 if nets.is_empty() {
                     return Err(err("no pretrained networks loaded"));
+                }
+                if with_trained {
+                    nets.push(network);
                 }
                 nets
             } else {
