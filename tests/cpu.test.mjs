@@ -81,6 +81,11 @@ test('CPU: the pretrained networks segment a held-out crop right away; clean-up 
   const first = await found();
   assert.deepEqual(first.rect, { x: 1100, y: 420, width: 128, height: 128 });
   assert.ok(first.count >= 15 && first.count <= 24, `${first.count} cells found, 19 labelled`);
+  // post 2's size comparison against the 801 labelled cells of phase_027
+  assert.match(await page.textContent('#sizes-status'),
+    /^\d+ cells found \(median \d+ px\) vs 801 labelled in phase_027 \(median 377 px\): KS D = [\d.]+, p = /);
+  const ks = await page.evaluate(() => window.cellseg.sizes);
+  assert.ok(ks.d > 0 && ks.d < 1 && ks.p >= 0 && ks.p <= 1, JSON.stringify(ks));
   // A stricter threshold without growth keeps only the cores: fewer cell pixels, same map.
   const segmented = await page.evaluate(() => window.cellseg.lastProbs);
   await page.fill('#grow', '0.95');
@@ -164,6 +169,7 @@ test('CPU: a test image segments with the pretrained networks and yours averaged
   await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent) ||
     !document.getElementById('error').hidden, null, { timeout: 300_000 });
   assert.match(await page.textContent('#segment-status'), /with 3 pretrained networks and yours/);
+  assert.match(await page.textContent('#sizes-status'), /^(Load the tutorial labels|No cells)/);
   const shown = () => page.evaluate(() => {
     const c = document.getElementById('prob');
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;

@@ -6,6 +6,7 @@ import { Patches } from './patches.js';
 import { Architectures } from './architectures.js';
 import { Dilation, drawField } from './dilation.js';
 import { applyLink, followSettings } from './link.js';
+import { Sizes } from './sizes.js';
 
 const UPSTREAM = 'https://raw.githubusercontent.com/levinejh/simple-cell-seg-demo/master/';
 const params = new URLSearchParams(location.search);
@@ -77,6 +78,7 @@ async function run(type, payload, options) {
 
 const patches = new Patches({ run: (type, payload) => run(type, payload), $ });
 const dilation = new Dilation({ $ });
+const sizes = new Sizes({ request: (type, payload) => client.request(type, payload), $ });
 // The dilation diagrams follow the network in training.
 async function showTaps(arch) {
   const { spec } = await client.request('describe', { arch });
@@ -158,6 +160,7 @@ async function loadTutorial() {
     await loadImage(image, 'phase_027.tif');
     const { counts } = await run('loadNpyLabels', { masks }, { transfer: masks });
     labelsLoaded(counts);
+    await sizes.setReference('phase_027');
   } catch (e) {
     showError(e.message);
     setStatus('data-status', state.image ? 'Kept the image loaded before.' : 'No image yet.');
@@ -515,6 +518,7 @@ async function findCells() {
   state.lastCells.maskImage = cellsImage(state.lastCells, 0.35);
   drawResults();
   enable(); // the downloads need cells
+  state.sizes = await sizes.compare(areas).catch(() => null);
   const sorted = [...areas].sort((a, b) => a - b);
   const median = sorted.length ? sorted[sorted.length >> 1] : 0;
   return `${areas.length} cells, median area ${median} px`;

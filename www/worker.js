@@ -119,6 +119,11 @@ async function handle(msg) {
       return { clicked, twin: twin.length === 2 ? at(twin[0], twin[1]) : null };
     }
     case 'describe': return { spec: Engine.describe(msg.arch) };
+    case 'labelledAreas': return { areas: Array.from(engine.labelledCellAreas()) };
+    case 'ksTest': {
+      const [d, p] = Engine.ksTest(new Uint32Array(msg.a), new Uint32Array(msg.b));
+      return { d, p };
+    }
     case 'newNetwork': return { text: engine.newNetwork(msg.arch, msg.seed) };
     case 'presets': {
       const [median, threshold, growTo, minArea] = Engine.postDefaults();

@@ -19,7 +19,7 @@ use crate::network::Network;
 use crate::patch::Augment;
 use crate::plane::{Plane, Rect};
 use crate::post::{Cells, PostConfig, average, cells, smoothed_cell_probability};
-use crate::spec::PATCH;
+use crate::spec::{CLASS_CELL, PATCH};
 use crate::spec::{PRESETS, Spec};
 use crate::train::{TrainConfig, Trainer, heldout_split};
 use crate::{colony, decode, export, intensity, patch, weights};
@@ -704,6 +704,23 @@ impl Engine {
             };
             bytes.map_err(err)
         })
+    }
+
+    /// Areas of the labelled cells of the loaded image (components of the cell class).
+    #[wasm_bindgen(js_name = labelledCellAreas)]
+    pub fn labelled_cell_areas(&self) -> Result<Vec<u32>, JsValue> {
+        self.with(|s| {
+            let (_, labels) = Engine::labelled(s)?;
+            let mask: Vec<bool> = labels.classes.iter().map(|&c| c == CLASS_CELL).collect();
+            Ok(Cells::from_mask(&mask, labels.width, labels.height, 1).areas)
+        })
+    }
+
+    /// Two-sample Kolmogorov–Smirnov test of two size samples: `[D, p]`.
+    #[wasm_bindgen(js_name = ksTest)]
+    pub fn ks_test(a: &[u32], b: &[u32]) -> Result<Vec<f64>, JsValue> {
+        let (d, p) = crate::post::ks_test(a, b).map_err(err)?;
+        Ok(vec![d, p])
     }
 
     /// The clean-up's default settings: [median radius, threshold, grow-to, min area].
