@@ -183,6 +183,22 @@ test('CPU: a test image segments with the pretrained networks and yours averaged
   await page.selectOption('#prob-class', '0');
   const other = await shown();
   assert.ok(cell !== edge && edge !== other, `${cell} ${edge} ${other}`);
+  // post 2's averaging over space: the median-filtered p(cell) differs from the raw one,
+  // and with radius 0 it is the raw one
+  await page.selectOption('#prob-class', 'smoothed');
+  await page.waitForFunction(() => window.cellseg.smoothed);
+  const smoothed = await shown();
+  assert.notEqual(smoothed, cell);
+  await page.fill('#median', '0');
+  await page.dispatchEvent('#median', 'change');
+  await page.waitForFunction(() => window.cellseg.lastCells.settings.median === 0);
+  await page.waitForFunction((c) => {
+    const canvas = document.getElementById('prob');
+    const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let sum = 0;
+    for (let i = 0; i < d.length; i += 4) sum += d[i];
+    return Math.abs(sum - c) <= 64 * 64; // equal up to the 1/255 steps the filter works in
+  }, cell);
   // the three maps are probabilities: per pixel they sum to one, so their images sum to ~255 each
   const pixels = 64 * 64;
   assert.ok(Math.abs((cell + edge + other) / pixels - 255) < 2, `${(cell + edge + other) / pixels}`);

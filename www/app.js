@@ -335,9 +335,11 @@ function drawResults() {
   const { probs, rect } = state.lastProbs;
   const n = rect.width * rect.height;
   const prob = new ImageData(rect.width, rect.height);
-  const plane = Number($('prob-class').value); // 0 other, 1 cell, 2 edge
+  // 0 other, 1 cell, 2 edge, or p(cell) after the median filter (fetched by showProbability)
+  const choice = $('prob-class').value;
+  const values = choice === 'smoothed' && state.smoothed ? state.smoothed : probs.subarray(Number(choice === 'smoothed' ? 1 : choice) * n);
   for (let i = 0; i < n; i++) {
-    const g = Math.round(255 * probs[plane * n + i]);
+    const g = Math.round(255 * values[i]);
     prob.data.set([g, g, g, 255], 4 * i);
   }
   for (const id of ['prob', 'mask']) Object.assign($(id), { width: rect.width, height: rect.height });
@@ -529,6 +531,8 @@ async function segmentCrop() {
     const result = await segment(false);
     state.lastProbs = result;
     state.lastCells = null;
+    state.smoothed = null;
+    if ($('prob-class').value === 'smoothed') await showProbability();
     const n = result.rect.width * result.rect.height;
     const timing = `${result.rect.width} × ${result.rect.height} ${result.nets} in ${result.ms.toFixed(0)} ms ` +
       `(${(n / result.ms * 1000).toFixed(0)} px/s)`;
@@ -539,6 +543,7 @@ async function segmentCrop() {
 
 async function refreshCells() {
   if (!state.lastProbs) return;
+  if ($('prob-class').value === 'smoothed' && state.jobs === 0 && !state.training) await showProbability();
   if (state.jobs > 0 || state.training) {
     state.cellsDirty = true; // run() redoes it when the worker is free
     return;
@@ -559,6 +564,8 @@ async function compare() {
     for (let i = 0; i < dense.probs.length; i++) maxDiff = Math.max(maxDiff, Math.abs(dense.probs[i] - naive.probs[i]));
     state.compare = { denseMs: dense.ms, naiveMs: naive.ms, maxDiff };
     state.lastProbs = dense;
+    state.smoothed = null;
+    if ($('prob-class').value === 'smoothed') await showProbability();
     const n = dense.rect.width * dense.rect.height;
     state.segmentSummary = `${dense.rect.width} × ${dense.rect.height} ${dense.nets} in ${dense.ms.toFixed(0)} ms ` +
       `(${(n / dense.ms * 1000).toFixed(0)} px/s)`;
@@ -653,7 +660,18 @@ $('overlay').addEventListener('mousemove', (e) => {
 });
 $('overlay').addEventListener('mouseleave', () => { state.hover = null; drawOverlay(); });
 for (const id of ['median', 'threshold', 'grow', 'min-area']) $(id).addEventListener('change', refreshCells);
-$('prob-class').addEventListener('change', () => state.lastProbs && drawResults());
+// The median-filtered view comes from the crate (the same filter the clean-up uses).
+async function showProbability() {
+  if (!state.lastProbs) return;
+  state.smoothed = null;
+  if ($('prob-class').value === 'smoothed') {
+    try {
+      state.smoothed = (await run('smoothed', { radius: Number($('median').value) })).p;
+    } catch { /* shown */ }
+  }
+  drawResults();
+}
+$('prob-class').addEventListener('change', showProbability);
 $('train').addEventListener('click', train);
 $('pause').addEventListener('click', () => client.signal('pause'));
 $('resume').addEventListener('click', () => client.signal('resume'));

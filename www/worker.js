@@ -119,6 +119,10 @@ async function handle(msg) {
       return { clicked, twin: twin.length === 2 ? at(twin[0], twin[1]) : null };
     }
     case 'describe': return { spec: Engine.describe(msg.arch) };
+    case 'smoothed': {
+      const p = engine.smoothedCellProbability(msg.radius);
+      return [{ p }, [p.buffer]];
+    }
     case 'labelledAreas': return { areas: Array.from(engine.labelledCellAreas()) };
     case 'ksTest': {
       const [d, p] = Engine.ksTest(new Uint32Array(msg.a), new Uint32Array(msg.b));

@@ -706,6 +706,19 @@ impl Engine {
         })
     }
 
+    /// p(cell) of the last segmentation after a median filter of `radius` (post 2's averaging
+    /// over space), one value per pixel of the crop.
+    #[wasm_bindgen(js_name = smoothedCellProbability)]
+    pub fn smoothed_cell_probability(&self, radius: u32) -> Result<Vec<f32>, JsValue> {
+        self.with(|s| {
+            let map = s
+                .last_map
+                .as_ref()
+                .ok_or_else(|| err("segment a crop first"))?;
+            Ok(smoothed_cell_probability(map, radius.min(MAX_MEDIAN)))
+        })
+    }
+
     /// Areas of the labelled cells of the loaded image (components of the cell class).
     #[wasm_bindgen(js_name = labelledCellAreas)]
     pub fn labelled_cell_areas(&self) -> Result<Vec<u32>, JsValue> {
