@@ -123,7 +123,7 @@ fn training_is_deterministic_for_a_seed_on_the_cpu() {
             &Device::flex(),
         );
         let out = trainer.network().forward(x).into_data();
-        out.to_vec::<f32>()
+        out.try_to_vec::<f32>()
             .unwrap()
             .iter()
             .map(|v| v.to_bits())
