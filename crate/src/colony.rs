@@ -168,7 +168,6 @@ fn place_rods(width: f32, height: f32, rng: &mut StdRng) -> Vec<Rod> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::post::Cells;
 
     #[test]
     fn a_colony_is_deterministic_and_labelled_like_the_real_image() {
@@ -199,8 +198,7 @@ mod tests {
         };
         assert!(mean(CLASS_CELL) < mean(CLASS_OTHER) - 0.2);
         // the cells are separate objects of plausible size (real median: 377 px)
-        let mask: Vec<bool> = labels.classes.iter().map(|&c| c == CLASS_CELL).collect();
-        let cells = Cells::from_mask(&mask, 256, 192, 1);
+        let cells = labels.cells();
         assert!(cells.count() >= 15, "{} cells", cells.count());
         let mut areas = cells.areas.clone();
         areas.sort_unstable();

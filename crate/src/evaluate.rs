@@ -5,10 +5,10 @@ use serde::Serialize;
 
 use crate::dense::ProbabilityMap;
 use crate::labels::ClassMap;
-use crate::metrics::{ObjectScores, PixelScores, object_scores, pixel_scores};
-use crate::post::{Cells, PostConfig, cells};
+use crate::metrics::{ObjectScores, Overlaps, PixelScores, object_scores_from, pixel_scores};
+use crate::post::Cells;
 use crate::spec::{CLASS_CELL, CLASS_EDGE, CLASS_OTHER};
-use crate::unmatched::{Unmatched, unmatched};
+use crate::unmatched::{Unmatched, unmatched_from};
 
 /// IoU thresholds reported, as the field does.
 pub const TAUS: [f64; 3] = [0.5, 0.75, 0.9];
@@ -28,11 +28,7 @@ pub struct Report {
 
 /// The predicted class of every pixel: cell where the clean-up found a cell, otherwise the
 /// likelier of edge and other.
-pub fn predicted_classes(map: &ProbabilityMap, config: &PostConfig) -> Vec<u8> {
-    predicted_classes_from(map, &cells(map, config))
-}
-
-fn predicted_classes_from(map: &ProbabilityMap, found: &Cells) -> Vec<u8> {
+pub fn predicted_classes(map: &ProbabilityMap, found: &Cells) -> Vec<u8> {
     let (other, edge) = (map.class(CLASS_OTHER), map.class(CLASS_EDGE));
     (0..found.labels.len())
         .map(|i| {
@@ -47,32 +43,31 @@ fn predicted_classes_from(map: &ProbabilityMap, found: &Cells) -> Vec<u8> {
         .collect()
 }
 
-/// Scores a probability map against the true classes and cell instances of the same region
-/// (instances: 0 background, else a cell's id).
+/// Scores the cells found in a probability map (by [`crate::post::cells`]) against the true
+/// classes and cells of the same region (`truth_cells`: e.g. [`ClassMap::cells`], or an
+/// instance image renumbered by [`Cells::from_labels`]).
 pub fn evaluate(
     map: &ProbabilityMap,
+    found: &Cells,
     truth: &ClassMap,
-    instances: &[u32],
-    config: &PostConfig,
+    truth_cells: &Cells,
 ) -> Report {
     assert_eq!(
         (map.width, map.height),
         (truth.width, truth.height),
         "map and labels differ in size"
     );
-    let predicted = cells(map, config);
-    let pixels: PixelScores =
-        pixel_scores(&predicted_classes_from(map, &predicted), &truth.classes);
-    let truth_cells = Cells::from_labels(instances.to_vec(), truth.width, truth.height, 1);
+    let pixels: PixelScores = pixel_scores(&predicted_classes(map, found), &truth.classes);
+    let overlaps = Overlaps::count(&found.labels, &truth_cells.labels);
     Report {
         pixel_accuracy: pixels.accuracy,
         class_iou: pixels.iou,
-        cells_predicted: predicted.count(),
+        cells_predicted: found.count(),
         cells_true: truth_cells.count(),
         objects: TAUS
             .iter()
-            .map(|&t| object_scores(&predicted.labels, &truth_cells.labels, t))
+            .map(|&t| object_scores_from(&overlaps, t))
             .collect(),
-        unmatched: unmatched(&predicted.labels, &truth_cells.labels),
+        unmatched: unmatched_from(&overlaps),
     }
 }

@@ -141,6 +141,13 @@ impl ClassMap {
         self.classes[y * self.width + x]
     }
 
+    /// The labelled cells: connected components of the cell class (edges keep touching cells
+    /// apart), as the instance image of the data README is made.
+    pub fn cells(&self) -> crate::post::Cells {
+        let mask: Vec<bool> = self.classes.iter().map(|&c| c == CLASS_CELL).collect();
+        crate::post::Cells::from_mask(&mask, self.width, self.height, 1)
+    }
+
     /// Pixels of each class, in class order.
     pub fn counts(&self) -> [usize; 3] {
         let mut n = [0; 3];

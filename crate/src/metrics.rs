@@ -107,7 +107,11 @@ impl Overlaps {
 /// Matches predicted to true objects one-to-one, maximising total IoU among pairs with
 /// IoU ≥ τ (Hungarian algorithm, per group of mutually overlapping objects), and scores it.
 pub fn object_scores(predicted: &[u32], truth: &[u32], tau: f64) -> ObjectScores {
-    let o = Overlaps::count(predicted, truth);
+    object_scores_from(&Overlaps::count(predicted, truth), tau)
+}
+
+/// [`object_scores`] from overlaps already counted (one count serves every τ).
+pub(crate) fn object_scores_from(o: &Overlaps, tau: f64) -> ObjectScores {
     let (n_pred, n_true) = (o.area_p.len(), o.area_t.len());
     let candidates: Vec<((u32, u32), f64)> = o
         .inter

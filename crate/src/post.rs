@@ -156,7 +156,12 @@ impl Cells {
 /// The whole clean-up: (averaged) map → median → threshold → cores → grown cells.
 pub fn cells(map: &ProbabilityMap, config: &PostConfig) -> Cells {
     let p = smoothed_cell_probability(map, config.median_radius);
-    let (w, h) = (map.width, map.height);
+    cells_from_smoothed(&p, map.width, map.height, config)
+}
+
+/// The clean-up after the median: `p` is p(cell) already filtered with
+/// `config.median_radius` (computed once when several thresholds are tried on it).
+pub fn cells_from_smoothed(p: &[f32], w: usize, h: usize, config: &PostConfig) -> Cells {
     let cores: Vec<bool> = p.iter().map(|&v| v > config.threshold).collect();
     if config.grow_to >= config.threshold {
         return Cells::from_mask(&cores, w, h, config.min_area);

@@ -12,7 +12,6 @@ use std::fmt;
 pub const PATCH: usize = 31;
 /// Pixels from a patch's centre to its border.
 pub const HALF: usize = PATCH / 2;
-/// Classes, in the order of the network's outputs.
 /// Limits on a network's text form. Far above any network the posts consider, and low enough
 /// that sizes, parameter counts and FLOPs stay exact in 32-bit wasm arithmetic.
 pub const MAX_KERNEL: usize = PATCH;
@@ -20,6 +19,7 @@ pub const MAX_CHANNELS: usize = 4096;
 pub const MAX_HIDDEN: usize = 65536;
 /// Layers in a network's text form, at most.
 pub const MAX_LAYERS: usize = 64;
+/// Classes, in the order of the network's outputs.
 pub const CLASSES: [&str; 3] = ["other", "cell", "edge"];
 pub const CLASS_OTHER: u8 = 0;
 pub const CLASS_CELL: u8 = 1;

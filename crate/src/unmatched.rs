@@ -29,16 +29,21 @@ pub struct Unmatched {
 
 /// Classifies the unmatched cells of two labellings of the same pixels (0 = background).
 pub fn unmatched(predicted: &[u32], truth: &[u32]) -> Unmatched {
+    unmatched_from(&Overlaps::count(predicted, truth))
+}
+
+/// [`unmatched`] from overlaps already counted.
+pub(crate) fn unmatched_from(o: &Overlaps) -> Unmatched {
     let Overlaps {
         area_p,
         area_t,
         inter,
-    } = Overlaps::count(predicted, truth);
+    } = o;
     // For each cell, the cell of the other labelling it overlaps most (ties: lower id).
     let mut best_p: HashMap<u32, (usize, u32)> = HashMap::new(); // true → predicted
     let mut best_t: HashMap<u32, (usize, u32)> = HashMap::new(); // predicted → true
     let mut matched_t = std::collections::HashSet::new();
-    for (&(p, t), &i) in &inter {
+    for (&(p, t), &i) in inter {
         let better = |old: Option<&(usize, u32)>, id: u32| {
             old.is_none_or(|&(n, o)| i > n || (i == n && id < o))
         };

@@ -18,8 +18,8 @@ use crate::naive::segment_naive;
 use crate::network::Network;
 use crate::patch::Augment;
 use crate::plane::{Plane, Rect};
-use crate::post::{Cells, PostConfig, average, cells, smoothed_cell_probability};
-use crate::spec::{CLASS_CELL, PATCH};
+use crate::post::{Cells, PostConfig, average, cells_from_smoothed, smoothed_cell_probability};
+use crate::spec::PATCH;
 use crate::spec::{PRESETS, Spec};
 use crate::train::{TrainConfig, Trainer, heldout_split};
 use crate::{colony, decode, export, intensity, patch, weights};
@@ -43,8 +43,8 @@ struct State {
     ensemble: Vec<Network>,
     /// The last dense segmentation, kept so the clean-up can be redone without the networks.
     last_map: Option<ProbabilityMap>,
-    /// The last clean-up of it, for export.
-    last_cells: Option<(Cells, PostConfig)>,
+    /// The last clean-up of it, and the median-filtered p(cell) it worked on, for export.
+    last_cells: Option<(Cells, Vec<f32>)>,
 }
 
 /// Cells found in a crop.
@@ -148,6 +148,13 @@ impl Engine {
             .as_ref()
             .ok_or_else(|| err("this needs labels for the image"))?;
         Ok((image, labels))
+    }
+
+    /// The last dense segmentation, or why there is none.
+    fn last_map(s: &State) -> Result<&ProbabilityMap, JsValue> {
+        s.last_map
+            .as_ref()
+            .ok_or_else(|| err("segment a crop first"))
     }
 
     /// (x, y) as indices, if inside the image.
@@ -654,18 +661,16 @@ impl Engine {
         min_area: u32,
     ) -> Result<FoundCells, JsValue> {
         self.with(|s| {
-            let map = s
-                .last_map
-                .as_ref()
-                .ok_or_else(|| err("segment a crop first"))?;
+            let map = Engine::last_map(s)?;
             let config = PostConfig {
                 median_radius: median_radius.min(MAX_MEDIAN),
                 threshold,
-                grow_to: grow_to.min(threshold),
+                grow_to,
                 min_area,
             };
-            let found = cells(map, &config);
-            s.last_cells = Some((found.clone(), config));
+            let p = smoothed_cell_probability(map, config.median_radius);
+            let found = cells_from_smoothed(&p, map.width, map.height, &config);
+            s.last_cells = Some((found.clone(), p));
             let centroids = found.centroids().into_iter().flat_map(|(x, y)| [x, y]);
             Ok(FoundCells {
                 centroids: centroids.collect(),
@@ -685,21 +690,14 @@ impl Engine {
             other => return Err(err(format!("unknown format '{other}' (png or tiff)"))),
         };
         self.with(|s| {
-            let (found, config) = s
+            let (found, p) = s
                 .last_cells
                 .as_ref()
                 .ok_or_else(|| err("segment a crop first"))?;
             let bytes = match what {
                 "labels" => export::labels(found, format),
                 "mask" => export::mask(found, format),
-                "probability" => {
-                    let map = s
-                        .last_map
-                        .as_ref()
-                        .ok_or_else(|| err("segment a crop first"))?;
-                    let p = smoothed_cell_probability(map, config.median_radius);
-                    export::probability(&p, map.width, map.height, format)
-                }
+                "probability" => export::probability(p, found.width, found.height, format),
                 other => return Err(err(format!("unknown export '{other}'"))),
             };
             bytes.map_err(err)
@@ -711,10 +709,7 @@ impl Engine {
     #[wasm_bindgen(js_name = smoothedCellProbability)]
     pub fn smoothed_cell_probability(&self, radius: u32) -> Result<Vec<f32>, JsValue> {
         self.with(|s| {
-            let map = s
-                .last_map
-                .as_ref()
-                .ok_or_else(|| err("segment a crop first"))?;
+            let map = Engine::last_map(s)?;
             Ok(smoothed_cell_probability(map, radius.min(MAX_MEDIAN)))
         })
     }
@@ -724,8 +719,7 @@ impl Engine {
     pub fn labelled_cell_areas(&self) -> Result<Vec<u32>, JsValue> {
         self.with(|s| {
             let (_, labels) = Engine::labelled(s)?;
-            let mask: Vec<bool> = labels.classes.iter().map(|&c| c == CLASS_CELL).collect();
-            Ok(Cells::from_mask(&mask, labels.width, labels.height, 1).areas)
+            Ok(labels.cells().areas)
         })
     }
 

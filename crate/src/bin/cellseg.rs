@@ -25,7 +25,9 @@ use cellseg::network::Network;
 use cellseg::outline;
 use cellseg::patch::Augment;
 use cellseg::plane::{Plane, Rect};
-use cellseg::post::{Cells, PostConfig, average, cells, ks_test, smoothed_cell_probability};
+use cellseg::post::{
+    Cells, PostConfig, average, cells_from_smoothed, ks_test, smoothed_cell_probability,
+};
 use cellseg::spec::Spec;
 use cellseg::train::{TrainConfig, Trainer, cosine_decay, heldout_split};
 use cellseg::weights::{self, Precision};
@@ -161,7 +163,7 @@ impl PostArgs {
         PostConfig {
             median_radius: self.median,
             threshold: self.threshold,
-            grow_to: self.grow_to.min(self.threshold),
+            grow_to: self.grow_to,
             min_area: self.min_area,
         }
     }
@@ -194,7 +196,7 @@ impl PostGrid {
                     all.push(PostConfig {
                         median_radius,
                         threshold,
-                        grow_to: grow_to.min(threshold),
+                        grow_to,
                         min_area: self.min_area,
                     });
                 }
@@ -511,9 +513,9 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
         .unwrap_or(Rect::new(0, 0, plane.width, plane.height));
     let map = average(&probability_maps(&a.weights, &plane, rect, &backend)?)?;
     let config = a.post.config();
-    let found = cells(&map, &config);
+    let p = smoothed_cell_probability(&map, config.median_radius);
+    let found = cells_from_smoothed(&p, map.width, map.height, &config);
     if let Some(path) = &a.out_prob {
-        let p = smoothed_cell_probability(&map, config.median_radius);
         let format = format_of(path)?;
         write(path, export::probability(&p, map.width, map.height, format))?;
     }
@@ -598,16 +600,14 @@ fn eval(a: EvalArgs) -> Result<()> {
         .unwrap_or(heldout_split(plane.width, plane.height).1)
         .clamp(plane.width, plane.height);
     let truth = labels.crop(rect);
-    let instances = match &a.instances {
-        Some(path) => instances_in(path, &plane, rect)?,
-        None => {
-            let mask: Vec<bool> = truth
-                .classes
-                .iter()
-                .map(|&c| c == cellseg::spec::CLASS_CELL)
-                .collect();
-            Cells::from_mask(&mask, truth.width, truth.height, 1).labels
-        }
+    let truth_cells = match &a.instances {
+        Some(path) => Cells::from_labels(
+            instances_in(path, &plane, rect)?,
+            rect.width(),
+            rect.height(),
+            1,
+        ),
+        None => truth.cells(),
     };
     let maps = probability_maps(&a.weights, &plane, rect, &backend)?;
     let mut named: Vec<(String, ProbabilityMap)> = a
@@ -619,18 +619,28 @@ fn eval(a: EvalArgs) -> Result<()> {
     if maps.len() > 1 {
         named.push((format!("average of {}", maps.len()), average(&maps)?));
     }
-    let (truth, instances) = (&truth, &instances);
-    let rows: Vec<(&str, PostConfig, Report)> = a
-        .post
-        .configs()
-        .into_iter()
-        .flat_map(|config| {
-            named.iter().map(move |(name, map)| {
-                let report = evaluate(map, truth, instances, &config);
-                (name.as_str(), config, report)
-            })
+    // The median filter is the slow part of the clean-up: once per map and radius.
+    let smoothed: Vec<Vec<(u32, Vec<f32>)>> = named
+        .iter()
+        .map(|(_, map)| {
+            let radii = a.post.median.iter();
+            radii
+                .map(|&r| (r, smoothed_cell_probability(map, r)))
+                .collect()
         })
         .collect();
+    let mut rows: Vec<(&str, PostConfig, Report)> = Vec::new();
+    for config in a.post.configs() {
+        for ((name, map), by_radius) in named.iter().zip(&smoothed) {
+            let (_, p) = by_radius
+                .iter()
+                .find(|(r, _)| *r == config.median_radius)
+                .expect("every radius was smoothed");
+            let found = cells_from_smoothed(p, map.width, map.height, &config);
+            let report = evaluate(map, &found, &truth, &truth_cells);
+            rows.push((name.as_str(), config, report));
+        }
+    }
     if a.json {
         let json: Vec<_> = rows
             .iter()
@@ -700,14 +710,11 @@ fn colony_cmd(a: ColonyArgs) -> Result<()> {
     }
     let (plane, labels) = cellseg::colony::colony(a.width, a.height, a.seed);
     let (w, h) = (a.width as u32, a.height as u32);
-    let data = plane
-        .data
-        .iter()
-        .map(|v| (v.clamp(0.0, 1.0) * 65535.0).round() as u16)
-        .collect();
-    save(
-        ImageBuffer::<Luma<u16>, Vec<u16>>::from_raw(w, h, data),
+    // intensities 0..1 quantise to 16 bits exactly as probabilities do
+    let format = format_of(&a.out_image)?;
+    write(
         &a.out_image,
+        export::probability(&plane.data, a.width, a.height, format),
     )?;
     if let Some(path) = &a.out_labels {
         save(
