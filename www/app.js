@@ -6,7 +6,7 @@ import { Patches } from './patches.js';
 import { Architectures } from './architectures.js';
 import { Dilation, drawField } from './dilation.js';
 import { applyLink, followSettings } from './link.js';
-import { Sizes } from './sizes.js';
+import { Sizes, median } from './sizes.js';
 
 const UPSTREAM = 'https://raw.githubusercontent.com/levinejh/simple-cell-seg-demo/master/';
 const params = new URLSearchParams(location.search);
@@ -76,6 +76,9 @@ async function run(type, payload, options) {
   }
 }
 
+// Writes the page's settings into the URL (set once the settings are in place).
+let syncLink = null;
+
 const patches = new Patches({ run: (type, payload) => run(type, payload), $ });
 const dilation = new Dilation({ $ });
 const sizes = new Sizes({ request: (type, payload) => client.request(type, payload), $ });
@@ -118,7 +121,7 @@ async function start() {
     await architectures.showPresets(presets);
     // a shared link's settings, then the URL follows every change
     const arch = applyLink($);
-    state.linkSettings = followSettings($);
+    syncLink = followSettings($);
     if (arch && arch !== $('arch').value) await newNetwork(arch).catch(() => { /* shown */ });
     else await showTaps($('arch').value);
   } catch (e) {
@@ -447,7 +450,7 @@ async function newNetwork(arch = $('arch').value) {
     $('arch').append(option);
   }
   $('arch').value = arch;
-  state.linkSettings?.();
+  syncLink?.();
   showTaps(arch).catch(() => {});
   state.trainerReady = false;
   state.trainedSteps = 0;
@@ -521,9 +524,7 @@ async function findCells() {
   drawResults();
   enable(); // the downloads need cells
   state.sizes = await sizes.compare(areas).catch(() => null);
-  const sorted = [...areas].sort((a, b) => a - b);
-  const median = sorted.length ? sorted[sorted.length >> 1] : 0;
-  return `${areas.length} cells, median area ${median} px`;
+  return `${areas.length} cells, median area ${areas.length ? median(areas) : 0} px`;
 }
 
 async function segmentCrop() {
@@ -574,7 +575,6 @@ async function compare() {
     const { width, height } = state.image;
     const scale = (width * height) / (dense.rect.width * dense.rect.height);
     const minutes = (ms) => (ms * scale / 60_000).toFixed(1);
-    state.compare.projected = { denseMin: dense.ms * scale / 60_000, naiveMin: naive.ms * scale / 60_000 };
     setStatus('segment-status', `Patch by patch ${naive.ms.toFixed(0)} ms, dense ${dense.ms.toFixed(0)} ms: ` +
       `${(naive.ms / dense.ms).toFixed(1)}× faster; max |difference| ${maxDiff.toExponential(2)}. ` +
       `The whole ${width} × ${height} image would take ${minutes(naive.ms)} min patch by patch, ` +
@@ -652,11 +652,13 @@ $('overlay').addEventListener('click', (e) => {
   }
 });
 $('crop').addEventListener('change', () => state.image && drawOverlay());
+// Pointer moves come faster than frames: redraw at most once per frame.
+let hoverFrame = null;
 $('overlay').addEventListener('mousemove', (e) => {
   const box = e.target.getBoundingClientRect();
   const scale = state.image.width / box.width;
   state.hover = { x: Math.floor((e.clientX - box.left) * scale), y: Math.floor((e.clientY - box.top) * scale) };
-  drawOverlay();
+  hoverFrame ??= requestAnimationFrame(() => { hoverFrame = null; drawOverlay(); });
 });
 $('overlay').addEventListener('mouseleave', () => { state.hover = null; drawOverlay(); });
 for (const id of ['median', 'threshold', 'grow', 'min-area']) $(id).addEventListener('change', refreshCells);

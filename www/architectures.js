@@ -26,9 +26,8 @@ export class Architectures {
         (spec.flopsPerPatch / 1e6).toFixed(1), (spec.flopsPerDensePixel / 1e6).toFixed(2)], [1, 2]));
     }
     this.$('presets-table').tBodies[0].replaceChildren(...rows);
-    const first = (await this.request('describe', { arch: presets[0].name })).spec.text;
-    this.$('arch-text').value = first;
-    return this.edit(first);
+    this.$('arch-text').value = presets[0].text;
+    return this.edit(presets[0].text);
   }
 
   /** Shows the layer table of `text` as far as it goes, and its error if any. */

@@ -5,6 +5,9 @@ import uPlot from '../node_modules/uplot/dist/uPlot.esm.js';
 
 const BIN = 50; // px² per histogram bin
 
+/** The middle value (the upper one of two) of a non-empty list of numbers. */
+export const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
+
 export class Sizes {
   constructor({ request, $ }) {
     this.request = request;
@@ -50,7 +53,6 @@ export class Sizes {
     } else {
       this.plot.setData(data);
     }
-    const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
     status.textContent = `${areas.length} cells found (median ${median(areas)} px) vs ` +
       `${this.reference.areas.length} labelled in ${this.reference.name} (median ${median(this.reference.areas)} px): ` +
       `KS D = ${d.toFixed(3)}, p = ${p.toExponential(2)}. Cells cut by the crop's border count too.`;
