@@ -15,6 +15,7 @@
 
 pub mod backend;
 pub mod colony;
+pub mod comparison;
 pub mod decode;
 pub mod dense;
 pub mod evaluate;

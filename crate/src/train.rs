@@ -127,7 +127,18 @@ impl Trainer {
 
     /// One Adam step on a fresh batch.
     pub async fn step(&mut self, plane: &Plane) -> Result<StepReport, String> {
-        let batch = self.sampler.batch(plane, self.config.batch);
+        let batch = self.next_batch(plane);
+        self.learn(batch).await
+    }
+
+    /// The next batch this run would train on (class-balanced, augmented as configured).
+    pub fn next_batch(&mut self, plane: &Plane) -> PatchBatch {
+        self.sampler.batch(plane, self.config.batch)
+    }
+
+    /// One Adam step on `batch`, which may come from another trainer: networks compared on
+    /// the same batches differ only in their architecture.
+    pub async fn learn(&mut self, batch: PatchBatch) -> Result<StepReport, String> {
         let n = batch.len();
         let classes = class_tensor(&batch.classes, &self.device);
         let logits = self.model.forward(patch_tensor(batch.pixels, &self.device));

@@ -3,6 +3,7 @@
 mod common;
 
 use burn::tensor::Device;
+use cellseg::comparison::Comparison;
 use cellseg::labels::ClassMap;
 use cellseg::network::Network;
 use cellseg::patch::Augment;
@@ -132,4 +133,68 @@ fn training_is_deterministic_for_a_seed_on_the_cpu() {
     let first = weights_after(3);
     assert!(first == weights_after(3), "two runs with seed 3 differ");
     assert!(first != weights_after(4));
+}
+
+/// Networks compared side by side see the same batches: each one's losses are exactly those
+/// of the same network trained alone with the same seed (CPU backend, deterministic).
+#[test]
+fn compared_networks_train_on_the_same_batches_as_alone() {
+    let (plane, labels) = common::training_image();
+    let (train, heldout) = heldout_split(plane.width, plane.height);
+    let config = TrainConfig {
+        learning_rate: 1e-3,
+        batch: 8,
+        seed: 7,
+        heldout_patches: 60,
+        ..TrainConfig::default()
+    };
+    let specs = [
+        Spec::preset("network2").unwrap(),
+        Spec::preset("network3").unwrap(),
+    ];
+    let device = Device::flex();
+    let mut together = Comparison::new(
+        &specs,
+        &plane,
+        &labels,
+        train,
+        heldout,
+        config.clone(),
+        &device,
+    )
+    .unwrap();
+    assert_eq!(together.len(), 2);
+    let steps = 4;
+    let mut curves = vec![Vec::new(); 2];
+    for _ in 0..steps {
+        let reports = pollster::block_on(together.step(&plane)).unwrap();
+        for (curve, r) in curves.iter_mut().zip(reports) {
+            curve.push(r.loss.to_bits());
+        }
+    }
+    for (spec, curve) in specs.iter().zip(&curves) {
+        let mut alone = Trainer::fresh(
+            spec,
+            &plane,
+            &labels,
+            train,
+            heldout,
+            config.clone(),
+            &device,
+        )
+        .unwrap();
+        let losses: Vec<u32> = (0..steps)
+            .map(|_| {
+                pollster::block_on(alone.step(&plane))
+                    .unwrap()
+                    .loss
+                    .to_bits()
+            })
+            .collect();
+        assert_eq!(&losses, curve, "{} learned differently alone", spec.name);
+    }
+    assert_ne!(curves[0], curves[1], "two architectures, one curve");
+    let rates = pollster::block_on(together.heldout_mistake_rates()).unwrap();
+    assert_eq!(rates.len(), 2);
+    assert!(rates.iter().all(|r| (0.0..=1.0).contains(r)));
 }
