@@ -44,3 +44,42 @@ test('a synthetic colony teaches with nothing downloaded: labelled, histograms, 
   const data = browser.requests.slice(before).filter((u) => /\/(data|models)\//.test(u) || !u.startsWith(browser.base));
   assert.deepEqual(data, [], 'no image, labels or weights were downloaded');
 });
+
+test('the image view works by keyboard: move, pick, zoom; the labels show as a layer', async () => {
+  const page = await browser.open('?backend=cpu');
+  await page.click('#load-colony');
+  await page.waitForFunction(() => window.cellseg.labelled);
+  await page.focus('#overlay');
+  for (const key of ['ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowDown', 'Shift+ArrowDown']) await page.keyboard.press(key);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => window.cellseg.patch);
+  const { clicked } = await page.evaluate(() => window.cellseg.patch);
+  assert.deepEqual([clicked.x, clicked.y], [256 + 3, 192 + 11], 'the pointer starts mid-image; Shift moves by 10');
+  assert.match(await page.textContent('#patch-caption'), /^\(259, 203\): (other|cell|edge)$/);
+  assert.deepEqual(await page.evaluate(() => window.cellseg.crop), { x: 259 - 128, y: 203 - 128 });
+
+  await page.keyboard.press('+');
+  await page.keyboard.press('+');
+  assert.equal(await page.textContent('#zoom-level'), '200%');
+  assert.match(await page.$eval('#zoomed', (el) => el.style.transform), /scale\(2\)/);
+  // the pointer stays put on screen while zooming, and a click still lands on its pixel
+  const box = await page.$eval('#overlay', (el) => JSON.parse(JSON.stringify(el.getBoundingClientRect())));
+  const scale = box.width / 512;
+  await page.mouse.click(box.x + (250.5 * scale), box.y + (200.5 * scale));
+  await page.waitForFunction(() => window.cellseg.patch?.clicked.x === 250);
+  assert.equal(await page.evaluate(() => window.cellseg.patch.clicked.y), 200);
+  await page.click('#zoom-fit');
+  assert.equal(await page.textContent('#zoom-level'), '100%');
+
+  const painted = () => page.$eval('#overlay', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n += 1;
+    return n;
+  });
+  const without = await painted();
+  await page.check('#show-labels');
+  await page.waitForFunction(() => window.cellseg.labelLayer);
+  const withLabels = await painted();
+  assert.ok(withLabels > without + 0.1 * 512 * 384, `labels drawn: ${without} → ${withLabels} pixels`);
+});

@@ -33,7 +33,7 @@ test('WebGPU: adapter shown, training steps finite, dense equals naive on a 64x6
   const compare = await page.evaluate(() => window.cellseg.compare);
   assert.ok(compare, await page.textContent('#error'));
   assert.ok(compare.maxDiff <= 1e-5, `max |dense - naive| = ${compare.maxDiff}`);
-  assert.match(await page.textContent('#segment-status'), /whole 1392 × 1040 image would take [\d.]+ min patch by patch, [\d.]+ min densely/);
+  assert.match(await page.textContent('#race-status'), /whole 1392 × 1040 image would take [\d.]+ min patch by patch, [\d.]+ min densely/);
   console.log(`WebGPU 64x64: dense ${compare.denseMs.toFixed(0)} ms, naive ${compare.naiveMs.toFixed(0)} ms`);
 
   // The pretrained networks (stored in f16) load onto the GPU and find cells.

@@ -3,10 +3,12 @@
 import uPlot from '../node_modules/uplot/dist/uPlot.esm.js';
 import { WorkerClient } from './client.js';
 import { Patches } from './patches.js';
-import { Architectures } from './architectures.js';
+import { Architectures, layerRows } from './architectures.js';
 import { Dilation, drawField } from './dilation.js';
-import { applyLink, followSettings } from './link.js';
+import { applyLink, followChapters, followSettings } from './link.js';
 import { Sizes, median } from './sizes.js';
+import { Comparison } from './comparison.js';
+import { ImageView } from './view.js';
 
 const UPSTREAM = 'https://raw.githubusercontent.com/levinejh/simple-cell-seg-demo/master/';
 const params = new URLSearchParams(location.search);
@@ -49,7 +51,9 @@ function enable() {
   for (const id of ['load-tutorial', 'load-colony', 'load-test', 'file', 'arch', 'reset', 'save']) $(id).disabled = !idle;
   $('train').disabled = !idle || !state.labelled;
   $('segment').disabled = $('compare').disabled = !idle || !state.image;
-  for (const id of ['pause', 'resume', 'stop']) $(id).disabled = !state.training;
+  for (const id of ['pause', 'resume', 'stop']) $(id).disabled = !state.training || state.comparing;
+  $('compare-train').disabled = !idle || !state.labelled;
+  $('compare-stop').disabled = !state.comparing;
   $('arch-use').disabled = !idle || !architectures.valid;
   $('download-csv').disabled = !state.lastCells;
   $('export').disabled = !idle || !state.lastCells;
@@ -82,11 +86,40 @@ let syncLink = null;
 const patches = new Patches({ run: (type, payload) => run(type, payload), $ });
 const dilation = new Dilation({ $ });
 const sizes = new Sizes({ request: (type, payload) => client.request(type, payload), $ });
-// The dilation diagrams follow the network in training.
+// The layer table of chapter 2 and the dilation diagrams follow the network in training.
 async function showTaps(arch) {
   const { spec } = await client.request('describe', { arch });
-  if (!spec.error) dilation.showTaps(spec);
+  if (spec.error) return;
+  dilation.showTaps(spec);
+  $('net-table').tBodies[0].replaceChildren(...layerRows(spec));
 }
+const comparison = new Comparison({
+  run,
+  $,
+  settings: () => ({
+    learningRate: Number($('lr').value),
+    batch: Number($('batch').value),
+    seed: Number($('seed').value),
+    augment: $('augment').checked,
+  }),
+  busy: (on) => {
+    state.training = state.comparing = on;
+    enable();
+  },
+  edited: () => (architectures.valid ? $('arch-text').value : null),
+  signal: (type) => client.signal(type),
+});
+state.comparison = comparison; // its curves, for the tests
+const view = new ImageView({
+  $,
+  onPick: (x, y) => pick(x, y),
+  onHover: (point) => {
+    state.hover = point;
+    hoverFrame ??= requestAnimationFrame(() => { hoverFrame = null; drawOverlay(); });
+  },
+});
+// Pointer moves come faster than frames: redraw at most once per frame.
+let hoverFrame = null;
 const architectures = new Architectures({
   request: (type, payload) => client.request(type, payload),
   $,
@@ -108,7 +141,7 @@ async function start() {
     const { presets, post } = await client.request('presets');
     // The clean-up's defaults come from the library, so page and CLI agree.
     $('median').value = post.median;
-    $('threshold').value = post.threshold.toFixed(2);
+    $('threshold').value = $('threshold-slider').value = post.threshold.toFixed(2);
     $('grow').value = post.growTo.toFixed(2);
     $('min-area').value = post.minArea;
     $('arch').replaceChildren(...presets.map(({ name, about, params }) => {
@@ -119,9 +152,12 @@ async function start() {
       return option;
     }));
     await architectures.showPresets(presets);
+    comparison.showChoices(presets);
     // a shared link's settings, then the URL follows every change
     const arch = applyLink($);
+    $('threshold-slider').value = $('threshold').value;
     syncLink = followSettings($);
+    followChapters(['patches-section', 'train-section', 'arch-section', 'dense-section']);
     if (arch && arch !== $('arch').value) await newNetwork(arch).catch(() => { /* shown */ });
     else await showTaps($('arch').value);
   } catch (e) {
@@ -211,6 +247,7 @@ function imageLoaded(reply, name) {
   state.compare = null;
   state.segmentSummary = null;
   state.patch = null;
+  state.labelLayer = null;
   patches.reset();
   state.crop = { x: Math.max(0, (reply.width >> 1) - 128), y: Math.max(0, (reply.height >> 1) - 128) };
   drawImage();
@@ -227,6 +264,9 @@ function labelsLoaded(counts) {
   setStatus('data-status', `${state.image.name}: ${state.image.width} × ${state.image.height} pixels, labelled: ` +
     `${pct(counts[1])} cell, ${pct(counts[2])} edge, ${pct(counts[0])} other.`);
   setStatus('train-status', 'Ready to train.');
+  setStatus('compare-status', 'Ready to compare networks.');
+  state.labelLayer = null;
+  showLabels();
   enable();
   patches.showHistograms().catch(() => { /* shown */ });
 }
@@ -274,6 +314,7 @@ function drawImage() {
   $('image').getContext('2d').putImageData(new ImageData(rgba, width, height), 0, 0);
   $('view').hidden = false;
   $('view-hint').hidden = false;
+  view.reset(width, height);
   drawOverlay();
 }
 
@@ -292,6 +333,11 @@ function drawOverlay() {
   const ctx = $('overlay').getContext('2d');
   const { width, height } = state.image;
   ctx.clearRect(0, 0, width, height);
+  if (state.labelLayer && $('show-labels').checked) {
+    ctx.globalAlpha = 0.4;
+    ctx.drawImage(state.labelLayer, 0, 0);
+    ctx.globalAlpha = 1;
+  }
   const line = Math.max(1, width / 400);
   const split = state.image.heldoutFrom;
   ctx.setLineDash([8 * line, 6 * line]);
@@ -490,17 +536,16 @@ async function loadPretrained() {
 
 // Which networks segment: 'pretrained' (the three, averaged), 'trained' (the network from
 // step 2) or 'both' (all four averaged, as post 2 averages networks).
-async function segment(naive = false, networks = $('networks').value) {
+async function segment(naive = false, networks = $('networks').value, bar = $('segment-progress'), status = 'segment-status') {
   const ensemble = networks !== 'trained';
   const withTrained = networks === 'both';
   if (ensemble) await loadPretrained();
   const rect = cropRect();
-  const bar = $('segment-progress');
   bar.value = 0;
   const what = naive ? 'patch by patch' : 'densely';
   const nets = withTrained ? `with ${state.ensembleSize} pretrained networks and yours`
     : ensemble ? `with ${state.ensembleSize} pretrained networks` : 'with the network from step 2';
-  setStatus('segment-status', `Segmenting ${rect.width} × ${rect.height} ${what} ${nets}…`);
+  setStatus(status, `Segmenting ${rect.width} × ${rect.height} ${what} ${nets}…`);
   const reply = await run('segment', { ...rect, naive, ensemble, withTrained }, {
     onProgress: ({ done, total }) => { bar.value = done / total; },
   });
@@ -559,8 +604,8 @@ async function compare() {
   try {
     // One network is enough to race the two paths, and patch by patch is slow: the race
     // always runs the network from step 2.
-    const dense = await segment(false, 'trained');
-    const naive = await segment(true, 'trained');
+    const dense = await segment(false, 'trained', $('race-progress'), 'race-status');
+    const naive = await segment(true, 'trained', $('race-progress'), 'race-status');
     let maxDiff = 0;
     for (let i = 0; i < dense.probs.length; i++) maxDiff = Math.max(maxDiff, Math.abs(dense.probs[i] - naive.probs[i]));
     state.compare = { denseMs: dense.ms, naiveMs: naive.ms, maxDiff };
@@ -575,7 +620,8 @@ async function compare() {
     const { width, height } = state.image;
     const scale = (width * height) / (dense.rect.width * dense.rect.height);
     const minutes = (ms) => (ms * scale / 60_000).toFixed(1);
-    setStatus('segment-status', `Patch by patch ${naive.ms.toFixed(0)} ms, dense ${dense.ms.toFixed(0)} ms: ` +
+    setStatus('segment-status', `Dense: ${state.segmentSummary}; from the race in chapter 4.`);
+    setStatus('race-status', `Patch by patch ${naive.ms.toFixed(0)} ms, dense ${dense.ms.toFixed(0)} ms: ` +
       `${(naive.ms / dense.ms).toFixed(1)}× faster; max |difference| ${maxDiff.toExponential(2)}. ` +
       `The whole ${width} × ${height} image would take ${minutes(naive.ms)} min patch by patch, ` +
       `${minutes(dense.ms)} min densely.`);
@@ -636,32 +682,44 @@ document.addEventListener('drop', (e) => {
   }
   loadFiles(e.dataTransfer.files);
 });
-$('overlay').addEventListener('click', (e) => {
-  const box = e.target.getBoundingClientRect();
-  const scale = state.image.width / box.width;
+// A pixel was chosen (click or Enter): the crop centres on it and its patch is shown.
+function pick(x, y) {
+  if (!state.image) return;
   const size = Number($('crop').value) || 0;
-  const x = Math.floor((e.clientX - box.left) * scale);
-  const y = Math.floor((e.clientY - box.top) * scale);
   state.crop = { x: Math.round(x - size / 2), y: Math.round(y - size / 2) };
   drawOverlay();
   // The patch view answers at once unless the worker is busy (it runs one job at a time).
   if (!state.training && state.jobs === 0) {
-    patches.showPatch(Math.min(x, state.image.width - 1), Math.min(y, state.image.height - 1))
+    patches.showPatch(x, y)
       .then((shown) => { state.patch = shown; })
       .catch(() => { /* shown */ });
   }
-});
+}
 $('crop').addEventListener('change', () => state.image && drawOverlay());
-// Pointer moves come faster than frames: redraw at most once per frame.
-let hoverFrame = null;
-$('overlay').addEventListener('mousemove', (e) => {
-  const box = e.target.getBoundingClientRect();
-  const scale = state.image.width / box.width;
-  state.hover = { x: Math.floor((e.clientX - box.left) * scale), y: Math.floor((e.clientY - box.top) * scale) };
-  hoverFrame ??= requestAnimationFrame(() => { hoverFrame = null; drawOverlay(); });
-});
-$('overlay').addEventListener('mouseleave', () => { state.hover = null; drawOverlay(); });
+// The hand labels as a translucent layer: cell green, edge red, other clear.
+async function showLabels() {
+  if (!state.labelled) return drawOverlay();
+  if (!state.labelLayer) {
+    try {
+      const { classes } = await run('classMap');
+      const { width, height } = state.image;
+      const layer = new ImageData(width, height);
+      const colours = [null, [40, 230, 90, 255], [240, 60, 60, 255]];
+      classes.forEach((c, i) => { if (colours[c]) layer.data.set(colours[c], 4 * i); });
+      const canvas = document.createElement('canvas');
+      Object.assign(canvas, { width, height });
+      canvas.getContext('2d').putImageData(layer, 0, 0);
+      state.labelLayer = canvas;
+    } catch { return; /* shown */ }
+  }
+  drawOverlay();
+}
+$('show-labels').addEventListener('change', showLabels);
 for (const id of ['median', 'threshold', 'grow', 'min-area']) $(id).addEventListener('change', refreshCells);
+// The slider and the number field are one setting: the slider redoes the clean-up when let go.
+$('threshold-slider').addEventListener('input', () => { $('threshold').value = Number($('threshold-slider').value).toFixed(2); });
+$('threshold-slider').addEventListener('change', () => $('threshold').dispatchEvent(new Event('change')));
+$('threshold').addEventListener('change', () => { $('threshold-slider').value = $('threshold').value; });
 // The median-filtered view comes from the crate (the same filter the clean-up uses).
 async function showProbability() {
   if (!state.lastProbs) return;

@@ -2,6 +2,8 @@
 // the typing and says where a network fails to reduce 31x31 to 1x1. Every number comes from
 // the crate's `describe` (spec.rs); this module lays them out.
 
+import { LayerEditor } from './layer-editor.js';
+
 export class Architectures {
   /** `request(type, payload)` asks the worker; `onUse(text)` trains the edited network;
    *  `onChange()` follows every table update (the page re-enables its buttons). */
@@ -10,9 +12,18 @@ export class Architectures {
     this.$ = $;
     this.onChange = onChange;
     this.latest = 0; // answers to older keystrokes are dropped
-    $('arch-text').addEventListener('input', () => this.edit($('arch-text').value).catch((e) => {
-      $('arch-error').textContent = e.message;
-    }));
+    const follow = (text) => this.edit(text).catch((e) => { $('arch-error').textContent = e.message; });
+    // Rows and text form stay in step: typing rebuilds the rows, the rows rewrite the text.
+    this.layers = new LayerEditor($('layer-list'), (text) => {
+      $('arch-text').value = text;
+      follow(text);
+    });
+    $('arch-text').addEventListener('input', () => {
+      this.layers.show($('arch-text').value);
+      follow($('arch-text').value);
+    });
+    $('add-conv').addEventListener('click', () => this.layers.add({ kind: 'conv', kernel: 3, channels: 40 }));
+    $('add-pool').addEventListener('click', () => this.layers.add({ kind: 'pool' }));
     $('arch-use').addEventListener('click', () => onUse($('arch-text').value));
   }
 
@@ -27,6 +38,7 @@ export class Architectures {
     }
     this.$('presets-table').tBodies[0].replaceChildren(...rows);
     this.$('arch-text').value = presets[0].text;
+    this.layers.show(presets[0].text);
     return this.edit(presets[0].text);
   }
 
@@ -35,9 +47,7 @@ export class Architectures {
     const ticket = ++this.latest;
     const { spec } = await this.request('describe', { arch: text });
     if (ticket !== this.latest) return null;
-    const body = spec.rows.map((r, i) => tr([i + 1, r.label, `${r.field}×${r.field}`, r.stride, r.depth,
-      `${r.out}×${r.out}`, r.dilation, r.params.toLocaleString()], [1]));
-    this.$('layer-table').tBodies[0].replaceChildren(...body);
+    this.$('layer-table').tBodies[0].replaceChildren(...layerRows(spec));
     const status = this.$('arch-error');
     status.classList.toggle('bad', Boolean(spec.error));
     status.textContent = spec.error
@@ -48,6 +58,13 @@ export class Architectures {
     this.onChange();
     return spec;
   }
+}
+
+/** The layer table's rows for a described spec: layer, field, stride, depth, output size,
+ *  dilation in the dense twin and parameters, as far as a patch gets. */
+export function layerRows(spec) {
+  return spec.rows.map((r, i) => tr([i + 1, r.label, `${r.field}×${r.field}`, r.stride, r.depth,
+    `${r.out}×${r.out}`, r.dilation, r.params.toLocaleString()], [1]));
 }
 
 // A table row of text cells (never HTML); `textColumns` are left-aligned.

@@ -1,6 +1,7 @@
 // Shareable links: the page's settings live in the URL's query string, so a teacher can send
 // a link that opens with the same network, training settings and clean-up. Chapters are the
-// sections' anchors (#patches-section, #arch-section, …), which browsers follow by themselves.
+// sections' anchors (#patches-section, #arch-section, …): browsers follow them by themselves,
+// and the hash follows the reader's scrolling, so a copied link opens at the same chapter.
 
 // URL key → element id. Keys are short and stable; the ids may change.
 const SETTINGS = {
@@ -41,4 +42,20 @@ export function followSettings($) {
   };
   for (const id of Object.values(SETTINGS)) $(id).addEventListener('change', update);
   return update;
+}
+
+/** Keeps the URL's hash on the chapter being read: the last one whose top has scrolled
+ *  past the top quarter of the window. */
+export function followChapters(ids) {
+  let frame = null;
+  addEventListener('scroll', () => {
+    frame ??= requestAnimationFrame(() => {
+      frame = null;
+      const line = innerHeight / 4;
+      const current = ids.filter((id) => document.getElementById(id).getBoundingClientRect().top <= line).at(-1);
+      if (current && location.hash !== `#${current}`) {
+        history.replaceState(null, '', `${location.pathname}${location.search}#${current}`);
+      }
+    });
+  }, { passive: true });
 }

@@ -88,6 +88,38 @@ async function train(msg, progress) {
   return { stopped: control.stopped, done, last };
 }
 
+// Post 3's comparison: several fresh networks, one step each on every shared batch.
+async function compareTrain(msg, progress) {
+  const { archs, steps, learningRate, batch, seed, augment, evalEvery } = msg;
+  control.paused = false;
+  control.stopped = false;
+  const texts = engine.startComparison(archs, learningRate, batch, seed, augment);
+  progress({ initial: true, texts, heldoutMistakes: Array.from(await engine.comparisonHeldout()) });
+  let done = 0;
+  let stepMs = 0;
+  while (done < steps && !control.stopped) {
+    if (control.paused) {
+      progress({ paused: true });
+      await new Promise((resolve) => { control.wake = resolve; });
+      control.wake = null;
+      continue;
+    }
+    const t0 = performance.now();
+    const pairs = await engine.comparisonStep();
+    stepMs += performance.now() - t0;
+    done += 1;
+    const update = {
+      step: done, done, of: steps, msPerStep: stepMs / done,
+      loss: Array.from(pairs.filter((_, i) => i % 2 === 0)),
+      batchMistakes: Array.from(pairs.filter((_, i) => i % 2 === 1)),
+    };
+    if (done % evalEvery === 0 || done === steps) update.heldoutMistakes = Array.from(await engine.comparisonHeldout());
+    progress(update);
+    await nextTask();
+  }
+  return { stopped: control.stopped, done, texts };
+}
+
 async function handle(msg) {
   const { id, type } = msg;
   const progress = (data) => post({ id, type: 'progress', ...data });
@@ -107,6 +139,10 @@ async function handle(msg) {
     case 'loadNpyLabels': {
       const [c, e, o] = msg.masks.map((b) => new Uint8Array(b));
       return { counts: Array.from(engine.loadNpyLabels(c, e, o)) };
+    }
+    case 'classMap': {
+      const classes = engine.classMap();
+      return [{ classes }, [classes.buffer]];
     }
     case 'histograms': {
       const bins = msg.bins;
@@ -137,6 +173,7 @@ async function handle(msg) {
       };
     }
     case 'train': return train(msg, progress);
+    case 'compareTrain': return compareTrain(msg, progress);
     case 'segment': {
       const t0 = performance.now();
       const naiveBatch = msg.naive ? (msg.batch || 256) : 0;

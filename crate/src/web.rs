@@ -12,6 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend::Backend;
+use crate::comparison::Comparison;
 use crate::dense::{ProbabilityMap, segment};
 use crate::labels::ClassMap;
 use crate::naive::segment_naive;
@@ -39,6 +40,8 @@ struct State {
     /// The network being trained (or loaded from a file).
     network: Network,
     trainer: Option<Trainer>,
+    /// Architectures in training side by side (post 3), apart from the network above.
+    comparison: Option<Comparison>,
     /// Networks loaded to segment with instead, their maps averaged (the pretrained ones).
     ensemble: Vec<Network>,
     /// The last dense segmentation, kept so the clean-up can be redone without the networks.
@@ -110,6 +113,8 @@ fn reporter(progress: Function) -> impl FnMut(usize, usize) {
 
 /// Largest training batch the page may ask for.
 const MAX_BATCH: u32 = 4096;
+/// Most networks trained side by side: each holds its own Adam state.
+const MAX_COMPARED: usize = 5;
 /// Largest median radius: the window grows as its square, and cells are ~10 px wide.
 const MAX_MEDIAN: u32 = 7;
 
@@ -170,6 +175,15 @@ impl Engine {
         }
     }
 
+    /// The comparison in progress, taken out of the state for the length of a job.
+    fn take_comparison(state: &Rc<RefCell<State>>) -> Result<Comparison, JsValue> {
+        state
+            .borrow_mut()
+            .comparison
+            .take()
+            .ok_or_else(|| err("the comparison was not started"))
+    }
+
     /// The image and the network, cloned cheaply out of the state for a job.
     fn inputs(state: &Rc<RefCell<State>>) -> Result<(Rc<Plane>, Network, Backend), JsValue> {
         let s = state.borrow();
@@ -199,6 +213,7 @@ impl Engine {
             labels: None,
             network,
             trainer: None,
+            comparison: None,
             ensemble: Vec::new(),
             last_map: None,
             last_cells: None,
@@ -311,6 +326,7 @@ impl Engine {
             s.labels = None;
             s.image = Some(Rc::new(plane));
             s.trainer = None;
+            s.comparison = None;
             s.last_map = None;
             s.last_cells = None;
             Ok(size)
@@ -333,6 +349,7 @@ impl Engine {
             s.image = Some(Rc::new(plane));
             s.labels = Some(labels);
             s.trainer = None;
+            s.comparison = None;
             s.last_map = None;
             s.last_cells = None;
             Ok(out)
@@ -384,8 +401,15 @@ impl Engine {
             let counts = labels.counts().iter().map(|&c| c as u32).collect();
             s.labels = Some(labels);
             s.trainer = None;
+            s.comparison = None;
             Ok(counts)
         })
+    }
+
+    /// The labels of the image, one class per pixel, row-major: 0 other, 1 cell, 2 edge.
+    #[wasm_bindgen(js_name = classMap)]
+    pub fn class_map(&self) -> Result<Vec<u8>, JsValue> {
+        self.with(|s| Ok(Engine::labelled(s)?.1.classes.clone()))
     }
 
     /// Intensity histograms of the labelled image, `bins` bins over 0..1 per class, in class
@@ -562,6 +586,85 @@ impl Engine {
             let rate = trainer.heldout_mistake_rate().await;
             state.borrow_mut().trainer = Some(trainer);
             Ok(rate.map_err(err)?.into())
+        })
+    }
+
+    /// Prepares fresh networks of `archs` (preset names or text forms) to train side by side
+    /// on the same batches; returns their text forms. The network of `startTraining` is
+    /// left alone.
+    #[wasm_bindgen(js_name = startComparison)]
+    pub fn start_comparison(
+        &self,
+        archs: Vec<String>,
+        learning_rate: f64,
+        batch: u32,
+        seed: u32,
+        augment: bool,
+    ) -> Result<Vec<String>, JsValue> {
+        let specs = archs
+            .iter()
+            .map(|a| spec_of(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !(2..=MAX_COMPARED).contains(&specs.len()) {
+            return Err(err(format!(
+                "compare 2 to {MAX_COMPARED} networks, not {}",
+                specs.len()
+            )));
+        }
+        self.with(|s| {
+            let (image, labels) = Engine::labelled(s)?;
+            let config = TrainConfig {
+                learning_rate,
+                batch: batch.clamp(1, MAX_BATCH) as usize,
+                seed: seed as u64,
+                augment: Augment {
+                    flips: augment,
+                    rotations: augment,
+                },
+                ..TrainConfig::default()
+            };
+            let (train, heldout) = heldout_split(image.width, image.height);
+            let comparison = Comparison::new(
+                &specs,
+                image,
+                labels,
+                train,
+                heldout,
+                config,
+                &s.backend.device,
+            )
+            .map_err(err)?;
+            s.comparison = Some(comparison);
+            Ok(specs.iter().map(|spec| spec.to_string()).collect())
+        })
+    }
+
+    /// One step of every compared network on one shared batch; resolves to a Float32Array
+    /// of (loss, batch mistakes) pairs in the order of `startComparison`.
+    #[wasm_bindgen(js_name = comparisonStep)]
+    pub fn comparison_step(&self) -> Promise {
+        self.job(|state| async move {
+            let (image, _, _) = Engine::inputs(&state)?;
+            let mut comparison = Engine::take_comparison(&state)?;
+            let reports = comparison.step(&image).await;
+            state.borrow_mut().comparison = Some(comparison);
+            let out: Vec<f32> = reports
+                .map_err(err)?
+                .iter()
+                .flat_map(|r| [r.loss, r.batch_mistakes])
+                .collect();
+            Ok(Float32Array::from(out.as_slice()).into())
+        })
+    }
+
+    /// Each compared network's mistake rate (0..1) on the shared held-out patches.
+    #[wasm_bindgen(js_name = comparisonHeldout)]
+    pub fn comparison_heldout(&self) -> Promise {
+        self.job(|state| async move {
+            let comparison = Engine::take_comparison(&state)?;
+            let rates = comparison.heldout_mistake_rates().await;
+            state.borrow_mut().comparison = Some(comparison);
+            Ok(Float32Array::from(rates.map_err(err)?.as_slice()).into())
         })
     }
 
