@@ -13,7 +13,8 @@ test('the race on a 64×64 crop: dense is faster and its output equals patch by 
   const page = await browser.open('?backend=cpu&arch=network2');
   await page.click('#load-colony');
   await page.waitForFunction(() => window.cellseg.labelled);
-  await page.selectOption('#crop', '64');
+  await page.selectOption('#race-crop', '64');
+  assert.equal(await page.inputValue('#crop'), '64', 'one crop setting, two menus');
   await page.click('#overlay', { position: { x: 100, y: 100 } });
   const progress = [];
   await page.click('#compare');

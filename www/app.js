@@ -156,6 +156,7 @@ async function start() {
     // a shared link's settings, then the URL follows every change
     const arch = applyLink($);
     $('threshold-slider').value = $('threshold').value;
+    $('crop').dispatchEvent(new Event('change')); // chapter 4's menu follows
     syncLink = followSettings($);
     followChapters(['patches-section', 'train-section', 'arch-section', 'dense-section']);
     if (arch && arch !== $('arch').value) await newNetwork(arch).catch(() => { /* shown */ });
@@ -696,6 +697,14 @@ function pick(x, y) {
   }
 }
 $('crop').addEventListener('change', () => state.image && drawOverlay());
+// Chapter 4's crop menu is the same setting as chapter 2's, offered where the race is.
+$('race-crop').addEventListener('change', () => {
+  $('crop').value = $('race-crop').value;
+  $('crop').dispatchEvent(new Event('change'));
+});
+$('crop').addEventListener('change', () => {
+  if ([...$('race-crop').options].some((o) => o.value === $('crop').value)) $('race-crop').value = $('crop').value;
+});
 // The hand labels as a translucent layer: cell green, edge red, other clear.
 async function showLabels() {
   if (!state.labelled) return drawOverlay();
