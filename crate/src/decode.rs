@@ -24,18 +24,85 @@ pub enum DecodeError {
     Empty,
     #[error("could not decode the image: {0}")]
     Corrupt(String),
+    #[error("page {page} was asked for, but the file has {pages} page(s)")]
+    NoPage { page: usize, pages: usize },
+    #[error("page {page} of the TIFF could not be read: {reason}")]
+    BadPage { page: usize, reason: String },
+    #[error(
+        "channel {channel} was asked for; colour images have red (0), green (1) and blue (2), this one {channels} channel(s)"
+    )]
+    NoChannel { channel: u8, channels: u8 },
 }
 
-/// A decoded image: its luminance (raw scale, 0..1 of the file's range) and bit depth.
+/// A decoded image: one plane (raw scale, 0..1 of the file's range) and what it came from.
 pub struct Decoded {
     pub plane: Plane,
     pub bits: u16,
     pub channels: u8,
 }
 
-/// Decodes any supported file to luminance in 0..=1 of the file's numeric range. Colour
-/// images become luminance (Rec. 709 weights, the `image` crate's rule).
+/// Which plane of a colour image to use: luminance (Rec. 709 weights, the `image` crate's
+/// rule) or one channel (0 red, 1 green, 2 blue).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Channel {
+    #[default]
+    Luminance,
+    Index(u8),
+}
+
+/// Which page (multi-page TIFF) and which channel to decode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    pub page: usize,
+    pub channel: Channel,
+}
+
+/// What a file holds, read from its header(s) without decoding pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Info {
+    pub width: u32,
+    pub height: u32,
+    /// Pages (images) in a TIFF; 1 for other formats.
+    pub pages: usize,
+    pub channels: u8,
+    pub bits: u16,
+}
+
+/// Most pages counted in a TIFF: the page picker stops there.
+pub const MAX_PAGES: usize = 4096;
+
+/// Decodes any supported file's first page to luminance in 0..=1 of the file's range.
 pub fn decode(bytes: &[u8]) -> Result<Decoded, DecodeError> {
+    decode_with(bytes, Options::default())
+}
+
+/// The size, page count, channels and bit depth of the first page.
+pub fn probe(bytes: &[u8]) -> Result<Info, DecodeError> {
+    let decoded = decode(bytes)?;
+    Ok(Info {
+        width: decoded.plane.width as u32,
+        height: decoded.plane.height as u32,
+        pages: if is_tiff(bytes) {
+            tiff_pages(bytes)?
+        } else {
+            1
+        },
+        channels: decoded.channels,
+        bits: decoded.bits,
+    })
+}
+
+/// Decodes one page and one channel (or the luminance) to 0..=1 of the file's range.
+pub fn decode_with(bytes: &[u8], options: Options) -> Result<Decoded, DecodeError> {
+    if options.page > 0 {
+        if !is_tiff(bytes) {
+            return Err(DecodeError::NoPage {
+                page: options.page + 1,
+                pages: 1,
+            });
+        }
+        return tiff_page(bytes, options);
+    }
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
@@ -59,13 +126,123 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, DecodeError> {
         other => DecodeError::Corrupt(other.to_string()),
     })?;
     let color = image.color();
-    let luma = image.to_luma32f();
-    let plane = Plane::new(width as usize, height as usize, luma.into_raw());
+    let channels = color.channel_count();
+    let data = match options.channel {
+        Channel::Index(c) if channels >= 3 => {
+            check_channel(c, channels)?;
+            let rgb = image.to_rgb32f();
+            rgb.pixels().map(|p| p.0[c as usize]).collect()
+        }
+        _ => image.to_luma32f().into_raw(),
+    };
     Ok(Decoded {
-        plane,
-        bits: color.bits_per_pixel() / color.channel_count() as u16,
-        channels: color.channel_count(),
+        plane: Plane::new(width as usize, height as usize, data),
+        bits: color.bits_per_pixel() / channels as u16,
+        channels,
     })
+}
+
+fn is_tiff(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*")
+}
+
+fn tiff_error(e: tiff::TiffError) -> DecodeError {
+    DecodeError::Corrupt(e.to_string())
+}
+
+/// Counts a TIFF's pages by walking its directory chain (headers only).
+fn tiff_pages(bytes: &[u8]) -> Result<usize, DecodeError> {
+    let mut decoder = tiff::decoder::Decoder::new(Cursor::new(bytes)).map_err(tiff_error)?;
+    let mut pages = 1;
+    while decoder.more_images() && pages < MAX_PAGES {
+        decoder.next_image().map_err(|e| DecodeError::BadPage {
+            page: pages + 1,
+            reason: e.to_string(),
+        })?;
+        pages += 1;
+    }
+    Ok(pages)
+}
+
+/// A later page of a multi-page TIFF, read with the `tiff` crate (the `image` crate reads
+/// only the first).
+fn tiff_page(bytes: &[u8], options: Options) -> Result<Decoded, DecodeError> {
+    use tiff::ColorType;
+    use tiff::decoder::{Decoder, DecodingResult};
+    let page = options.page;
+    let bad = |e: tiff::TiffError| DecodeError::BadPage {
+        page: page + 1,
+        reason: e.to_string(),
+    };
+    let pages = tiff_pages(bytes)?;
+    if page >= pages {
+        return Err(DecodeError::NoPage {
+            page: page + 1,
+            pages,
+        });
+    }
+    let mut decoder = Decoder::new(Cursor::new(bytes)).map_err(tiff_error)?;
+    decoder.seek_to_image(page).map_err(bad)?;
+    let (width, height) = decoder.dimensions().map_err(bad)?;
+    check_size(width, height)?;
+    let (channels, bits) = match decoder.colortype().map_err(bad)? {
+        ColorType::Gray(b) => (1, b),
+        ColorType::GrayA(b) => (2, b),
+        ColorType::RGB(b) => (3, b),
+        ColorType::RGBA(b) => (4, b),
+        other => {
+            return Err(DecodeError::BadPage {
+                page: page + 1,
+                reason: format!("{other:?} pixels are not supported (gray or RGB expected)"),
+            });
+        }
+    };
+    let samples: Vec<f32> = match decoder.read_image().map_err(bad)? {
+        DecodingResult::U8(v) => v.iter().map(|&x| x as f32 / u8::MAX as f32).collect(),
+        DecodingResult::U16(v) => v.iter().map(|&x| x as f32 / u16::MAX as f32).collect(),
+        DecodingResult::U32(v) => v.iter().map(|&x| x as f32 / u32::MAX as f32).collect(),
+        DecodingResult::F32(v) => v,
+        _ => {
+            return Err(DecodeError::BadPage {
+                page: page + 1,
+                reason: "this sample format is not supported".into(),
+            });
+        }
+    };
+    let n = width as usize * height as usize;
+    if samples.len() < n * channels as usize {
+        return Err(DecodeError::BadPage {
+            page: page + 1,
+            reason: "fewer samples than the page's size says".into(),
+        });
+    }
+    let pixel = |i: usize| &samples[i * channels as usize..(i + 1) * channels as usize];
+    let data = match (options.channel, channels) {
+        (Channel::Index(c), 3..) => {
+            check_channel(c, channels)?;
+            (0..n).map(|i| pixel(i)[c as usize]).collect()
+        }
+        (_, 3..) => (0..n)
+            .map(|i| {
+                let p = pixel(i);
+                0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2]
+            })
+            .collect(),
+        _ => (0..n).map(|i| pixel(i)[0]).collect(),
+    };
+    Ok(Decoded {
+        plane: Plane::new(width as usize, height as usize, data),
+        bits: bits as u16,
+        channels,
+    })
+}
+
+fn check_channel(channel: u8, channels: u8) -> Result<(), DecodeError> {
+    if channel < 3 {
+        Ok(())
+    } else {
+        Err(DecodeError::NoChannel { channel, channels })
+    }
 }
 
 fn check_size(width: u32, height: u32) -> Result<(), DecodeError> {
@@ -83,4 +260,15 @@ pub fn decode_normalised(bytes: &[u8]) -> Result<(Plane, Window), DecodeError> {
     let mut plane = decode(bytes)?.plane;
     let window = normalise(&mut plane);
     Ok((plane, window))
+}
+
+/// A page and channel, decoded and normalised; also returns the bit depth.
+pub fn decode_normalised_with(
+    bytes: &[u8],
+    options: Options,
+) -> Result<(Plane, Window, u16), DecodeError> {
+    let decoded = decode_with(bytes, options)?;
+    let mut plane = decoded.plane;
+    let window = normalise(&mut plane);
+    Ok((plane, window, decoded.bits))
 }

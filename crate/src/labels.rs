@@ -6,7 +6,11 @@ use std::io::Cursor;
 use crate::decode::{DecodeError, decode};
 use crate::spec::{CLASS_CELL, CLASS_EDGE, CLASS_OTHER, CLASSES};
 
-/// A class per pixel, row-major, same size as the image it labels.
+/// The class value of a pixel nobody labelled: painted corrections label only some pixels.
+pub const UNLABELLED: u8 = 255;
+
+/// A class per pixel, row-major, same size as the image it labels. Hand-labelled images
+/// label every pixel; painted maps leave the rest [`UNLABELLED`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClassMap {
     pub width: usize,
@@ -26,6 +30,10 @@ pub enum LabelError {
     Npy { name: String, reason: String },
     #[error("{name}: expected a 2-D uint8 mask, found {found}")]
     NpyShape { name: String, found: String },
+    #[error(
+        "painted labels hold value {value}; classes are 0 = other, 1 = cell, 2 = edge, 255 = none"
+    )]
+    BadPaint { value: u8 },
     #[error("the {what} are {w}x{h} pixels but the image is {iw}x{ih}")]
     SizeMismatch {
         what: String,
@@ -148,13 +156,54 @@ impl ClassMap {
         crate::post::Cells::from_mask(&mask, self.width, self.height, 1)
     }
 
-    /// Pixels of each class, in class order.
+    /// Painted labels: classes 0..=2 where painted, [`UNLABELLED`] elsewhere.
+    pub fn painted(width: usize, height: usize, classes: Vec<u8>) -> Result<ClassMap, LabelError> {
+        if classes.len() != width * height {
+            return Err(LabelError::SizeMismatch {
+                what: "painted labels".into(),
+                w: classes.len(),
+                h: 1,
+                iw: width,
+                ih: height,
+            });
+        }
+        if let Some(&value) = classes.iter().find(|&&c| c > CLASS_EDGE && c != UNLABELLED) {
+            return Err(LabelError::BadPaint { value });
+        }
+        Ok(ClassMap {
+            width,
+            height,
+            classes,
+        })
+    }
+
+    /// Pixels of each class, in class order (unlabelled pixels are not counted).
     pub fn counts(&self) -> [usize; 3] {
         let mut n = [0; 3];
         for &c in &self.classes {
-            n[c as usize] += 1;
+            if let Some(k) = n.get_mut(c as usize) {
+                *k += 1;
+            }
         }
         n
+    }
+
+    /// The map resampled to `width` x `height` by nearest neighbour (classes do not blend).
+    pub fn resized(&self, width: usize, height: usize) -> ClassMap {
+        let classes = (0..height)
+            .flat_map(|y| {
+                let sy = (y * self.height / height.max(1)).min(self.height - 1);
+                (0..width).map(move |x| {
+                    let sx = (x * self.width / width.max(1)).min(self.width - 1);
+                    self.classes[sy * self.width + sx]
+                })
+            })
+            .collect();
+        ClassMap {
+            width,
+            height,
+            classes,
+        }
     }
 }
 

@@ -73,13 +73,17 @@ pub struct EmptyClass {
 }
 
 impl Sampler {
-    /// Indexes the labelled pixels whose centre lies in `region`. Every class must be present.
+    /// Indexes the labelled pixels whose centre lies in `region`. Every class must be present;
+    /// unlabelled pixels are left out.
     pub fn new(labels: &ClassMap, region: Rect, seed: u64) -> Result<Sampler, EmptyClass> {
         let region = region.clamp(labels.width, labels.height);
         let mut by_class: [Vec<(u32, u32)>; 3] = Default::default();
         for y in region.y0..region.y1 {
             for x in region.x0..region.x1 {
-                by_class[labels.at(x, y) as usize].push((x as u32, y as u32));
+                // unlabelled pixels (painted maps) are not sampled
+                if let Some(pool) = by_class.get_mut(labels.at(x, y) as usize) {
+                    pool.push((x as u32, y as u32));
+                }
             }
         }
         let counts = [by_class[0].len(), by_class[1].len(), by_class[2].len()];
@@ -220,6 +224,27 @@ mod tests {
         }
         let again = Sampler::new(&labels, region, 7).unwrap().batch(&plane, 300);
         assert_eq!(again.pixels, b.pixels, "same seed, same patches");
+    }
+
+    #[test]
+    fn unlabelled_pixels_are_never_drawn() {
+        use crate::labels::UNLABELLED;
+        let (w, h) = (20, 10);
+        let mut classes = vec![UNLABELLED; w * h];
+        classes[3] = 0;
+        classes[50] = 1;
+        classes[120] = 2;
+        let labels = ClassMap::painted(w, h, classes).unwrap();
+        assert_eq!(labels.counts(), [1, 1, 1]);
+        let plane = ramp(w, h);
+        let b = Sampler::new(&labels, Rect::new(0, 0, w, h), 3)
+            .unwrap()
+            .batch(&plane, 30);
+        for (i, &c) in b.classes.iter().enumerate() {
+            let v = b.pixels[i * PATCH * PATCH + HALF * PATCH + HALF] as usize;
+            assert_eq!(v, [3, 50, 120][c as usize]);
+        }
+        assert!(ClassMap::painted(w, h, vec![7; w * h]).is_err());
     }
 
     #[test]

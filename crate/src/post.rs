@@ -116,6 +116,33 @@ impl Cells {
             .collect()
     }
 
+    /// Each cell's length: the extent of its long axis, from the second moments of its
+    /// pixels (a rod n pixels long has variance (n² − 1) / 12 along its axis).
+    pub fn lengths(&self) -> Vec<f64> {
+        let centroids = self.centroids();
+        let mut moments = vec![[0.0f64; 3]; self.count()]; // xx, yy, xy
+        for (i, &l) in self.labels.iter().enumerate() {
+            if l != 0 {
+                let (cx, cy) = centroids[l as usize - 1];
+                let dx = (i % self.width) as f64 + 0.5 - cx;
+                let dy = (i / self.width) as f64 + 0.5 - cy;
+                let m = &mut moments[l as usize - 1];
+                m[0] += dx * dx;
+                m[1] += dy * dy;
+                m[2] += dx * dy;
+            }
+        }
+        moments
+            .iter()
+            .zip(&self.areas)
+            .map(|(m, &a)| {
+                let (xx, yy, xy) = (m[0] / a as f64, m[1] / a as f64, m[2] / a as f64);
+                let major = (xx + yy) / 2.0 + (((xx - yy) / 2.0).powi(2) + xy * xy).sqrt();
+                (12.0 * major + 1.0).sqrt()
+            })
+            .collect()
+    }
+
     /// Connected components (4-connected) of a mask, smaller ones than `min_area` dropped,
     /// the rest numbered 1.. in scan order.
     pub fn from_mask(mask: &[bool], width: usize, height: usize, min_area: u32) -> Cells {

@@ -215,3 +215,13 @@ fn tutorial_instances_are_the_cell_pixels() {
             .all(|(&id, &c)| (id != 0) == (c == 1))
     );
 }
+
+/// The scale's reference: phase_027's labelled cells are as long as `TUTORIAL_CELL_LENGTH`.
+#[test]
+fn tutorial_cell_length_is_phase_027s() {
+    let (_, labels) = common::training_image();
+    let len = cellseg::scale::typical_length(&labels.cells()).unwrap();
+    println!("phase_027: median labelled cell length {len:.1} px");
+    let reference = cellseg::scale::TUTORIAL_CELL_LENGTH;
+    assert!((len / reference - 1.0).abs() < 0.05, "{len} vs {reference}");
+}
