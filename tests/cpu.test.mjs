@@ -104,7 +104,7 @@ test('CPU: the pretrained networks segment a held-out crop right away; clean-up 
   assert.equal(download.suggestedFilename(), 'phase_027-cells.csv');
   const csv = (await readFile(await download.path(), 'utf8')).trim().split('\n');
   const cells = await page.evaluate(() => window.cellseg.lastCells.areas.length);
-  assert.equal(csv[0], 'cell,area_px,area_um2,centroid_x,centroid_y');
+  assert.equal(csv[0], 'cell,area_px,area_um2,centroid_x,centroid_y,length_px');
   assert.equal(csv.length, cells + 1);
   for (const line of csv.slice(1)) {
     const [id, px, um2, x, y] = line.split(',').map(Number);
@@ -162,7 +162,7 @@ test('CPU: a test image segments with the pretrained networks and yours averaged
   await page.selectOption('#test-image', 'phase_033.tif');
   await page.click('#load-test');
   await page.waitForFunction(() => window.cellseg.image?.name === 'phase_033.tif');
-  assert.match(await page.textContent('#data-status'), /^phase_033\.tif: 1392 × 1040 pixels, no labels/);
+  assert.match(await page.textContent('#data-status'), /^phase_033\.tif: 1392 × 1040 pixels, 16-bit, no labels/);
   await page.selectOption('#networks', 'both');
   await page.selectOption('#crop', '64');
   await page.click('#segment');

@@ -9,6 +9,9 @@ import { applyLink, followChapters, followSettings } from './link.js';
 import { Sizes, median } from './sizes.js';
 import { Comparison } from './comparison.js';
 import { ImageView } from './view.js';
+import { Painter, UNPAINTED } from './paint.js';
+import { DisplayWindow } from './display.js';
+import { OwnImages } from './own.js';
 
 const UPSTREAM = 'https://raw.githubusercontent.com/levinejh/simple-cell-seg-demo/master/';
 const params = new URLSearchParams(location.search);
@@ -57,6 +60,12 @@ function enable() {
   $('arch-use').disabled = !idle || !architectures.valid;
   $('download-csv').disabled = !state.lastCells;
   $('export').disabled = !idle || !state.lastCells;
+  $('fine-tune').disabled = !idle || !state.image || !painter.painted;
+  $('measure-length').disabled = !idle || !state.lastCells;
+  $('undo').disabled = painter.strokes.length === 0;
+  $('clear-paint').disabled = !painter.painted;
+  $('cancel').disabled = !state.segmenting;
+  for (const id of ['page', 'channel', 'scale', 'cell-length', 'truth-file']) $(id).disabled = !idle;
 }
 
 // Runs a request, showing its error (if any) without losing what was loaded before.
@@ -110,21 +119,62 @@ const comparison = new Comparison({
   signal: (type) => client.signal(type),
 });
 state.comparison = comparison; // its curves, for the tests
+// Painted corrections (chapter "Your own images"), drawn with the image view's brush.
+const painter = new Painter(() => {
+  const [other, cell, edge] = painter.counts();
+  setStatus('paint-status', painter.painted ? `painted: ${cell} cell, ${edge} edge, ${other} other px` : '');
+  drawOverlay();
+  enable();
+});
+const brushTool = {
+  value: () => Number($('brush').value),
+  radius: () => Math.max(1, Number($('brush-size').value) || 1),
+  down(p) { painter.begin(p.x, p.y, this.value(), this.radius()); drawOverlay(); },
+  move(p) { painter.extend(p.x, p.y, this.value(), this.radius()); hoverRedraw(); },
+  up() { painter.end(); },
+};
+const display = new DisplayWindow({
+  run,
+  $,
+  onPixels: (rgba) => {
+    state.image.rgba = rgba;
+    const { width, height } = state.image;
+    $('image').getContext('2d').putImageData(new ImageData(rgba, width, height), 0, 0);
+    if (state.lastProbs) drawResults();
+  },
+});
 const view = new ImageView({
   $,
+  brush: () => ($('brush').value !== 'off' && state.image ? brushTool : null),
   onPick: (x, y) => pick(x, y),
   onHover: (point) => {
     state.hover = point;
-    hoverFrame ??= requestAnimationFrame(() => { hoverFrame = null; drawOverlay(); });
+    hoverRedraw();
   },
 });
 // Pointer moves come faster than frames: redraw at most once per frame.
 let hoverFrame = null;
+function hoverRedraw() {
+  hoverFrame ??= requestAnimationFrame(() => { hoverFrame = null; drawOverlay(); });
+}
 const architectures = new Architectures({
   request: (type, payload) => client.request(type, payload),
   $,
   onUse: (text) => newNetwork(text).catch(() => {}),
   onChange: () => enable(),
+});
+const own = new OwnImages({
+  run,
+  $,
+  state,
+  painter,
+  loadPretrained: () => loadPretrained(),
+  resegment: () => segmentCrop(),
+  settings: () => ({ batch: Number($('batch').value), seed: Number($('seed').value), augment: $('augment').checked }),
+  busy: (on) => {
+    state.training = on;
+    enable();
+  },
 });
 
 // ---- backend -------------------------------------------------------------------------
@@ -241,6 +291,12 @@ async function loadColony() {
 function imageLoaded(reply, name) {
   const { width, height, heldoutFrom } = reply;
   state.image = { width, height, heldoutFrom, rgba: new Uint8ClampedArray(reply.rgba.buffer), name };
+  painter.reset(width, height);
+  state.imageFile = { pages: reply.pages, channels: reply.channels, page: reply.page, channel: reply.channel };
+  showFileOptions(reply);
+  display.show(reply.display).catch(() => { /* shown */ });
+  $('paint-tools').hidden = false;
+  if (state.scale && state.scale !== 1) setStatus('scale-status', `Scale × ${state.scale} applies to this image too.`);
   state.labelled = false;
   state.trainerReady = false;
   state.lastProbs = null;
@@ -252,7 +308,9 @@ function imageLoaded(reply, name) {
   patches.reset();
   state.crop = { x: Math.max(0, (reply.width >> 1) - 128), y: Math.max(0, (reply.height >> 1) - 128) };
   drawImage();
-  setStatus('data-status', `${name}: ${reply.width} × ${reply.height} pixels, no labels (segmentation only).`);
+  const depth = reply.bits ? `, ${reply.bits}-bit${reply.channels >= 3 ? ' colour' : ''}` : '';
+  const page = reply.pages > 1 ? `, page ${reply.page + 1} of ${reply.pages}` : '';
+  setStatus('data-status', `${name}: ${reply.width} × ${reply.height} pixels${depth}${page}, no labels (segmentation only).`);
   setStatus('train-status', 'Training needs labels for this image.');
   enable();
 }
@@ -272,13 +330,34 @@ function labelsLoaded(counts) {
   patches.showHistograms().catch(() => { /* shown */ });
 }
 
+// A multi-page TIFF offers its pages, a colour image its channels.
+function showFileOptions({ pages = 1, channels = 1, page = 0, channel = -1 }) {
+  $('page').replaceChildren(...Array.from({ length: pages }, (_, i) => new Option(`${i + 1} of ${pages}`, i)));
+  $('page').value = page;
+  $('channel').value = channel;
+  $('page-choice').hidden = pages <= 1;
+  $('channel-choice').hidden = channels < 3;
+  $('file-options').hidden = pages <= 1 && channels < 3;
+}
+
+async function reloadImage() {
+  const name = state.image?.name;
+  try {
+    imageLoaded(await run('reloadImage', { page: Number($('page').value), channel: Number($('channel').value) }), name);
+  } catch {
+    showFileOptions({ ...state.imageFile }); // the choice that is still loaded
+  }
+}
+
 // Sorts dropped or picked files into image, labels and weights by name and type.
 async function loadFiles(files) {
   files = [...files];
   const npy = files.filter((f) => f.name.toLowerCase().endsWith('.npy'));
   const weights = files.filter((f) => f.name.toLowerCase().endsWith('.cellseg'));
-  const isLabels = (f) => /class|label|mask/i.test(f.name);
-  const images = files.filter((f) => !npy.includes(f) && !weights.includes(f) && !isLabels(f));
+  const isTruth = (f) => /truth|ground|_gt\b/i.test(f.name);
+  const isLabels = (f) => !isTruth(f) && /class|label|mask/i.test(f.name);
+  const truth = files.filter(isTruth);
+  const images = files.filter((f) => !npy.includes(f) && !weights.includes(f) && !isLabels(f) && !truth.includes(f));
   const labels = files.filter((f) => !npy.includes(f) && !weights.includes(f) && isLabels(f));
   try {
     for (const f of images) await loadImage(await f.arrayBuffer(), f.name);
@@ -302,6 +381,7 @@ async function loadFiles(files) {
       state.trainerReady = false;
       setStatus('train-status', `Loaded weights: ${text}`);
     }
+    for (const f of truth) await own.evaluate(f);
   } catch (e) {
     showError(`${e.message}`);
   }
@@ -353,8 +433,9 @@ function drawOverlay() {
   const found = state.lastCells;
   if (found && found.rect.x === r.x && found.rect.y === r.y &&
       found.rect.width === r.width && found.rect.height === r.height) {
-    ctx.putImageData(found.overlayImage, r.x, r.y);
+    ctx.drawImage(found.overlayCanvas, r.x, r.y); // blended over the labels layer
   }
+  if (painter.layer && painter.painted) ctx.drawImage(painter.layer, 0, 0);
   ctx.strokeStyle = '#ffd400';
   ctx.lineWidth = 2 * line;
   ctx.strokeRect(r.x, r.y, r.width, r.height);
@@ -363,11 +444,21 @@ function drawOverlay() {
 
 // Found cells as translucent green over transparent, each outlined (pixels touching another
 // label) in opaque yellow so touching cells stay apart.
+// With "coloured one by one", each cell gets its own hue instead (touching cells differ).
 function cellsImage({ labels, rect }, alpha) {
   const { width: w, height: h } = rect;
   const out = new ImageData(w, h);
   const fill = [40, 230, 90, Math.round(255 * alpha)];
-  const rim = [255, 212, 0, 255];
+  const rim = [255, 212, 0, Math.round(255 * Math.min(1, 2 * alpha))];
+  if ($('cell-style').value === 'instances') {
+    for (let i = 0; i < labels.length; i++) {
+      const l = labels[i];
+      if (l === 0) continue;
+      const hue = (l * 137.508) % 360; // golden angle: neighbours' colours far apart
+      out.data.set([...hsl(hue), Math.round(255 * Math.min(1, 1.5 * alpha))], 4 * i);
+    }
+    return out;
+  }
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const i = y * w + x;
@@ -379,6 +470,26 @@ function cellsImage({ labels, rect }, alpha) {
     }
   }
   return out;
+}
+
+function hsl(h) {
+  const f = (n) => {
+    const k = (n + h / 30) % 12;
+    return Math.round(255 * (0.55 - 0.45 * Math.max(-1, Math.min(k - 3, 9 - k, 1))));
+  };
+  return [f(0), f(8), f(4)];
+}
+
+// Redraws the cells after a change of style or opacity (no worker request).
+function restyleCells() {
+  if (!state.lastCells) return;
+  const alpha = Number($('opacity').value);
+  const overlay = cellsImage(state.lastCells, alpha);
+  state.lastCells.overlayCanvas = document.createElement('canvas');
+  Object.assign(state.lastCells.overlayCanvas, { width: overlay.width, height: overlay.height });
+  state.lastCells.overlayCanvas.getContext('2d').putImageData(overlay, 0, 0);
+  state.lastCells.maskImage = cellsImage(state.lastCells, alpha * 0.8);
+  drawResults();
 }
 
 function drawResults() {
@@ -547,10 +658,16 @@ async function segment(naive = false, networks = $('networks').value, bar = $('s
   const nets = withTrained ? `with ${state.ensembleSize} pretrained networks and yours`
     : ensemble ? `with ${state.ensembleSize} pretrained networks` : 'with the network from step 2';
   setStatus(status, `Segmenting ${rect.width} × ${rect.height} ${what} ${nets}…`);
-  const reply = await run('segment', { ...rect, naive, ensemble, withTrained }, {
-    onProgress: ({ done, total }) => { bar.value = done / total; },
-  });
-  return { probs: reply.probs, ms: reply.ms, rect, nets };
+  state.segmenting = true;
+  try {
+    const reply = await run('segment', { ...rect, naive, ensemble, withTrained }, {
+      onProgress: ({ done, total }) => { bar.value = done / total; },
+    });
+    return { probs: reply.probs, ms: reply.ms, rect, nets };
+  } finally {
+    state.segmenting = false;
+    enable();
+  }
 }
 
 // Cells from the last map with the clean-up settings on the page (the networks do not rerun).
@@ -562,12 +679,11 @@ async function findCells() {
     growTo: Number($('grow').value),
     minArea: Number($('min-area').value),
   };
-  const { labels, areas, centroids } = await run('cells', settings);
-  state.lastCells = { labels, areas, centroids, rect, settings };
+  const { labels, areas, centroids, lengths } = await run('cells', settings);
+  state.lastCells = { labels, areas, centroids, lengths, rect, settings };
   // drawn once here, not on every redraw of the overlay (mouse moves redraw it)
-  state.lastCells.overlayImage = cellsImage(state.lastCells, 0.45);
-  state.lastCells.maskImage = cellsImage(state.lastCells, 0.35);
-  drawResults();
+  restyleCells();
+  own.showCells(state.lastCells, Number($('pixel-size').value));
   enable(); // the downloads need cells
   state.sizes = await sizes.compare(areas).catch(() => null);
   return `${areas.length} cells, median area ${areas.length ? median(areas) : 0} px`;
@@ -638,12 +754,13 @@ function cellsCsv() {
   const { areas, centroids, rect } = state.lastCells;
   const micron = Number($('pixel-size').value);
   const scale = micron > 0 ? micron * micron : null;
-  const rows = ['cell,area_px,area_um2,centroid_x,centroid_y'];
+  const { lengths } = state.lastCells;
+  const rows = ['cell,area_px,area_um2,centroid_x,centroid_y,length_px'];
   areas.forEach((area, i) => {
     const um2 = scale === null ? '' : (area * scale).toFixed(4);
     const x = (rect.x + centroids[2 * i]).toFixed(2);
     const y = (rect.y + centroids[2 * i + 1]).toFixed(2);
-    rows.push(`${i + 1},${area},${um2},${x},${y}`);
+    rows.push(`${i + 1},${area},${um2},${x},${y},${lengths[i].toFixed(2)}`);
   });
   return `${rows.join('\n')}\n`;
 }
@@ -724,6 +841,14 @@ async function showLabels() {
   drawOverlay();
 }
 $('show-labels').addEventListener('change', showLabels);
+$('cell-style').addEventListener('change', restyleCells);
+$('opacity').addEventListener('input', restyleCells);
+$('undo').addEventListener('click', () => painter.undo());
+$('clear-paint').addEventListener('click', () => painter.clear());
+$('cancel').addEventListener('click', () => client.signal('cancel'));
+$('page').addEventListener('change', reloadImage);
+$('channel').addEventListener('change', reloadImage);
+$('pixel-size').addEventListener('change', () => state.lastCells && own.showCells(state.lastCells, Number($('pixel-size').value)));
 for (const id of ['median', 'threshold', 'grow', 'min-area']) $(id).addEventListener('change', refreshCells);
 // The slider and the number field are one setting: the slider redoes the clean-up when let go.
 $('threshold-slider').addEventListener('input', () => { $('threshold').value = Number($('threshold-slider').value).toFixed(2); });

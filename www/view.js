@@ -6,9 +6,10 @@ const STEPS = [1, 1.5, 2, 3, 4, 6, 8, 12, 16];
 
 export class ImageView {
   /** `onPick(x, y)` a pixel was chosen; `onHover(point | null)` the pointer moved (image
-   *  pixels) or left. */
-  constructor({ $, onPick, onHover }) {
-    Object.assign(this, { $, onPick, onHover });
+   *  pixels) or left; while `brush()` returns a tool ({down, move, up}), dragging paints
+   *  with it instead of panning, and a click does not pick. */
+  constructor({ $, onPick, onHover, brush = () => null }) {
+    Object.assign(this, { $, onPick, onHover, brush });
     this.size = null; // image width, height
     this.zoom = 1;
     this.pan = { x: 0, y: 0 }; // CSS pixels, <= 0
@@ -16,10 +17,17 @@ export class ImageView {
     const overlay = $('overlay');
     let drag = null;
     overlay.addEventListener('pointerdown', (e) => {
-      drag = { x: e.clientX, y: e.clientY, pan: { ...this.pan }, moved: false };
+      const tool = e.button === 0 ? this.brush() : null;
+      drag = { x: e.clientX, y: e.clientY, pan: { ...this.pan }, moved: false, tool };
+      if (tool) {
+        overlay.setPointerCapture(e.pointerId);
+        tool.down(this.pixelAt(e));
+      }
     });
     overlay.addEventListener('pointermove', (e) => {
-      if (drag && e.buttons === 1 && this.zoom > 1) {
+      if (drag?.tool && e.buttons === 1) {
+        drag.tool.move(this.pixelAt(e));
+      } else if (drag && e.buttons === 1 && this.zoom > 1) {
         const dx = e.clientX - drag.x;
         const dy = e.clientY - drag.y;
         if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
@@ -29,11 +37,16 @@ export class ImageView {
       this.onHover(this.pointer);
     });
     overlay.addEventListener('pointerup', (e) => {
-      const moved = drag?.moved;
+      const { moved, tool } = drag ?? {};
       drag = null;
-      if (!moved && e.button === 0) this.pick(this.pixelAt(e));
+      if (tool) tool.up();
+      else if (!moved && e.button === 0) this.pick(this.pixelAt(e));
     });
-    overlay.addEventListener('pointerleave', () => { drag = null; this.onHover(null); });
+    overlay.addEventListener('pointerleave', () => {
+      drag?.tool?.up();
+      drag = null;
+      this.onHover(null);
+    });
     overlay.addEventListener('keydown', (e) => this.key(e));
     $('zoom-in').addEventListener('click', () => this.zoomBy(1));
     $('zoom-out').addEventListener('click', () => this.zoomBy(-1));

@@ -12,7 +12,12 @@ let engine = null;
 // Set when the wasm module traps (a Rust panic): its state can no longer be trusted.
 let crashed = false;
 let queue = Promise.resolve();
-const control = { paused: false, stopped: false, wake: null };
+const control = { paused: false, stopped: false, cancelled: false, wake: null };
+// The bytes of the image file last loaded, to decode another page or channel of it.
+let imageFile = null;
+// Crops larger than this are segmented in bands of rows, so a large image shows progress
+// and can be cancelled between bands.
+const BAND_PIXELS = 512 * 512;
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
@@ -60,7 +65,8 @@ async function train(msg, progress) {
   control.paused = false;
   control.stopped = false;
   if (restart || !engine.hasTrainer) {
-    engine.startTraining(learningRate, batch, seed, augment);
+    if (msg.fineTune) engine.startFineTuning(learningRate, batch, seed, augment);
+    else engine.startTraining(learningRate, batch, seed, augment);
     progress({ initial: true, step: 0, heldoutMistakes: await engine.heldoutMistakes() });
   } else {
     engine.adjustTraining(learningRate, batch, augment);
@@ -120,19 +126,63 @@ async function compareTrain(msg, progress) {
   return { stopped: control.stopped, done, texts };
 }
 
+// The image decoded from `bytes` (a page and a channel of it), with what the file holds and
+// how it is shown.
+function loadImage(bytes, page = 0, channel = -1) {
+  const [, , pages, channels, bits] = Engine.probeImage(bytes);
+  const [width, height, heldoutFrom] = engine.loadImage(bytes, page, channel);
+  imageFile = bytes;
+  const rgba = engine.imageRgba(NaN, NaN);
+  const [low, high, full] = engine.displayRange();
+  return [{ width, height, heldoutFrom, rgba, pages, channels, bits, page, channel, display: { low, high, full } }, [rgba.buffer]];
+}
+
+// Dense maps of large crops come in bands: progress over the whole, and a cancel between bands.
+async function segmentInBands(msg, progress) {
+  const { x, y, width, height, ensemble, withTrained } = msg;
+  const rows = Math.max(1, Math.floor(BAND_PIXELS / width));
+  engine.beginMap(x, y, width, height);
+  for (let top = 0; top < height; top += rows) {
+    const h = Math.min(rows, height - top);
+    await engine.segmentPart(x, y + top, width, h, ensemble, withTrained,
+      (done, total) => progress({ done: top * total + done * h, total: height * total }));
+    await nextTask(); // let a cancel in
+    if (control.cancelled) throw new Error('Segmentation cancelled; the map before it is kept.');
+  }
+  return engine.finishMap();
+}
+
 async function handle(msg) {
   const { id, type } = msg;
   const progress = (data) => post({ id, type: 'progress', ...data });
   switch (type) {
     case 'init': return start(msg);
-    case 'loadImage': {
-      const [width, height, heldoutFrom] = engine.loadImage(new Uint8Array(msg.bytes));
-      const rgba = engine.imageRgba();
-      return [{ width, height, heldoutFrom, rgba }, [rgba.buffer]];
+    case 'loadImage': return loadImage(new Uint8Array(msg.bytes));
+    case 'reloadImage': {
+      if (!imageFile) throw new Error('no image file loaded');
+      return loadImage(imageFile, msg.page, msg.channel);
     }
+    case 'imageRgba': {
+      const rgba = engine.imageRgba(msg.low, msg.high);
+      return [{ rgba }, [rgba.buffer]];
+    }
+    case 'displayHistogram': return { counts: Array.from(engine.displayHistogram(msg.bins)) };
+    case 'setScale': {
+      const [width, height] = engine.setScale(msg.factor);
+      return { width, height };
+    }
+    case 'typicalLength': {
+      const length = engine.typicalLength();
+      return { length: Number.isNaN(length) ? null : length, factor: Number.isNaN(length) ? null : Engine.factorFor(length) };
+    }
+    case 'factorFor': return { factor: Engine.factorFor(msg.length) };
+    case 'setPaint': return { counts: Array.from(engine.setPaint(new Uint8Array(msg.classes))) };
+    case 'usePretrained': return { text: engine.usePretrained(msg.index) };
+    case 'evaluate': return JSON.parse(engine.evaluateTruth(new Uint8Array(msg.bytes), msg.kind));
     case 'loadColony': {
       const [width, height, heldoutFrom, ...counts] = engine.loadColony(msg.width, msg.height, msg.seed);
-      const rgba = engine.imageRgba();
+      imageFile = null;
+      const rgba = engine.imageRgba(NaN, NaN);
       return [{ width, height, heldoutFrom, rgba, counts }, [rgba.buffer]];
     }
     case 'loadClassLabels': return { counts: Array.from(engine.loadClassLabels(new Uint8Array(msg.bytes))) };
@@ -176,6 +226,11 @@ async function handle(msg) {
     case 'compareTrain': return compareTrain(msg, progress);
     case 'segment': {
       const t0 = performance.now();
+      control.cancelled = false;
+      if (!msg.naive && msg.width * msg.height > BAND_PIXELS) {
+        const probs = await segmentInBands(msg, progress);
+        return [{ probs, ms: performance.now() - t0 }, [probs.buffer]];
+      }
       const naiveBatch = msg.naive ? (msg.batch || 256) : 0;
       const probs = await engine.segment(msg.x, msg.y, msg.width, msg.height, Boolean(msg.ensemble),
         Boolean(msg.withTrained), naiveBatch, (done, total) => progress({ done, total }));
@@ -183,9 +238,9 @@ async function handle(msg) {
     }
     case 'cells': {
       const found = engine.cells(msg.median, msg.threshold, msg.growTo, msg.minArea);
-      const { labels, areas, centroids } = found;
+      const { labels, areas, centroids, lengths } = found;
       found.free();
-      return [{ labels, areas, centroids }, [labels.buffer, areas.buffer, centroids.buffer]];
+      return [{ labels, areas, centroids, lengths }, [labels.buffer, areas.buffer, centroids.buffer, lengths.buffer]];
     }
     case 'export': {
       const bytes = engine.exportCells(msg.what, msg.format);
@@ -220,6 +275,7 @@ self.addEventListener('unhandledrejection', (e) => crash(e.reason?.message ?? St
 self.onmessage = ({ data: msg }) => {
   if (msg.type === 'pause') { control.paused = true; return; }
   if (msg.type === 'resume') { control.paused = false; control.wake?.(); return; }
+  if (msg.type === 'cancel') { control.cancelled = true; return; }
   if (msg.type === 'stop') { control.stopped = true; control.paused = false; control.wake?.(); return; }
   // Describing a network touches no state and takes microseconds: answer at once, even while
   // training runs, so the architecture editor keeps up with typing.

@@ -13,7 +13,9 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend::Backend;
 use crate::comparison::Comparison;
+use crate::decode::{Channel, Options};
 use crate::dense::{ProbabilityMap, segment};
+use crate::display::{FileUnits, full_scale};
 use crate::labels::ClassMap;
 use crate::naive::segment_naive;
 use crate::network::Network;
@@ -23,7 +25,7 @@ use crate::post::{Cells, PostConfig, average, cells_from_smoothed, smoothed_cell
 use crate::spec::PATCH;
 use crate::spec::{PRESETS, Spec};
 use crate::train::{TrainConfig, Trainer, heldout_split};
-use crate::{colony, decode, export, intensity, patch, weights};
+use crate::{colony, decode, display, evaluate, export, intensity, patch, scale, weights};
 use image::ImageFormat;
 
 #[wasm_bindgen(start)]
@@ -48,6 +50,36 @@ struct State {
     last_map: Option<ProbabilityMap>,
     /// The last clean-up of it, and the median-filtered p(cell) it worked on, for export.
     last_cells: Option<(Cells, Vec<f32>)>,
+    /// The crop `last_map` covers, in image pixels.
+    last_rect: Option<Rect>,
+    /// A map being filled part by part (`beginMap`, `segmentPart`, `finishMap`).
+    pending: Option<(Rect, ProbabilityMap)>,
+    /// The image's values in file units, for the display window.
+    units: Option<(FileUnits, u16)>,
+    /// Resampling factor to the tutorial's scale, and the image resampled by it.
+    scale: f64,
+    scaled: Option<Rc<Plane>>,
+    /// Labels painted on this image (unpainted pixels UNLABELLED), for fine-tuning.
+    paint: Option<ClassMap>,
+}
+
+impl State {
+    /// Sets the scale and resamples the image for the networks (none needed at 1).
+    fn set_scale(&mut self, factor: f64) {
+        self.scale = factor;
+        self.scaled = match &self.image {
+            Some(image) if factor != 1.0 => {
+                let (w, h) = scale::scaled_size(image.width, image.height, factor);
+                Some(Rc::new(scale::resample(image, w, h)))
+            }
+            _ => None,
+        };
+    }
+
+    /// The image as the networks see it: resampled to the tutorial's scale if asked.
+    fn networks_plane(&self) -> Option<Rc<Plane>> {
+        self.scaled.clone().or_else(|| self.image.clone())
+    }
 }
 
 /// Cells found in a crop.
@@ -56,6 +88,7 @@ pub struct FoundCells {
     labels: Vec<u32>,
     areas: Vec<u32>,
     centroids: Vec<f64>,
+    lengths: Vec<f64>,
 }
 
 #[wasm_bindgen]
@@ -70,6 +103,12 @@ impl FoundCells {
     #[wasm_bindgen(getter)]
     pub fn areas(&self) -> Vec<u32> {
         self.areas.clone()
+    }
+
+    /// Length of each cell's long axis in pixels, in id order.
+    #[wasm_bindgen(getter)]
+    pub fn lengths(&self) -> Vec<f64> {
+        self.lengths.clone()
     }
 
     /// Centre of mass of each cell in crop pixels: x, y pairs in id order.
@@ -184,6 +223,70 @@ impl Engine {
             .ok_or_else(|| err("the comparison was not started"))
     }
 
+    /// The class map of `rect` (image pixels, clamped to the image) from the chosen networks,
+    /// averaged: densely, or patch by patch in batches of `naive_batch`. The networks see the
+    /// image at its scale (see `setScale`); the map comes back in image pixels.
+    async fn map_of(
+        state: &Rc<RefCell<State>>,
+        rect: Rect,
+        ensemble: bool,
+        with_trained: bool,
+        naive_batch: u32,
+        progress: Function,
+    ) -> Result<(Rect, ProbabilityMap), JsValue> {
+        let (image, network, backend) = Engine::inputs(state)?;
+        let (plane, factor) = {
+            let s = state.borrow();
+            (s.networks_plane().expect("an image is loaded"), s.scale)
+        };
+        let networks = if ensemble {
+            let mut nets = state.borrow().ensemble.clone();
+            if nets.is_empty() {
+                return Err(err("no pretrained networks loaded"));
+            }
+            if with_trained {
+                nets.push(network);
+            }
+            nets
+        } else {
+            vec![network]
+        };
+        let (rect, _) = ProbabilityMap::for_crop(&image, rect).map_err(err)?;
+        let on_plane = if factor == 1.0 {
+            rect
+        } else {
+            scale::scaled_rect(rect, factor, plane.width, plane.height)
+        };
+        let n = networks.len();
+        let mut report = reporter(progress);
+        let mut maps = Vec::with_capacity(n);
+        for (k, net) in networks.iter().enumerate() {
+            // one bar for all networks: the work of network k comes after that of 0..k
+            let mut overall = |done: usize, total: usize| report(k * total + done, n * total);
+            let (device, batch) = (&backend.device, naive_batch as usize);
+            let map = if batch == 0 {
+                segment(
+                    net,
+                    &plane,
+                    on_plane,
+                    backend.max_buffer,
+                    device,
+                    &mut overall,
+                )
+                .await
+            } else {
+                segment_naive(net, &plane, on_plane, batch, device, &mut overall).await
+            };
+            maps.push(map.map_err(err)?);
+        }
+        let map = average(&maps).map_err(err)?;
+        if factor == 1.0 {
+            Ok((rect, map))
+        } else {
+            Ok((rect, scale::map_back(&map, on_plane, factor, rect)))
+        }
+    }
+
     /// The image and the network, cloned cheaply out of the state for a job.
     fn inputs(state: &Rc<RefCell<State>>) -> Result<(Rc<Plane>, Network, Backend), JsValue> {
         let s = state.borrow();
@@ -214,6 +317,12 @@ impl Engine {
             network,
             trainer: None,
             comparison: None,
+            last_rect: None,
+            pending: None,
+            units: None,
+            scale: 1.0,
+            scaled: None,
+            paint: None,
             ensemble: Vec::new(),
             last_map: None,
             last_cells: None,
@@ -316,20 +425,243 @@ impl Engine {
     /// Decodes and normalises an image file; returns `[width, height, x]`, columns from `x`
     /// on being held out from training. Replaces the image (and drops its labels and
     /// trainer) only if decoding succeeds.
+    /// `page` picks a page of a multi-page TIFF (0 the first); `channel` a colour image's
+    /// channel (0 red, 1 green, 2 blue; -1 luminance).
     #[wasm_bindgen(js_name = loadImage)]
-    pub fn load_image(&self, bytes: &[u8]) -> Result<Vec<u32>, JsValue> {
-        let (plane, _) = decode::decode_normalised(bytes).map_err(err)?;
+    pub fn load_image(&self, bytes: &[u8], page: u32, channel: i32) -> Result<Vec<u32>, JsValue> {
+        let options = Options {
+            page: page as usize,
+            channel: u8::try_from(channel).map_or(Channel::Luminance, Channel::Index),
+        };
+        let (plane, window, bits) = decode::decode_normalised_with(bytes, options).map_err(err)?;
         self.with(|s| {
             let (train, _) = heldout_split(plane.width, plane.height);
             let size = vec![plane.width as u32, plane.height as u32, train.x1 as u32];
-            // Labels belong to the image they were drawn on, whatever its size.
+            // Labels, paint and scale belong to the image they were made for.
             s.labels = None;
+            s.paint = None;
+            s.units = Some((FileUnits::new(window, bits), bits));
             s.image = Some(Rc::new(plane));
+            s.set_scale(s.scale);
             s.trainer = None;
             s.comparison = None;
             s.last_map = None;
             s.last_cells = None;
+            s.pending = None;
             Ok(size)
+        })
+    }
+
+    /// What a file holds without loading it: `[width, height, pages, channels, bits]`.
+    #[wasm_bindgen(js_name = probeImage)]
+    pub fn probe_image(bytes: &[u8]) -> Result<Vec<u32>, JsValue> {
+        let info = decode::probe(bytes).map_err(err)?;
+        Ok(vec![
+            info.width,
+            info.height,
+            info.pages as u32,
+            info.channels as u32,
+            info.bits as u32,
+        ])
+    }
+
+    /// The display window of auto-levels (1st, 99th percentile) and the file's full scale, in
+    /// file units: `[low, high, full]`.
+    #[wasm_bindgen(js_name = displayRange)]
+    pub fn display_range(&self) -> Result<Vec<f64>, JsValue> {
+        self.with(|s| {
+            let (units, bits) = s.units.as_ref().ok_or_else(|| err("no image loaded"))?;
+            let (low, high) = units.auto();
+            Ok(vec![low, high, full_scale(*bits)])
+        })
+    }
+
+    /// Histogram of the image's values in `bins` bins over the file's full scale.
+    #[wasm_bindgen(js_name = displayHistogram)]
+    pub fn display_histogram(&self, bins: u32) -> Result<Vec<u32>, JsValue> {
+        self.with(|s| {
+            let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
+            let (units, bits) = s.units.as_ref().ok_or_else(|| err("no image loaded"))?;
+            Ok(display::histogram(
+                image,
+                units,
+                full_scale(*bits),
+                bins.clamp(1, 4096) as usize,
+            ))
+        })
+    }
+
+    /// Resamples the image by `factor` before the networks see it (results come back in the
+    /// image's pixels); returns the resampled `[width, height]`.
+    #[wasm_bindgen(js_name = setScale)]
+    pub fn set_scale(&self, factor: f64) -> Result<Vec<u32>, JsValue> {
+        if !(scale::MIN_FACTOR..=scale::MAX_FACTOR).contains(&factor) {
+            return Err(err(format!(
+                "scale {factor} is outside {}..{}",
+                scale::MIN_FACTOR,
+                scale::MAX_FACTOR
+            )));
+        }
+        self.with(|s| {
+            s.set_scale(factor);
+            s.trainer = None; // a fine-tuning run saw the other scale
+            let image = s.networks_plane().ok_or_else(|| err("no image loaded"))?;
+            Ok(vec![image.width as u32, image.height as u32])
+        })
+    }
+
+    /// The median length of the cells found last (for the scale), or NaN if none.
+    #[wasm_bindgen(js_name = typicalLength)]
+    pub fn typical_length(&self) -> Result<f64, JsValue> {
+        self.with(|s| {
+            let (found, _) = s
+                .last_cells
+                .as_ref()
+                .ok_or_else(|| err("segment a crop first"))?;
+            Ok(scale::typical_length(found).unwrap_or(f64::NAN))
+        })
+    }
+
+    /// The scale factor for cells `length` px long.
+    #[wasm_bindgen(js_name = factorFor)]
+    pub fn factor_for(length: f64) -> f64 {
+        scale::factor_for(length)
+    }
+
+    /// Labels painted on the image: one value per pixel, 0 other, 1 cell, 2 edge, 255 none.
+    /// Returns the painted pixels per class.
+    #[wasm_bindgen(js_name = setPaint)]
+    pub fn set_paint(&self, classes: Vec<u8>) -> Result<Vec<u32>, JsValue> {
+        self.with(|s| {
+            let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
+            let paint = ClassMap::painted(image.width, image.height, classes).map_err(err)?;
+            let counts = paint.counts().iter().map(|&c| c as u32).collect();
+            s.paint = Some(paint);
+            s.trainer = None;
+            Ok(counts)
+        })
+    }
+
+    /// Makes pretrained network `index` the network to train (to fine-tune it).
+    #[wasm_bindgen(js_name = usePretrained)]
+    pub fn use_pretrained(&self, index: u32) -> Result<String, JsValue> {
+        self.with(|s| {
+            let net = s
+                .ensemble
+                .get(index as usize)
+                .ok_or_else(|| err("the pretrained networks are not loaded"))?;
+            s.network = net.clone();
+            s.trainer = None;
+            Ok(format!("{} ({})", net.spec.name, net.spec))
+        })
+    }
+
+    /// Prepares fine-tuning of the current network on the painted pixels (all of the image
+    /// is fair game: the paint is the only truth here), at the image's scale.
+    #[wasm_bindgen(js_name = startFineTuning)]
+    pub fn start_fine_tuning(
+        &self,
+        learning_rate: f64,
+        batch: u32,
+        seed: u32,
+        augment: bool,
+    ) -> Result<(), JsValue> {
+        self.with(|s| {
+            let paint = s
+                .paint
+                .as_ref()
+                .ok_or_else(|| err("paint some pixels of each class first"))?;
+            let [other, cell, edge] = paint.counts();
+            let missing: Vec<&str> = [(other, "other"), (cell, "cell"), (edge, "edge")]
+                .iter()
+                .filter(|(n, _)| *n == 0)
+                .map(|(_, name)| *name)
+                .collect();
+            if !missing.is_empty() {
+                return Err(err(format!(
+                    "fine-tuning needs painted pixels of every class: paint some {} too",
+                    missing.join(" and ")
+                )));
+            }
+            let plane = s.networks_plane().ok_or_else(|| err("no image loaded"))?;
+            let paint = paint.resized(plane.width, plane.height);
+            let whole = Rect::new(0, 0, plane.width, plane.height);
+            let config = TrainConfig {
+                learning_rate,
+                batch: batch.clamp(1, MAX_BATCH) as usize,
+                seed: seed as u64,
+                augment: Augment {
+                    flips: augment,
+                    rotations: augment,
+                },
+                heldout_patches: 300,
+            };
+            let trainer = Trainer::new(
+                s.network.clone(),
+                &plane,
+                &paint,
+                whole,
+                whole,
+                config,
+                &s.backend.device,
+            )
+            .map_err(|e| err(format!("painted labels: {e}")))?;
+            s.trainer = Some(trainer);
+            Ok(())
+        })
+    }
+
+    /// Scores the last cells against true labels of the image: a class map (0 other, 1 cell,
+    /// 2 edge) or an instance image (0 background, each cell its own id), `kind` "classes",
+    /// "instances" or "auto" (classes when no value exceeds 2). Returns the report as JSON.
+    #[wasm_bindgen(js_name = evaluateTruth)]
+    pub fn evaluate_truth(&self, bytes: &[u8], kind: &str) -> Result<String, JsValue> {
+        let (w, h, values) = crate::labels::instances_from_image(bytes).map_err(err)?;
+        self.with(|s| {
+            let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
+            if (w, h) != (image.width, image.height) {
+                return Err(err(format!(
+                    "the true labels are {w}x{h} pixels but the image is {}x{}",
+                    image.width, image.height
+                )));
+            }
+            let as_classes = match kind {
+                "classes" => true,
+                "instances" => false,
+                _ => values.iter().all(|&v| v <= 2),
+            };
+            let rect = s.last_rect.ok_or_else(|| err("segment a crop first"))?;
+            let map = Engine::last_map(s)?;
+            let (found, _) = s
+                .last_cells
+                .as_ref()
+                .ok_or_else(|| err("segment a crop first"))?;
+            let truth = if as_classes {
+                ClassMap::painted(w, h, values.iter().map(|&v| v.min(255) as u8).collect())
+                    .ok()
+                    .filter(|m| m.classes.iter().all(|&c| c <= 2))
+                    .ok_or_else(|| err("a class map holds 0 (other), 1 (cell) and 2 (edge) only"))?
+            } else {
+                // instances: cells where an id is, background elsewhere (no edge class)
+                ClassMap::painted(w, h, values.iter().map(|&v| (v != 0) as u8).collect())
+                    .map_err(err)?
+            }
+            .crop(rect);
+            let truth_cells = if as_classes {
+                truth.cells()
+            } else {
+                let cropped: Vec<u32> = (rect.y0..rect.y1)
+                    .flat_map(|y| values[y * w + rect.x0..y * w + rect.x1].iter().copied())
+                    .collect();
+                Cells::from_labels(cropped, rect.width(), rect.height(), 1)
+            };
+            let report = evaluate::evaluate(map, found, &truth, &truth_cells);
+            serde_json::to_string(&serde_json::json!({
+                "kind": if as_classes { "classes" } else { "instances" },
+                "crop": [rect.x0, rect.y0, rect.width(), rect.height()],
+                "report": report,
+            }))
+            .map_err(err)
         })
     }
 
@@ -348,6 +680,10 @@ impl Engine {
             out.extend(labels.counts().iter().map(|&c| c as u32));
             s.image = Some(Rc::new(plane));
             s.labels = Some(labels);
+            s.units = None;
+            s.paint = None;
+            s.pending = None;
+            s.set_scale(s.scale);
             s.trainer = None;
             s.comparison = None;
             s.last_map = None;
@@ -356,19 +692,27 @@ impl Engine {
         })
     }
 
-    /// The normalised image as RGBA bytes for an ImageData (1st–99th percentile → 0–255).
+    /// The image as RGBA bytes for an ImageData: file value `low` black, `high` white (see
+    /// `displayRange`; NaN for either means auto-levels).
     #[wasm_bindgen(js_name = imageRgba)]
-    pub fn image_rgba(&self) -> Result<Vec<u8>, JsValue> {
+    pub fn image_rgba(&self, low: f64, high: f64) -> Result<Vec<u8>, JsValue> {
         self.with(|s| {
             let plane = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
-            Ok(plane
-                .data
-                .iter()
-                .flat_map(|v| {
-                    let g = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
-                    [g, g, g, 255]
-                })
-                .collect())
+            let units = match &s.units {
+                Some((units, _)) => units,
+                // a synthetic colony: already 0..1
+                None => &FileUnits::new(
+                    crate::normalise::Window {
+                        low: 0.0,
+                        high: 1.0,
+                    },
+                    0,
+                ),
+            };
+            let (auto_low, auto_high) = units.auto();
+            let low = if low.is_nan() { auto_low } else { low };
+            let high = if high.is_nan() { auto_high } else { high };
+            Ok(display::rgba(plane, units, low, high))
         })
     }
 
@@ -715,43 +1059,86 @@ impl Engine {
         progress: Function,
     ) -> Promise {
         self.job(move |state| async move {
-            let (image, network, backend) = Engine::inputs(&state)?;
-            let networks = if ensemble {
-                let mut nets = state.borrow().ensemble.clone();
-                if nets.is_empty() {
-                    return Err(err("no pretrained networks loaded"));
-                }
-                if with_trained {
-                    nets.push(network);
-                }
-                nets
-            } else {
-                vec![network]
-            };
             let rect = crop(x, y, width, height);
-            let n = networks.len();
-            let mut report = reporter(progress);
-            let mut maps = Vec::with_capacity(n);
-            for (k, net) in networks.iter().enumerate() {
-                // one bar for all networks: the work of network k comes after that of 0..k
-                let mut overall = |done: usize, total: usize| report(k * total + done, n * total);
-                let (device, batch) = (&backend.device, naive_batch as usize);
-                let map = if batch == 0 {
-                    segment(net, &image, rect, backend.max_buffer, device, &mut overall).await
-                } else {
-                    segment_naive(net, &image, rect, batch, device, &mut overall).await
-                };
-                maps.push(map.map_err(err)?);
-            }
-            let map = average(&maps).map_err(err)?;
+            let (rect, map) =
+                Engine::map_of(&state, rect, ensemble, with_trained, naive_batch, progress).await?;
             let out = Float32Array::from(map.data.as_slice());
             if naive_batch == 0 {
                 // the naive map only exists to be compared with the dense one
                 let mut s = state.borrow_mut();
                 s.last_map = Some(map);
+                s.last_rect = Some(rect);
                 s.last_cells = None; // cells of the map before: found again by `cells`
             }
             Ok(out.into())
+        })
+    }
+
+    /// Starts a map of a large crop that `segmentPart` fills part by part (so the worker can
+    /// show progress and stop between parts) and `finishMap` completes.
+    #[wasm_bindgen(js_name = beginMap)]
+    pub fn begin_map(&self, x: u32, y: u32, width: u32, height: u32) -> Result<(), JsValue> {
+        self.with(|s| {
+            let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
+            let (rect, map) =
+                ProbabilityMap::for_crop(image, crop(x, y, width, height)).map_err(err)?;
+            s.pending = Some((rect, map));
+            Ok(())
+        })
+    }
+
+    /// Segments one part of the map begun by `beginMap` (densely; see `segment`).
+    #[wasm_bindgen(js_name = segmentPart)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn segment_part(
+        &self,
+        x: u32,
+        y: u32,
+        width: u32,
+        height: u32,
+        ensemble: bool,
+        with_trained: bool,
+        progress: Function,
+    ) -> Promise {
+        self.job(move |state| async move {
+            let whole = state
+                .borrow()
+                .pending
+                .as_ref()
+                .map(|(r, _)| *r)
+                .ok_or_else(|| err("no map was begun"))?;
+            let part = crop(x, y, width, height);
+            if !(whole.contains(part.x0, part.y0) && part.x1 <= whole.x1 && part.y1 <= whole.y1) {
+                return Err(err("the part lies outside the map begun"));
+            }
+            let (part, map) =
+                Engine::map_of(&state, part, ensemble, with_trained, 0, progress).await?;
+            let mut s = state.borrow_mut();
+            let (whole, pending) = s.pending.as_mut().ok_or_else(|| err("no map was begun"))?;
+            let (n, m) = (pending.width * pending.height, map.width * map.height);
+            for class in 0..3 {
+                for y in 0..map.height {
+                    let to =
+                        class * n + (part.y0 - whole.y0 + y) * pending.width + part.x0 - whole.x0;
+                    let from = class * m + y * map.width;
+                    pending.data[to..to + map.width]
+                        .copy_from_slice(&map.data[from..from + map.width]);
+                }
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Completes the map begun by `beginMap`: it becomes the last segmentation.
+    #[wasm_bindgen(js_name = finishMap)]
+    pub fn finish_map(&self) -> Result<Float32Array, JsValue> {
+        self.with(|s| {
+            let (rect, map) = s.pending.take().ok_or_else(|| err("no map was begun"))?;
+            let out = Float32Array::from(map.data.as_slice());
+            s.last_map = Some(map);
+            s.last_rect = Some(rect);
+            s.last_cells = None;
+            Ok(out)
         })
     }
 
@@ -776,6 +1163,7 @@ impl Engine {
             s.last_cells = Some((found.clone(), p));
             let centroids = found.centroids().into_iter().flat_map(|(x, y)| [x, y]);
             Ok(FoundCells {
+                lengths: found.lengths(),
                 centroids: centroids.collect(),
                 labels: found.labels,
                 areas: found.areas,

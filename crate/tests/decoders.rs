@@ -225,3 +225,108 @@ fn tutorial_cell_length_is_phase_027s() {
     let reference = cellseg::scale::TUTORIAL_CELL_LENGTH;
     assert!((len / reference - 1.0).abs() < 0.05, "{len} vs {reference}");
 }
+
+/// A two-page 16-bit TIFF, written with the `tiff` crate's encoder.
+fn two_page_tiff() -> Vec<u8> {
+    use tiff::encoder::{TiffEncoder, colortype::Gray16};
+    let mut out = Cursor::new(Vec::new());
+    let mut encoder = TiffEncoder::new(&mut out).unwrap();
+    let first: Vec<u16> = (0..12 * 8).map(|i| 1000 + i as u16).collect();
+    let second: Vec<u16> = (0..10 * 6).map(|i| 60000 - 100 * i as u16).collect();
+    encoder.write_image::<Gray16>(12, 8, &first).unwrap();
+    encoder.write_image::<Gray16>(10, 6, &second).unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn multi_page_tiff_pages_are_counted_and_each_decodes() {
+    use cellseg::decode::{Channel, Options, decode_with, probe};
+    let bytes = two_page_tiff();
+    let info = probe(&bytes).unwrap();
+    assert_eq!(
+        (info.width, info.height, info.pages, info.bits),
+        (12, 8, 2, 16)
+    );
+    let page = |page| {
+        decode_with(
+            &bytes,
+            Options {
+                page,
+                channel: Channel::Luminance,
+            },
+        )
+    };
+    let first = page(0).unwrap();
+    assert_eq!(
+        (first.plane.width, first.plane.at(1, 0) * 65535.0),
+        (12, 1001.0)
+    );
+    let second = page(1).unwrap();
+    assert_eq!(
+        (second.plane.width, second.plane.height, second.bits),
+        (10, 6, 16)
+    );
+    assert!((second.plane.at(1, 0) * 65535.0 - 59900.0).abs() < 0.01);
+    let err = page(2).err().unwrap();
+    assert!(
+        matches!(err, DecodeError::NoPage { page: 3, pages: 2 }),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "page 3 was asked for, but the file has 2 page(s)"
+    );
+    let png = encode(
+        DynamicImage::ImageLuma16(gradient16(4, 4)),
+        ImageFormat::Png,
+    );
+    assert!(matches!(
+        decode_with(
+            &png,
+            Options {
+                page: 1,
+                channel: Channel::Luminance
+            }
+        ),
+        Err(DecodeError::NoPage { pages: 1, .. })
+    ));
+}
+
+#[test]
+fn a_colour_channel_can_be_chosen_instead_of_luminance() {
+    use cellseg::decode::{Channel, Options, decode_with, probe};
+    let rgb = ImageBuffer::from_fn(4, 2, |x, _| Rgb([200u8, 10 * x as u8, 50]));
+    let bytes = encode(DynamicImage::ImageRgb8(rgb), ImageFormat::Png);
+    assert_eq!(probe(&bytes).unwrap().channels, 3);
+    let channel = |c| {
+        decode_with(
+            &bytes,
+            Options {
+                page: 0,
+                channel: c,
+            },
+        )
+        .unwrap()
+        .plane
+    };
+    assert!((channel(Channel::Index(0)).at(3, 1) - 200.0 / 255.0).abs() < 1e-6);
+    assert!((channel(Channel::Index(1)).at(3, 1) - 30.0 / 255.0).abs() < 1e-6);
+    assert!((channel(Channel::Index(2)).at(0, 0) - 50.0 / 255.0).abs() < 1e-6);
+    // luminance: Rec. 709 weights
+    let luma = channel(Channel::Luminance).at(0, 0);
+    let expected = (0.2126 * 200.0 + 0.0722 * 50.0) / 255.0;
+    assert!((luma - expected).abs() < 0.01, "{luma} vs {expected}");
+    let err = decode_with(
+        &bytes,
+        Options {
+            page: 0,
+            channel: Channel::Index(3),
+        },
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(err, DecodeError::NoChannel { channel: 3, .. }),
+        "{err}"
+    );
+}

@@ -1,0 +1,234 @@
+// "Your own images": files the test makes (16-bit multi-page TIFF, colour PNG, JPEG) load with
+// their pages, channels and display window; cells download as CSV; painted strokes fine-tune
+// the network and change its prediction; true labels score a crop; large maps can be cancelled.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { launch } from './harness.mjs';
+
+const DATA = process.env.CELLSEG_DATA || new URL('../../shared/data/bsubtilis', import.meta.url).pathname;
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+/** An uncompressed little-endian 16-bit grayscale TIFF with one page per `pages` entry
+ *  ({width, height, value(x, y)}), written here so the test depends on no encoder. */
+function tiff16(pages) {
+  const parts = [];
+  let offset = 8;
+  const header = Buffer.alloc(8);
+  header.write('II*\0', 0, 'latin1');
+  parts.push(header);
+  const ifdOffsets = [];
+  const layout = pages.map(({ width, height, value }) => {
+    const pixels = Buffer.alloc(2 * width * height);
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) pixels.writeUInt16LE(value(x, y), 2 * (y * width + x));
+    const at = offset;
+    offset += pixels.length;
+    parts.push(pixels);
+    const tags = [[256, 4, width], [257, 4, height], [258, 3, 16], [259, 3, 1], [262, 3, 1],
+      [273, 4, at], [277, 3, 1], [278, 4, height], [279, 4, pixels.length]];
+    const ifd = Buffer.alloc(2 + 12 * tags.length + 4);
+    ifd.writeUInt16LE(tags.length, 0);
+    tags.forEach(([tag, type, v], i) => {
+      const o = 2 + 12 * i;
+      ifd.writeUInt16LE(tag, o);
+      ifd.writeUInt16LE(type, o + 2);
+      ifd.writeUInt32LE(1, o + 4);
+      if (type === 3) ifd.writeUInt16LE(v, o + 8); else ifd.writeUInt32LE(v, o + 8);
+    });
+    ifdOffsets.push(offset);
+    offset += ifd.length;
+    parts.push(ifd);
+    return ifd;
+  });
+  header.writeUInt32LE(ifdOffsets[0], 4);
+  layout.forEach((ifd, i) => ifd.writeUInt32LE(ifdOffsets[i + 1] ?? 0, ifd.length - 4));
+  return Buffer.concat(parts);
+}
+
+// Rods darker than the background, in a narrow band of 16-bit values (as 12-bit cameras give).
+const rods = (shift) => (x, y) => (((x + shift) % 24 < 8 && y % 40 > 6) ? 1000 : 1100) + ((x * 7 + y * 13) % 5);
+
+async function dropBlob(page, name, type, draw) {
+  await page.evaluate(async ({ name, type, draw }) => {
+    const canvas = new OffscreenCanvas(96, 80);
+    const ctx = canvas.getContext('2d');
+    new Function('ctx', draw)(ctx);
+    const blob = await canvas.convertToBlob({ type, quality: 0.9 });
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([blob], name, { type }));
+    document.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true }));
+  }, { name, type, draw });
+}
+
+const meanGray = (page) => page.evaluate(() => {
+  const { rgba } = window.cellseg.image;
+  let sum = 0;
+  for (let i = 0; i < rgba.length; i += 4) sum += rgba[i];
+  return sum / (rgba.length / 4);
+});
+
+test('a 16-bit two-page TIFF: pages to pick, auto-levels (not black), a display window', async () => {
+  const page = await browser.open('?backend=cpu');
+  const file = tiff16([{ width: 120, height: 90, value: rods(0) }, { width: 120, height: 90, value: rods(12) }]);
+  await page.setInputFiles('#file', { name: 'stack.tif', mimeType: 'image/tiff', buffer: file });
+  await page.waitForFunction(() => window.cellseg.image?.width === 120);
+  assert.match(await page.textContent('#data-status'), /^stack\.tif: 120 × 90 pixels, 16-bit, page 1 of 2,/);
+  assert.equal(await page.isVisible('#page'), true);
+  const gray = await meanGray(page);
+  assert.ok(gray > 60 && gray < 230, `auto-levels spread 1000..1104 of 65535 over the grays: mean ${gray}`);
+  await page.click('#display summary');
+  assert.equal(Number(await page.inputValue('#display-low')), 1000);
+  assert.ok(Math.abs(Number(await page.inputValue('#display-high')) - 1104) <= 1);
+  await page.waitForSelector('#display-histogram .u-over');
+  // the full 16-bit range squashes the image to black: what auto-levels is for
+  await page.click('#display-full');
+  await page.waitForFunction(() => document.getElementById('display-high').value === '65535');
+  await page.waitForFunction(() => window.cellseg.image.rgba[0] < 5);
+  assert.ok(await meanGray(page) < 5);
+  await page.click('#display-auto');
+  await page.waitForFunction(() => window.cellseg.image.rgba.some((v, i) => i % 4 === 0 && v > 200));
+
+  const row20 = () => page.evaluate(() => Array.from(window.cellseg.image.rgba.slice(4 * 20 * 120, 4 * 21 * 120)));
+  const first = await row20();
+  await page.selectOption('#page', '1');
+  await page.waitForFunction(() => /page 2 of 2/.test(document.getElementById('data-status').textContent));
+  const second = await row20();
+  assert.notDeepEqual(second, first, 'page 2 holds other pixels');
+});
+
+test('a colour PNG offers its channels; a JPEG loads; cells download as CSV rows', async () => {
+  const page = await browser.open('?backend=cpu');
+  // red rods on a green background: the red channel shows them bright, green dark
+  await dropBlob(page, 'colour.png', 'image/png', `
+    ctx.fillStyle = 'rgb(20, 200, 0)'; ctx.fillRect(0, 0, 96, 80);
+    ctx.fillStyle = 'rgb(230, 40, 0)'; for (let i = 0; i < 6; i++) ctx.fillRect(8 + 14 * i, 15, 7, 40);`);
+  await page.waitForFunction(() => window.cellseg.image?.width === 96);
+  assert.match(await page.textContent('#data-status'), /8-bit colour/);
+  assert.equal(await page.isVisible('#channel'), true);
+  const rodPixel = () => page.evaluate(() => window.cellseg.image.rgba[4 * (30 * 96 + 10)]);
+  await page.selectOption('#channel', '0');
+  await page.waitForFunction(() => document.getElementById('channel').value === '0' && window.cellseg.imageFile.channel === 0);
+  const red = await rodPixel();
+  await page.selectOption('#channel', '1');
+  await page.waitForFunction(() => window.cellseg.imageFile.channel === 1);
+  const green = await rodPixel();
+  assert.ok(red > 200 && green < 50, `rod in red ${red}, in green ${green}`);
+
+  await dropBlob(page, 'phase.jpg', 'image/jpeg', `
+    ctx.fillStyle = '#888'; ctx.fillRect(0, 0, 96, 80);
+    ctx.fillStyle = '#333'; for (let i = 0; i < 6; i++) ctx.fillRect(8 + 14 * i, 15, 7, 40);`);
+  await page.waitForFunction(() => /^phase\.jpg: 96 × 80 pixels, 8-bit/.test(document.getElementById('data-status').textContent));
+  await page.selectOption('#crop', '64');
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 120_000 });
+  const cells = await page.evaluate(() => window.cellseg.lastCells.areas.length);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
+  const csv = (await (await download.createReadStream()).toArray().then(Buffer.concat)).toString().trim().split('\n');
+  assert.equal(csv[0], 'cell,area_px,area_um2,centroid_x,centroid_y,length_px');
+  assert.equal(csv.length, cells + 1, 'one row per cell');
+  assert.equal(await page.locator('#cells-table tbody tr').count(), cells);
+});
+
+test('painted strokes fine-tune the pretrained network and change its prediction; undo works', async () => {
+  const page = await browser.open('?backend=cpu&batch=8');
+  await page.click('#load-colony');
+  await page.waitForFunction(() => window.cellseg.labelled);
+  await page.selectOption('#crop', '64');
+  await page.click('#overlay', { position: { x: 200, y: 150 } });
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 120_000 });
+  const before = await page.evaluate(() => Array.from(window.cellseg.lastProbs.probs));
+
+  const box = await page.$eval('#overlay', (el) => JSON.parse(JSON.stringify(el.getBoundingClientRect())));
+  const at = (x, y) => [box.x + (x + 0.5) * box.width / 512, box.y + (y + 0.5) * box.height / 384];
+  const stroke = async (brush, from, to) => {
+    await page.selectOption('#brush', brush);
+    await page.mouse.move(...at(...from));
+    await page.mouse.down();
+    await page.mouse.move(...at(...to), { steps: 5 });
+    await page.mouse.up();
+  };
+  await page.fill('#brush-size', '4');
+  await stroke('1', [180, 140], [210, 150]);
+  await stroke('2', [180, 160], [210, 165]);
+  await page.click('#fine-tune');
+  assert.match(await page.textContent('#tune-status'), /^Paint some other pixels too/);
+  await stroke('0', [20, 20], [60, 30]);
+  await stroke('1', [100, 100], [120, 100]);
+  const painted = await page.textContent('#paint-status');
+  await page.click('#undo');
+  assert.notEqual(await page.textContent('#paint-status'), painted, 'undo took the last stroke back');
+  assert.match(await page.textContent('#paint-status'), /^painted: \d+ cell, \d+ edge, \d+ other px$/);
+
+  await page.fill('#tune-steps', '3');
+  await page.fill('#tune-rounds', '2');
+  await page.click('#fine-tune');
+  await page.waitForFunction(() => /^(Round 2 of 2: .*Done|Fine-tuning stopped)/.test(document.getElementById('tune-status').textContent),
+    null, { timeout: 300_000 });
+  assert.match(await page.textContent('#tune-status'), /^Round 2 of 2: [\d.]+% of patches on your paint misclassified/);
+  const record = await page.evaluate(() => window.cellseg.fineTune);
+  assert.equal(record.rounds.length, 2);
+  assert.match(record.start, /^original/);
+  assert.equal(await page.inputValue('#networks'), 'trained');
+  const after = await page.evaluate(() => Array.from(window.cellseg.lastProbs.probs));
+  const change = Math.max(...after.map((v, i) => Math.abs(v - before[i])));
+  assert.ok(change > 1e-3, `the prediction changed: max |Δp| ${change}`);
+  console.log(`fine-tuning: ${await page.textContent('#tune-status')}`);
+});
+
+test('true labels score the segmented crop; a label image of the wrong size is refused', async () => {
+  const page = await browser.open('?backend=cpu&data=/data/');
+  await page.setInputFiles('#file', { name: 'phase_027.tif', mimeType: 'image/tiff', buffer: readFileSync(`${DATA}/upstream/Images/phase_027.tif`) });
+  await page.waitForFunction(() => window.cellseg.image?.width === 1392);
+  await page.selectOption('#crop', '128');
+  await page.evaluate(() => { window.cellseg.crop = { x: 1100, y: 420 }; });
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 120_000 });
+
+  await page.setInputFiles('#truth-file', { name: 'phase_027_cells_instances.png', mimeType: 'image/png',
+    buffer: readFileSync(`${DATA}/phase_027_cells_instances.png`) });
+  await page.waitForFunction(() => window.cellseg.evaluation || /Could not/.test(document.getElementById('eval-status').textContent));
+  const { kind, report, crop } = await page.evaluate(() => window.cellseg.evaluation);
+  console.log(JSON.stringify({ crop, cells: report.cells_true, found: report.cells_predicted }));
+  assert.equal(kind, 'instances');
+  assert.ok(report.cells_true >= 10, `${report.cells_true} true cells in the crop`);
+  const f1 = report.objects[0].f1;
+  assert.ok(f1 > 0.5, `F1 at IoU 0.5: ${f1}`);
+  assert.equal(await page.locator('#eval-table tbody tr').count(), 3);
+  console.log(`held-out crop: ${await page.textContent('#eval-status')}`);
+
+  // the class map scores too, named so that a drop routes it to the evaluation
+  await page.evaluate(() => { window.cellseg.evaluation = null; });
+  await page.setInputFiles('#file', { name: 'phase_027_ground_truth_classes.png', mimeType: 'image/png',
+    buffer: readFileSync(`${DATA}/phase_027_classes.png`) });
+  await page.waitForFunction(() => window.cellseg.evaluation);
+  assert.equal(await page.evaluate(() => window.cellseg.evaluation.kind), 'classes');
+
+  const small = tiff16([{ width: 20, height: 10, value: () => 1 }]);
+  await page.setInputFiles('#truth-file', { name: 'wrong.tif', mimeType: 'image/tiff', buffer: small });
+  await page.waitForFunction(() => /^Could not score wrong\.tif/.test(document.getElementById('eval-status').textContent));
+  assert.match(await page.textContent('#eval-status'), /20x10 pixels but the image is 1392x1040/);
+  assert.equal(await page.evaluate(() => window.cellseg.image.width), 1392, 'the image stays');
+});
+
+test('a whole-image map comes in bands with progress and can be cancelled, keeping the map before', async () => {
+  const page = await browser.open('?backend=cpu');
+  await page.setInputFiles('#file', { name: 'phase_027.tif', mimeType: 'image/tiff', buffer: readFileSync(`${DATA}/upstream/Images/phase_027.tif`) });
+  await page.waitForFunction(() => window.cellseg.image?.width === 1392);
+  await page.selectOption('#networks', 'trained');
+  await page.selectOption('#crop', '64');
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 120_000 });
+  await page.selectOption('#crop', '0');
+  await page.click('#segment');
+  await page.waitForFunction(() => document.getElementById('segment-progress').value > 0, null, { timeout: 120_000 });
+  await page.click('#cancel');
+  await page.waitForSelector('#error:not([hidden])', { timeout: 120_000 });
+  assert.match(await page.textContent('#error'), /Segmentation cancelled/);
+  assert.equal(await page.evaluate(() => window.cellseg.lastProbs.rect.width), 64, 'the crop segmented before stays');
+  assert.equal(await page.isDisabled('#segment'), false);
+});
