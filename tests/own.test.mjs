@@ -232,3 +232,28 @@ test('a whole-image map comes in bands with progress and can be cancelled, keepi
   assert.equal(await page.evaluate(() => window.cellseg.lastProbs.rect.width), 64, 'the crop segmented before stays');
   assert.equal(await page.isDisabled('#segment'), false);
 });
+
+test('a scale factor resamples what the networks see; results stay in the image\'s pixels', async () => {
+  const page = await browser.open('?backend=cpu');
+  await page.click('#load-colony');
+  await page.waitForFunction(() => window.cellseg.labelled);
+  await page.fill('#cell-length', '88');
+  await page.dispatchEvent('#cell-length', 'change');
+  await page.waitForFunction(() => /at 256 × 192/.test(document.getElementById('scale-status').textContent));
+  assert.equal(await page.inputValue('#scale'), '0.500');
+  await page.selectOption('#crop', '128');
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 120_000 });
+  const probs = await page.evaluate(() => Array.from(window.cellseg.lastProbs.probs));
+  assert.equal(probs.length, 3 * 128 * 128, 'a map of the crop in image pixels');
+  const n = 128 * 128;
+  for (let i = 0; i < n; i += 97) {
+    const sum = probs[i] + probs[n + i] + probs[2 * n + i];
+    assert.ok(Math.abs(sum - 1) < 1e-4, `probabilities of pixel ${i} sum to ${sum}`);
+  }
+  // measuring the cells found suggests a scale from their length
+  await page.click('#measure-length');
+  await page.waitForFunction(() => /The cells found are|No cells/.test(document.getElementById('scale-status').textContent));
+  console.log(`scale: ${await page.textContent('#scale-status')}`);
+  assert.match(await page.textContent('#scale-status'), /^(The cells found are [\d.]+ px long \(median\); the tutorial's are 44 px: scale × [\d.]+ suggested\.|No cells)/);
+});
