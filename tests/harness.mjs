@@ -65,3 +65,40 @@ export async function train(page, { steps, batch, lr, evalEvery }) {
   await page.waitForFunction(() => /^(Done|Stopped|Training failed)/.test(document.getElementById('train-status').textContent), null, { timeout: 600_000 });
   return page.evaluate(() => ({ status: document.getElementById('train-status').textContent, curve: window.cellseg.curve }));
 }
+
+/** An uncompressed little-endian 16-bit grayscale TIFF with one page per `pages` entry
+ *  ({width, height, value(x, y)}), written here so the test depends on no encoder. */
+export function tiff16(pages) {
+  const parts = [];
+  let offset = 8;
+  const header = Buffer.alloc(8);
+  header.write('II*\0', 0, 'latin1');
+  parts.push(header);
+  const ifdOffsets = [];
+  const layout = pages.map(({ width, height, value }) => {
+    const pixels = Buffer.alloc(2 * width * height);
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) pixels.writeUInt16LE(value(x, y), 2 * (y * width + x));
+    const at = offset;
+    offset += pixels.length;
+    parts.push(pixels);
+    const tags = [[256, 4, width], [257, 4, height], [258, 3, 16], [259, 3, 1], [262, 3, 1],
+      [273, 4, at], [277, 3, 1], [278, 4, height], [279, 4, pixels.length]];
+    const ifd = Buffer.alloc(2 + 12 * tags.length + 4);
+    ifd.writeUInt16LE(tags.length, 0);
+    tags.forEach(([tag, type, v], i) => {
+      const o = 2 + 12 * i;
+      ifd.writeUInt16LE(tag, o);
+      ifd.writeUInt16LE(type, o + 2);
+      ifd.writeUInt32LE(1, o + 4);
+      if (type === 3) ifd.writeUInt16LE(v, o + 8); else ifd.writeUInt32LE(v, o + 8);
+    });
+    ifdOffsets.push(offset);
+    offset += ifd.length;
+    parts.push(ifd);
+    return ifd;
+  });
+  header.writeUInt32LE(ifdOffsets[0], 4);
+  layout.forEach((ifd, i) => ifd.writeUInt32LE(ifdOffsets[i + 1] ?? 0, ifd.length - 4));
+  return Buffer.concat(parts);
+}
+

@@ -38,6 +38,23 @@ try {
   await page.waitForFunction(() => window.cellseg.compare, null, { timeout: 300_000 });
   await page.mouse.move(300, 300);
   await shot('dense-section', '4-dense');
+  // your own images: a test image, its display window, paint, a segmented crop, the cells
+  await page.selectOption('#test-image', 'phase_033.tif');
+  await page.click('#load-test');
+  await page.waitForFunction(() => window.cellseg.image?.name === 'phase_033.tif', null, { timeout: 120_000 });
+  await page.click('#display summary');
+  await page.selectOption('#crop', '128');
+  await page.selectOption('#networks', 'pretrained');
+  await page.selectOption('#cell-style', 'instances');
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 300_000 });
+  await page.selectOption('#brush', '1');
+  const box = await page.$eval('#overlay', (el) => JSON.parse(JSON.stringify(el.getBoundingClientRect())));
+  await page.mouse.move(box.x + 60, box.y + 60);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 120, box.y + 80, { steps: 6 });
+  await page.mouse.up();
+  await shot('own-section', '5-own');
 } finally {
   await browser.close();
 }

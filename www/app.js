@@ -12,6 +12,7 @@ import { ImageView } from './view.js';
 import { Painter, UNPAINTED } from './paint.js';
 import { DisplayWindow } from './display.js';
 import { OwnImages } from './own.js';
+import { autosave } from './autosave.js';
 
 const UPSTREAM = 'https://raw.githubusercontent.com/levinejh/simple-cell-seg-demo/master/';
 const params = new URLSearchParams(location.search);
@@ -120,11 +121,22 @@ const comparison = new Comparison({
 });
 state.comparison = comparison; // its curves, for the tests
 // Painted corrections (chapter "Your own images"), drawn with the image view's brush.
+let paintSave = null;
 const painter = new Painter(() => {
   const [other, cell, edge] = painter.counts();
   setStatus('paint-status', painter.painted ? `painted: ${cell} cell, ${edge} edge, ${other} other px` : '');
   drawOverlay();
   enable();
+  // saved a moment after the last change, not on every stroke
+  clearTimeout(paintSave);
+  const image = state.image;
+  paintSave = setTimeout(() => {
+    if (image === state.image) {
+      autosave.savePaint(image, painter.classes.slice(), painter.painted)
+        .then(() => { state.paintSaved = painter.painted; })
+        .catch((e) => console.warn('paint autosave:', e));
+    }
+  }, 300);
 });
 const brushTool = {
   value: () => Number($('brush').value),
@@ -175,6 +187,7 @@ const own = new OwnImages({
     state.training = on;
     enable();
   },
+  saved: () => autosaveNetwork(), // the fine-tuned network survives a reload too
 });
 
 // ---- backend -------------------------------------------------------------------------
@@ -188,7 +201,8 @@ async function start() {
     el.dataset.backend = info.backend;
     const where = info.backend === 'webgpu' ? `WebGPU: ${info.adapter}` : `the CPU (burn flex, in the worker)`;
     el.textContent = `Running on ${where}${info.note ? ` — ${info.note}` : ''}`;
-    const { presets, post } = await client.request('presets');
+    const { presets, post, limits } = await client.request('presets');
+    state.limits = limits;
     // The clean-up's defaults come from the library, so page and CLI agree.
     $('median').value = post.median;
     $('threshold').value = $('threshold-slider').value = post.threshold.toFixed(2);
@@ -209,6 +223,7 @@ async function start() {
     $('crop').dispatchEvent(new Event('change')); // chapter 4's menu follows
     syncLink = followSettings($);
     followChapters(['patches-section', 'train-section', 'arch-section', 'dense-section']);
+    await offerSavedNetwork();
     if (arch && arch !== $('arch').value) await newNetwork(arch).catch(() => { /* shown */ });
     else await showTaps($('arch').value);
   } catch (e) {
@@ -292,6 +307,10 @@ function imageLoaded(reply, name) {
   const { width, height, heldoutFrom } = reply;
   state.image = { width, height, heldoutFrom, rgba: new Uint8ClampedArray(reply.rgba.buffer), name };
   painter.reset(width, height);
+  state.paintSaved = false;
+  autosave.loadPaint(state.image).then((classes) => {
+    if (classes && painter.restore(classes)) setStatus('paint-status', `${$('paint-status').textContent} (restored from your last visit)`);
+  }).catch((e) => console.warn('paint autosave:', e));
   state.imageFile = { pages: reply.pages, channels: reply.channels, page: reply.page, channel: reply.channel };
   showFileOptions(reply);
   display.show(reply.display).catch(() => { /* shown */ });
@@ -352,6 +371,12 @@ async function reloadImage() {
 // Sorts dropped or picked files into image, labels and weights by name and type.
 async function loadFiles(files) {
   files = [...files];
+  // checked before reading: a huge file is refused without filling the memory
+  const tooBig = files.find((f) => state.limits && f.size > state.limits.maxFileBytes);
+  if (tooBig) {
+    showError(`${tooBig.name} is ${(tooBig.size / 2 ** 20).toFixed(0)} MiB; the limit is ${state.limits.maxFileBytes / 2 ** 20} MiB. Nothing was loaded.`);
+    return;
+  }
   const npy = files.filter((f) => f.name.toLowerCase().endsWith('.npy'));
   const weights = files.filter((f) => f.name.toLowerCase().endsWith('.cellseg'));
   const isTruth = (f) => /truth|ground|_gt\b/i.test(f.name);
@@ -589,12 +614,45 @@ async function train() {
     state.trainerReady = true;
     const verb = result.stopped ? 'Stopped' : 'Done';
     setStatus('train-status', `${verb} after ${state.trainedSteps - started} steps: ${state.summary ?? ''}`);
+    await autosaveNetwork();
   } catch (e) {
     setStatus('train-status', 'Training failed.');
   } finally {
     state.training = false;
     enable();
   }
+}
+
+// The network as trained so far, into this browser's storage (see autosave.js).
+async function autosaveNetwork() {
+  try {
+    const { bytes } = await client.request('saveWeights');
+    const text = $('arch').selectedOptions[0]?.textContent ?? $('arch').value;
+    await autosave.saveNetwork(bytes, { text, steps: state.trainedSteps });
+    state.networkSaved = true;
+  } catch (e) {
+    console.warn('network autosave:', e);
+  }
+}
+
+// Offers the network saved on an earlier visit, if there is one.
+async function offerSavedNetwork() {
+  const saved = await autosave.loadNetwork().catch(() => null);
+  if (!saved) return;
+  const when = new Date(saved.savedAt).toLocaleString();
+  $('restore').textContent = `Restore the network saved ${when} (${saved.steps} steps)`;
+  $('restore').hidden = false;
+  $('restore').onclick = async () => {
+    try {
+      const bytes = new Uint8Array(saved.bytes).slice().buffer; // a copy: the saved one stays
+      const { text } = await run('loadWeights', { bytes }, { transfer: [bytes] });
+      const name = text.split(' ')[0];
+      if ([...$('arch').options].some((o) => o.value === name)) $('arch').value = name;
+      state.trainerReady = false;
+      $('restore').hidden = true;
+      setStatus('train-status', `Restored the network from your last visit: ${text}`);
+    } catch { /* shown */ }
+  };
 }
 
 // A fresh network: a preset from the menu, or the text form of an edited one.

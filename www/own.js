@@ -8,8 +8,8 @@ export class OwnImages {
   /** `run` asks the worker; `painter` holds the paint; `loadPretrained()` fetches the
    *  pretrained networks; `resegment()` segments the crop again with the network in training;
    *  `settings()` gives chapter 2's batch, seed and augmentation; `busy(flag)` marks training. */
-  constructor({ run, $, state, painter, loadPretrained, resegment, settings, busy }) {
-    Object.assign(this, { run, $, state, painter, loadPretrained, resegment, settings, busy });
+  constructor({ run, $, state, painter, loadPretrained, resegment, settings, busy, saved }) {
+    Object.assign(this, { run, $, state, painter, loadPretrained, resegment, settings, busy, saved });
     $('scale').addEventListener('change', () => this.setScale(Number($('scale').value)).catch(() => {}));
     $('cell-length').addEventListener('change', () => this.fromLength(Number($('cell-length').value)));
     $('measure-length').addEventListener('click', () => this.measure().catch(() => {}));
@@ -111,6 +111,7 @@ export class OwnImages {
       this.state.trainerReady = false; // chapter 2's next run starts afresh on the image's labels
       this.busy(false);
     }
+    await this.saved?.();
   }
 
   // ---- evaluate ----

@@ -37,6 +37,15 @@ export class Painter {
     return this.counts().some((n) => n > 0);
   }
 
+  /** Paint saved earlier for this image (same size); returns whether it was taken. */
+  restore(classes) {
+    if (classes?.length !== this.classes.length) return false;
+    classes.forEach((c, i) => { if (c !== UNPAINTED) this.set(i, c); });
+    this.flush(0, 0, this.width, this.height);
+    this.onChange();
+    return true;
+  }
+
   begin(x, y, value, radius) {
     this.stroke = new Map();
     this.stamp(x, y, value, radius);

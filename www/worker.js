@@ -217,7 +217,9 @@ async function handle(msg) {
     case 'newNetwork': return { text: engine.newNetwork(msg.arch, msg.seed) };
     case 'presets': {
       const [median, threshold, growTo, minArea] = Engine.postDefaults();
+      const [maxPixels, maxFileBytes] = Engine.limits();
       return {
+        limits: { maxPixels, maxFileBytes },
         presets: Engine.presets().map(([name, text, about, params]) => ({ name, text, about, params })),
         post: { median, threshold, growTo, minArea },
       };

@@ -14,12 +14,18 @@ use crate::plane::Plane;
 /// pixel buffer is allocated, so a file claiming 100000x100000 pixels is refused cheaply.
 pub const MAX_PIXELS: u64 = 64 << 20;
 
+/// Largest file accepted: 512 MiB, room for 64 megapixels of 16-bit RGBA uncompressed. The page
+/// checks it before reading a file at all.
+pub const MAX_FILE_BYTES: usize = 512 << 20;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     #[error("this file is not an image we can read (TIFF, PNG or JPEG expected)")]
     UnknownFormat,
     #[error("the image is {width}x{height} pixels; the limit is {} megapixels", MAX_PIXELS >> 20)]
     TooLarge { width: u32, height: u32 },
+    #[error("the file is {} MiB, over the limit of {} MiB", .0.div_ceil(1 << 20), MAX_FILE_BYTES >> 20)]
+    FileTooLarge(usize),
     #[error("the image is empty (0 pixels)")]
     Empty,
     #[error("could not decode the image: {0}")]
@@ -94,6 +100,7 @@ pub fn probe(bytes: &[u8]) -> Result<Info, DecodeError> {
 
 /// Decodes one page and one channel (or the luminance) to 0..=1 of the file's range.
 pub fn decode_with(bytes: &[u8], options: Options) -> Result<Decoded, DecodeError> {
+    check_file_size(bytes.len())?;
     if options.page > 0 {
         if !is_tiff(bytes) {
             return Err(DecodeError::NoPage {
@@ -102,6 +109,11 @@ pub fn decode_with(bytes: &[u8], options: Options) -> Result<Decoded, DecodeErro
             });
         }
         return tiff_page(bytes, options);
+    }
+    // The header's size first: a TIFF claiming 100000x100000 pixels is "too large", not
+    // whatever inconsistency its strips then show to the decoder.
+    if let Some((w, h)) = tiff_claimed_size(bytes).or_else(|| png_claimed_size(bytes)) {
+        check_size(w, h)?;
     }
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
@@ -144,6 +156,60 @@ pub fn decode_with(bytes: &[u8], options: Options) -> Result<Decoded, DecodeErro
 
 fn is_tiff(bytes: &[u8]) -> bool {
     bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*")
+}
+
+/// The width and height the first directory of a TIFF claims, read without checking
+/// anything else. The `tiff` crate validates the strips before it reports a size, so a
+/// decompression bomb would only get its "inconsistent sizes"; this peek (two tags of the
+/// baseline TIFF header) lets the message say what is wrong.
+fn tiff_claimed_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let little = bytes.starts_with(b"II*\0");
+    if !little && !bytes.starts_with(b"MM\0*") {
+        return None;
+    }
+    let u16_at = |i: usize| -> Option<u32> {
+        let b: [u8; 2] = bytes.get(i..i + 2)?.try_into().ok()?;
+        Some(if little {
+            u16::from_le_bytes(b)
+        } else {
+            u16::from_be_bytes(b)
+        } as u32)
+    };
+    let u32_at = |i: usize| -> Option<u32> {
+        let b: [u8; 4] = bytes.get(i..i + 4)?.try_into().ok()?;
+        Some(if little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
+    };
+    let ifd = u32_at(4)? as usize;
+    let (mut width, mut height) = (None, None);
+    for e in 0..u16_at(ifd)? as usize {
+        let at = ifd + 2 + 12 * e;
+        let value = match u16_at(at + 2)? {
+            3 => u16_at(at + 8)?,
+            4 => u32_at(at + 8)?,
+            _ => continue,
+        };
+        match u16_at(at)? {
+            256 => width = Some(value),
+            257 => height = Some(value),
+            _ => {}
+        }
+    }
+    Some((width?, height?))
+}
+
+/// The width and height in a PNG's IHDR, which the PNG format puts at a fixed place. In
+/// 32-bit wasm the `png` crate's own buffer arithmetic fails first ("memory limit") for a
+/// header claiming 100000x100000, so the size is checked here before it looks.
+fn png_claimed_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.get(12..16)? != b"IHDR" {
+        return None;
+    }
+    let be = |i: usize| Some(u32::from_be_bytes(bytes.get(i..i + 4)?.try_into().ok()?));
+    Some((be(16)?, be(20)?))
 }
 
 fn tiff_error(e: tiff::TiffError) -> DecodeError {
@@ -242,6 +308,15 @@ fn check_channel(channel: u8, channels: u8) -> Result<(), DecodeError> {
         Ok(())
     } else {
         Err(DecodeError::NoChannel { channel, channels })
+    }
+}
+
+/// Refuses files over [`MAX_FILE_BYTES`].
+pub fn check_file_size(len: usize) -> Result<(), DecodeError> {
+    if len > MAX_FILE_BYTES {
+        Err(DecodeError::FileTooLarge(len))
+    } else {
+        Ok(())
     }
 }
 

@@ -34,6 +34,14 @@ pub enum LabelError {
         "painted labels hold value {value}; classes are 0 = other, 1 = cell, 2 = edge, 255 = none"
     )]
     BadPaint { value: u8 },
+    #[error("the {name} is {w}x{h} pixels but the cells mask is {cw}x{ch}")]
+    MaskMismatch {
+        name: String,
+        w: usize,
+        h: usize,
+        cw: usize,
+        ch: usize,
+    },
     #[error("the {what} are {w}x{h} pixels but the image is {iw}x{ih}")]
     SizeMismatch {
         what: String,
@@ -81,12 +89,12 @@ impl ClassMap {
         let shape_of = |name: &str, bytes: &[u8]| -> Result<Vec<u8>, LabelError> {
             let (mw, mh, m) = read_mask(name, bytes)?;
             if (mw, mh) != (w, h) {
-                return Err(LabelError::SizeMismatch {
-                    what: name.into(),
+                return Err(LabelError::MaskMismatch {
+                    name: name.into(),
                     w: mw,
                     h: mh,
-                    iw: w,
-                    ih: h,
+                    cw: w,
+                    ch: h,
                 });
             }
             Ok(m)

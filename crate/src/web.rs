@@ -452,6 +452,11 @@ impl Engine {
         })
     }
 
+    /// The input limits: `[largest image in pixels, largest file in bytes]`.
+    pub fn limits() -> Vec<f64> {
+        vec![decode::MAX_PIXELS as f64, decode::MAX_FILE_BYTES as f64]
+    }
+
     /// What a file holds without loading it: `[width, height, pages, channels, bits]`.
     #[wasm_bindgen(js_name = probeImage)]
     pub fn probe_image(bytes: &[u8]) -> Result<Vec<u32>, JsValue> {
