@@ -102,3 +102,9 @@ export function tiff16(pages) {
   return Buffer.concat(parts);
 }
 
+
+/** Every request the browser made so far that left the page's own origin (should be none). */
+export function foreignRequests(browser) {
+  const origin = new URL(browser.base).origin;
+  return browser.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:'));
+}

@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, tiff16 } from './harness.mjs';
+import { foreignRequests, launch, tiff16 } from './harness.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -144,4 +144,9 @@ test('the trained network and the paint survive a reload', async () => {
   await page.setInputFiles('#file', file);
   await page.waitForFunction(() => /restored from your last visit/.test(document.getElementById('paint-status').textContent));
   assert.equal(await page.textContent('#paint-status'), `${painted} (restored from your last visit)`);
+});
+
+test('privacy: in all of the above, nothing was requested from anywhere but the page', () => {
+  assert.ok(browser.requests.length > 0);
+  assert.deepEqual(foreignRequests(browser), []);
 });

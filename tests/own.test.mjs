@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { launch, tiff16 } from './harness.mjs';
+import { foreignRequests, launch, tiff16 } from './harness.mjs';
 
 const DATA = process.env.CELLSEG_DATA || new URL('../../shared/data/bsubtilis', import.meta.url).pathname;
 
@@ -220,4 +220,9 @@ test('a scale factor resamples what the networks see; results stay in the image\
   await page.waitForFunction(() => /The cells found are|No cells/.test(document.getElementById('scale-status').textContent));
   console.log(`scale: ${await page.textContent('#scale-status')}`);
   assert.match(await page.textContent('#scale-status'), /^(The cells found are [\d.]+ px long \(median\); the tutorial's are 44 px: scale × [\d.]+ suggested\.|No cells)/);
+});
+
+test('privacy: in all of the above, nothing was requested from anywhere but the page', () => {
+  assert.ok(browser.requests.length > 0);
+  assert.deepEqual(foreignRequests(browser), []);
 });

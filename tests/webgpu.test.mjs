@@ -52,3 +52,29 @@ test('auto picks the CPU when the only WebGPU adapter is a software one, and say
   assert.equal(await page.getAttribute('#backend', 'data-backend'), 'cpu');
   assert.match(await page.textContent('#backend'), /software \(fallback\) adapter/);
 });
+
+// Same seed, same backend: on the CPU the weights match bit for bit (a native test); on WebGPU
+// the documented tolerance is 1e-4 in any class probability (the GPU may sum in another order).
+test('WebGPU: the same seed trains the same network, within 1e-4 in every probability', async () => {
+  const page = await browser.open('?backend=webgpu&arch=network2&seed=7');
+  assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu');
+  await page.click('#load-colony');
+  await page.waitForFunction(() => window.cellseg.labelled);
+  await page.selectOption('#networks', 'trained');
+  await page.selectOption('#crop', '64');
+  const run = async () => {
+    await page.click('#reset');
+    await page.waitForFunction(() => /^New network/.test(document.getElementById('train-status').textContent));
+    await train(page, { steps: 2, batch: 8, lr: 0.001, evalEvery: 2 });
+    await page.click('#segment');
+    await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 300_000 });
+    const probs = await page.evaluate(() => Array.from(window.cellseg.lastProbs.probs));
+    await page.evaluate(() => { document.getElementById('segment-status').textContent = ''; });
+    return probs;
+  };
+  const first = await run();
+  const second = await run();
+  const diff = Math.max(...first.map((v, i) => Math.abs(v - second[i])));
+  console.log(`WebGPU, same seed twice: max |difference| ${diff.toExponential(2)}`);
+  assert.ok(diff <= 1e-4, `max |difference| ${diff}`);
+});

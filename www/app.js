@@ -1,6 +1,5 @@
 // The page: wires controls to the worker and draws its replies. No model math here.
 
-import uPlot from '../node_modules/uplot/dist/uPlot.esm.js';
 import { WorkerClient } from './client.js';
 import { Patches } from './patches.js';
 import { Architectures, layerRows } from './architectures.js';
@@ -13,6 +12,8 @@ import { Painter, UNPAINTED } from './paint.js';
 import { DisplayWindow } from './display.js';
 import { OwnImages } from './own.js';
 import { autosave } from './autosave.js';
+import { cellsCsv, cellsImage } from './cells.js';
+import { Training } from './training.js';
 
 const UPSTREAM = 'https://raw.githubusercontent.com/levinejh/simple-cell-seg-demo/master/';
 const params = new URLSearchParams(location.search);
@@ -37,6 +38,7 @@ const state = {
   ensembleSize: 0, // pretrained networks loaded into the worker
 };
 window.cellseg = state;
+window.cellsegClient = client; // for tools/soak.mjs (memory figures)
 
 function showError(message) {
   const box = $('error');
@@ -175,6 +177,19 @@ const architectures = new Architectures({
   onUse: (text) => newNetwork(text).catch(() => {}),
   onChange: () => enable(),
 });
+const training = new Training({
+  run,
+  request: (type, payload) => client.request(type, payload),
+  $,
+  state,
+  enable,
+  setStatus,
+  onNewNetwork: (arch) => {
+    syncLink?.();
+    showTaps(arch).catch(() => {});
+  },
+});
+const newNetwork = (arch) => training.newNetwork(arch);
 const own = new OwnImages({
   run,
   $,
@@ -187,7 +202,7 @@ const own = new OwnImages({
     state.training = on;
     enable();
   },
-  saved: () => autosaveNetwork(), // the fine-tuned network survives a reload too
+  saved: () => training.autosaveNetwork(), // the fine-tuned network survives a reload too
 });
 
 // ---- backend -------------------------------------------------------------------------
@@ -223,7 +238,7 @@ async function start() {
     $('crop').dispatchEvent(new Event('change')); // chapter 4's menu follows
     syncLink = followSettings($);
     followChapters(['patches-section', 'train-section', 'arch-section', 'dense-section']);
-    await offerSavedNetwork();
+    await training.offerSavedNetwork();
     if (arch && arch !== $('arch').value) await newNetwork(arch).catch(() => { /* shown */ });
     else await showTaps($('arch').value);
   } catch (e) {
@@ -467,53 +482,15 @@ function drawOverlay() {
   if (state.hover) drawField(ctx, state.hover.x, state.hover.y, 31, line);
 }
 
-// Found cells as translucent green over transparent, each outlined (pixels touching another
-// label) in opaque yellow so touching cells stay apart.
-// With "coloured one by one", each cell gets its own hue instead (touching cells differ).
-function cellsImage({ labels, rect }, alpha) {
-  const { width: w, height: h } = rect;
-  const out = new ImageData(w, h);
-  const fill = [40, 230, 90, Math.round(255 * alpha)];
-  const rim = [255, 212, 0, Math.round(255 * Math.min(1, 2 * alpha))];
-  if ($('cell-style').value === 'instances') {
-    for (let i = 0; i < labels.length; i++) {
-      const l = labels[i];
-      if (l === 0) continue;
-      const hue = (l * 137.508) % 360; // golden angle: neighbours' colours far apart
-      out.data.set([...hsl(hue), Math.round(255 * Math.min(1, 1.5 * alpha))], 4 * i);
-    }
-    return out;
-  }
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      const l = labels[i];
-      if (l === 0) continue;
-      const edge = x === 0 || y === 0 || x === w - 1 || y === h - 1 ||
-        labels[i - 1] !== l || labels[i + 1] !== l || labels[i - w] !== l || labels[i + w] !== l;
-      out.data.set(edge ? rim : fill, 4 * i);
-    }
-  }
-  return out;
-}
-
-function hsl(h) {
-  const f = (n) => {
-    const k = (n + h / 30) % 12;
-    return Math.round(255 * (0.55 - 0.45 * Math.max(-1, Math.min(k - 3, 9 - k, 1))));
-  };
-  return [f(0), f(8), f(4)];
-}
-
 // Redraws the cells after a change of style or opacity (no worker request).
 function restyleCells() {
   if (!state.lastCells) return;
   const alpha = Number($('opacity').value);
-  const overlay = cellsImage(state.lastCells, alpha);
+  const overlay = cellsImage(state.lastCells, alpha, $('cell-style').value);
   state.lastCells.overlayCanvas = document.createElement('canvas');
   Object.assign(state.lastCells.overlayCanvas, { width: overlay.width, height: overlay.height });
   state.lastCells.overlayCanvas.getContext('2d').putImageData(overlay, 0, 0);
-  state.lastCells.maskImage = cellsImage(state.lastCells, alpha * 0.8);
+  state.lastCells.maskImage = cellsImage(state.lastCells, alpha * 0.8, $('cell-style').value);
   drawResults();
 }
 
@@ -544,136 +521,6 @@ function drawResults() {
   if (state.lastCells) mask.getContext('2d').putImageData(state.lastCells.maskImage, 0, 0);
   ctx.drawImage(mask, 0, 0);
   drawOverlay();
-}
-
-// ---- training ------------------------------------------------------------------------
-
-let plot = null;
-
-function plotCurve() {
-  const { step, batch, heldout } = state.curve;
-  const data = [step, batch, heldout];
-  if (!plot) {
-    plot = new uPlot({
-      width: $('curve').clientWidth || 600,
-      height: 220,
-      scales: { x: { time: false }, y: { range: [0, 100] } },
-      axes: [{ label: 'step' }, { label: 'mistakes %' }],
-      series: [
-        { label: 'step' },
-        { label: 'batch mistakes %', stroke: '#9aa5b1', width: 1 },
-        { label: 'held-out mistakes %', stroke: '#d9480f', width: 2, spanGaps: true, points: { show: true } },
-      ],
-    }, data, $('curve'));
-  } else {
-    plot.setData(data);
-  }
-}
-
-async function train() {
-  const restart = !state.trainerReady;
-  const settings = {
-    steps: Number($('steps').value),
-    learningRate: Number($('lr').value),
-    batch: Number($('batch').value),
-    seed: Number($('seed').value),
-    augment: $('augment').checked,
-    evalEvery: Math.max(1, Number($('eval-every').value)),
-    restart,
-  };
-  state.training = true;
-  enable();
-  $('train-progress').value = 0;
-  setStatus('train-status', 'Training…');
-  const started = state.trainedSteps;
-  try {
-    const result = await run('train', settings, {
-      onProgress: (p) => {
-        if (p.paused) return setStatus('train-status', `Paused at step ${state.trainedSteps}.`);
-        if (p.initial) {
-          state.curve.step.push(state.trainedSteps);
-          state.curve.batch.push(null);
-          state.curve.heldout.push(100 * p.heldoutMistakes);
-          state.lastHeldout = p.heldoutMistakes;
-          return plotCurve();
-        }
-        state.trainedSteps += 1; // the page's count survives restarts with new settings
-        state.curve.step.push(state.trainedSteps);
-        state.curve.batch.push(100 * p.batchMistakes);
-        state.curve.loss.push(p.loss);
-        state.curve.heldout.push(p.heldoutMistakes === undefined ? null : 100 * p.heldoutMistakes);
-        if (p.heldoutMistakes !== undefined) state.lastHeldout = p.heldoutMistakes;
-        $('train-progress').value = p.done / p.of;
-        const held = state.lastHeldout === undefined ? '' : `, held-out mistakes ${(100 * state.lastHeldout).toFixed(1)}%`;
-        state.summary = `loss ${p.loss.toFixed(3)}, batch mistakes ${(100 * p.batchMistakes).toFixed(1)}%${held} ` +
-          `(${p.msPerStep.toFixed(0)} ms/step)`;
-        setStatus('train-status', `Step ${state.trainedSteps}: ${state.summary}`);
-        plotCurve();
-      },
-    });
-    state.trainerReady = true;
-    const verb = result.stopped ? 'Stopped' : 'Done';
-    setStatus('train-status', `${verb} after ${state.trainedSteps - started} steps: ${state.summary ?? ''}`);
-    await autosaveNetwork();
-  } catch (e) {
-    setStatus('train-status', 'Training failed.');
-  } finally {
-    state.training = false;
-    enable();
-  }
-}
-
-// The network as trained so far, into this browser's storage (see autosave.js).
-async function autosaveNetwork() {
-  try {
-    const { bytes } = await client.request('saveWeights');
-    const text = $('arch').selectedOptions[0]?.textContent ?? $('arch').value;
-    await autosave.saveNetwork(bytes, { text, steps: state.trainedSteps });
-    state.networkSaved = true;
-  } catch (e) {
-    console.warn('network autosave:', e);
-  }
-}
-
-// Offers the network saved on an earlier visit, if there is one.
-async function offerSavedNetwork() {
-  const saved = await autosave.loadNetwork().catch(() => null);
-  if (!saved) return;
-  const when = new Date(saved.savedAt).toLocaleString();
-  $('restore').textContent = `Restore the network saved ${when} (${saved.steps} steps)`;
-  $('restore').hidden = false;
-  $('restore').onclick = async () => {
-    try {
-      const bytes = new Uint8Array(saved.bytes).slice().buffer; // a copy: the saved one stays
-      const { text } = await run('loadWeights', { bytes }, { transfer: [bytes] });
-      const name = text.split(' ')[0];
-      if ([...$('arch').options].some((o) => o.value === name)) $('arch').value = name;
-      state.trainerReady = false;
-      $('restore').hidden = true;
-      setStatus('train-status', `Restored the network from your last visit: ${text}`);
-    } catch { /* shown */ }
-  };
-}
-
-// A fresh network: a preset from the menu, or the text form of an edited one.
-async function newNetwork(arch = $('arch').value) {
-  const { text } = await run('newNetwork', { arch, seed: Number($('seed').value) });
-  if (![...$('arch').options].some((o) => o.value === arch)) {
-    // an edited network joins the menu as "custom" (replacing an earlier one)
-    $('arch').querySelector('option[data-custom]')?.remove();
-    const option = new Option(`custom: ${text}`, arch);
-    option.dataset.custom = 'true';
-    $('arch').append(option);
-  }
-  $('arch').value = arch;
-  syncLink?.();
-  showTaps(arch).catch(() => {});
-  state.trainerReady = false;
-  state.trainedSteps = 0;
-  state.curve = { step: [], batch: [], heldout: [], loss: [] };
-  state.lastHeldout = undefined;
-  plotCurve();
-  setStatus('train-status', `New network: ${text}`);
 }
 
 // ---- segmentation --------------------------------------------------------------------
@@ -806,23 +653,6 @@ async function compare() {
   }
 }
 
-// One row per cell of the last segmentation: id, area (pixels, and µm² when the pixel size is
-// given) and centre of mass in image coordinates.
-function cellsCsv() {
-  const { areas, centroids, rect } = state.lastCells;
-  const micron = Number($('pixel-size').value);
-  const scale = micron > 0 ? micron * micron : null;
-  const { lengths } = state.lastCells;
-  const rows = ['cell,area_px,area_um2,centroid_x,centroid_y,length_px'];
-  areas.forEach((area, i) => {
-    const um2 = scale === null ? '' : (area * scale).toFixed(4);
-    const x = (rect.x + centroids[2 * i]).toFixed(2);
-    const y = (rect.y + centroids[2 * i + 1]).toFixed(2);
-    rows.push(`${i + 1},${area},${um2},${x},${y},${lengths[i].toFixed(2)}`);
-  });
-  return `${rows.join('\n')}\n`;
-}
-
 function download(blob, name) {
   const link = document.createElement('a');
   link.href = URL.createObjectURL(blob);
@@ -924,7 +754,7 @@ async function showProbability() {
   drawResults();
 }
 $('prob-class').addEventListener('change', showProbability);
-$('train').addEventListener('click', train);
+$('train').addEventListener('click', () => training.train());
 $('pause').addEventListener('click', () => client.signal('pause'));
 $('resume').addEventListener('click', () => client.signal('resume'));
 $('stop').addEventListener('click', () => client.signal('stop'));
@@ -945,7 +775,7 @@ $('export').addEventListener('click', async () => {
 });
 $('download-csv').addEventListener('click', () => {
   const name = (state.image?.name ?? 'image').replace(/\.[^.]*$/, '');
-  download(new Blob([cellsCsv()], { type: 'text/csv' }), `${name}-cells.csv`);
+  download(new Blob([cellsCsv(state.lastCells, Number($('pixel-size').value))], { type: 'text/csv' }), `${name}-cells.csv`);
 });
 // A new seed means a new run (new patches, new held-out set); learning rate, batch and
 // augmentation apply to the run in progress.

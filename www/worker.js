@@ -9,6 +9,7 @@
 import init, { Engine } from '../pkg/cellseg.js';
 
 let engine = null;
+let wasm = null; // the module's exports, for its memory size
 // Set when the wasm module traps (a Rust panic): its state can no longer be trusted.
 let crashed = false;
 let queue = Promise.resolve();
@@ -39,7 +40,7 @@ async function probeWebGpu() {
 }
 
 async function start({ backend }) {
-  await init();
+  wasm = await init();
   const [gpuUsable, gpuNote] = await probeWebGpu();
   let choice = backend;
   let note = '';
@@ -175,6 +176,8 @@ async function handle(msg) {
       const length = engine.typicalLength();
       return { length: Number.isNaN(length) ? null : length, factor: Number.isNaN(length) ? null : Engine.factorFor(length) };
     }
+    // How much memory the wasm module holds (it grows, never shrinks): for the soak test.
+    case 'memory': return { wasmBytes: wasm.memory.buffer.byteLength };
     case 'factorFor': return { factor: Engine.factorFor(msg.length) };
     case 'setPaint': return { counts: Array.from(engine.setPaint(new Uint8Array(msg.classes))) };
     case 'usePretrained': return { text: engine.usePretrained(msg.index) };
