@@ -78,3 +78,30 @@ test('WebGPU: the same seed trains the same network, within 1e-4 in every probab
   console.log(`WebGPU, same seed twice: max |difference| ${diff.toExponential(2)}`);
   assert.ok(diff <= 1e-4, `max |difference| ${diff}`);
 });
+
+test('WebGPU: a lost device restarts the page on the CPU with its image, labels and network', async () => {
+  const page = await browser.open('?backend=webgpu&arch=network2&testhooks=1');
+  assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu');
+  await page.click('#load-colony');
+  await page.waitForFunction(() => window.cellseg.labelled);
+  const image = await page.evaluate(() => window.cellseg.image.name);
+  await train(page, { steps: 2, batch: 8, lr: 0.001, evalEvery: 2 });
+  await page.waitForFunction(() => window.cellseg.checkpoint);
+  const saved = await page.evaluate(() => window.cellseg.checkpoint.steps);
+  // what device.destroy() does is what a driver reset or a GPU unplugged does to the page
+  await page.evaluate(() => window.cellsegClient.signal('testLoseDevice'));
+  await page.waitForFunction(() => /Now running on the CPU|could not take over/.test(document.getElementById('error').textContent),
+    null, { timeout: 120_000 });
+  assert.match(await page.textContent('#error'),
+    new RegExp(`^The GPU was lost \\(.*\\)\\. Now running on the CPU with image and labels, the network as of step ${saved}\\.$`));
+  assert.equal(await page.getAttribute('#backend', 'data-backend'), 'cpu');
+  assert.equal(await page.evaluate(() => window.cellseg.image.name), image);
+  // the restored network segments, now on the CPU
+  await page.selectOption('#networks', 'trained');
+  await page.selectOption('#crop', '64');
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 120_000 });
+  await page.click('#train');
+  await page.waitForFunction(() => /^(Done|Training failed)/.test(document.getElementById('train-status').textContent), null, { timeout: 120_000 });
+  assert.match(await page.textContent('#train-status'), /^Done after 2 steps/, 'training goes on, on the CPU');
+});

@@ -21,7 +21,12 @@ const dataPrefix = params.get('data') || UPSTREAM;
 const backendWanted = ['webgpu', 'cpu'].includes(params.get('backend')) ? params.get('backend') : 'auto';
 
 const $ = (id) => document.getElementById(id);
-const client = new WorkerClient(new URL('./worker.js', import.meta.url));
+let client = newClient();
+function newClient() {
+  const c = new WorkerClient(new URL('./worker.js', import.meta.url));
+  c.onEvent = (e) => onWorkerEvent(e);
+  return c;
+}
 
 // What is loaded; also read by the browser tests.
 const state = {
@@ -210,7 +215,7 @@ const own = new OwnImages({
 async function start() {
   try {
     await client.ready;
-    const info = await client.request('init', { backend: backendWanted });
+    const info = await client.request('init', { backend: backendWanted, testHooks: params.has('testhooks') });
     const el = $('backend');
     el.dataset.state = 'ready';
     el.dataset.backend = info.backend;
@@ -249,6 +254,70 @@ async function start() {
   enable();
 }
 
+// ---- a lost GPU ----------------------------------------------------------------------
+
+// On WebGPU the page keeps copies of what it gave the worker (image, labels) and the weights
+// the worker sends back now and then, so that a lost device costs a restart on the CPU, not
+// the session. (The CPU backend cannot lose its device: nothing is kept there.)
+function keepSource(kind, source) {
+  if ($('backend').dataset.backend !== 'webgpu') return;
+  state.sources ??= {};
+  state.sources[kind] = source;
+  if (kind === 'image') delete state.sources.labels; // labels belong to their image
+}
+
+function onWorkerEvent(e) {
+  if (e.event === 'checkpoint') state.checkpoint = { bytes: e.bytes, steps: e.steps };
+  if (e.event === 'deviceLost' && !state.recovering) recoverOnCpu(e.message);
+}
+
+async function recoverOnCpu(reason) {
+  state.recovering = true;
+  showError(`The GPU was lost (${reason}). Restarting on the CPU with your image, labels and network…`);
+  client.terminate(`the GPU was lost (${reason})`);
+  client = newClient();
+  Object.assign(state, { jobs: 0, training: false, comparing: false, segmenting: false, ensembleSize: 0, trainerReady: false });
+  const el = $('backend');
+  el.dataset.state = 'starting';
+  enable();
+  const kept = [];
+  try {
+    await client.ready;
+    const info = await client.request('init', { backend: 'cpu' });
+    el.dataset.backend = info.backend;
+    el.textContent = 'Running on the CPU (burn flex, in the worker) — the GPU was lost';
+    const { image, labels } = state.sources ?? {};
+    const arch = $('arch').value;
+    if (image?.colony !== undefined) {
+      await client.request('loadColony', { width: 512, height: 384, seed: image.colony });
+      kept.push('image and labels');
+    } else if (image) {
+      const bytes = image.bytes.slice(0);
+      await client.request('loadImage', { bytes, page: image.page, channel: image.channel }, { transfer: [bytes] });
+      kept.push('image');
+      if (labels?.classes) await client.request('loadClassLabels', { bytes: labels.classes.slice(0) });
+      if (labels?.npy) await client.request('loadNpyLabels', { masks: labels.npy.map((m) => m.slice(0)) });
+      if (labels) kept.push('labels');
+    }
+    if (state.checkpoint) {
+      const bytes = new Uint8Array(state.checkpoint.bytes).slice().buffer;
+      await client.request('loadWeights', { bytes }, { transfer: [bytes] });
+      kept.push(`the network as of step ${state.checkpoint.steps}`);
+    } else {
+      await client.request('newNetwork', { arch, seed: Number($('seed').value) });
+    }
+    el.dataset.state = 'ready';
+    showError(`The GPU was lost (${reason}). Now running on the CPU with ${kept.join(', ') || 'a fresh start'}.`);
+    setStatus('train-status', state.checkpoint ? `Restored after the GPU was lost: step ${state.checkpoint.steps}.` : 'The GPU was lost before any training was saved.');
+  } catch (e) {
+    el.dataset.state = 'failed';
+    showError(`The GPU was lost (${reason}) and the CPU could not take over: ${e.message}. Reload the page; your network was autosaved after its last run.`);
+  } finally {
+    state.recovering = false;
+    enable();
+  }
+}
+
 // ---- data ----------------------------------------------------------------------------
 
 async function fetchBytes(url) {
@@ -278,6 +347,7 @@ async function loadTutorial() {
     }
     const [image, ...masks] = results.map((r) => r.value);
     await loadImage(image, 'phase_027.tif');
+    keepSource('labels', { npy: masks.map((m) => m.slice(0)) });
     const { counts } = await run('loadNpyLabels', { masks }, { transfer: masks });
     labelsLoaded(counts);
     await sizes.setReference('phase_027');
@@ -305,6 +375,7 @@ async function loadTestImage(name) {
 }
 
 async function loadImage(bytes, name) {
+  keepSource('image', { bytes: bytes.slice(0), name });
   imageLoaded(await run('loadImage', { bytes }, { transfer: [bytes] }), name);
 }
 
@@ -313,6 +384,7 @@ async function loadColony() {
   try {
     const seed = Math.floor(Math.random() * 1e6);
     const reply = await run('loadColony', { width: 512, height: 384, seed });
+    keepSource('image', { colony: seed, name: `synthetic colony ${seed}` });
     imageLoaded(reply, `synthetic colony ${seed}`);
     labelsLoaded(reply.counts);
   } catch { /* shown */ }
@@ -377,7 +449,9 @@ function showFileOptions({ pages = 1, channels = 1, page = 0, channel = -1 }) {
 async function reloadImage() {
   const name = state.image?.name;
   try {
-    imageLoaded(await run('reloadImage', { page: Number($('page').value), channel: Number($('channel').value) }), name);
+    const choice = { page: Number($('page').value), channel: Number($('channel').value) };
+    imageLoaded(await run('reloadImage', choice), name);
+    if (state.sources?.image) Object.assign(state.sources.image, choice);
   } catch {
     showFileOptions({ ...state.imageFile }); // the choice that is still loaded
   }
@@ -403,6 +477,7 @@ async function loadFiles(files) {
     for (const f of images) await loadImage(await f.arrayBuffer(), f.name);
     for (const f of labels) {
       const bytes = await f.arrayBuffer();
+      keepSource('labels', { classes: bytes.slice(0) });
       labelsLoaded((await run('loadClassLabels', { bytes }, { transfer: [bytes] })).counts);
     }
     if (npy.length) {
@@ -410,6 +485,7 @@ async function loadFiles(files) {
       const found = ['cells', 'edges', 'other'].map(pick);
       if (found.some((f) => !f)) throw new Error('Drop all three .npy masks together (names containing cells, edges and other).');
       const masks = await Promise.all(found.map((f) => f.arrayBuffer()));
+      keepSource('labels', { npy: masks.map((m) => m.slice(0)) });
       labelsLoaded((await run('loadNpyLabels', { masks }, { transfer: masks })).counts);
     }
     for (const f of weights) {

@@ -15,6 +15,7 @@ export class WorkerClient {
       });
       this.worker.addEventListener('message', ({ data }) => {
         if (data.type === 'ready') return resolve();
+        if (data.type === 'event') return this.onEvent?.(data); // news from the worker, unasked
         const job = this.pending.get(data.id);
         if (!job) return; // a reply to a request nobody waits for any more
         if (data.type === 'progress') return job.onProgress?.(data);
@@ -32,6 +33,13 @@ export class WorkerClient {
       this.pending.set(id, { resolve, reject, onProgress });
       this.worker.postMessage({ id, type, ...payload }, transfer);
     });
+  }
+
+  /** Stops the worker; requests still waiting fail with `reason`. */
+  terminate(reason) {
+    this.worker.terminate();
+    for (const job of this.pending.values()) job.reject(new Error(reason));
+    this.pending.clear();
   }
 
   /** Control messages act at once on the running job (no reply). */

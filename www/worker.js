@@ -39,8 +39,10 @@ async function probeWebGpu() {
   return [!software, software ? `${name} is a software (fallback) adapter` : name];
 }
 
-async function start({ backend }) {
+async function start({ backend, testHooks }) {
   wasm = await init();
+  hooks = Boolean(testHooks);
+  watchDevices();
   const [gpuUsable, gpuNote] = await probeWebGpu();
   let choice = backend;
   let note = '';
@@ -59,6 +61,33 @@ async function start({ backend }) {
 }
 
 const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+// WebGPU devices burn asked for, so that their loss can be reported (and, for the tests,
+// caused with `testLoseDevice`, honoured only when the page was opened with ?testhooks).
+const devices = [];
+let hooks = false;
+function watchDevices() {
+  if (!self.GPUAdapter || GPUAdapter.prototype.requestDevice.watched) return;
+  const requestDevice = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function watched(...args) {
+    const device = await requestDevice.apply(this, args);
+    devices.push(device);
+    device.lost.then((info) => post({ type: 'event', event: 'deviceLost', message: info.message || info.reason || 'unknown reason' }));
+    return device;
+  };
+  GPUAdapter.prototype.requestDevice.watched = true;
+}
+
+// While training on a GPU, the weights come back to the page now and then: if the device is
+// lost, the page restarts on the CPU from the last of these.
+const CHECKPOINT_MS = 20_000;
+let lastCheckpoint = -Infinity; // the first step sends one
+async function checkpoint(steps) {
+  if (engine.backend !== 'webgpu' || performance.now() - lastCheckpoint < CHECKPOINT_MS) return;
+  lastCheckpoint = performance.now();
+  const bytes = await engine.saveWeights();
+  post({ type: 'event', event: 'checkpoint', bytes, steps }, [bytes.buffer]);
+}
 
 async function train(msg, progress) {
   const { steps, learningRate, batch, seed, augment, evalEvery, restart } = msg;
@@ -90,6 +119,7 @@ async function train(msg, progress) {
     const update = { ...last, done, of: steps, msPerStep: stepMs / done };
     if (done % evalEvery === 0 || done === steps) update.heldoutMistakes = await engine.heldoutMistakes();
     progress(update);
+    await checkpoint(last.step);
     await nextTask(); // let pause/stop messages in
   }
   return { stopped: control.stopped, done, last };
@@ -158,7 +188,7 @@ async function handle(msg) {
   const progress = (data) => post({ id, type: 'progress', ...data });
   switch (type) {
     case 'init': return start(msg);
-    case 'loadImage': return loadImage(new Uint8Array(msg.bytes));
+    case 'loadImage': return loadImage(new Uint8Array(msg.bytes), msg.page ?? 0, msg.channel ?? -1);
     case 'reloadImage': {
       if (!imageFile) throw new Error('no image file loaded');
       return loadImage(imageFile, msg.page, msg.channel);
@@ -281,6 +311,7 @@ self.onmessage = ({ data: msg }) => {
   if (msg.type === 'pause') { control.paused = true; return; }
   if (msg.type === 'resume') { control.paused = false; control.wake?.(); return; }
   if (msg.type === 'cancel') { control.cancelled = true; return; }
+  if (msg.type === 'testLoseDevice' && hooks) { devices.forEach((d) => d.destroy()); return; }
   if (msg.type === 'stop') { control.stopped = true; control.paused = false; control.wake?.(); return; }
   // Describing a network touches no state and takes microseconds: answer at once, even while
   // training runs, so the architecture editor keeps up with typing.
