@@ -9,7 +9,7 @@ PORT ?= 8080
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p}' Cargo.lock)
 WASM_PACK_VERSION := 0.15.1
 
-.PHONY: setup pkg demo test test-native test-browser lint clean models
+.PHONY: setup pkg demo test test-native test-browser lint clean models fuzz
 
 setup:
 	@command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
@@ -57,6 +57,21 @@ models:
 	$(CARGO_TARGET_DIR)/debug/cellseg eval --image $(IMAGE) --labels $(DATA)/phase_027_classes.png \
 	  --instances $(DATA)/phase_027_cells_instances.png \
 	  --weights models/original-1.cellseg,models/original-2.cellseg,models/original-3.cellseg
+
+# A short fuzz pass (FUZZ_SECONDS per target) over the committed seed corpora: the image
+# decoder, the label loaders and the weights loader. Needs a nightly toolchain and cargo-fuzz
+# (both installed when missing); new inputs go to a scratch corpus, crashes to fuzz/artifacts/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGET_DIR ?= $(HOME)/.cache/cellseg/fuzz-target
+fuzz:
+	rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
+	cd fuzz && for target in decode labels weights; do \
+	  mkdir -p $(FUZZ_TARGET_DIR)/corpus/$$target && \
+	  CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) cargo +nightly fuzz run -O -s none $$target \
+	    $(FUZZ_TARGET_DIR)/corpus/$$target corpus/$$target -- -max_total_time=$(FUZZ_SECONDS) \
+	    -rss_limit_mb=4096 -timeout=20 || exit 1; \
+	done
 
 clean:
 	rm -rf pkg
