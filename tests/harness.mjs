@@ -67,7 +67,8 @@ export async function train(page, { steps, batch, lr, evalEvery }) {
 }
 
 /** An uncompressed little-endian 16-bit grayscale TIFF with one page per `pages` entry
- *  ({width, height, value(x, y)}), written here so the test depends on no encoder. */
+ *  ({width, height, value(x, y), stripAt}: stripAt overrides where the pixels are said to
+ *  be, to make a broken page), written here so the test depends on no encoder. */
 export function tiff16(pages) {
   const parts = [];
   let offset = 8;
@@ -75,14 +76,14 @@ export function tiff16(pages) {
   header.write('II*\0', 0, 'latin1');
   parts.push(header);
   const ifdOffsets = [];
-  const layout = pages.map(({ width, height, value }) => {
+  const layout = pages.map(({ width, height, value, stripAt }) => {
     const pixels = Buffer.alloc(2 * width * height);
     for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) pixels.writeUInt16LE(value(x, y), 2 * (y * width + x));
     const at = offset;
     offset += pixels.length;
     parts.push(pixels);
     const tags = [[256, 4, width], [257, 4, height], [258, 3, 16], [259, 3, 1], [262, 3, 1],
-      [273, 4, at], [277, 3, 1], [278, 4, height], [279, 4, pixels.length]];
+      [273, 4, stripAt ?? at], [277, 3, 1], [278, 4, height], [279, 4, pixels.length]];
     const ifd = Buffer.alloc(2 + 12 * tags.length + 4);
     ifd.writeUInt16LE(tags.length, 0);
     tags.forEach(([tag, type, v], i) => {

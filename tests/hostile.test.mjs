@@ -111,7 +111,23 @@ test('hostile files get specific messages and lose nothing already loaded', asyn
     assert.match(await page.textContent('#error'), message, files[0].name);
     assert.deepEqual(await snapshot(page), before, `${files[0].name}: nothing lost`);
   }
-  // still working: the colony segments
+  // a two-page TIFF whose second page points past the end of the file: page 1 loads, page 2
+  // is refused by name, and page 1 stays
+  const broken = tiff16([{ width: 40, height: 30, value: (x) => 1000 + 30 * x },
+    { width: 40, height: 30, value: () => 5, stripAt: 10_000_000 }]);
+  await page.setInputFiles('#file', { name: 'stack.tif', mimeType: 'image/tiff', buffer: broken });
+  await page.waitForFunction(() => window.cellseg.image.name === 'stack.tif');
+  assert.match(await page.textContent('#data-status'), /page 1 of 2/);
+  await page.evaluate(() => { document.getElementById('error').hidden = true; });
+  await page.selectOption('#page', '1');
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await page.textContent('#error'), /^page 2 of the TIFF could not be read: /);
+  assert.equal(await page.inputValue('#page'), '0', 'the menu shows the page still loaded');
+  assert.match(await page.textContent('#data-status'), /^stack\.tif: 40 × 30 pixels, 16-bit, page 1 of 2/);
+
+  // still working: a colony segments with the network trained before
+  await page.click('#load-colony');
+  await page.waitForFunction(() => window.cellseg.labelled);
   await page.selectOption('#crop', '64');
   await page.selectOption('#networks', 'trained');
   await page.click('#segment');

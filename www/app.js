@@ -58,8 +58,8 @@ function setStatus(id, text) {
 // Buttons reflect what can run now: one job at a time (training counts as one).
 function enable() {
   const ready = $('backend').dataset.state === 'ready';
-  const idle = ready && !state.training && state.jobs === 0;
-  for (const id of ['load-tutorial', 'load-colony', 'load-test', 'file', 'arch', 'reset', 'save']) $(id).disabled = !idle;
+  const idle = ready && !state.training && state.jobs === 0 && !state.recovering;
+  for (const id of ['load-tutorial', 'load-colony', 'load-test', 'file', 'arch', 'reset', 'save', 'restore']) $(id).disabled = !idle;
   $('train').disabled = !idle || !state.labelled;
   $('segment').disabled = $('compare').disabled = !idle || !state.image;
   for (const id of ['pause', 'resume', 'stop']) $(id).disabled = !state.training || state.comparing;
@@ -72,8 +72,13 @@ function enable() {
   $('measure-length').disabled = !idle || !state.lastCells;
   $('undo').disabled = painter.strokes.length === 0;
   $('clear-paint').disabled = !painter.painted;
-  $('cancel').disabled = !state.segmenting;
+  $('cancel').disabled = !state.cancellable;
   for (const id of ['page', 'channel', 'scale', 'cell-length', 'truth-file']) $(id).disabled = !idle;
+  // clean-up settings changed while the worker was busy: apply them now that it is free
+  if (idle && state.cellsDirty) {
+    state.cellsDirty = false;
+    setTimeout(refreshCells, 0);
+  }
 }
 
 // Runs a request, showing its error (if any) without losing what was loaded before.
@@ -87,13 +92,8 @@ async function run(type, payload, options) {
     showError(e.message);
     throw e;
   } finally {
-    state.jobs -= 1;
+    state.jobs = Math.max(0, state.jobs - 1);
     enable();
-    // clean-up settings changed while the worker was busy: apply them now
-    if (state.cellsDirty && state.jobs === 0 && !state.training) {
-      state.cellsDirty = false;
-      setTimeout(refreshCells, 0);
-    }
   }
 }
 
@@ -190,9 +190,12 @@ const training = new Training({
   enable,
   setStatus,
   onNewNetwork: (arch) => {
+    state.checkpoint = null;
+    delete state.sources?.weights;
     syncLink?.();
     showTaps(arch).catch(() => {});
   },
+  onReplaced: (text, bytes) => networkReplaced(text, bytes),
 });
 const newNetwork = (arch) => training.newNetwork(arch);
 const own = new OwnImages({
@@ -201,13 +204,14 @@ const own = new OwnImages({
   state,
   painter,
   loadPretrained: () => loadPretrained(),
-  resegment: () => segmentCrop(),
+  resegment: () => segmentCrop({ rethrow: true }),
   settings: () => ({ batch: Number($('batch').value), seed: Number($('seed').value), augment: $('augment').checked }),
   busy: (on) => {
     state.training = on;
     enable();
   },
   saved: () => training.autosaveNetwork(), // the fine-tuned network survives a reload too
+  replaced: (text) => networkReplaced(text),
 });
 
 // ---- backend -------------------------------------------------------------------------
@@ -254,6 +258,21 @@ async function start() {
   enable();
 }
 
+// Another network took the place of the one in training (from a file, the autosave or a
+// pretrained one): the menu, the taps and the link follow it; the curve and the GPU
+// checkpoint belonged to the one before.
+function networkReplaced(text, bytes = null) {
+  const name = text.split(' ')[0];
+  if ([...$('arch').options].some((o) => o.value === name)) $('arch').value = name;
+  Object.assign(state, { trainerReady: false, trainedSteps: 0, lastHeldout: undefined, checkpoint: null });
+  state.curve = { step: [], batch: [], heldout: [], loss: [] };
+  training.plotCurve();
+  if (bytes) keepSource('weights', { bytes });
+  else delete state.sources?.weights;
+  syncLink?.();
+  showTaps(text.match(/\((.*)\)$/)?.[1] ?? name).catch(() => {});
+}
+
 // ---- a lost GPU ----------------------------------------------------------------------
 
 // On WebGPU the page keeps copies of what it gave the worker (image, labels) and the weights
@@ -268,7 +287,8 @@ function keepSource(kind, source) {
 
 function onWorkerEvent(e) {
   if (e.event === 'checkpoint') state.checkpoint = { bytes: e.bytes, steps: e.steps };
-  if (e.event === 'deviceLost' && !state.recovering) recoverOnCpu(e.message);
+  const onGpu = $('backend').dataset.backend === 'webgpu' && $('backend').dataset.state === 'ready';
+  if (e.event === 'deviceLost' && onGpu && !state.recovering) recoverOnCpu(e.message);
 }
 
 async function recoverOnCpu(reason) {
@@ -276,7 +296,11 @@ async function recoverOnCpu(reason) {
   showError(`The GPU was lost (${reason}). Restarting on the CPU with your image, labels and network…`);
   client.terminate(`the GPU was lost (${reason})`);
   client = newClient();
-  Object.assign(state, { jobs: 0, training: false, comparing: false, segmenting: false, ensembleSize: 0, trainerReady: false });
+  window.cellsegClient = client;
+  // jobs in flight fail with the old worker and undo their own counts; what lived in the
+  // worker is gone: pretrained networks, the prepared run, the last map
+  Object.assign(state, { ensembleSize: 0, trainerReady: false, lastProbs: null, lastCells: null, smoothed: null });
+  if (state.image) drawOverlay();
   const el = $('backend');
   el.dataset.state = 'starting';
   enable();
@@ -299,16 +323,18 @@ async function recoverOnCpu(reason) {
       if (labels?.npy) await client.request('loadNpyLabels', { masks: labels.npy.map((m) => m.slice(0)) });
       if (labels) kept.push('labels');
     }
-    if (state.checkpoint) {
-      const bytes = new Uint8Array(state.checkpoint.bytes).slice().buffer;
+    if (state.scale && state.scale !== 1) await client.request('setScale', { factor: state.scale });
+    const weights = state.checkpoint ?? state.sources?.weights;
+    if (weights) {
+      const bytes = new Uint8Array(weights.bytes).slice().buffer;
       await client.request('loadWeights', { bytes }, { transfer: [bytes] });
-      kept.push(`the network as of step ${state.checkpoint.steps}`);
+      kept.push(weights.steps === undefined ? 'the network loaded' : `the network as of step ${weights.steps}`);
     } else {
       await client.request('newNetwork', { arch, seed: Number($('seed').value) });
     }
     el.dataset.state = 'ready';
     showError(`The GPU was lost (${reason}). Now running on the CPU with ${kept.join(', ') || 'a fresh start'}.`);
-    setStatus('train-status', state.checkpoint ? `Restored after the GPU was lost: step ${state.checkpoint.steps}.` : 'The GPU was lost before any training was saved.');
+    setStatus('train-status', weights ? 'Restored after the GPU was lost.' : 'The GPU was lost before any training was saved: a fresh network.');
   } catch (e) {
     el.dataset.state = 'failed';
     showError(`The GPU was lost (${reason}) and the CPU could not take over: ${e.message}. Reload the page; your network was autosaved after its last run.`);
@@ -347,8 +373,9 @@ async function loadTutorial() {
     }
     const [image, ...masks] = results.map((r) => r.value);
     await loadImage(image, 'phase_027.tif');
-    keepSource('labels', { npy: masks.map((m) => m.slice(0)) });
+    const copies = masks.map((m) => m.slice(0));
     const { counts } = await run('loadNpyLabels', { masks }, { transfer: masks });
+    keepSource('labels', { npy: copies });
     labelsLoaded(counts);
     await sizes.setReference('phase_027');
   } catch (e) {
@@ -375,8 +402,9 @@ async function loadTestImage(name) {
 }
 
 async function loadImage(bytes, name) {
-  keepSource('image', { bytes: bytes.slice(0), name });
+  const copy = bytes.slice(0); // kept (on WebGPU) once the worker has taken the file
   imageLoaded(await run('loadImage', { bytes }, { transfer: [bytes] }), name);
+  keepSource('image', { bytes: copy, name });
 }
 
 // A synthetic colony with exact labels, drawn by the crate: nothing to download.
@@ -392,10 +420,12 @@ async function loadColony() {
 
 function imageLoaded(reply, name) {
   const { width, height, heldoutFrom } = reply;
-  state.image = { width, height, heldoutFrom, rgba: new Uint8ClampedArray(reply.rgba.buffer), name };
+  state.image = { width, height, heldoutFrom, rgba: new Uint8ClampedArray(reply.rgba.buffer), name, page: reply.page, channel: reply.channel };
   painter.reset(width, height);
   state.paintSaved = false;
-  autosave.loadPaint(state.image).then((classes) => {
+  const loaded = state.image;
+  autosave.loadPaint(loaded).then((classes) => {
+    if (loaded !== state.image) return; // another image came meanwhile
     if (classes && painter.restore(classes)) setStatus('paint-status', `${$('paint-status').textContent} (restored from your last visit)`);
   }).catch((e) => console.warn('paint autosave:', e));
   state.imageFile = { pages: reply.pages, channels: reply.channels, page: reply.page, channel: reply.channel };
@@ -452,6 +482,7 @@ async function reloadImage() {
     const choice = { page: Number($('page').value), channel: Number($('channel').value) };
     imageLoaded(await run('reloadImage', choice), name);
     if (state.sources?.image) Object.assign(state.sources.image, choice);
+    delete state.sources?.labels; // the labels went with the page they were for
   } catch {
     showFileOptions({ ...state.imageFile }); // the choice that is still loaded
   }
@@ -477,24 +508,24 @@ async function loadFiles(files) {
     for (const f of images) await loadImage(await f.arrayBuffer(), f.name);
     for (const f of labels) {
       const bytes = await f.arrayBuffer();
-      keepSource('labels', { classes: bytes.slice(0) });
+      const copy = bytes.slice(0);
       labelsLoaded((await run('loadClassLabels', { bytes }, { transfer: [bytes] })).counts);
+      keepSource('labels', { classes: copy });
     }
     if (npy.length) {
       const pick = (k) => npy.find((f) => f.name.toLowerCase().includes(k));
       const found = ['cells', 'edges', 'other'].map(pick);
       if (found.some((f) => !f)) throw new Error('Drop all three .npy masks together (names containing cells, edges and other).');
       const masks = await Promise.all(found.map((f) => f.arrayBuffer()));
-      keepSource('labels', { npy: masks.map((m) => m.slice(0)) });
+      const copies = masks.map((m) => m.slice(0));
       labelsLoaded((await run('loadNpyLabels', { masks }, { transfer: masks })).counts);
+      keepSource('labels', { npy: copies });
     }
     for (const f of weights) {
       const bytes = await f.arrayBuffer();
+      const copy = bytes.slice(0);
       const { text } = await run('loadWeights', { bytes }, { transfer: [bytes] });
-      const name = text.split(' ')[0];
-      if ([...$('arch').options].some((o) => o.value === name)) $('arch').value = name;
-      showTaps(text.match(/\((.*)\)$/)?.[1] ?? name).catch(() => {});
-      state.trainerReady = false;
+      networkReplaced(text, copy);
       setStatus('train-status', `Loaded weights: ${text}`);
     }
     for (const f of truth) await own.evaluate(f);
@@ -527,6 +558,7 @@ function cropRect() {
 }
 
 function drawOverlay() {
+  if (!state.image) return;
   const ctx = $('overlay').getContext('2d');
   const { width, height } = state.image;
   ctx.clearRect(0, 0, width, height);
@@ -642,11 +674,18 @@ async function segment(naive = false, networks = $('networks').value, bar = $('s
   state.segmenting = true;
   try {
     const reply = await run('segment', { ...rect, naive, ensemble, withTrained }, {
-      onProgress: ({ done, total }) => { bar.value = done / total; },
+      onProgress: ({ done, total, cancellable }) => {
+        bar.value = done / total;
+        if (cancellable && !state.cancellable) {
+          state.cancellable = true; // a large map, in bands: it can stop between them
+          enable();
+        }
+      },
     });
     return { probs: reply.probs, ms: reply.ms, rect, nets };
   } finally {
     state.segmenting = false;
+    state.cancellable = false;
     enable();
   }
 }
@@ -670,7 +709,8 @@ async function findCells() {
   return `${areas.length} cells, median area ${areas.length ? median(areas) : 0} px`;
 }
 
-async function segmentCrop() {
+// `rethrow`: for callers that must know it failed (the error is shown either way).
+async function segmentCrop({ rethrow = false } = {}) {
   try {
     const result = await segment(false);
     state.lastProbs = result;
@@ -682,14 +722,16 @@ async function segmentCrop() {
       `(${(n / result.ms * 1000).toFixed(0)} px/s)`;
     state.segmentSummary = timing;
     setStatus('segment-status', `Dense: ${timing}; ${await findCells()}.`);
-  } catch { /* shown */ }
+  } catch (e) {
+    if (rethrow) throw e; // shown already
+  }
 }
 
 async function refreshCells() {
   if (!state.lastProbs) return;
   if ($('prob-class').value === 'smoothed' && state.jobs === 0 && !state.training) await showProbability();
   if (state.jobs > 0 || state.training) {
-    state.cellsDirty = true; // run() redoes it when the worker is free
+    state.cellsDirty = true; // enable() redoes it when the worker is free
     return;
   }
   try {
@@ -758,6 +800,10 @@ document.addEventListener('drop', (e) => {
   e.preventDefault();
   document.body.classList.remove('dragging');
   if (!e.dataTransfer?.files?.length) return;
+  if ($('backend').dataset.state !== 'ready' || state.recovering) {
+    showError('The engine is not ready yet: drop the files again in a moment.');
+    return;
+  }
   if (state.training || state.jobs > 0) {
     showError('Busy: wait for the current job to finish (or stop training), then drop the files again.');
     return;
@@ -771,7 +817,7 @@ function pick(x, y) {
   state.crop = { x: Math.round(x - size / 2), y: Math.round(y - size / 2) };
   drawOverlay();
   // The patch view answers at once unless the worker is busy (it runs one job at a time).
-  if (!state.training && state.jobs === 0) {
+  if (!state.training && state.jobs === 0 && $('backend').dataset.state === 'ready' && !state.recovering) {
     patches.showPatch(x, y)
       .then((shown) => { state.patch = shown; })
       .catch(() => { /* shown */ });
@@ -836,7 +882,7 @@ $('resume').addEventListener('click', () => client.signal('resume'));
 $('stop').addEventListener('click', () => client.signal('stop'));
 $('reset').addEventListener('click', () => newNetwork().catch(() => {}));
 $('arch').addEventListener('change', () => newNetwork().catch(() => {}));
-$('segment').addEventListener('click', segmentCrop);
+$('segment').addEventListener('click', () => segmentCrop());
 $('compare').addEventListener('click', compare);
 $('save').addEventListener('click', saveWeights);
 $('export').addEventListener('click', async () => {

@@ -34,8 +34,9 @@ const put = (key, value) => transact('readwrite', (store) => store.put(value, ke
 const get = (key) => transact('readonly', (store) => store.get(key));
 const remove = (key) => transact('readwrite', (store) => store.delete(key));
 
-/** The key paint is saved under: the same file, at the same size, gets its paint back. */
-export const imageKey = (image) => `paint:${image.name}:${image.width}x${image.height}`;
+/** The key paint is saved under: the same file (page, channel), at the same size, gets its
+ *  paint back. */
+export const imageKey = (image) => `paint:${image.name}:${image.page ?? 0}:${image.channel ?? -1}:${image.width}x${image.height}`;
 
 export const autosave = {
   /** Saves a weights file with what it is ({text, steps, savedAt}). */

@@ -13,12 +13,14 @@ export class DisplayWindow {
     Object.assign(this, { run, $, onPixels });
     this.range = null; // {low, high, full}: auto-levels and the file's full scale
     this.plot = null;
-    const apply = () => this.apply(Number($('display-low').value), Number($('display-high').value));
+    // errors are shown by `run`; the listeners only keep them from going unhandled
+    const shown = () => {};
+    const apply = () => this.apply(Number($('display-low').value), Number($('display-high').value)).catch(shown);
     $('display-low').addEventListener('change', apply);
     $('display-high').addEventListener('change', apply);
-    $('display-auto').addEventListener('click', () => this.apply(this.range.low, this.range.high));
-    $('display-full').addEventListener('click', () => this.apply(0, this.range.full));
-    $('display').addEventListener('toggle', () => { if ($('display').open) this.drawHistogram(); });
+    $('display-auto').addEventListener('click', () => this.apply(this.range.low, this.range.high).catch(shown));
+    $('display-full').addEventListener('click', () => this.apply(0, this.range.full).catch(shown));
+    $('display').addEventListener('toggle', () => { if ($('display').open) this.drawHistogram().catch(shown); });
   }
 
   /** A new image file (none for a synthetic colony). */

@@ -8,10 +8,10 @@ export class OwnImages {
   /** `run` asks the worker; `painter` holds the paint; `loadPretrained()` fetches the
    *  pretrained networks; `resegment()` segments the crop again with the network in training;
    *  `settings()` gives chapter 2's batch, seed and augmentation; `busy(flag)` marks training. */
-  constructor({ run, $, state, painter, loadPretrained, resegment, settings, busy, saved }) {
-    Object.assign(this, { run, $, state, painter, loadPretrained, resegment, settings, busy, saved });
+  constructor({ run, $, state, painter, loadPretrained, resegment, settings, busy, saved, replaced }) {
+    Object.assign(this, { run, $, state, painter, loadPretrained, resegment, settings, busy, saved, replaced });
     $('scale').addEventListener('change', () => this.setScale(Number($('scale').value)).catch(() => {}));
-    $('cell-length').addEventListener('change', () => this.fromLength(Number($('cell-length').value)));
+    $('cell-length').addEventListener('change', () => this.fromLength(Number($('cell-length').value)).catch(() => { /* shown */ }));
     $('measure-length').addEventListener('click', () => this.measure().catch(() => {}));
     $('fine-tune').addEventListener('click', () => this.fineTune());
     $('truth-file').addEventListener('change', (e) => {
@@ -76,13 +76,15 @@ export class OwnImages {
         await this.loadPretrained();
         const { text } = await this.run('usePretrained', { index: 0 });
         record.start = text;
+        this.replaced(text);
       }
       const classes = this.painter.classes.slice();
       await this.run('setPaint', { classes: classes.buffer }, { transfer: [classes.buffer] });
       this.$('networks').value = 'trained';
+      let finished = true;
       for (let round = 1; round <= rounds; round++) {
         let fit = null;
-        await this.run('train', {
+        const result = await this.run('train', {
           ...this.settings(), fineTune: true, restart: round === 1, steps, evalEvery: steps,
           learningRate: Number(this.$('tune-lr').value),
         }, {
@@ -92,8 +94,13 @@ export class OwnImages {
             this.status('tune-status', `Round ${round} of ${rounds}: step ${p.done ?? 0} of ${steps}…`);
           },
         });
+        if (result.stopped) {
+          finished = false;
+          this.status('tune-status', `Stopped in round ${round}; the network keeps what it learned so far.`);
+          break;
+        }
         const before = this.state.lastProbs?.probs.slice();
-        await this.resegment();
+        await this.resegment(); // throws if segmenting failed (the error is shown)
         const after = this.state.lastProbs?.probs;
         let changed = null;
         if (before && after && before.length === after.length) {
@@ -101,17 +108,21 @@ export class OwnImages {
           for (let i = 0; i < after.length; i++) changed = Math.max(changed, Math.abs(after[i] - before[i]));
         }
         record.rounds.push({ round, mistakesOnPaint: fit, changed });
-        this.status('tune-status', `Round ${round} of ${rounds}: ${(100 * fit).toFixed(1)}% of patches on your paint misclassified; ` +
+        const misfit = fit === null ? '' : `${(100 * fit).toFixed(1)}% of patches on your paint misclassified; `;
+        this.status('tune-status', `Round ${round} of ${rounds}: ${misfit}` +
           `the crop was segmented again${changed === null ? '' : ` (largest change in a probability ${changed.toFixed(3)})`}.`);
       }
-      this.status('tune-status', `${this.$('tune-status').textContent} Done: "Networks: the network trained above" is now the fine-tuned one; save it with Save weights.`);
+      if (finished) {
+        this.status('tune-status', `${this.$('tune-status').textContent} Done: "Networks: the network trained above" is now the fine-tuned one; save it with Save weights.`);
+      }
     } catch (e) {
       this.status('tune-status', `Fine-tuning stopped: ${e.message}`);
+      record.failed = true;
     } finally {
       this.state.trainerReady = false; // chapter 2's next run starts afresh on the image's labels
       this.busy(false);
     }
-    await this.saved?.();
+    if (!record.failed) await this.saved?.();
   }
 
   // ---- evaluate ----

@@ -7,8 +7,8 @@ import { autosave } from './autosave.js';
 export class Training {
   /** `run` asks the worker (errors shown by the page); `request` asks without showing errors;
    *  `onNewNetwork(arch)` follows a new network (link, taps). */
-  constructor({ run, request, $, state, enable, setStatus, onNewNetwork }) {
-    Object.assign(this, { run, request, $, state, enable, setStatus, onNewNetwork });
+  constructor({ run, request, $, state, enable, setStatus, onNewNetwork, onReplaced }) {
+    Object.assign(this, { run, request, $, state, enable, setStatus, onNewNetwork, onReplaced });
     this.plot = null;
   }
 
@@ -110,9 +110,7 @@ export class Training {
       try {
         const bytes = new Uint8Array(saved.bytes).slice().buffer; // a copy: the saved one stays
         const { text } = await this.run('loadWeights', { bytes }, { transfer: [bytes] });
-        const name = text.split(' ')[0];
-        if ([...this.$('arch').options].some((o) => o.value === name)) this.$('arch').value = name;
-        this.state.trainerReady = false;
+        this.onReplaced(text, new Uint8Array(saved.bytes).slice().buffer);
         this.$('restore').hidden = true;
         this.setStatus('train-status', `Restored the network from your last visit: ${text}`);
       } catch { /* shown */ }

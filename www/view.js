@@ -42,6 +42,10 @@ export class ImageView {
       if (tool) tool.up();
       else if (!moved && e.button === 0) this.pick(this.pixelAt(e));
     });
+    overlay.addEventListener('pointercancel', () => {
+      drag?.tool?.up(); // an interrupted touch stroke still ends (undoable, saved)
+      drag = null;
+    });
     overlay.addEventListener('pointerleave', () => {
       drag?.tool?.up();
       drag = null;

@@ -82,8 +82,8 @@ function watchDevices() {
 // lost, the page restarts on the CPU from the last of these.
 const CHECKPOINT_MS = 20_000;
 let lastCheckpoint = -Infinity; // the first step sends one
-async function checkpoint(steps) {
-  if (engine.backend !== 'webgpu' || performance.now() - lastCheckpoint < CHECKPOINT_MS) return;
+async function checkpoint(steps, force = false) {
+  if (engine.backend !== 'webgpu' || (!force && performance.now() - lastCheckpoint < CHECKPOINT_MS)) return;
   lastCheckpoint = performance.now();
   const bytes = await engine.saveWeights();
   post({ type: 'event', event: 'checkpoint', bytes, steps }, [bytes.buffer]);
@@ -122,6 +122,7 @@ async function train(msg, progress) {
     await checkpoint(last.step);
     await nextTask(); // let pause/stop messages in
   }
+  if (last) await checkpoint(last.step, true); // the end of every run too
   return { stopped: control.stopped, done, last };
 }
 
@@ -176,7 +177,7 @@ async function segmentInBands(msg, progress) {
   for (let top = 0; top < height; top += rows) {
     const h = Math.min(rows, height - top);
     await engine.segmentPart(x, y + top, width, h, ensemble, withTrained,
-      (done, total) => progress({ done: top * total + done * h, total: height * total }));
+      (done, total) => progress({ done: top * total + done * h, total: height * total, cancellable: true }));
     await nextTask(); // let a cancel in
     if (control.cancelled) throw new Error('Segmentation cancelled; the map before it is kept.');
   }
@@ -185,6 +186,8 @@ async function segmentInBands(msg, progress) {
 
 async function handle(msg) {
   const { id, type } = msg;
+  // a new network's first step sends a checkpoint at once
+  if (['newNetwork', 'loadWeights', 'usePretrained'].includes(type)) lastCheckpoint = -Infinity;
   const progress = (data) => post({ id, type: 'progress', ...data });
   switch (type) {
     case 'init': return start(msg);
