@@ -246,7 +246,7 @@ async function start() {
     $('threshold-slider').value = $('threshold').value;
     $('crop').dispatchEvent(new Event('change')); // chapter 4's menu follows
     syncLink = followSettings($);
-    followChapters(['patches-section', 'train-section', 'arch-section', 'dense-section']);
+    followChapters(['patches-section', 'train-section', 'arch-section', 'dense-section', 'own-section']);
     await training.offerSavedNetwork();
     if (arch && arch !== $('arch').value) await newNetwork(arch).catch(() => { /* shown */ });
     else await showTaps($('arch').value);

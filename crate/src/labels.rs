@@ -233,11 +233,44 @@ pub fn class_name(class: u8) -> &'static str {
     CLASSES[class as usize]
 }
 
+/// Whether a .npy header describes a structured dtype (its `descr` is a list: `[`). Masks never
+/// are, and npyz's header parser takes time exponential in the nesting of such lists: a
+/// 500-byte file of `[[[[…` hung it for minutes (found by `make fuzz`). So they are refused
+/// before it looks.
+fn structured_header(bytes: &[u8]) -> bool {
+    let (start, len): (usize, Option<usize>) = match bytes.get(6) {
+        Some(1) => (
+            10,
+            bytes
+                .get(8..10)
+                .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize),
+        ),
+        Some(_) => (
+            12,
+            bytes
+                .get(8..12)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize),
+        ),
+        None => (0, None),
+    };
+    let Some(len) = len else { return false };
+    let end = start.saturating_add(len).min(bytes.len());
+    bytes
+        .get(start..end)
+        .is_some_and(|header| header.contains(&b'['))
+}
+
 fn read_mask(name: &str, bytes: &[u8]) -> Result<(usize, usize, Vec<u8>), LabelError> {
     let err = |reason: String| LabelError::Npy {
         name: name.into(),
         reason,
     };
+    if structured_header(bytes) {
+        return Err(LabelError::NpyShape {
+            name: name.into(),
+            found: "a structured dtype (a list of fields)".into(),
+        });
+    }
     let npy = npyz::NpyFile::new(Cursor::new(bytes)).map_err(|e| err(e.to_string()))?;
     let shape = npy.shape().to_vec();
     let dtype = npy.dtype().descr().trim_matches('\'').to_string();

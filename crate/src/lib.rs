@@ -11,6 +11,10 @@
 //!                          └▶ naive (patch by patch, for comparison)
 //! probability maps ─▶ post (average nets, median, threshold, cells) ─▶ metrics, outline
 //! ```
+//! Around it: `comparison` trains several architectures on the same batches (post 3);
+//! `scale` resamples an image to the tutorial's cell size and maps back; `display` is the
+//! display window in file units; `colony` draws synthetic images with exact labels; `export`
+//! writes labels, masks and maps; `intensity`, `evaluate` and `unmatched` explain results.
 //! `backend` picks WebGPU or the CPU at run time; `web` is the wasm-bindgen surface.
 
 pub mod backend;
