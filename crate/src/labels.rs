@@ -233,11 +233,11 @@ pub fn class_name(class: u8) -> &'static str {
     CLASSES[class as usize]
 }
 
-/// Whether a .npy header describes a structured dtype (its `descr` is a list: `[`). Masks never
-/// are, and npyz's header parser takes time exponential in the nesting of such lists: a
-/// 500-byte file of `[[[[…` hung it for minutes (found by `make fuzz`). So they are refused
-/// before it looks.
-fn structured_header(bytes: &[u8]) -> bool {
+/// Whether a .npy header nests brackets deeper than a mask's ever does: `{'descr': '|u1',
+/// 'fortran_order': False, 'shape': (H, W), }` nests two deep. npyz's header parser takes time
+/// exponential in the nesting, so a 500-byte file of `[[[[…` or `{{{{…` hung it for minutes
+/// (found by `make fuzz`); such headers are refused before it looks.
+fn nested_header(bytes: &[u8]) -> bool {
     let (start, len): (usize, Option<usize>) = match bytes.get(6) {
         Some(1) => (
             10,
@@ -255,9 +255,16 @@ fn structured_header(bytes: &[u8]) -> bool {
     };
     let Some(len) = len else { return false };
     let end = start.saturating_add(len).min(bytes.len());
-    bytes
-        .get(start..end)
-        .is_some_and(|header| header.contains(&b'['))
+    let header = bytes.get(start..end).unwrap_or_default();
+    let mut depth = 0i32;
+    header.iter().any(|&c| {
+        match c {
+            b'{' | b'[' | b'(' => depth += 1,
+            b'}' | b']' | b')' => depth -= 1,
+            _ => {}
+        }
+        depth > 2
+    })
 }
 
 fn read_mask(name: &str, bytes: &[u8]) -> Result<(usize, usize, Vec<u8>), LabelError> {
@@ -265,10 +272,10 @@ fn read_mask(name: &str, bytes: &[u8]) -> Result<(usize, usize, Vec<u8>), LabelE
         name: name.into(),
         reason,
     };
-    if structured_header(bytes) {
+    if nested_header(bytes) {
         return Err(LabelError::NpyShape {
             name: name.into(),
-            found: "a structured dtype (a list of fields)".into(),
+            found: "a header nested too deeply (a structured dtype?)".into(),
         });
     }
     let npy = npyz::NpyFile::new(Cursor::new(bytes)).map_err(|e| err(e.to_string()))?;

@@ -462,28 +462,30 @@ fn bad_labels_and_masks_are_refused_with_reasons() {
             "the edges mask is 4x3 pixels but the cells mask is 4x4",
         ),
     ];
-    // found by `make fuzz`: deeply nested lists in the header made npyz's parser take minutes
-    // (without the check this test hangs)
-    let nested = {
-        let descr = format!("{}'|u1'", "[".repeat(200));
+    // found by `make fuzz`: deeply nested lists or dicts in the header made npyz's parser take
+    // minutes (without the check this test hangs)
+    for opener in ["[", "{"] {
+        let descr = format!("{}'|u1'", opener.repeat(200));
         let mut header = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (3, 4), }}");
         while (10 + header.len() + 1) % 64 != 0 {
             header.push(' ');
         }
         header.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend((header.len() as u16).to_le_bytes());
-        out.extend(header.as_bytes());
-        out.extend([0u8; 12]);
-        out
-    };
-    let err = no_panic("nested header", || {
-        ClassMap::from_npy_masks(&nested, &z, &z)
-    })
-    .err()
-    .unwrap()
-    .to_string();
-    assert!(err.contains("found a structured dtype"), "{err}");
+        let mut nested = b"\x93NUMPY\x01\x00".to_vec();
+        nested.extend((header.len() as u16).to_le_bytes());
+        nested.extend(header.as_bytes());
+        nested.extend([0u8; 12]);
+        let err = no_panic("nested header", || {
+            ClassMap::from_npy_masks(&nested, &z, &z)
+        })
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            err.contains("found a header nested too deeply"),
+            "{opener}: {err}"
+        );
+    }
     for (name, bad, message) in cases {
         let err = no_panic(name, || ClassMap::from_npy_masks(&bad, &z, &z))
             .err()
