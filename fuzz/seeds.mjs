@@ -4,10 +4,9 @@
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
-import { deflateSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tiff16 } from '../tests/harness.mjs';
+import { png, tiff16 } from '../tests/harness.mjs';
 
 const cli = process.argv[2];
 const here = new URL('.', import.meta.url).pathname;
@@ -16,39 +15,6 @@ const dir = (target) => {
   mkdirSync(d, { recursive: true });
   return d;
 };
-
-function png(width, height, bits, value) {
-  const crc = (bytes) => {
-    let c = ~0;
-    for (const b of bytes) {
-      c ^= b;
-      for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xEDB88320 & -(c & 1));
-    }
-    return ~c >>> 0;
-  };
-  const chunk = (kind, data) => {
-    const body = Buffer.concat([Buffer.from(kind, 'latin1'), data]);
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc(body), 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = bits;
-  const bytes = bits / 8;
-  const raw = Buffer.alloc(height * (1 + width * bytes));
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const at = y * (1 + width * bytes) + 1 + x * bytes;
-      if (bytes === 2) raw.writeUInt16BE(value(x, y), at); else raw[at] = value(x, y);
-    }
-  }
-  return Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
 
 function npy(shape, data) {
   let header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;

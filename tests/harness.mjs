@@ -2,6 +2,7 @@
 // /data/) and Debian's Chromium driven by playwright-core.
 
 import { chromium } from 'playwright-core';
+import { deflateSync } from 'node:zlib';
 import { serve } from '../tools/serve.mjs';
 
 const DATA = process.env.CELLSEG_DATA || new URL('../../shared/data/bsubtilis', import.meta.url).pathname;
@@ -67,8 +68,9 @@ export async function train(page, { steps, batch, lr, evalEvery }) {
 }
 
 /** An uncompressed little-endian 16-bit grayscale TIFF with one page per `pages` entry
- *  ({width, height, value(x, y), stripAt}: stripAt overrides where the pixels are said to
- *  be, to make a broken page), written here so the test depends on no encoder. */
+ *  ({width, height, value(x, y), stripAt, claim}: stripAt overrides where the pixels are said
+ *  to be, claim the [width, height] the header states, to make broken files), written here so
+ *  the test depends on no encoder. */
 export function tiff16(pages) {
   const parts = [];
   let offset = 8;
@@ -76,13 +78,13 @@ export function tiff16(pages) {
   header.write('II*\0', 0, 'latin1');
   parts.push(header);
   const ifdOffsets = [];
-  const layout = pages.map(({ width, height, value, stripAt }) => {
+  const layout = pages.map(({ width, height, value, stripAt, claim }) => {
     const pixels = Buffer.alloc(2 * width * height);
     for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) pixels.writeUInt16LE(value(x, y), 2 * (y * width + x));
     const at = offset;
     offset += pixels.length;
     parts.push(pixels);
-    const tags = [[256, 4, width], [257, 4, height], [258, 3, 16], [259, 3, 1], [262, 3, 1],
+    const tags = [[256, 4, claim?.[0] ?? width], [257, 4, claim?.[1] ?? height], [258, 3, 16], [259, 3, 1], [262, 3, 1],
       [273, 4, stripAt ?? at], [277, 3, 1], [278, 4, height], [279, 4, pixels.length]];
     const ifd = Buffer.alloc(2 + 12 * tags.length + 4);
     ifd.writeUInt16LE(tags.length, 0);
@@ -108,4 +110,38 @@ export function tiff16(pages) {
 export function foreignRequests(browser) {
   const origin = new URL(browser.base).origin;
   return browser.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:'));
+}
+
+/** A grayscale PNG (`bits` 8 or 16) of `value(x, y)`, written here (no encoder needed). */
+export function png(width, height, bits, value) {
+  const crc = (bytes) => {
+    let c = ~0;
+    for (const b of bytes) {
+      c ^= b;
+      for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xEDB88320 & -(c & 1));
+    }
+    return ~c >>> 0;
+  };
+  const chunk = (kind, data) => {
+    const body = Buffer.concat([Buffer.from(kind, 'latin1'), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = bits;
+  const bytes = bits / 8;
+  const raw = Buffer.alloc(height * (1 + width * bytes));
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const at = y * (1 + width * bytes) + 1 + x * bytes;
+      if (bytes === 2) raw.writeUInt16BE(value(x, y), at); else raw[at] = value(x, y);
+    }
+  }
+  return Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }

@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { foreignRequests, launch, tiff16 } from './harness.mjs';
+import { foreignRequests, launch, png as pngOf, tiff16 } from './harness.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -69,7 +69,24 @@ test('hostile files get specific messages and lose nothing already loaded', asyn
 
   const tiff = tiff16([{ width: 64, height: 48, value: (x, y) => (x * 97 + y * 31) % 4096 }]);
   const png = (name, buffer) => ({ name, mimeType: 'image/png', buffer });
+  const goodPng = pngOf(64, 48, 16, (x, y) => (x * 997 + y * 31) % 65536);
+  const jpeg = Buffer.from(await page.evaluate(async () => {
+    const canvas = new OffscreenCanvas(64, 48);
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = '#777';
+    ctx.fillRect(0, 0, 64, 48);
+    ctx.fillStyle = '#222';
+    ctx.fillRect(10, 10, 20, 30);
+    return Array.from(new Uint8Array(await (await canvas.convertToBlob({ type: 'image/jpeg' })).arrayBuffer()));
+  }));
+  const tiny = (claim) => tiff16([{ width: 2, height: 2, value: () => 1, claim }]);
   const cases = [
+    [png('cut.png', goodPng.subarray(0, goodPng.length / 2)), /could not decode the image/],
+    [{ name: 'cut.jpg', mimeType: 'image/jpeg', buffer: jpeg.subarray(0, jpeg.length / 2) }, /could not decode the image/],
+    [{ name: 'zero.tif', mimeType: 'image/tiff', buffer: tiny([0, 5]) }, /the image is empty \(0 pixels\)/],
+    [{ name: 'bomb.tif', mimeType: 'image/tiff', buffer: tiny([100000, 100000]) }, /the limit is 64 megapixels/],
+    [{ name: 'liar.tif', mimeType: 'image/tiff', buffer: tiny([4000, 4000]) }, /could not decode the image/],
+    [{ name: 'magic.tif', mimeType: 'image/tiff', buffer: Buffer.from('II*\0') }, /could not decode the image/],
     [{ name: 'notes.tif', mimeType: 'image/tiff', buffer: Buffer.from('Dear reviewer, this is not a TIFF.') }, /not an image we can read/],
     [{ name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) }, /not an image we can read/],
     [{ name: 'cut.tif', mimeType: 'image/tiff', buffer: tiff.subarray(0, tiff.length / 2) }, /could not decode the image/],

@@ -59,7 +59,7 @@ test('WebGPU: the same seed trains the same network, within 1e-4 in every probab
   const page = await browser.open('?backend=webgpu&arch=network2&seed=7');
   assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu');
   await page.click('#load-colony');
-  await page.waitForFunction(() => window.cellseg.labelled);
+  await page.waitForFunction(() => window.cellseg.labelled, null, { timeout: 120_000 }); // SwiftShader is slow under load
   await page.selectOption('#networks', 'trained');
   await page.selectOption('#crop', '64');
   const run = async () => {
@@ -83,7 +83,7 @@ test('WebGPU: a lost device restarts the page on the CPU with its image, labels 
   const page = await browser.open('?backend=webgpu&arch=network2&testhooks=1');
   assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu');
   await page.click('#load-colony');
-  await page.waitForFunction(() => window.cellseg.labelled);
+  await page.waitForFunction(() => window.cellseg.labelled, null, { timeout: 120_000 }); // SwiftShader is slow under load
   const image = await page.evaluate(() => window.cellseg.image.name);
   await train(page, { steps: 2, batch: 8, lr: 0.001, evalEvery: 2 });
   await page.waitForFunction(() => window.cellseg.checkpoint);

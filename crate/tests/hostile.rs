@@ -209,6 +209,64 @@ fn refused(name: &str, bytes: &[u8], message: &str) {
     );
 }
 
+/// The image files every reader of images must refuse, with what the message must say.
+fn bad_images() -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let good = encode(
+        DynamicImage::ImageLuma16(phase_like(64, 48)),
+        ImageFormat::Tiff,
+    );
+    let png = encode(
+        DynamicImage::ImageLuma16(phase_like(64, 48)),
+        ImageFormat::Png,
+    );
+    let jpeg = encode(
+        DynamicImage::ImageRgb8(ImageBuffer::from_fn(64, 48, |x, _| {
+            Rgb([(x * 4) as u8, 90, 30])
+        })),
+        ImageFormat::Jpeg,
+    );
+    let tiny = |claim| tiff(&[(&[1; 4], 2, 2, Layout::Strips { rows: 2 })], Some(claim));
+    let unreadable = "not an image we can read";
+    let corrupt = "could not decode";
+    let empty = "the image is empty (0 pixels)";
+    let huge = "the limit is 64 megapixels";
+    vec![
+        ("empty file", vec![], unreadable),
+        (
+            "a text file named .tif",
+            b"Dear reviewer,\nthis is not a TIFF.\n".to_vec(),
+            unreadable,
+        ),
+        (
+            "PNG magic, then junk",
+            b"\x89PNG\r\n\x1a\n0123456789abcdef".to_vec(),
+            corrupt,
+        ),
+        ("TIFF magic only", b"II*\0".to_vec(), corrupt),
+        ("truncated TIFF", good[..good.len() / 2].to_vec(), corrupt),
+        ("truncated PNG", png[..png.len() / 2].to_vec(), corrupt),
+        ("truncated JPEG", jpeg[..jpeg.len() / 2].to_vec(), corrupt),
+        (
+            "TIFF claiming 100000x100000",
+            tiny((100_000, 100_000)),
+            huge,
+        ),
+        (
+            "PNG claiming 100000x100000",
+            png_claiming(100_000, 100_000),
+            huge,
+        ),
+        ("PNG claiming 0x0", png_claiming(0, 0), empty),
+        ("TIFF claiming 0x5", tiny((0, 5)), empty),
+        // a header that claims more pixels than the data holds
+        (
+            "TIFF claiming 4000x4000 over 4 pixels",
+            tiny((4000, 4000)),
+            corrupt,
+        ),
+    ]
+}
+
 #[test]
 fn bad_image_files_get_specific_messages() {
     let good = encode(
@@ -225,62 +283,9 @@ fn bad_image_files_get_specific_messages() {
         })),
         ImageFormat::Jpeg,
     );
-    let unreadable = "not an image we can read";
-    refused("empty file", &[], unreadable);
-    refused(
-        "a text file named .tif",
-        b"Dear reviewer,\nthis is not a TIFF.\n",
-        unreadable,
-    );
-    refused(
-        "PNG magic, then junk",
-        b"\x89PNG\r\n\x1a\n0123456789abcdef",
-        "could not decode",
-    );
-    refused("TIFF magic only", b"II*\0", "could not decode");
-    refused(
-        "truncated TIFF",
-        &good[..good.len() / 2],
-        "could not decode",
-    );
-    refused("truncated PNG", &png[..png.len() / 2], "could not decode");
-    refused(
-        "truncated JPEG",
-        &jpeg[..jpeg.len() / 2],
-        "could not decode",
-    );
-    refused(
-        "TIFF claiming 100000x100000",
-        &tiff(
-            &[(&[1; 4], 2, 2, Layout::Strips { rows: 2 })],
-            Some((100_000, 100_000)),
-        ),
-        "the limit is 64 megapixels",
-    );
-    refused(
-        "PNG claiming 100000x100000",
-        &png_claiming(100_000, 100_000),
-        "the limit is 64 megapixels",
-    );
-    refused(
-        "PNG claiming 0x0",
-        &png_claiming(0, 0),
-        "the image is empty (0 pixels)",
-    );
-    refused(
-        "TIFF claiming 0x5",
-        &tiff(&[(&[1; 4], 2, 2, Layout::Strips { rows: 2 })], Some((0, 5))),
-        "the image is empty (0 pixels)",
-    );
-    // a header that claims more pixels than the data holds
-    refused(
-        "TIFF claiming 4000x4000 over 4 pixels",
-        &tiff(
-            &[(&[1; 4], 2, 2, Layout::Strips { rows: 2 })],
-            Some((4000, 4000)),
-        ),
-        "could not decode",
-    );
+    for (name, bytes, message) in bad_images() {
+        refused(name, &bytes, message);
+    }
 
     // bit flips: any outcome but a panic, and a decoded image is as large as its header says
     let mut decoded = 0;
@@ -550,49 +555,121 @@ fn bad_weights_files_are_refused_with_reasons() {
 }
 
 #[test]
-fn the_cli_refuses_hostile_images_with_a_message() {
+fn the_cli_refuses_the_same_files_with_the_same_messages() {
     let dir = std::env::temp_dir().join(format!("cellseg-hostile-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let weights = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/original-1.cellseg");
-    let cases: [(&str, Vec<u8>, &str); 3] = [
-        ("notes.tif", b"hello".to_vec(), "not an image we can read"),
-        (
-            "bomb.png",
-            png_claiming(100_000, 100_000),
-            "the limit is 64 megapixels",
+    let models = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/original-1.cellseg");
+    let image = dir.join("ok.png");
+    std::fs::write(
+        &image,
+        encode(
+            DynamicImage::ImageLuma16(phase_like(40, 30)),
+            ImageFormat::Png,
         ),
-        (
-            "cut.tif",
-            {
-                let good = encode(
-                    DynamicImage::ImageLuma16(phase_like(64, 48)),
-                    ImageFormat::Tiff,
-                );
-                good[..good.len() / 3].to_vec()
-            },
-            "could not decode",
-        ),
-    ];
-    for (name, bytes, message) in cases {
-        let path = dir.join(name);
-        std::fs::write(&path, bytes).unwrap();
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_cellseg"))
-            .args([
-                "segment",
-                "--weights",
-                weights,
-                "--image",
-                path.to_str().unwrap(),
-            ])
+            .args(args)
             .output()
             .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{name}: accepted");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name.replace(' ', "_"));
+        std::fs::write(&path, bytes).unwrap();
+        path.display().to_string()
+    };
+    let check = |what: &str, (ok, stderr): (bool, String), message: &str| {
+        assert!(!ok, "{what}: accepted");
         assert!(
             stderr.contains(message),
-            "{name}: '{stderr}' does not say '{message}'"
+            "{what}: '{stderr}' does not say '{message}'"
         );
-        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+    };
+    for (name, bytes, message) in bad_images() {
+        let path = write(name, &bytes);
+        check(
+            name,
+            run(&["segment", "--weights", models, "--image", &path]),
+            message,
+        );
+    }
+    let weights = cellseg::weights::to_bytes(&Network::new(
+        &Spec::preset("network2").unwrap(),
+        1,
+        &Device::flex(),
+    ))
+    .unwrap();
+    for (name, bytes, message) in [
+        (
+            "random weights",
+            vec![7u8; 300],
+            "not a cellseg weights file",
+        ),
+        (
+            "truncated weights",
+            weights[..weights.len() / 2].to_vec(),
+            "the weights file is damaged",
+        ),
+    ] {
+        let path = write(name, &bytes);
+        check(
+            name,
+            run(&[
+                "segment",
+                "--weights",
+                &path,
+                "--image",
+                image.to_str().unwrap(),
+            ]),
+            message,
+        );
+    }
+    let classes = |w: u32, h: u32, v: u8| {
+        encode(
+            DynamicImage::ImageLuma8(ImageBuffer::from_pixel(w, h, Luma([v]))),
+            ImageFormat::Png,
+        )
+    };
+    for (name, bytes, message) in [
+        (
+            "labels of the wrong size",
+            classes(20, 30, 1),
+            "the labels are 20x30 pixels but the image is 40x30",
+        ),
+        (
+            "labels with class 7",
+            classes(40, 30, 7),
+            "has value 7 at (0, 0)",
+        ),
+        (
+            "text as labels",
+            b"0,1,2".to_vec(),
+            "not an image we can read",
+        ),
+    ] {
+        let path = write(name, &bytes);
+        let out = dir.join("w.cellseg").display().to_string();
+        check(
+            name,
+            run(&[
+                "train",
+                "--image",
+                image.to_str().unwrap(),
+                "--labels",
+                &path,
+                "--steps",
+                "1",
+                "--out",
+                &out,
+            ]),
+            message,
+        );
     }
     std::fs::remove_dir_all(&dir).ok();
 }
