@@ -9,7 +9,7 @@ PORT ?= 8080
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p}' Cargo.lock)
 WASM_PACK_VERSION := 0.15.1
 
-.PHONY: setup pkg demo test test-native test-browser lint clean models fuzz
+.PHONY: setup pkg demo test test-native test-browser lint clean models fuzz bench
 
 setup:
 	@command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
@@ -72,6 +72,19 @@ fuzz:
 	    $(FUZZ_TARGET_DIR)/corpus/$$target corpus/$$target -- -max_total_time=$(FUZZ_SECONDS) \
 	    -rss_limit_mb=4096 -timeout=20 || exit 1; \
 	done
+
+# Native speed against TensorFlow (CPU, in a venv made here): `cellseg bench --json` and
+# tools/peers/tf_bench.py on the same network shapes, merged into bench/results.{json,md}.
+# The in-browser peers (TF.js) are not in it yet.
+TF_VENV ?= $(HOME)/.cache/cellseg/tf-venv
+bench:
+	cargo build --bin cellseg
+	test -x $(TF_VENV)/bin/python || python3 -m venv $(TF_VENV)
+	$(TF_VENV)/bin/python -c 'import tensorflow' 2>/dev/null || $(TF_VENV)/bin/pip install -q tensorflow-cpu==2.21.0
+	mkdir -p bench
+	CELLSEG_DATA=$(DATA) $(CARGO_TARGET_DIR)/debug/cellseg bench --json > bench/cellseg.json
+	$(TF_VENV)/bin/python tools/peers/tf_bench.py > bench/tensorflow.json
+	node tools/peers/table.mjs bench/cellseg.json bench/tensorflow.json
 
 clean:
 	rm -rf pkg

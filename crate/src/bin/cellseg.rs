@@ -796,6 +796,27 @@ fn bench(a: BenchArgs) -> Result<()> {
             format!("dense {side}x{side}: {s:.3} s, {px:.0} px/s"),
         );
     }
+    // the whole image, tiled as the page and `segment` tile it
+    let whole = Rect::new(0, 0, plane.width, plane.height);
+    let t = Instant::now();
+    pollster::block_on(segment(
+        &net,
+        &plane,
+        whole,
+        backend.max_buffer,
+        device,
+        &mut |_, _| {},
+    ))?;
+    let s = t.elapsed().as_secs_f64();
+    let px = (plane.width * plane.height) as f64 / s;
+    record(
+        "dense_full_px_per_s",
+        px,
+        format!(
+            "dense {}x{} (whole image): {s:.2} s, {px:.0} px/s",
+            plane.width, plane.height
+        ),
+    );
     let rect = Rect::new(300, 300, 332, 332);
     let t = Instant::now();
     pollster::block_on(segment_naive(
