@@ -89,6 +89,15 @@ async function checkpoint(steps, force = false) {
   post({ type: 'event', event: 'checkpoint', bytes, steps }, [bytes.buffer]);
 }
 
+// While paused: says so, and waits for Resume or Stop. Returns whether it waited.
+async function pausedFor(progress) {
+  if (!control.paused) return false;
+  progress({ paused: true });
+  await new Promise((resolve) => { control.wake = resolve; });
+  control.wake = null;
+  return true;
+}
+
 async function train(msg, progress) {
   const { steps, learningRate, batch, seed, augment, evalEvery, restart } = msg;
   // Cleared before any await, so a Pause or Stop sent while the run starts is kept.
@@ -105,12 +114,7 @@ async function train(msg, progress) {
   let last = null;
   let stepMs = 0; // time inside the steps only: pauses and held-out checks excluded
   while (done < steps && !control.stopped) {
-    if (control.paused) {
-      progress({ paused: true });
-      await new Promise((resolve) => { control.wake = resolve; });
-      control.wake = null;
-      continue;
-    }
+    if (await pausedFor(progress)) continue;
     const t0 = performance.now();
     const triple = await engine.trainSteps(1);
     stepMs += performance.now() - t0;
@@ -136,12 +140,7 @@ async function compareTrain(msg, progress) {
   let done = 0;
   let stepMs = 0;
   while (done < steps && !control.stopped) {
-    if (control.paused) {
-      progress({ paused: true });
-      await new Promise((resolve) => { control.wake = resolve; });
-      control.wake = null;
-      continue;
-    }
+    if (await pausedFor(progress)) continue;
     const t0 = performance.now();
     const pairs = await engine.comparisonStep();
     stepMs += performance.now() - t0;
@@ -161,8 +160,7 @@ async function compareTrain(msg, progress) {
 // The image decoded from `bytes` (a page and a channel of it), with what the file holds and
 // how it is shown.
 function loadImage(bytes, page = 0, channel = -1) {
-  const [, , pages, channels, bits] = Engine.probeImage(bytes);
-  const [width, height, heldoutFrom] = engine.loadImage(bytes, page, channel);
+  const [width, height, heldoutFrom, pages, channels, bits] = engine.loadImage(bytes, page, channel);
   imageFile = bytes;
   const rgba = engine.imageRgba(NaN, NaN);
   const [low, high, full] = engine.displayRange();

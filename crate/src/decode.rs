@@ -82,17 +82,22 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     decode_with(bytes, Options::default())
 }
 
+/// Pages in a file: a TIFF's, counted from its directories (headers only); 1 for the rest.
+pub fn page_count(bytes: &[u8]) -> Result<usize, DecodeError> {
+    if is_tiff(bytes) {
+        tiff_pages(bytes)
+    } else {
+        Ok(1)
+    }
+}
+
 /// The size, page count, channels and bit depth of the first page.
 pub fn probe(bytes: &[u8]) -> Result<Info, DecodeError> {
     let decoded = decode(bytes)?;
     Ok(Info {
         width: decoded.plane.width as u32,
         height: decoded.plane.height as u32,
-        pages: if is_tiff(bytes) {
-            tiff_pages(bytes)?
-        } else {
-            1
-        },
+        pages: page_count(bytes)?,
         channels: decoded.channels,
         bits: decoded.bits,
     })
@@ -337,13 +342,12 @@ pub fn decode_normalised(bytes: &[u8]) -> Result<(Plane, Window), DecodeError> {
     Ok((plane, window))
 }
 
-/// A page and channel, decoded and normalised; also returns the bit depth.
+/// A page and channel, decoded (bit depth and channels kept) with its plane normalised.
 pub fn decode_normalised_with(
     bytes: &[u8],
     options: Options,
-) -> Result<(Plane, Window, u16), DecodeError> {
-    let decoded = decode_with(bytes, options)?;
-    let mut plane = decoded.plane;
-    let window = normalise(&mut plane);
-    Ok((plane, window, decoded.bits))
+) -> Result<(Decoded, Window), DecodeError> {
+    let mut decoded = decode_with(bytes, options)?;
+    let window = normalise(&mut decoded.plane);
+    Ok((decoded, window))
 }

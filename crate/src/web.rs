@@ -150,6 +150,20 @@ fn reporter(progress: Function) -> impl FnMut(usize, usize) {
     }
 }
 
+/// The page's training settings (flips and rotations together), with the batch capped.
+fn train_config(learning_rate: f64, batch: u32, seed: u32, augment: bool) -> TrainConfig {
+    TrainConfig {
+        learning_rate,
+        batch: batch.clamp(1, MAX_BATCH) as usize,
+        seed: seed as u64,
+        augment: Augment {
+            flips: augment,
+            rotations: augment,
+        },
+        ..TrainConfig::default()
+    }
+}
+
 /// Largest training batch the page may ask for.
 const MAX_BATCH: u32 = 4096;
 /// Most networks trained side by side: each holds its own Adam state.
@@ -422,8 +436,9 @@ impl Engine {
         out.into()
     }
 
-    /// Decodes and normalises an image file; returns `[width, height, x]`, columns from `x`
-    /// on being held out from training. Replaces the image (and drops its labels and
+    /// Decodes and normalises an image file; returns `[width, height, x, pages, channels,
+    /// bits]`: columns from `x` on are held out from training, and the rest describes the file
+    /// (for the page and channel menus). Replaces the image (and drops its labels and
     /// trainer) only if decoding succeeds.
     /// `page` picks a page of a multi-page TIFF (0 the first); `channel` a colour image's
     /// channel (0 red, 1 green, 2 blue; -1 luminance).
@@ -433,10 +448,19 @@ impl Engine {
             page: page as usize,
             channel: u8::try_from(channel).map_or(Channel::Luminance, Channel::Index),
         };
-        let (plane, window, bits) = decode::decode_normalised_with(bytes, options).map_err(err)?;
+        let (decoded, window) = decode::decode_normalised_with(bytes, options).map_err(err)?;
+        let pages = decode::page_count(bytes).map_err(err)?;
+        let (plane, bits) = (decoded.plane, decoded.bits);
         self.with(|s| {
             let (train, _) = heldout_split(plane.width, plane.height);
-            let size = vec![plane.width as u32, plane.height as u32, train.x1 as u32];
+            let size = vec![
+                plane.width as u32,
+                plane.height as u32,
+                train.x1 as u32,
+                pages as u32,
+                decoded.channels as u32,
+                bits as u32,
+            ];
             // Labels, paint and scale belong to the image they were made for.
             s.labels = None;
             s.paint = None;
@@ -455,19 +479,6 @@ impl Engine {
     /// The input limits: `[largest image in pixels, largest file in bytes]`.
     pub fn limits() -> Vec<f64> {
         vec![decode::MAX_PIXELS as f64, decode::MAX_FILE_BYTES as f64]
-    }
-
-    /// What a file holds without loading it: `[width, height, pages, channels, bits]`.
-    #[wasm_bindgen(js_name = probeImage)]
-    pub fn probe_image(bytes: &[u8]) -> Result<Vec<u32>, JsValue> {
-        let info = decode::probe(bytes).map_err(err)?;
-        Ok(vec![
-            info.width,
-            info.height,
-            info.pages as u32,
-            info.channels as u32,
-            info.bits as u32,
-        ])
     }
 
     /// The display window of auto-levels (1st, 99th percentile) and the file's full scale, in
@@ -592,14 +603,8 @@ impl Engine {
             let paint = paint.resized(plane.width, plane.height);
             let whole = Rect::new(0, 0, plane.width, plane.height);
             let config = TrainConfig {
-                learning_rate,
-                batch: batch.clamp(1, MAX_BATCH) as usize,
-                seed: seed as u64,
-                augment: Augment {
-                    flips: augment,
-                    rotations: augment,
-                },
                 heldout_patches: 300,
+                ..train_config(learning_rate, batch, seed, augment)
             };
             let trainer = Trainer::new(
                 s.network.clone(),
@@ -843,16 +848,7 @@ impl Engine {
                 .labels
                 .as_ref()
                 .ok_or_else(|| err("training needs labels for the image"))?;
-            let config = TrainConfig {
-                learning_rate,
-                batch: batch.clamp(1, MAX_BATCH) as usize,
-                seed: seed as u64,
-                augment: Augment {
-                    flips: augment,
-                    rotations: augment,
-                },
-                ..TrainConfig::default()
-            };
+            let config = train_config(learning_rate, batch, seed, augment);
             let (train, heldout) = heldout_split(image.width, image.height);
             let net = s.network.clone();
             s.trainer = Some(
@@ -962,16 +958,7 @@ impl Engine {
         }
         self.with(|s| {
             let (image, labels) = Engine::labelled(s)?;
-            let config = TrainConfig {
-                learning_rate,
-                batch: batch.clamp(1, MAX_BATCH) as usize,
-                seed: seed as u64,
-                augment: Augment {
-                    flips: augment,
-                    rotations: augment,
-                },
-                ..TrainConfig::default()
-            };
+            let config = train_config(learning_rate, batch, seed, augment);
             let (train, heldout) = heldout_split(image.width, image.height);
             let comparison = Comparison::new(
                 &specs,
