@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { png, tiff16 } from '../tests/harness.mjs';
+import { npy, png, tiff16 } from '../tests/harness.mjs';
 
 const cli = process.argv[2];
 const here = new URL('.', import.meta.url).pathname;
@@ -15,16 +15,6 @@ const dir = (target) => {
   mkdirSync(d, { recursive: true });
   return d;
 };
-
-function npy(shape, data) {
-  let header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
-  while ((10 + header.length + 1) % 64 !== 0) header += ' ';
-  header += '\n';
-  const head = Buffer.alloc(10);
-  Buffer.from('\x93NUMPY\x01\x00', 'latin1').copy(head);
-  head.writeUInt16LE(header.length, 8);
-  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data)]);
-}
 
 const rods = (x, y) => ((x % 6 < 3) ? 900 : 1800) + y;
 const decode = dir('decode');
@@ -38,7 +28,7 @@ seed('two-pages.tif', tiff16([{ width: 8, height: 6, value: rods }, { width: 5, 
 const labels = dir('labels');
 writeFileSync(join(labels, 'classes.png'), png(8, 6, 8, (x, y) => (x + y) % 3));
 writeFileSync(join(labels, 'instances.png'), png(8, 6, 16, (x, y) => (x < 4 ? 1 : 2) * (y > 1 ? 1 : 0)));
-const mask = (f) => npy([3, 4], Array.from({ length: 12 }, (_, i) => (f(i) ? 255 : 0)));
+const mask = (f) => npy('|u1', [3, 4], Array.from({ length: 12 }, (_, i) => (f(i) ? 255 : 0)));
 writeFileSync(join(labels, 'masks.npy3'), Buffer.concat([mask((i) => i % 3 === 1), mask((i) => i % 3 === 2), mask((i) => i % 3 === 0)]));
 
 // a small trained network, from the CLI

@@ -112,8 +112,8 @@ export function foreignRequests(browser) {
   return browser.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:'));
 }
 
-/** A grayscale PNG (`bits` 8 or 16) of `value(x, y)`, written here (no encoder needed). */
-export function png(width, height, bits, value) {
+/** A PNG file of these chunks ([kind, data] pairs), checksums included. */
+function pngFile(chunks) {
   const crc = (bytes) => {
     let c = ~0;
     for (const b of bytes) {
@@ -122,7 +122,7 @@ export function png(width, height, bits, value) {
     }
     return ~c >>> 0;
   };
-  const chunk = (kind, data) => {
+  const chunk = ([kind, data]) => {
     const body = Buffer.concat([Buffer.from(kind, 'latin1'), data]);
     const out = Buffer.alloc(12 + data.length);
     out.writeUInt32BE(data.length, 0);
@@ -130,10 +130,19 @@ export function png(width, height, bits, value) {
     out.writeUInt32BE(crc(body), 8 + data.length);
     return out;
   };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = bits;
+  return Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), ...chunks.map(chunk)]);
+}
+
+function ihdr(width, height, bits) {
+  const data = Buffer.alloc(13);
+  data.writeUInt32BE(width, 0);
+  data.writeUInt32BE(height, 4);
+  data[8] = bits; // gray: colour type 0
+  return ['IHDR', data];
+}
+
+/** A grayscale PNG (`bits` 8 or 16) of `value(x, y)`, written here (no encoder needed). */
+export function png(width, height, bits, value) {
   const bytes = bits / 8;
   const raw = Buffer.alloc(height * (1 + width * bytes));
   for (let y = 0; y < height; y++) {
@@ -142,6 +151,21 @@ export function png(width, height, bits, value) {
       if (bytes === 2) raw.writeUInt16BE(value(x, y), at); else raw[at] = value(x, y);
     }
   }
-  return Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return pngFile([ihdr(width, height, bits), ['IDAT', deflateSync(raw)], ['IEND', Buffer.alloc(0)]]);
+}
+
+/** A PNG whose header claims `w` x `h` (valid checksums) over one tiny IDAT. */
+export function pngClaiming(w, h) {
+  return pngFile([ihdr(w, h, 8), ['IDAT', Buffer.from([0x78, 0x9c, 0x03, 0, 0, 0, 0, 1])], ['IEND', Buffer.alloc(0)]]);
+}
+
+/** A NumPy .npy file (version 1) of `data` with this dtype and shape. */
+export function npy(descr, shape, data) {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
+  while ((10 + header.length + 1) % 64 !== 0) header += ' ';
+  header += '\n';
+  const head = Buffer.alloc(10);
+  Buffer.from('\x93NUMPY\x01\x00', 'latin1').copy(head);
+  head.writeUInt16LE(header.length, 8);
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data)]);
 }

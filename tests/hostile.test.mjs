@@ -4,47 +4,11 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { foreignRequests, launch, png as pngOf, tiff16 } from './harness.mjs';
+import { foreignRequests, launch, npy, png as pngOf, pngClaiming, tiff16 } from './harness.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-/** A PNG whose header claims `w` x `h` (valid checksum) over one tiny IDAT. */
-function pngClaiming(w, h) {
-  const crc = (bytes) => {
-    let c = ~0;
-    for (const b of bytes) {
-      c ^= b;
-      for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xEDB88320 & -(c & 1));
-    }
-    return ~c >>> 0;
-  };
-  const chunk = (kind, data) => {
-    const body = Buffer.concat([Buffer.from(kind, 'latin1'), data]);
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc(body), 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; // 8-bit gray
-  return Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), chunk('IHDR', ihdr),
-    chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0, 0, 0, 0, 1])), chunk('IEND', Buffer.alloc(0))]);
-}
-
-function npy(descr, shape, data) {
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
-  while ((10 + header.length + 1) % 64 !== 0) header += ' ';
-  header += '\n';
-  const head = Buffer.alloc(10);
-  Buffer.from('\x93NUMPY\x01\x00', 'latin1').copy(head);
-  head.writeUInt16LE(header.length, 8);
-  return Buffer.concat([head, Buffer.from(header, 'latin1'), data]);
-}
 
 // What the page holds, to check nothing was lost.
 const snapshot = (page) => page.evaluate(() => ({

@@ -151,42 +151,24 @@ fn class_png_labels_and_their_errors() {
 
 /// A .npy file written by hand from the format description (so the parser is checked
 /// against the format, not against itself).
-fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let dims = if dims.len() == 1 {
-        format!("{},", dims[0])
-    } else {
-        dims.join(", ")
-    };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    out.extend(data);
-    out
-}
 
 #[test]
 fn npy_masks_make_a_class_map() {
     // 2x3: cell, edge, other / other, cell, edge
-    let cells = npy("|u1", &[2, 3], &[255, 0, 0, 0, 255, 0]);
-    let edges = npy("|u1", &[2, 3], &[0, 255, 0, 0, 0, 255]);
-    let other = npy("|u1", &[2, 3], &[0, 0, 255, 255, 0, 0]);
+    let cells = common::npy("|u1", &[2, 3], &[255, 0, 0, 0, 255, 0]);
+    let edges = common::npy("|u1", &[2, 3], &[0, 255, 0, 0, 0, 255]);
+    let other = common::npy("|u1", &[2, 3], &[0, 0, 255, 255, 0, 0]);
     let labels = ClassMap::from_npy_masks(&cells, &edges, &other).unwrap();
     assert_eq!((labels.width, labels.height), (3, 2));
     assert_eq!(labels.classes, [1, 2, 0, 0, 1, 2]);
 
-    let wrong_shape = npy("|u1", &[3, 2], &[0; 6]);
+    let wrong_shape = common::npy("|u1", &[3, 2], &[0; 6]);
     let err = ClassMap::from_npy_masks(&cells, &wrong_shape, &other).unwrap_err();
     assert_eq!(
         err.to_string(),
         "the edges mask is 2x3 pixels but the cells mask is 3x2"
     );
-    let float = npy("<f4", &[2, 3], &[0; 24]);
+    let float = common::npy("<f4", &[2, 3], &[0; 24]);
     let err = ClassMap::from_npy_masks(&float, &edges, &other).unwrap_err();
     assert!(err.to_string().contains("uint8"), "{err}");
     let err = ClassMap::from_npy_masks(b"not numpy", &edges, &other).unwrap_err();

@@ -209,8 +209,8 @@ fn refused(name: &str, bytes: &[u8], message: &str) {
     );
 }
 
-/// The image files every reader of images must refuse, with what the message must say.
-fn bad_images() -> Vec<(&'static str, Vec<u8>, &'static str)> {
+/// A 16-bit TIFF, a 16-bit PNG and a colour JPEG, all readable: to cut and to flip bits in.
+fn good_images() -> [Vec<u8>; 3] {
     let good = encode(
         DynamicImage::ImageLuma16(phase_like(64, 48)),
         ImageFormat::Tiff,
@@ -225,6 +225,12 @@ fn bad_images() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         })),
         ImageFormat::Jpeg,
     );
+    [good, png, jpeg]
+}
+
+/// The image files every reader of images must refuse, with what the message must say.
+fn bad_images() -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let [good, png, jpeg] = good_images();
     let tiny = |claim| tiff(&[(&[1; 4], 2, 2, Layout::Strips { rows: 2 })], Some(claim));
     let unreadable = "not an image we can read";
     let corrupt = "could not decode";
@@ -269,20 +275,7 @@ fn bad_images() -> Vec<(&'static str, Vec<u8>, &'static str)> {
 
 #[test]
 fn bad_image_files_get_specific_messages() {
-    let good = encode(
-        DynamicImage::ImageLuma16(phase_like(64, 48)),
-        ImageFormat::Tiff,
-    );
-    let png = encode(
-        DynamicImage::ImageLuma16(phase_like(64, 48)),
-        ImageFormat::Png,
-    );
-    let jpeg = encode(
-        DynamicImage::ImageRgb8(ImageBuffer::from_fn(64, 48, |x, _| {
-            Rgb([(x * 4) as u8, 90, 30])
-        })),
-        ImageFormat::Jpeg,
-    );
+    let [good, png, jpeg] = good_images();
     for (name, bytes, message) in bad_images() {
         refused(name, &bytes, message);
     }
@@ -391,24 +384,6 @@ fn a_broken_page_is_named_and_the_good_pages_still_load() {
     );
 }
 
-fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let comma = if shape.len() == 1 { "," } else { "" };
-    let mut header = format!(
-        "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}{comma}), }}",
-        dims.join(", ")
-    );
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    out.extend(data);
-    out
-}
-
 #[test]
 fn bad_labels_and_masks_are_refused_with_reasons() {
     let classes = |w: u32, h: u32, f: fn(u32, u32) -> u8| {
@@ -438,17 +413,17 @@ fn bad_labels_and_masks_are_refused_with_reasons() {
 
     let ones = vec![1u8; 12];
     let zeros = vec![0u8; 12];
-    let good = npy("|u1", &[3, 4], &ones);
-    let z = npy("|u1", &[3, 4], &zeros);
+    let good = common::npy("|u1", &[3, 4], &ones);
+    let z = common::npy("|u1", &[3, 4], &zeros);
     let cases: [(&str, Vec<u8>, &str); 5] = [
         (
             "float masks",
-            npy("<f4", &[3, 4], &[0; 48]),
+            common::npy("<f4", &[3, 4], &[0; 48]),
             "expected a 2-D uint8 mask",
         ),
         (
             "3-D masks",
-            npy("|u1", &[3, 2, 2], &ones),
+            common::npy("|u1", &[3, 2, 2], &ones),
             "expected a 2-D uint8 mask",
         ),
         (
@@ -463,7 +438,7 @@ fn bad_labels_and_masks_are_refused_with_reasons() {
         ),
         (
             "wrong size",
-            npy("|u1", &[4, 4], &[0; 16]),
+            common::npy("|u1", &[4, 4], &[0; 16]),
             "the edges mask is 4x3 pixels but the cells mask is 4x4",
         ),
     ];
@@ -471,15 +446,10 @@ fn bad_labels_and_masks_are_refused_with_reasons() {
     // minutes (without the check this test hangs)
     for opener in ["[", "{"] {
         let descr = format!("{}'|u1'", opener.repeat(200));
-        let mut header = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (3, 4), }}");
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut nested = b"\x93NUMPY\x01\x00".to_vec();
-        nested.extend((header.len() as u16).to_le_bytes());
-        nested.extend(header.as_bytes());
-        nested.extend([0u8; 12]);
+        let nested = common::npy_with_header(
+            &format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (3, 4), }}"),
+            &[0; 12],
+        );
         let err = no_panic("nested header", || {
             ClassMap::from_npy_masks(&nested, &z, &z)
         })

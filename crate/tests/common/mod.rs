@@ -30,3 +30,31 @@ pub fn training_image() -> (Plane, ClassMap) {
     labels.check_size(plane.width, plane.height).unwrap();
     (plane, labels)
 }
+
+/// A NumPy .npy file (version 1) of `data` with this dtype and shape.
+pub fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let dims = if dims.len() == 1 {
+        format!("{},", dims[0])
+    } else {
+        dims.join(", ")
+    };
+    npy_with_header(
+        &format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}"),
+        data,
+    )
+}
+
+/// A .npy file (version 1) with this header dict, padded as NumPy pads it.
+pub fn npy_with_header(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = dict.to_string();
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    out.extend(data);
+    out
+}
