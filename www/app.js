@@ -221,7 +221,6 @@ async function start() {
     await client.ready;
     const info = await client.request('init', { backend: backendWanted, testHooks: params.has('testhooks') });
     const el = $('backend');
-    el.dataset.state = 'ready';
     el.dataset.backend = info.backend;
     const where = info.backend === 'webgpu' ? `WebGPU: ${info.adapter}` : `the CPU (burn flex, in the worker)`;
     el.textContent = `Running on ${where}${info.note ? ` — ${info.note}` : ''}`;
@@ -250,6 +249,9 @@ async function start() {
     await training.offerSavedNetwork();
     if (arch && arch !== $('arch').value) await newNetwork(arch).catch(() => { /* shown */ });
     else await showTaps($('arch').value);
+    // Ready only now: until here the set-up's own requests would make the buttons flicker
+    // on and off, and a click in such a gap would be lost.
+    el.dataset.state = 'ready';
   } catch (e) {
     $('backend').dataset.state = 'failed';
     $('backend').textContent = 'The engine failed to start.';
