@@ -22,6 +22,7 @@ pub mod colony;
 pub mod comparison;
 pub mod decode;
 pub mod dense;
+pub mod dense_cpu;
 pub mod display;
 pub mod evaluate;
 pub mod export;

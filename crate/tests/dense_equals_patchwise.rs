@@ -4,6 +4,7 @@ mod common;
 
 use burn::tensor::Device;
 use cellseg::dense::{segment, tile_side};
+use cellseg::dense_cpu;
 use cellseg::naive::segment_naive;
 use cellseg::network::Network;
 use cellseg::plane::{Plane, Rect};
@@ -62,11 +63,16 @@ fn every_preset_dense_equals_patch_by_patch_on_random_weights() {
 fn tiles_join_seamlessly() {
     let plane = real_crop();
     let spec = Spec::preset("original").unwrap();
-    let net = Network::new(&spec, 3, &Device::flex());
-    // A limit small enough for 9x9 output tiles: many tiles and halos.
-    let small = 4 * spec.dense_floats_per_pixel() as u64 * 39 * 39;
-    assert_eq!(tile_side(&net, small), Some(9));
-    assert_eq!(tile_side(&net, small / 4), None);
+    // Limits small enough for 9x9 output tiles: many tiles and halos. The CPU sizes tiles by
+    // its images between layers, a GPU by its largest buffer.
+    let floats = dense_cpu::floats_per_pixel(&spec);
+    assert_eq!(floats, 80 + 120); // conv3 -> conv4; conv5 runs inside the head
+    let small = 4 * floats as u64 * 39 * 39;
+    assert_eq!(tile_side(floats, small), Some(9));
+    assert_eq!(tile_side(floats, small / 4), None);
+    let gpu = spec.dense_floats_per_pixel();
+    assert_eq!(gpu, 3 * 3 * 120);
+    assert_eq!(tile_side(gpu, 4 * gpu as u64 * 39 * 39), Some(9));
     let diff = compare(&spec, &plane, Rect::new(1380, 1020, 1392, 1040), small);
     assert!(diff <= 1e-5, "tiled: {diff}");
 }
@@ -75,6 +81,14 @@ fn tiles_join_seamlessly() {
 fn odd_pool_inputs_still_match() {
     let plane = real_crop();
     let spec = Spec::parse("odd", "conv3x6 pool conv3x8 pool conv3x8 conv4x8 fc16").unwrap();
+    let diff = compare(&spec, &plane, Rect::new(40, 40, 52, 50), 128 << 20);
+    assert!(diff <= 1e-5, "{diff}");
+    // ending with a pool (the CPU runs a last conv inside the head; here there is none)
+    let spec = Spec::parse(
+        "pool last",
+        "conv4x6 pool conv3x8 conv3x8 pool conv4x8 pool fc16",
+    )
+    .unwrap();
     let diff = compare(&spec, &plane, Rect::new(40, 40, 52, 50), 128 << 20);
     assert!(diff <= 1e-5, "{diff}");
 }
