@@ -17,7 +17,7 @@ setup:
 	wasm-pack --version 2>/dev/null | grep -qF "$(WASM_PACK_VERSION)" || cargo install wasm-pack --version $(WASM_PACK_VERSION)
 	wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)" || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
 	test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
-	test -d node_modules/playwright-core && test -d node_modules/uplot || npm ci --no-audit --no-fund
+	test -d node_modules/playwright-core && test -d node_modules/uplot && test -d node_modules/@tensorflow/tfjs-backend-webgpu && test -d node_modules/@tensorflow/tfjs || npm ci --no-audit --no-fund
 
 # The wasm package the page loads (release profile: LTO, size-tuned).
 pkg: setup
@@ -73,18 +73,21 @@ fuzz:
 	    -rss_limit_mb=4096 -timeout=20 || exit 1; \
 	done
 
-# Native speed against TensorFlow (CPU, in a venv made here): `cellseg bench --json` and
-# tools/peers/tf_bench.py on the same network shapes, merged into bench/results.{json,md}.
-# The in-browser peers (TF.js) are not in it yet.
+# Speed against the peers, each measured in this run: natively `cellseg bench --json` against
+# TensorFlow (CPU, in a venv made here, tools/peers/tf_bench.py); in the browser the page's
+# bench (bench.html: cellseg on the CPU and WebGPU, TF.js's wasm, webgpu and cpu backends, in
+# the same Chromium) and the time from opening the page to the first segmented crop. Merged,
+# with cellseg/peer ratios and the targets, into bench/results.{json,md}.
 TF_VENV ?= $(HOME)/.cache/cellseg/tf-venv
-bench:
+bench: pkg
 	cargo build --bin cellseg
 	test -x $(TF_VENV)/bin/python || python3 -m venv $(TF_VENV)
 	$(TF_VENV)/bin/python -c 'import tensorflow' 2>/dev/null || $(TF_VENV)/bin/pip install -q tensorflow-cpu==2.21.0
 	mkdir -p bench
 	CELLSEG_DATA=$(DATA) $(CARGO_TARGET_DIR)/debug/cellseg bench --json > bench/cellseg.json
 	$(TF_VENV)/bin/python tools/peers/tf_bench.py > bench/tensorflow.json
-	node tools/peers/table.mjs bench/cellseg.json bench/tensorflow.json
+	CELLSEG_DATA=$(DATA) node tools/bench-page.mjs > bench/page.json
+	node tools/peers/table.mjs bench/cellseg.json bench/tensorflow.json bench/page.json
 
 clean:
 	rm -rf pkg

@@ -13,7 +13,8 @@ export const FLAGS = [
   '--disable-dev-shm-usage',
 ];
 
-/** Starts the server and a browser; returns {base, requests, open(query), close()}. */
+/** Starts the server and a browser; returns {base, requests, open(query, {path, ready}),
+ *  close()}: `open` loads `path` (the page by default) and waits for its engine (`ready`). */
 export async function launch({ webgpu = true } = {}) {
   const server = await serve({ port: 0, data: `${DATA}/upstream` });
   const base = `http://127.0.0.1:${server.address().port}/`;
@@ -26,7 +27,7 @@ export async function launch({ webgpu = true } = {}) {
   return {
     base,
     requests,
-    async open(query = '') {
+    async open(query = '', { path = '', ready = true } = {}) {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       page.on('request', (r) => requests.push(r.url()));
       // Content-Security-Policy violations, for the tests to check (the policy is in serve.mjs)
@@ -38,8 +39,8 @@ export async function launch({ webgpu = true } = {}) {
       });
       page.on('pageerror', (e) => console.error('page error:', e.message));
       page.on('console', (m) => { if (m.type() === 'error') console.error('console:', m.text()); });
-      await page.goto(base + query);
-      await page.waitForFunction(() => ['ready', 'failed'].includes(document.getElementById('backend').dataset.state), null, { timeout: 120_000 });
+      await page.goto(base + path + query);
+      if (ready) await page.waitForFunction(() => ['ready', 'failed'].includes(document.getElementById('backend').dataset.state), null, { timeout: 120_000 });
       return page;
     },
     async close() {

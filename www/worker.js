@@ -219,6 +219,10 @@ async function handle(msg) {
       const rgba = engine.imageRgba(NaN, NaN);
       return [{ width, height, heldoutFrom, rgba, counts }, [rgba.buffer]];
     }
+    case 'bench': {
+      const figures = await engine.bench(msg.width, msg.height, JSON.stringify(msg.plan), (figure) => progress({ figure }));
+      return { figures };
+    }
     case 'loadClassLabels': return { counts: Array.from(engine.loadClassLabels(new Uint8Array(msg.bytes))) };
     case 'loadNpyLabels': {
       const [c, e, o] = msg.masks.map((b) => new Uint8Array(b));

@@ -7,7 +7,8 @@
 //! file bytes ─▶ decode ─▶ normalise ─▶ plane ─┬─▶ patch (balanced sampler) ─▶ train ─▶ weights
 //! labels (PNG / .npy) ─▶ labels ─────────────┘                                 │
 //! spec (list of layers) ─▶ network ◀───────────────────────────────────────────┘
-//!                          └▶ dense (dilated twin, tiled) ─▶ probability maps
+//!                          └▶ dense (dilated twin, tiled; on the CPU as matrix products,
+//!                             dense_cpu) ─▶ probability maps
 //!                          └▶ naive (patch by patch, for comparison)
 //! probability maps ─▶ post (average nets, median, threshold, cells) ─▶ metrics, outline
 //! ```
@@ -15,9 +16,11 @@
 //! `scale` resamples an image to the tutorial's cell size and maps back; `display` is the
 //! display window in file units; `colony` draws synthetic images with exact labels; `export`
 //! writes labels, masks and maps; `intensity`, `evaluate` and `unmatched` explain results.
-//! `backend` picks WebGPU or the CPU at run time; `web` is the wasm-bindgen surface.
+//! `backend` picks WebGPU or the CPU at run time; `bench` times the network densely, patch by
+//! patch and in training (for the CLI and the page); `web` is the wasm-bindgen surface.
 
 pub mod backend;
+pub mod bench;
 pub mod colony;
 pub mod comparison;
 pub mod decode;

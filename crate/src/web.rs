@@ -12,6 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend::Backend;
+use crate::bench::{self, Plan};
 use crate::comparison::Comparison;
 use crate::decode::{Channel, Options};
 use crate::dense::{ProbabilityMap, segment};
@@ -131,6 +132,19 @@ fn err(message: impl std::fmt::Display) -> JsValue {
 /// A preset by name, or a network in text form (`conv4x20 pool ... fc1000`).
 fn spec_of(arch: &str) -> Result<Spec, JsValue> {
     Spec::lookup(arch).map_err(err)
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `performance.now()`: there in a page and in a worker alike (`window` is not).
+    #[wasm_bindgen(js_namespace = performance)]
+    fn now() -> f64;
+}
+
+/// A value as a JavaScript object, through JSON (small values only).
+fn serde_wasm(value: &impl serde::Serialize) -> Result<JsValue, JsValue> {
+    let text = serde_json::to_string(value).map_err(err)?;
+    js_sys::JSON::parse(&text)
 }
 
 /// The crop `x..x+width`, `y..y+height`.
@@ -916,6 +930,30 @@ impl Engine {
             s.network = trainer.network();
             s.trainer = Some(trainer);
             result.map(|_| Float32Array::from(out.as_slice()).into())
+        })
+    }
+
+    /// The benchmark ([`crate::bench`]) on this engine's backend, over a synthetic colony of
+    /// `width` x `height` (nothing loaded is touched), following `plan` (JSON of
+    /// [`Plan`]). `progress(figure)` sees each figure as it is measured; resolves to all.
+    pub fn bench(&self, width: u32, height: u32, plan: &str, progress: Function) -> Promise {
+        let plan: Result<Plan, _> = serde_json::from_str(plan);
+        self.job(move |state| async move {
+            let plan = plan.map_err(|e| err(format!("bad benchmark plan: {e}")))?;
+            let backend = state.borrow().backend.clone();
+            let (w, h) = (
+                width.clamp(64, 2048) as usize,
+                height.clamp(64, 2048) as usize,
+            );
+            let (plane, labels) = colony::colony(w, h, 1);
+            let figures = bench::run(&backend, &plane, &labels, &plan, &now, &mut |figure| {
+                if let Ok(value) = serde_wasm(figure) {
+                    let _ = progress.call1(&JsValue::NULL, &value);
+                }
+            })
+            .await
+            .map_err(err)?;
+            serde_wasm(&figures)
         })
     }
 

@@ -1,38 +1,110 @@
-// Merges `cellseg bench --json` and the peers' JSON into bench/results.json and a markdown
-// table of cellseg/peer ratios (bench/results.md), dated and naming the machine.
-// usage: node tools/peers/table.mjs CELLSEG_JSON PEER_JSON...
+// Merges the benchmark's parts into bench/results.json and bench/results.md: natively,
+// `cellseg bench --json` against TensorFlow (tools/peers/tf_bench.py); in the browser, the
+// page's bench (tools/bench-page.mjs: cellseg and TF.js in the same Chromium); the wasm's
+// gzip size; and the issue's targets, each with its measured ratio. Dated, naming the machine.
+//
+// usage: node tools/peers/table.mjs CELLSEG_JSON TENSORFLOW_JSON [PAGE_JSON]
 
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { cpus, totalmem } from 'node:os';
 
-const [ours, ...peers] = process.argv.slice(2).map((f) => JSON.parse(readFileSync(f, 'utf8')));
-const ROWS = [
+const [oursFile, tfFile, pageFile] = process.argv.slice(2);
+const read = (f) => JSON.parse(readFileSync(f, 'utf8'));
+const ours = read(oursFile);
+const tf = read(tfFile);
+const page = pageFile ? read(pageFile) : null;
+
+const NATIVE_ROWS = [
   ['dense_98_px_per_s', 'dense 98×98, px/s'],
   ['dense_256_px_per_s', 'dense 256×256, px/s'],
-  ['dense_full_px_per_s', 'dense 1040×1392 (tiled), px/s'],
-  ['naive_px_per_s', 'patch by patch (batch 256), px/s'],
+  ['dense_full_px_per_s', 'dense 1392×1040 (tiled), px/s'],
+  ['naive_px_per_s', 'patch by patch (batches of 256), px/s'],
   ['train_16_patches_per_s', 'Adam step, batch 16, patches/s'],
   ['train_256_patches_per_s', 'Adam step, batch 256, patches/s'],
 ];
+const PAGE_ROWS = [
+  ['dense_64_px_per_s', 'dense 64×64, px/s'],
+  ...NATIVE_ROWS,
+];
 const machine = `${cpus().length} × ${cpus()[0].model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
 const date = new Date().toISOString().slice(0, 10);
-const fmt = (v) => (v === undefined ? '–' : v >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(1));
+const fmt = (v) => (v === undefined || v === null ? '–' : v >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(1));
+const times = (r) => `${r.toFixed(2)}×`;
+
 const lines = [
-  `Measured ${date} on ${machine}; the posts' original network with random weights. cellseg times one run after a warm-up; the peers take the median of their repeats.`,
+  `Measured ${date} on ${machine}; the posts' original network with random weights; every figure is the median of 3 timed runs after a warm-up (the whole image: one run).`,
   '',
-  `| | cellseg (${ours.adapter}) | ${peers.map((p) => p.peer).join(' | ')} | ${peers.map((p) => `cellseg / ${p.peer.split(' (')[0]}`).join(' | ')} |`,
-  `|---|---|${peers.map(() => '---|').join('')}${peers.map(() => '---|').join('')}`,
+  '**Natively (CPU)**',
+  '',
+  `| | cellseg (${ours.adapter}) | ${tf.peer} | cellseg / TensorFlow |`,
+  '|---|---|---|---|',
 ];
-for (const [key, label] of ROWS) {
-  const ratio = (p) => (ours[key] && p[key] ? `${(ours[key] / p[key]).toFixed(2)}×` : '–');
-  lines.push(`| ${label} | ${fmt(ours[key])} | ${peers.map((p) => fmt(p[key])).join(' | ')} | ${peers.map(ratio).join(' | ')} |`);
+for (const [key, label] of NATIVE_ROWS) {
+  const ratio = ours[key] && tf[key] ? times(ours[key] / tf[key]) : '–';
+  lines.push(`| ${label} | ${fmt(ours[key])} | ${fmt(tf[key])} | ${ratio} |`);
 }
-for (const p of peers) {
-  if (p.dense_equals_patchwise_max_diff !== undefined) {
-    lines.push('', `${p.peer}: dense twin against patch by patch, max |difference| ${p.dense_equals_patchwise_max_diff.toExponential(1)}.`);
+lines.push('', `${tf.peer}: dense twin against patch by patch, max |difference| ${tf.dense_equals_patchwise_max_diff.toExponential(1)}.`);
+
+const wasm = 'pkg/cellseg_bg.wasm';
+const wasmSize = existsSync(wasm) ? (() => {
+  const bytes = readFileSync(wasm);
+  return { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+})() : null;
+
+if (page) {
+  const runs = Object.entries(page.runs);
+  const adapter = page.adapter ? `${page.adapter.name}${page.adapter.software ? ' (software)' : ''}` : 'none';
+  lines.push('', `**In the browser** (${page.userAgent.match(/(Headless)?Chrome\/[\d.]+/)?.[0] ?? 'Chromium'}, headless; WebGPU adapter: ${adapter}; \`node tools/bench-page.mjs\`, the page \`bench.html\`)`, '',
+    `| | ${runs.map(([, r]) => r.label).join(' | ')} |`, `|---|${runs.map(() => '---|').join('')}`);
+  for (const [key, label] of PAGE_ROWS) {
+    const cells = runs.map(([, r]) => (r.errors?.[key] ? 'cannot' : fmt(r.figures[key])));
+    if (cells.every((c) => c === '–')) continue;
+    lines.push(`| ${label} | ${cells.join(' | ')} |`);
+  }
+  const failed = runs.filter(([, r]) => r.error);
+  for (const [, r] of failed) lines.push('', `${r.label} failed: ${r.error}`);
+  for (const [, r] of runs) {
+    const diff = r.figures.dense_equals_patchwise_max_diff;
+    if (diff !== undefined) lines.push('', `${r.peer ?? r.label}: dense twin against patch by patch, max |difference| ${diff.toExponential(1)}.`);
+  }
+  if (page.firstCrop) {
+    lines.push('', `Page load to the first segmented 256×256 crop with the three pretrained networks (CPU, the tutorial image served locally): ${(page.firstCrop.ms / 1000).toFixed(2)} s, of which segmenting ${(page.firstCrop.segmentMs / 1000).toFixed(2)} s.`);
   }
 }
+
+// The performance issue's targets, each against what was measured above.
+const targets = [];
+const target = (what, value, goal, unit = '×') => {
+  if (value === undefined || value === null || Number.isNaN(value)) return;
+  const met = unit === 's' || unit === 'MB' ? value <= goal : value >= goal;
+  const shown = unit === '×' ? times(value) : `${value.toFixed(2)} ${unit}`;
+  const goalShown = unit === '×' ? `≥ ${goal}×` : `≤ ${goal} ${unit}`;
+  targets.push({ what, value, goal, met });
+  lines.push(`| ${what} | ${shown} | ${goalShown} | ${met ? 'met' : 'missed'} |`);
+};
+lines.push('', '**Targets**', '', '| target | measured | goal | |', '|---|---|---|---|');
+const pageFig = (id, key) => page?.runs?.[id]?.figures?.[key];
+for (const side of [98, 256]) {
+  target(`browser CPU dense ${side}×${side} vs TF.js wasm`, pageFig('cellseg-cpu', `dense_${side}_px_per_s`) / pageFig('tfjs-wasm', `dense_${side}_px_per_s`), 1.5);
+}
+for (const key of ['dense_64_px_per_s', 'dense_98_px_per_s', 'dense_256_px_per_s', 'train_16_patches_per_s']) {
+  target(`browser WebGPU ${key.startsWith('dense') ? `dense ${key.split('_')[1]}` : 'Adam step, batch 16'} vs TF.js webgpu`,
+    pageFig('cellseg-webgpu', key) / pageFig('tfjs-webgpu', key), 2);
+}
+target('native CPU dense 256×256 vs TensorFlow', ours.dense_256_px_per_s / tf.dense_256_px_per_s, 1);
+target('native CPU dense, whole image vs TensorFlow', ours.dense_full_px_per_s / tf.dense_full_px_per_s, 1);
+if (page) {
+  const best = (engine) => Math.max(...Object.entries(page.runs)
+    .filter(([id]) => id.startsWith(engine)).map(([, r]) => r.figures.train_16_patches_per_s ?? 0));
+  target('browser Adam step (batch 16), fastest cellseg vs fastest TF.js that trains', best('cellseg') / best('tfjs'), 10);
+}
+target('native dense vs patch by patch', ours.dense_256_px_per_s / ours.naive_px_per_s, 15);
+target('browser CPU dense vs patch by patch', pageFig('cellseg-cpu', 'dense_98_px_per_s') / pageFig('cellseg-cpu', 'naive_px_per_s'), 15);
+if (wasmSize) target('wasm, gzip -9', wasmSize.gzip / 1e6, 2.5, 'MB');
+if (page?.firstCrop) target('page load → first segmented 256×256 crop (CPU)', page.firstCrop.ms / 1000, 3, 's');
+
 mkdirSync('bench', { recursive: true });
-writeFileSync('bench/results.json', `${JSON.stringify({ date, machine, cellseg: ours, peers }, null, 2)}\n`);
+writeFileSync('bench/results.json', `${JSON.stringify({ date, machine, native: { cellseg: ours, tensorflow: tf }, page, wasmSize, targets }, null, 2)}\n`);
 writeFileSync('bench/results.md', `${lines.join('\n')}\n`);
 console.log(lines.join('\n'));

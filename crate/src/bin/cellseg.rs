@@ -16,11 +16,11 @@ use image::{ImageBuffer, Luma};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use cellseg::backend::Backend;
+use cellseg::bench::{self, Plan};
 use cellseg::dense::{ProbabilityMap, segment};
 use cellseg::evaluate::{Report, evaluate};
 use cellseg::export;
 use cellseg::labels::{ClassMap, instances_from_image};
-use cellseg::naive::segment_naive;
 use cellseg::network::Network;
 use cellseg::outline;
 use cellseg::patch::Augment;
@@ -287,6 +287,9 @@ struct BenchArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
+    /// Timed runs per figure, after a warm-up; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
 }
 
 fn main() {
@@ -760,115 +763,35 @@ fn bench(a: BenchArgs) -> Result<()> {
     let backend = backend(&a.backend)?;
     let plane = image(&image_path)?;
     let labels = labels_for(&labels_path, &plane)?;
-    let spec = Spec::preset("original").expect("preset");
-    let net = Network::new(&spec, 1, &backend.device);
-    let device = &backend.device;
-    let mut results = serde_json::Map::new();
-    let mut record = |key: &str, value: f64, text: String| {
-        results.insert(key.into(), value.into());
-        if !a.json {
-            println!("{text}");
-        }
+    let plan = Plan {
+        repeats: a.repeats,
+        ..Plan::full()
     };
     if !a.json {
         println!("backend: {} ({})", backend.name(), backend.adapter);
     }
-    for side in [98, 256] {
-        let rect = Rect::new(300, 300, 300 + side, 300 + side);
-        let run = || {
-            pollster::block_on(segment(
-                &net,
-                &plane,
-                rect,
-                backend.max_buffer,
-                device,
-                &mut |_, _| {},
-            ))
-        };
-        run()?; // warm-up: kernels compiled, buffers allocated
-        let t = Instant::now();
-        run()?;
-        let s = t.elapsed().as_secs_f64();
-        let px = (side * side) as f64 / s;
-        record(
-            &format!("dense_{side}_px_per_s"),
-            px,
-            format!("dense {side}x{side}: {s:.3} s, {px:.0} px/s"),
-        );
-    }
-    // the whole image, tiled as the page and `segment` tile it
-    let whole = Rect::new(0, 0, plane.width, plane.height);
-    let t = Instant::now();
-    pollster::block_on(segment(
-        &net,
+    let started = Instant::now();
+    let clock = || started.elapsed().as_secs_f64() * 1000.0;
+    let figures = pollster::block_on(bench::run(
+        &backend,
         &plane,
-        whole,
-        backend.max_buffer,
-        device,
-        &mut |_, _| {},
+        &labels,
+        &plan,
+        &clock,
+        &mut |f| {
+            if !a.json {
+                println!("{}", f.text);
+            }
+        },
     ))?;
-    let s = t.elapsed().as_secs_f64();
-    let px = (plane.width * plane.height) as f64 / s;
-    record(
-        "dense_full_px_per_s",
-        px,
-        format!(
-            "dense {}x{} (whole image): {s:.2} s, {px:.0} px/s",
-            plane.width, plane.height
-        ),
-    );
-    let rect = Rect::new(300, 300, 332, 332);
-    let t = Instant::now();
-    pollster::block_on(segment_naive(
-        &net,
-        &plane,
-        rect,
-        256,
-        device,
-        &mut |_, _| {},
-    ))?;
-    let s = t.elapsed().as_secs_f64();
-    record(
-        "naive_px_per_s",
-        1024.0 / s,
-        format!("naive 32x32 (batch 256): {s:.3} s, {:.0} px/s", 1024.0 / s),
-    );
-    let (train_region, heldout) = heldout_split(plane.width, plane.height);
-    for batch in [16, 256] {
-        let config = TrainConfig {
-            batch,
-            ..TrainConfig::default()
-        };
-        let mut trainer = Trainer::fresh(
-            &spec,
-            &plane,
-            &labels,
-            train_region,
-            heldout,
-            config,
-            device,
-        )
-        .map_err(|e| e.to_string())?;
-        pollster::block_on(trainer.step(&plane))?;
-        let n = 10;
-        let t = Instant::now();
-        for _ in 0..n {
-            pollster::block_on(trainer.step(&plane))?;
-        }
-        let s = t.elapsed().as_secs_f64() / n as f64;
-        record(
-            &format!("train_{batch}_patches_per_s"),
-            batch as f64 / s,
-            format!(
-                "train batch {batch}: {:.0} ms/step, {:.0} patches/s",
-                1000.0 * s,
-                batch as f64 / s
-            ),
-        );
-    }
     if a.json {
+        let mut results = serde_json::Map::new();
+        for f in figures {
+            results.insert(f.key, f.value.into());
+        }
         results.insert("backend".into(), backend.name().into());
         results.insert("adapter".into(), backend.adapter.clone().into());
+        results.insert("repeats".into(), plan.repeats.into());
         println!("{}", serde_json::Value::Object(results));
     }
     Ok(())

@@ -1,0 +1,233 @@
+//! The benchmark: how fast the posts' original network runs densely, patch by patch and in
+//! training on one backend. The CLI (`cellseg bench`) and the page's bench mode run this same
+//! code, so their figures mean the same thing; the peers (TensorFlow, TF.js) time the same
+//! shapes on the same sizes.
+//!
+//! Every figure is the median of `repeats` timed runs after one untimed warm-up (kernels
+//! compiled, buffers allocated), except the whole image, timed once: it is long enough not to
+//! need more, and it runs after the smaller crops have warmed everything up.
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::Backend;
+use crate::dense::segment;
+use crate::labels::ClassMap;
+use crate::naive::segment_naive;
+use crate::network::Network;
+use crate::plane::{Plane, Rect};
+use crate::spec::Spec;
+use crate::train::{TrainConfig, Trainer, heldout_split};
+
+/// What to measure (the page's bench, www/bench.js, sends its plans as JSON).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Plan {
+    /// Sides of the square crops segmented densely.
+    pub dense: Vec<usize>,
+    /// Also segment the whole image, tiled as the page and the CLI tile it.
+    pub whole: bool,
+    /// Side of the square crop classified patch by patch, 256 patches per batch.
+    pub naive: usize,
+    /// Batch sizes of the Adam steps timed.
+    pub train: Vec<usize>,
+    /// Timed runs per figure (their median is reported).
+    pub repeats: usize,
+}
+
+impl Plan {
+    /// The full set: what `cellseg bench` measures.
+    pub fn full() -> Plan {
+        Plan {
+            dense: vec![98, 256],
+            whole: true,
+            naive: 32,
+            train: vec![16, 256],
+            repeats: 3,
+        }
+    }
+}
+
+/// One measured figure.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Figure {
+    /// Machine-readable name, shared with the peers' scripts (e.g. `dense_256_px_per_s`).
+    pub key: String,
+    /// The rate: pixels or patches per second.
+    pub value: f64,
+    /// Median seconds per run.
+    pub seconds: f64,
+    /// A line for people.
+    pub text: String,
+}
+
+/// The median of some timings (seconds).
+pub fn median(mut seconds: Vec<f64>) -> f64 {
+    seconds.sort_by(f64::total_cmp);
+    let n = seconds.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => seconds[n / 2],
+        _ => 0.5 * (seconds[n / 2 - 1] + seconds[n / 2]),
+    }
+}
+
+/// Runs `plan` on `backend` with a fresh original network (seed 1) over `plane` (at least
+/// 256 + 30 pixels each way for the default plans; `labels` give the training patches).
+/// `clock` returns milliseconds (`Instant` natively, `performance.now()` in a browser);
+/// `report` sees each figure as soon as it is measured.
+pub async fn run(
+    backend: &Backend,
+    plane: &Plane,
+    labels: &ClassMap,
+    plan: &Plan,
+    clock: &dyn Fn() -> f64,
+    report: &mut dyn FnMut(&Figure),
+) -> Result<Vec<Figure>, String> {
+    let device = &backend.device;
+    let spec = Spec::preset("original").expect("preset");
+    let net = Network::new(&spec, 1, device);
+    let repeats = plan.repeats.max(1);
+    let mut figures = Vec::new();
+    let mut record = |figure: Figure, figures: &mut Vec<Figure>| {
+        report(&figure);
+        figures.push(figure);
+    };
+    // a crop away from the border, inside the image however small
+    let crop = |side: usize| {
+        let x0 = (plane.width.saturating_sub(side)) / 2;
+        let y0 = (plane.height.saturating_sub(side)) / 2;
+        Rect::new(x0, y0, x0 + side, y0 + side).clamp(plane.width, plane.height)
+    };
+
+    for &side in &plan.dense {
+        let rect = crop(side);
+        let mut times = Vec::new();
+        for i in 0..=repeats {
+            let t = clock();
+            segment(
+                &net,
+                plane,
+                rect,
+                backend.max_buffer,
+                device,
+                &mut |_, _| {},
+            )
+            .await?;
+            if i > 0 {
+                times.push((clock() - t) / 1000.0);
+            }
+        }
+        let s = median(times);
+        let px = (rect.width() * rect.height()) as f64 / s;
+        record(
+            Figure {
+                key: format!("dense_{side}_px_per_s"),
+                value: px,
+                seconds: s,
+                text: format!("dense {side}×{side}: {s:.3} s, {px:.0} px/s"),
+            },
+            &mut figures,
+        );
+    }
+
+    if plan.whole {
+        let rect = Rect::new(0, 0, plane.width, plane.height);
+        let t = clock();
+        segment(
+            &net,
+            plane,
+            rect,
+            backend.max_buffer,
+            device,
+            &mut |_, _| {},
+        )
+        .await?;
+        let s = (clock() - t) / 1000.0;
+        let px = (rect.width() * rect.height()) as f64 / s;
+        record(
+            Figure {
+                key: "dense_full_px_per_s".into(),
+                value: px,
+                seconds: s,
+                text: format!(
+                    "dense {}×{} (whole image): {s:.2} s, {px:.0} px/s",
+                    plane.width, plane.height
+                ),
+            },
+            &mut figures,
+        );
+    }
+
+    if plan.naive > 0 {
+        let rect = crop(plan.naive);
+        let mut times = Vec::new();
+        for i in 0..=repeats {
+            let t = clock();
+            segment_naive(&net, plane, rect, 256, device, &mut |_, _| {}).await?;
+            if i > 0 {
+                times.push((clock() - t) / 1000.0);
+            }
+        }
+        let s = median(times);
+        let px = (rect.width() * rect.height()) as f64 / s;
+        let side = plan.naive;
+        record(
+            Figure {
+                key: "naive_px_per_s".into(),
+                value: px,
+                seconds: s,
+                text: format!(
+                    "patch by patch {side}×{side} (batches of 256): {s:.3} s, {px:.0} px/s"
+                ),
+            },
+            &mut figures,
+        );
+    }
+
+    let (train_region, heldout) = heldout_split(plane.width, plane.height);
+    for &batch in &plan.train {
+        let config = TrainConfig {
+            batch,
+            heldout_patches: 3,
+            ..TrainConfig::default()
+        };
+        let mut trainer =
+            Trainer::fresh(&spec, plane, labels, train_region, heldout, config, device)
+                .map_err(|e| e.to_string())?;
+        // steps return after reading the loss back, so each timing includes the GPU's work
+        let mut times = Vec::new();
+        for i in 0..=repeats {
+            let t = clock();
+            trainer.step(plane).await?;
+            if i > 0 {
+                times.push((clock() - t) / 1000.0);
+            }
+        }
+        let s = median(times);
+        let rate = batch as f64 / s;
+        record(
+            Figure {
+                key: format!("train_{batch}_patches_per_s"),
+                value: rate,
+                seconds: s,
+                text: format!(
+                    "Adam step, batch {batch}: {:.0} ms, {rate:.0} patches/s",
+                    1000.0 * s
+                ),
+            },
+            &mut figures,
+        );
+    }
+    Ok(figures)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(vec![]).is_nan());
+    }
+}
