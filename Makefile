@@ -19,10 +19,13 @@ setup:
 	test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
 	test -d node_modules/playwright-core && test -d node_modules/uplot && test -d node_modules/@tensorflow/tfjs-backend-webgpu && test -d node_modules/@tensorflow/tfjs || npm ci --no-audit --no-fund
 
-# The wasm package the page loads (release profile: LTO, size-tuned).
+# The wasm packages the page loads (release profile: LTO, size-tuned): pkg/ with WebGPU,
+# pkg-cpu/ without it (much smaller), for browsers without a hardware WebGPU adapter.
 pkg: setup
 	wasm-pack build crate --target web --release --no-typescript --out-dir ../pkg
 	node tools/strip-names.mjs pkg/cellseg_bg.wasm
+	wasm-pack build crate --target web --release --no-typescript --out-dir ../pkg-cpu -- --no-default-features
+	node tools/strip-names.mjs pkg-cpu/cellseg_bg.wasm
 
 demo: pkg
 	node tools/serve.mjs --port $(PORT) $(if $(wildcard $(DATA)/upstream),--data $(DATA)/upstream)
@@ -90,4 +93,4 @@ bench: pkg
 	node tools/peers/table.mjs bench/cellseg.json bench/tensorflow.json bench/page.json
 
 clean:
-	rm -rf pkg
+	rm -rf pkg pkg-cpu

@@ -6,8 +6,11 @@
 // {id, type: 'error', message}. Jobs run one at a time, in order; 'pause', 'resume' and
 // 'stop' act at once on the running training job.
 
-import init, { Engine } from '../pkg/cellseg.js';
-
+// Two builds of the same crate: pkg/ with WebGPU (burn's wgpu backend: 3.2 MB gzipped, most
+// of it GPU kernels) and pkg-cpu/ without (a fraction of that). The one to load is known only
+// once WebGPU has been probed, so it is imported then.
+const PACKAGES = { webgpu: '../pkg/cellseg.js', cpu: '../pkg-cpu/cellseg.js' };
+let Engine = null; // the loaded package's Engine class
 let engine = null;
 let wasm = null; // the module's exports, for its memory size
 // Set when the wasm module traps (a Rust panic): its state can no longer be trusted.
@@ -39,23 +42,32 @@ async function probeWebGpu() {
   return [!software, software ? `${name} is a software (fallback) adapter` : name];
 }
 
+// Loads one package and starts its engine on `backend`.
+async function load(backend) {
+  const pkg = await import(PACKAGES[backend]);
+  wasm = await pkg.default();
+  Engine = pkg.Engine;
+  engine = await Engine.create(backend);
+}
+
 async function start({ backend, testHooks }) {
-  wasm = await init();
   hooks = Boolean(testHooks);
   watchDevices();
-  const [gpuUsable, gpuNote] = await probeWebGpu();
   let choice = backend;
   let note = '';
-  if (backend === 'auto') {
-    choice = gpuUsable ? 'webgpu' : 'cpu';
-    note = gpuUsable ? '' : `CPU chosen: ${gpuNote}`;
+  if (backend !== 'cpu') {
+    const [gpuUsable, gpuNote] = await probeWebGpu();
+    if (backend === 'auto') {
+      choice = gpuUsable ? 'webgpu' : 'cpu';
+      note = gpuUsable ? '' : `CPU chosen: ${gpuNote}`;
+    }
   }
   try {
-    engine = await Engine.create(choice);
+    await load(choice);
   } catch (e) {
     if (choice !== 'webgpu') throw e;
     note = `WebGPU failed (${e.message}); running on the CPU instead`;
-    engine = await Engine.create('cpu');
+    await load('cpu');
   }
   return { backend: engine.backend, adapter: engine.adapter, note };
 }

@@ -37,7 +37,14 @@ impl Backend {
         }
     }
 
+    /// Without the `webgpu` feature (the page's CPU-only package) there is no GPU to get.
+    #[cfg(not(feature = "webgpu"))]
+    pub async fn gpu() -> Result<Backend, String> {
+        Err("this build of cellseg has no WebGPU support (its CPU-only package)".into())
+    }
+
     /// Acquires the GPU through wgpu: in a browser, WebGPU (asynchronous, as WebGPU is).
+    #[cfg(feature = "webgpu")]
     pub async fn gpu() -> Result<Backend, String> {
         let (device, setup) = Device::wgpu_options()
             .init_with_setup_async()

@@ -46,11 +46,14 @@ for (const [key, label] of NATIVE_ROWS) {
 }
 lines.push('', `${tf.peer}: dense twin against patch by patch, max |difference| ${tf.dense_equals_patchwise_max_diff.toExponential(1)}.`);
 
-const wasm = 'pkg/cellseg_bg.wasm';
-const wasmSize = existsSync(wasm) ? (() => {
-  const bytes = readFileSync(wasm);
-  return { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
-})() : null;
+// the two wasm packages: with WebGPU, and CPU-only (what a browser without a hardware
+// WebGPU adapter loads)
+const wasmSize = {};
+for (const [name, file] of [['webgpu', 'pkg/cellseg_bg.wasm'], ['cpu', 'pkg-cpu/cellseg_bg.wasm']]) {
+  if (!existsSync(file)) continue;
+  const bytes = readFileSync(file);
+  wasmSize[name] = { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+}
 
 if (page) {
   const runs = Object.entries(page.runs);
@@ -101,7 +104,8 @@ if (page) {
 }
 target('native dense vs patch by patch', ours.dense_256_px_per_s / ours.naive_px_per_s, 15);
 target('browser CPU dense vs patch by patch', pageFig('cellseg-cpu', 'dense_98_px_per_s') / pageFig('cellseg-cpu', 'naive_px_per_s'), 15);
-if (wasmSize) target('wasm, gzip -9', wasmSize.gzip / 1e6, 2.5, 'MB');
+if (wasmSize.cpu) target('wasm, CPU-only package, gzip -9', wasmSize.cpu.gzip / 1e6, 2.5, 'MB');
+if (wasmSize.webgpu) target('wasm, WebGPU package, gzip -9', wasmSize.webgpu.gzip / 1e6, 2.5, 'MB');
 if (page?.firstCrop) target('page load → first segmented 256×256 crop (CPU)', page.firstCrop.ms / 1000, 3, 's');
 
 mkdirSync('bench', { recursive: true });
