@@ -16,6 +16,8 @@ setup:
 	rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	wasm-pack --version 2>/dev/null | grep -qF "$(WASM_PACK_VERSION)" || cargo install wasm-pack --version $(WASM_PACK_VERSION)
 	wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)" || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	rustup component list --toolchain nightly --installed | grep -q '^rust-src' || rustup component add rust-src --toolchain nightly
 	test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
 	test -d node_modules/playwright-core && test -d node_modules/uplot && test -d node_modules/@tensorflow/tfjs-backend-webgpu && test -d node_modules/@tensorflow/tfjs || npm ci --no-audit --no-fund
 
@@ -26,6 +28,19 @@ pkg: setup
 	node tools/strip-names.mjs pkg/cellseg_bg.wasm
 	wasm-pack build crate --target web --release --no-typescript --out-dir ../pkg-cpu -- --no-default-features
 	node tools/strip-names.mjs pkg-cpu/cellseg_bg.wasm
+	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/threads RUSTFLAGS='$(THREADS_RUSTFLAGS)' rustup run nightly \
+	  wasm-pack build crate --target web --release --no-typescript --out-dir ../pkg-threads -- \
+	  --no-default-features --features threads -Z build-std=panic_abort,std
+	node tools/strip-names.mjs pkg-threads/cellseg_bg.wasm
+
+# pkg-threads/: the CPU package with threads (rayon in Web Workers, wasm-bindgen-rayon), for
+# pages served cross-origin isolated. Shared memory needs atomics in std itself (nightly's
+# build-std) and, with this nightly, the linker told outright to share and export the memory
+# and its thread-local storage (else wasm-bindgen silently writes single-threaded glue).
+THREADS_RUSTFLAGS := -C target-feature=+atomics,+bulk-memory,+simd128 \
+  -C link-arg=--shared-memory -C link-arg=--max-memory=2147483648 -C link-arg=--import-memory \
+  -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size \
+  -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base
 
 demo: pkg
 	node tools/serve.mjs --port $(PORT) $(if $(wildcard $(DATA)/upstream),--data $(DATA)/upstream)
@@ -42,6 +57,7 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p cellseg --lib --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p cellseg --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
 
 # Retrains the pretrained networks in models/ from scratch (about 25 minutes each on 2 cores)
 # and scores them on the held-out region; models/README.md records what this printed.
@@ -93,4 +109,4 @@ bench: pkg
 	node tools/peers/table.mjs bench/cellseg.json bench/tensorflow.json bench/page.json
 
 clean:
-	rm -rf pkg pkg-cpu
+	rm -rf pkg pkg-cpu pkg-threads

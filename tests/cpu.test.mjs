@@ -13,6 +13,10 @@ after(async () => { await browser?.close(); });
 test('CPU: training lowers the held-out mistake rate; the main thread stays responsive', async () => {
   const page = await browser.open('?backend=cpu&data=/data/');
   assert.equal(await page.getAttribute('#backend', 'data-backend'), 'cpu');
+  // the demo server isolates the page, so the CPU package runs on every core
+  assert.equal(await page.evaluate(() => self.crossOriginIsolated), true);
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  if (cores > 1) assert.match(await page.textContent('#backend'), new RegExp(`CPU \\(burn flex, ${cores} threads\\)`));
   await loadTutorial(page);
   // Responsiveness probe: a 10 ms timer on the main thread; a busy main thread shows up as a
   // gap between ticks. (Checked first on a deliberate 300 ms block.)

@@ -25,11 +25,17 @@ export const CSP = [
   "connect-src 'self' https://raw.githubusercontent.com", // the tutorial files, when asked for
   "img-src 'self' data: blob:",
   "style-src 'self'",
-  "worker-src 'self'",
+  // blob: for the CPU's thread workers, which wasm-bindgen-rayon starts from a blob of its
+  // own (same-origin) helper script; only the page's own scripts can make blob URLs
+  "worker-src 'self' blob:",
   "object-src 'none'",
   "base-uri 'none'",
   "form-action 'none'",
 ].join('; ');
+
+// The benchmark's TF.js peer (www/peers/) runs TF.js's threaded wasm, whose thread workers
+// import their script from a blob: that worker alone may.
+const PEER_CSP = CSP.replace("script-src 'self'", "script-src 'self' blob:");
 
 export function serve({ port = 8080, data = null, host = '127.0.0.1' } = {}) {
   const dataDir = data ? resolve(data) : null;
@@ -55,7 +61,11 @@ export function serve({ port = 8080, data = null, host = '127.0.0.1' } = {}) {
       'content-type': types[extname(file)] || 'application/octet-stream',
       'content-length': stat.size,
       'cache-control': 'no-cache',
-      'content-security-policy': CSP,
+      'content-security-policy': file.startsWith(join(root, 'www', 'peers') + sep) ? PEER_CSP : CSP,
+      // cross-origin isolation: lets the page share memory with workers (the CPU package's
+      // threads); everything the page loads is its own, and the tutorial host answers CORS
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-embedder-policy': 'require-corp',
     });
     createReadStream(file).pipe(res);
   });

@@ -19,6 +19,8 @@ const UPSTREAM = 'https://raw.githubusercontent.com/levinejh/simple-cell-seg-dem
 const params = new URLSearchParams(location.search);
 const dataPrefix = params.get('data') || UPSTREAM;
 const backendWanted = ['webgpu', 'cpu'].includes(params.get('backend')) ? params.get('backend') : 'auto';
+// ?threads=N caps the CPU's threads (1: the single-threaded package); all cores by default
+const threadsWanted = params.has('threads') ? Math.max(1, Number(params.get('threads')) || 1) : undefined;
 
 const $ = (id) => document.getElementById(id);
 let client = newClient();
@@ -219,10 +221,11 @@ const own = new OwnImages({
 async function start() {
   try {
     await client.ready;
-    const info = await client.request('init', { backend: backendWanted, testHooks: params.has('testhooks') });
+    const info = await client.request('init', { backend: backendWanted, testHooks: params.has('testhooks'), threads: threadsWanted });
     const el = $('backend');
     el.dataset.backend = info.backend;
-    const where = info.backend === 'webgpu' ? `WebGPU: ${info.adapter}` : `the CPU (burn flex, in the worker)`;
+    // the CPU's adapter text says how many threads, e.g. "CPU (burn flex, 8 threads)"
+    const where = info.backend === 'webgpu' ? `WebGPU: ${info.adapter}` : `the ${info.adapter}, in the worker`;
     el.textContent = `Running on ${where}${info.note ? ` — ${info.note}` : ''}`;
     const { presets, post, limits } = await client.request('presets');
     state.limits = limits;
@@ -309,9 +312,9 @@ async function recoverOnCpu(reason) {
   const kept = [];
   try {
     await client.ready;
-    const info = await client.request('init', { backend: 'cpu' });
+    const info = await client.request('init', { backend: 'cpu', threads: threadsWanted });
     el.dataset.backend = info.backend;
-    el.textContent = 'Running on the CPU (burn flex, in the worker) — the GPU was lost';
+    el.textContent = `Running on the ${info.adapter}, in the worker — the GPU was lost`;
     const { image, labels } = state.sources ?? {};
     const arch = $('arch').value;
     if (image?.colony !== undefined) {

@@ -23,17 +23,23 @@ const PLANS = {
   quick: { dense: [32], whole: false, naive: 8, train: [4], repeats: 1 },
 };
 
+// Where the page is cross-origin isolated, both cellseg and TF.js can run the CPU on every
+// core; they are then also timed on one thread each, so both pairs can be compared.
+const isolated = self.crossOriginIsolated;
 const RUNS = [
   { id: 'cellseg-cpu', engine: 'cellseg', backend: 'cpu', label: 'cellseg, CPU' },
+  { id: 'cellseg-cpu-1', engine: 'cellseg', backend: 'cpu', label: 'cellseg, CPU, 1 thread', threads: 1, isolated: true },
   { id: 'cellseg-webgpu', engine: 'cellseg', backend: 'webgpu', label: 'cellseg, WebGPU', gpu: true },
   { id: 'tfjs-wasm', engine: 'tfjs', backend: 'wasm', label: 'TF.js, wasm' },
+  { id: 'tfjs-wasm-1', engine: 'tfjs', backend: 'wasm', label: 'TF.js, wasm, 1 thread', threads: 1, isolated: true },
   { id: 'tfjs-webgpu', engine: 'tfjs', backend: 'webgpu', label: 'TF.js, webgpu', gpu: true },
   { id: 'tfjs-cpu', engine: 'tfjs', backend: 'cpu', label: 'TF.js, cpu (JavaScript)', slow: true },
 ];
 
-// cellseg against the peer it should be compared with: the same kind of hardware.
+// cellseg against the peer it should be compared with: the same hardware, the same threads.
 const PAIRS = [
   ['cellseg-cpu', 'tfjs-wasm'],
+  ['cellseg-cpu-1', 'tfjs-wasm-1'],
   ['cellseg-webgpu', 'tfjs-webgpu'],
 ];
 
@@ -76,7 +82,7 @@ async function runCellseg(run, plan, onFigure) {
   const client = new WorkerClient(new URL('./worker.js', import.meta.url));
   try {
     await client.ready;
-    const info = await client.request('init', { backend: run.backend });
+    const info = await client.request('init', { backend: run.backend, threads: run.threads });
     if (info.backend !== run.backend) throw new Error(`got ${info.backend}: ${info.note}`);
     const { figures } = await client.request('bench', { width: WIDTH, height: HEIGHT, plan },
       { onProgress: ({ figure }) => onFigure(figure) });
@@ -95,7 +101,7 @@ function runTfjs(run, plan, onFigure) {
       if (data.error) reject(new Error(data.error));
       else resolve({ peer: data.result.peer });
     };
-    worker.postMessage({ backend: run.backend, plan, width: WIDTH, height: HEIGHT });
+    worker.postMessage({ backend: run.backend, threads: run.threads, plan, width: WIDTH, height: HEIGHT });
   }).finally(() => worker.terminate());
 }
 
@@ -170,7 +176,7 @@ async function start() {
   $('start').disabled = true;
   bench.state = 'running';
   bench.runs = {};
-  const runs = RUNS.filter((r) => !r.gpu || bench.adapter);
+  const runs = RUNS.filter((r) => (!r.gpu || bench.adapter) && (!r.isolated || isolated));
   const plans = new Map(runs.map((r) => [r.id, planFor(r)]));
   const total = runs.reduce((n, r) => n + expected(plans.get(r.id), r), 0);
   let done = 0;

@@ -9,7 +9,9 @@
 // Two builds of the same crate: pkg/ with WebGPU (burn's wgpu backend: 3.2 MB gzipped, most
 // of it GPU kernels) and pkg-cpu/ without (a fraction of that). The one to load is known only
 // once WebGPU has been probed, so it is imported then.
-const PACKAGES = { webgpu: '../pkg/cellseg.js', cpu: '../pkg-cpu/cellseg.js' };
+// A third, pkg-threads/, is the CPU package on several threads (rayon in Web Workers sharing
+// the wasm memory), possible only when the page is cross-origin isolated.
+const PACKAGES = { webgpu: '../pkg/cellseg.js', cpu: '../pkg-cpu/cellseg.js', threads: '../pkg-threads/cellseg.js' };
 let Engine = null; // the loaded package's Engine class
 let engine = null;
 let wasm = null; // the module's exports, for its memory size
@@ -43,14 +45,41 @@ async function probeWebGpu() {
 }
 
 // Loads one package and starts its engine on `backend`.
-async function load(backend) {
-  const pkg = await import(PACKAGES[backend]);
+async function load(backend, threads = 1) {
+  const name = backend === 'cpu' && threads > 1 ? 'threads' : backend;
+  const pkg = await import(PACKAGES[name]);
   wasm = await pkg.default();
+  if (name === 'threads') {
+    // before the engine, which asks rayon for its threads; a browser that will not start
+    // them leaves the promise pending for ever, hence the time limit
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('the thread workers did not start')), THREADS_START_MS));
+    await Promise.race([pkg.initThreadPool(threads), timeout]);
+  }
   Engine = pkg.Engine;
   engine = await Engine.create(backend);
 }
 
-async function start({ backend, testHooks }) {
+const THREADS_START_MS = 20_000;
+
+// Threads for the CPU: every core when the page may share memory with workers, else one.
+function cpuThreads(asked) {
+  if (!self.crossOriginIsolated) return 1;
+  return Math.max(1, Math.min(asked ?? navigator.hardwareConcurrency ?? 1, navigator.hardwareConcurrency ?? 1));
+}
+
+async function startCpu(asked) {
+  const threads = cpuThreads(asked);
+  if (threads > 1) {
+    try {
+      return await load('cpu', threads);
+    } catch (e) {
+      console.warn(`threads unavailable (${e.message}): one thread`);
+    }
+  }
+  await load('cpu');
+}
+
+async function start({ backend, testHooks, threads }) {
   hooks = Boolean(testHooks);
   watchDevices();
   let choice = backend;
@@ -63,11 +92,11 @@ async function start({ backend, testHooks }) {
     }
   }
   try {
-    await load(choice);
+    await (choice === 'cpu' ? startCpu(threads) : load(choice));
   } catch (e) {
     if (choice !== 'webgpu') throw e;
     note = `WebGPU failed (${e.message}); running on the CPU instead`;
-    await load('cpu');
+    await startCpu(threads);
   }
   return { backend: engine.backend, adapter: engine.adapter, note };
 }

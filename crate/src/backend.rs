@@ -29,10 +29,14 @@ pub const CPU_MAX_BUFFER: u64 = 256 << 20;
 
 impl Backend {
     pub fn cpu() -> Backend {
+        let threads = cpu_threads();
         Backend {
             kind: BackendKind::Cpu,
             device: Device::flex(),
-            adapter: "CPU (burn flex)".into(),
+            adapter: match threads {
+                1 => "CPU (burn flex)".into(),
+                n => format!("CPU (burn flex, {n} threads)"),
+            },
             max_buffer: CPU_MAX_BUFFER,
         }
     }
@@ -86,4 +90,13 @@ impl Backend {
             BackendKind::Cpu => "cpu",
         }
     }
+}
+
+/// Threads the CPU backend works on: rayon's pool natively and in the threaded wasm (whose
+/// pool the page starts first), one in the plain wasm.
+pub fn cpu_threads() -> usize {
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+    return rayon::current_num_threads();
+    #[cfg(all(target_arch = "wasm32", not(feature = "threads")))]
+    1
 }

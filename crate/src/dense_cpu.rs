@@ -14,8 +14,8 @@
 //! Pixels run along the products' long, contiguous side: the kernels then work in full
 //! blocks of 64 pixels (with channels there instead, 20, 40, 80, 120, 240 or 1000, edge
 //! kernels took 14% of the time). The products come from `gemm`, the crate burn's CPU backend
-//! uses too, with its tuned kernels (AVX2/AVX-512 natively, SIMD128 in wasm). Natively the
-//! bands run on every core (rayon); in wasm one after another.
+//! uses too, with its tuned kernels (AVX2/AVX-512 natively, SIMD128 in wasm). Natively and
+//! in the page's threaded wasm the bands run on every core (rayon); otherwise in turn.
 
 use crate::network::Network;
 use crate::plane::Plane;
@@ -431,16 +431,16 @@ impl Planes {
 }
 
 /// Runs `f(first pixel, pixels)` over bands of up to [`BAND`] of `pixels`: on every core
-/// natively, one after another in wasm (no threads there).
+/// natively and in the threaded wasm, one after another in the plain wasm.
 fn for_each_band(pixels: usize, f: impl Fn(usize, usize) + Sync + Send) {
     let bands = pixels.div_ceil(BAND);
     let run = |i: usize| f(i * BAND, BAND.min(pixels - i * BAND));
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
     {
         use rayon::prelude::*;
         (0..bands).into_par_iter().for_each(run);
     }
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", not(feature = "threads")))]
     (0..bands).for_each(run);
 }
 

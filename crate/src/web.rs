@@ -29,6 +29,10 @@ use crate::train::{TrainConfig, Trainer, heldout_split};
 use crate::{colony, decode, display, evaluate, export, intensity, patch, scale, weights};
 use image::ImageFormat;
 
+/// `initThreadPool(n)`: starts rayon's `n` workers (the threaded package only).
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();

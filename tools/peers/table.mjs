@@ -88,8 +88,13 @@ const target = (what, value, goal, unit = '×') => {
 };
 lines.push('', '**Targets**', '', '| target | measured | goal | |', '|---|---|---|---|');
 const pageFig = (id, key) => page?.runs?.[id]?.figures?.[key];
-for (const side of [98, 256]) {
-  target(`browser CPU dense ${side}×${side} vs TF.js wasm`, pageFig('cellseg-cpu', `dense_${side}_px_per_s`) / pageFig('tfjs-wasm', `dense_${side}_px_per_s`), 1.5);
+// on the CPU: every core each, then (where the page could use several) one thread each
+for (const [ours, peer] of [['cellseg-cpu', 'tfjs-wasm'], ['cellseg-cpu-1', 'tfjs-wasm-1']]) {
+  if (!page?.runs?.[ours] || !page.runs[peer]) continue;
+  const who = `${page.runs[ours].peer} vs ${page.runs[peer].peer}`;
+  for (const side of [98, 256]) {
+    target(`browser CPU dense ${side}×${side}: ${who}`, pageFig(ours, `dense_${side}_px_per_s`) / pageFig(peer, `dense_${side}_px_per_s`), 1.5);
+  }
 }
 for (const key of ['dense_64_px_per_s', 'dense_98_px_per_s', 'dense_256_px_per_s', 'train_16_patches_per_s']) {
   target(`browser WebGPU ${key.startsWith('dense') ? `dense ${key.split('_')[1]}` : 'Adam step, batch 16'} vs TF.js webgpu`,

@@ -151,14 +151,21 @@ function patchesOf(input, side) {
   });
 }
 
-async function run({ backend, plan, width, height }, report) {
-  if (backend === 'wasm') tf.wasm.setWasmPaths(new URL(`${TFJS}tfjs-backend-wasm/dist/`, self.location.href).href);
+async function run({ backend, threads, plan, width, height }, report) {
+  if (backend === 'wasm') {
+    tf.wasm.setWasmPaths(new URL(`${TFJS}tfjs-backend-wasm/dist/`, self.location.href).href);
+    // TF.js uses threads when the page is cross-origin isolated, by default half the cores
+    // (one, on two): ask for all of them, as cellseg takes all of them
+    if (threads === 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    else tf.wasm.setThreadsCount(navigator.hardwareConcurrency);
+  }
   if (!(await tf.setBackend(backend))) throw new Error(`TF.js could not start its ${backend} backend`);
   await tf.ready();
   const w = weights();
   const img = image(width, height);
   const at = (side) => [Math.floor((width - side) / 2), Math.floor((height - side) / 2)];
-  const result = { peer: `TF.js ${tf.version_core} (${backend})`, backend };
+  const used = backend === 'wasm' ? tf.wasm.getThreadsCount() : 1;
+  const result = { peer: `TF.js ${tf.version_core} (${backend}${used > 1 ? `, ${used} threads` : ''})`, backend };
 
   // the dense twin equals the patch network (the whole of a small crop)
   {
