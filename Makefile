@@ -8,6 +8,9 @@ DATA ?= $(abspath ../shared/data/bsubtilis)
 PORT ?= 8080
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p}' Cargo.lock)
 WASM_PACK_VERSION := 0.15.1
+# The threaded wasm needs nightly (build-std); pinned, since its linker flags below were
+# worked out for this one.
+NIGHTLY := nightly-2026-05-20
 
 .PHONY: setup pkg demo test test-native test-browser lint clean models fuzz bench
 
@@ -16,8 +19,8 @@ setup:
 	rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	wasm-pack --version 2>/dev/null | grep -qF "$(WASM_PACK_VERSION)" || cargo install wasm-pack --version $(WASM_PACK_VERSION)
 	wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)" || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
-	rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-	rustup component list --toolchain nightly --installed | grep -q '^rust-src' || rustup component add rust-src --toolchain nightly
+	rustup run $(NIGHTLY) rustc --print target-list >/dev/null 2>&1 && test -d "$$(rustup run $(NIGHTLY) rustc --print sysroot)/lib/rustlib/src" \
+	  || rustup toolchain install $(NIGHTLY) --profile minimal --component rust-src --target wasm32-unknown-unknown
 	test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
 	test -d node_modules/playwright-core && test -d node_modules/uplot && test -d node_modules/@tensorflow/tfjs-backend-webgpu && test -d node_modules/@tensorflow/tfjs || npm ci --no-audit --no-fund
 
@@ -28,7 +31,7 @@ pkg: setup
 	node tools/strip-names.mjs pkg/cellseg_bg.wasm
 	wasm-pack build crate --target web --release --no-typescript --out-dir ../pkg-cpu -- --no-default-features
 	node tools/strip-names.mjs pkg-cpu/cellseg_bg.wasm
-	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/threads RUSTFLAGS='$(THREADS_RUSTFLAGS)' rustup run nightly \
+	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/threads RUSTFLAGS='$(THREADS_RUSTFLAGS)' rustup run $(NIGHTLY) \
 	  wasm-pack build crate --target web --release --no-typescript --out-dir ../pkg-threads -- \
 	  --no-default-features --features threads -Z build-std=panic_abort,std
 	node tools/strip-names.mjs pkg-threads/cellseg_bg.wasm

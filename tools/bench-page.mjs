@@ -12,6 +12,7 @@ import { serve } from './serve.mjs';
 import { FLAGS } from '../tests/harness.mjs';
 
 const args = new Set(process.argv.slice(2));
+const DEADLINE_MS = 120 * 60_000;
 const DATA = process.env.CELLSEG_DATA || new URL('../../shared/data/bsubtilis', import.meta.url).pathname;
 const server = await serve({ port: 0, data: `${DATA}/upstream` });
 const base = `http://127.0.0.1:${server.address().port}/`;
@@ -31,6 +32,8 @@ try {
     const { state, status } = await page.evaluate(() => ({ state: window.bench.state, status: document.getElementById('status').textContent }));
     if (status !== last) console.error(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${(last = status)}`);
     if (state === 'done') break;
+    // each run gives up after 20 minutes on its own (www/bench.js); this is the backstop
+    if (Date.now() - started > DEADLINE_MS) throw new Error(`the benchmark did not finish in ${DEADLINE_MS / 60_000} minutes`);
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   const result = await page.evaluate(() => ({

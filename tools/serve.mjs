@@ -19,28 +19,33 @@ const types = {
 // The page's Content-Security-Policy, sent with every file (a module worker takes its policy
 // from its own script's response, not from the page's meta tag). index.html carries the same
 // policy in a meta tag for static hosts that send no headers.
-export const CSP = [
-  "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'", // the wasm module, compiled in the worker
-  "connect-src 'self' https://raw.githubusercontent.com", // the tutorial files, when asked for
-  "img-src 'self' data: blob:",
-  "style-src 'self'",
-  // blob: for the CPU's thread workers, which wasm-bindgen-rayon starts from a blob of its
-  // own (same-origin) helper script; only the page's own scripts can make blob URLs
-  "worker-src 'self' blob:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-].join('; ');
-
-// The benchmark's TF.js peer (www/peers/) runs TF.js's threaded wasm, whose thread workers
-// import their script from a blob: that worker alone may.
-const PEER_CSP = CSP.replace("script-src 'self'", "script-src 'self' blob:");
+const DIRECTIVES = {
+  'default-src': "'self'",
+  'script-src': "'self' 'wasm-unsafe-eval'", // the wasm module, compiled in the worker
+  'connect-src': "'self' https://raw.githubusercontent.com", // the tutorial files, when asked for
+  'img-src': "'self' data: blob:",
+  'style-src': "'self'",
+  'worker-src': "'self'",
+  'object-src': "'none'",
+  'base-uri': "'none'",
+  'form-action': "'none'",
+};
+const policy = (changes = {}) => Object.entries({ ...DIRECTIVES, ...changes }).map((d) => d.join(' ')).join('; ');
+export const CSP = policy();
+// The worker's own policy adds blob: workers: wasm-bindgen-rayon starts the CPU's thread
+// workers from a blob of its (same-origin) helper script. Only the page's scripts can make
+// blob URLs, and nothing else may start workers from them.
+const WORKER_CSP = policy({ 'worker-src': "'self' blob:" });
 
 export function serve({ port = 8080, data = null, host = '127.0.0.1' } = {}) {
   const dataDir = data ? resolve(data) : null;
   const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    let path;
+    try {
+      path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    } catch {
+      return send(res, 400, 'bad path');
+    }
     let base = root;
     let rel = path;
     if (path.startsWith('/data/')) {
@@ -61,7 +66,7 @@ export function serve({ port = 8080, data = null, host = '127.0.0.1' } = {}) {
       'content-type': types[extname(file)] || 'application/octet-stream',
       'content-length': stat.size,
       'cache-control': 'no-cache',
-      'content-security-policy': file.startsWith(join(root, 'www', 'peers') + sep) ? PEER_CSP : CSP,
+      'content-security-policy': file === join(root, 'www', 'worker.js') ? WORKER_CSP : CSP,
       // cross-origin isolation: lets the page share memory with workers (the CPU package's
       // threads); everything the page loads is its own, and the tutorial host answers CORS
       'cross-origin-opener-policy': 'same-origin',

@@ -20,7 +20,7 @@ const params = new URLSearchParams(location.search);
 const dataPrefix = params.get('data') || UPSTREAM;
 const backendWanted = ['webgpu', 'cpu'].includes(params.get('backend')) ? params.get('backend') : 'auto';
 // ?threads=N caps the CPU's threads (1: the single-threaded package); all cores by default
-const threadsWanted = params.has('threads') ? Math.max(1, Number(params.get('threads')) || 1) : undefined;
+const threadsWanted = params.has('threads') ? Math.max(1, Math.floor(Number(params.get('threads'))) || 1) : undefined;
 
 const $ = (id) => document.getElementById(id);
 let client = newClient();
@@ -255,6 +255,7 @@ async function start() {
     // Ready only now: until here the set-up's own requests would make the buttons flicker
     // on and off, and a click in such a gap would be lost.
     el.dataset.state = 'ready';
+    if (state.lostWhileStarting) recoverOnCpu(state.lostWhileStarting);
   } catch (e) {
     $('backend').dataset.state = 'failed';
     $('backend').textContent = 'The engine failed to start.';
@@ -292,12 +293,15 @@ function keepSource(kind, source) {
 
 function onWorkerEvent(e) {
   if (e.event === 'checkpoint') state.checkpoint = { bytes: e.bytes, steps: e.steps };
-  const onGpu = $('backend').dataset.backend === 'webgpu' && $('backend').dataset.state === 'ready';
-  if (e.event === 'deviceLost' && onGpu && !state.recovering) recoverOnCpu(e.message);
+  if (e.event !== 'deviceLost' || $('backend').dataset.backend !== 'webgpu' || state.recovering) return;
+  const { state: phase } = $('backend').dataset;
+  if (phase === 'ready') recoverOnCpu(e.message);
+  else if (phase === 'starting') state.lostWhileStarting = e.message; // recovered once started
 }
 
 async function recoverOnCpu(reason) {
   state.recovering = true;
+  state.lostWhileStarting = null;
   showError(`The GPU was lost (${reason}). Restarting on the CPU with your image, labels and network…`);
   client.terminate(`the GPU was lost (${reason})`);
   client = newClient();

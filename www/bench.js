@@ -6,6 +6,7 @@
 // window.bench = {state: 'idle' | 'running' | 'done', runs: {id: {label, figures, error}}}
 
 import { WorkerClient } from './client.js';
+import { probeWebGpu } from './webgpu.js';
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
@@ -23,15 +24,17 @@ const PLANS = {
   quick: { dense: [32], whole: false, naive: 8, train: [4], repeats: 1 },
 };
 
-// Where the page is cross-origin isolated, both cellseg and TF.js can run the CPU on every
-// core; they are then also timed on one thread each, so both pairs can be compared.
+// Where the page is cross-origin isolated cellseg runs the CPU on every core; it is then
+// also timed on one thread, the way TF.js's wasm runs here: TF.js 4.22's own threads did not
+// start (in a worker, or on a page's main thread, it reported one thread; by default it
+// would take half the cores), and its threaded build on one thread is slower than its
+// plain one, so the peer runs its plain build.
 const isolated = self.crossOriginIsolated;
 const RUNS = [
   { id: 'cellseg-cpu', engine: 'cellseg', backend: 'cpu', label: 'cellseg, CPU' },
   { id: 'cellseg-cpu-1', engine: 'cellseg', backend: 'cpu', label: 'cellseg, CPU, 1 thread', threads: 1, isolated: true },
   { id: 'cellseg-webgpu', engine: 'cellseg', backend: 'webgpu', label: 'cellseg, WebGPU', gpu: true },
-  { id: 'tfjs-wasm', engine: 'tfjs', backend: 'wasm', label: 'TF.js, wasm' },
-  { id: 'tfjs-wasm-1', engine: 'tfjs', backend: 'wasm', label: 'TF.js, wasm, 1 thread', threads: 1, isolated: true },
+  { id: 'tfjs-wasm', engine: 'tfjs', backend: 'wasm', label: 'TF.js, wasm (1 thread)' },
   { id: 'tfjs-webgpu', engine: 'tfjs', backend: 'webgpu', label: 'TF.js, webgpu', gpu: true },
   { id: 'tfjs-cpu', engine: 'tfjs', backend: 'cpu', label: 'TF.js, cpu (JavaScript)', slow: true },
 ];
@@ -39,7 +42,7 @@ const RUNS = [
 // cellseg against the peer it should be compared with: the same hardware, the same threads.
 const PAIRS = [
   ['cellseg-cpu', 'tfjs-wasm'],
-  ['cellseg-cpu-1', 'tfjs-wasm-1'],
+  ['cellseg-cpu-1', 'tfjs-wasm'],
   ['cellseg-webgpu', 'tfjs-webgpu'],
 ];
 
@@ -59,15 +62,6 @@ const ROWS = [
 const bench = { state: 'idle', adapter: null, runs: {} };
 window.bench = bench;
 
-async function findAdapter() {
-  if (!navigator.gpu) return null;
-  const adapter = await navigator.gpu.requestAdapter().catch(() => null);
-  if (!adapter) return null;
-  const info = adapter.info || {};
-  const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unnamed adapter';
-  return { name, software: info.isFallbackAdapter ?? false };
-}
-
 function planFor(run) {
   if (params.has('quick')) return PLANS.quick;
   const small = run.slow || (run.gpu && bench.adapter?.software);
@@ -78,15 +72,29 @@ function expected(plan, run) {
   return plan.dense.length + (plan.whole ? 1 : 0) + (plan.naive > 0 ? 1 : 0) + plan.train.length + (run.engine === 'tfjs' ? 1 : 0);
 }
 
+// A run that stops answering (TF.js's wasm can abort on running out of memory without a
+// word) fails instead of holding up the rest; its worker is ended either way.
+const RUN_TIMEOUT_MS = 20 * 60_000;
+
+function withTimeout(promise) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${RUN_TIMEOUT_MS / 60_000} minutes`)), RUN_TIMEOUT_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 async function runCellseg(run, plan, onFigure) {
   const client = new WorkerClient(new URL('./worker.js', import.meta.url));
   try {
-    await client.ready;
-    const info = await client.request('init', { backend: run.backend, threads: run.threads });
-    if (info.backend !== run.backend) throw new Error(`got ${info.backend}: ${info.note}`);
-    const { figures } = await client.request('bench', { width: WIDTH, height: HEIGHT, plan },
-      { onProgress: ({ figure }) => onFigure(figure) });
-    return { peer: `cellseg (${info.adapter})`, figures };
+    return await withTimeout((async () => {
+      await client.ready;
+      const info = await client.request('init', { backend: run.backend, threads: run.threads });
+      if (info.backend !== run.backend) throw new Error(`got ${info.backend}: ${info.note}`);
+      const { figures } = await client.request('bench', { width: WIDTH, height: HEIGHT, plan },
+        { onProgress: ({ figure }) => onFigure(figure) });
+      return { peer: `cellseg (${info.adapter})`, figures };
+    })());
   } finally {
     client.terminate('the benchmark moved on');
   }
@@ -94,15 +102,16 @@ async function runCellseg(run, plan, onFigure) {
 
 function runTfjs(run, plan, onFigure) {
   const worker = new Worker(new URL('./peers/tfjs-worker.js', import.meta.url));
-  return new Promise((resolve, reject) => {
+  const done = new Promise((resolve, reject) => {
     worker.onerror = (e) => reject(new Error(e.message || 'the TF.js worker failed'));
     worker.onmessage = ({ data }) => {
       if (data.figure) return onFigure(data.figure);
       if (data.error) reject(new Error(data.error));
       else resolve({ peer: data.result.peer });
     };
-    worker.postMessage({ backend: run.backend, threads: run.threads, plan, width: WIDTH, height: HEIGHT });
-  }).finally(() => worker.terminate());
+    worker.postMessage({ backend: run.backend, plan, width: WIDTH, height: HEIGHT });
+  });
+  return withTimeout(done).finally(() => worker.terminate());
 }
 
 const fmt = (key, v) => {
@@ -219,7 +228,8 @@ $('download').addEventListener('click', () => {
   setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 });
 
-bench.adapter = await findAdapter();
+const gpu = await probeWebGpu();
+bench.adapter = gpu.adapter ? { name: gpu.adapter, software: gpu.software } : null;
 $('adapter').textContent = bench.adapter
   ? `WebGPU adapter: ${bench.adapter.name}${bench.adapter.software ? ' — a software adapter: the WebGPU runs use the small plan' : ''}.`
   : 'No WebGPU adapter here: only the CPU runs.';

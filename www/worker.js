@@ -12,6 +12,8 @@
 // A third, pkg-threads/, is the CPU package on several threads (rayon in Web Workers sharing
 // the wasm memory), possible only when the page is cross-origin isolated.
 const PACKAGES = { webgpu: '../pkg/cellseg.js', cpu: '../pkg-cpu/cellseg.js', threads: '../pkg-threads/cellseg.js' };
+import { probeWebGpu } from './webgpu.js';
+
 let Engine = null; // the loaded package's Engine class
 let engine = null;
 let wasm = null; // the module's exports, for its memory size
@@ -27,23 +29,6 @@ const BAND_PIXELS = 512 * 512;
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
-// A WebGPU adapter worth using: hardware, not a software fallback (SwiftShader is correct but
-// slower than the CPU backend). Returns [usable, description].
-async function probeWebGpu() {
-  if (!navigator.gpu) return [false, 'this browser has no WebGPU'];
-  let adapter = null;
-  try {
-    adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
-  } catch (e) {
-    return [false, `WebGPU adapter request failed: ${e.message}`];
-  }
-  if (!adapter) return [false, 'WebGPU is present but offers no adapter'];
-  const info = adapter.info || {};
-  const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unnamed adapter';
-  const software = info.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false;
-  return [!software, software ? `${name} is a software (fallback) adapter` : name];
-}
-
 // Loads one package and starts its engine on `backend`.
 async function load(backend, threads = 1) {
   const name = backend === 'cpu' && threads > 1 ? 'threads' : backend;
@@ -52,8 +37,15 @@ async function load(backend, threads = 1) {
   if (name === 'threads') {
     // before the engine, which asks rayon for its threads; a browser that will not start
     // them leaves the promise pending for ever, hence the time limit
-    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('the thread workers did not start')), THREADS_START_MS));
-    await Promise.race([pkg.initThreadPool(threads), timeout]);
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the thread workers did not start')), THREADS_START_MS);
+    });
+    try {
+      await Promise.race([pkg.initThreadPool(threads), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
   Engine = pkg.Engine;
   engine = await Engine.create(backend);
@@ -61,10 +53,13 @@ async function load(backend, threads = 1) {
 
 const THREADS_START_MS = 20_000;
 
-// Threads for the CPU: every core when the page may share memory with workers, else one.
+// Threads for the CPU: every core (up to 16: more starts slowly and gains little on this
+// network) when the page may share memory with workers, else one.
+const MAX_THREADS = 16;
 function cpuThreads(asked) {
   if (!self.crossOriginIsolated) return 1;
-  return Math.max(1, Math.min(asked ?? navigator.hardwareConcurrency ?? 1, navigator.hardwareConcurrency ?? 1));
+  const cores = Math.min(navigator.hardwareConcurrency ?? 1, MAX_THREADS);
+  return Math.max(1, Math.min(asked ?? cores, cores));
 }
 
 async function startCpu(asked) {
@@ -85,10 +80,11 @@ async function start({ backend, testHooks, threads }) {
   let choice = backend;
   let note = '';
   if (backend !== 'cpu') {
-    const [gpuUsable, gpuNote] = await probeWebGpu();
+    const gpu = await probeWebGpu();
     if (backend === 'auto') {
-      choice = gpuUsable ? 'webgpu' : 'cpu';
-      note = gpuUsable ? '' : `CPU chosen: ${gpuNote}`;
+      const usable = gpu.adapter && !gpu.software;
+      choice = usable ? 'webgpu' : 'cpu';
+      note = usable ? '' : `CPU chosen: ${gpu.note}`;
     }
   }
   try {
@@ -225,6 +221,7 @@ async function segmentInBands(msg, progress) {
 
 async function handle(msg) {
   const { id, type } = msg;
+  if (!engine && type !== 'init') throw new Error('the engine has not started');
   // a new network's first step sends a checkpoint at once
   if (['newNetwork', 'loadWeights', 'usePretrained'].includes(type)) lastCheckpoint = -Infinity;
   const progress = (data) => post({ id, type: 'progress', ...data });

@@ -34,6 +34,19 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The plan with every size and count inside what a browser tab can hold and finish:
+    /// crops up to 2048 pixels a side, patch by patch up to 256, batches up to 1024 and
+    /// 1..=20 repeats (plans also come from a page's URL).
+    pub fn within_limits(self) -> Plan {
+        Plan {
+            dense: self.dense.into_iter().map(|s| s.clamp(1, 2048)).collect(),
+            naive: self.naive.min(256),
+            train: self.train.into_iter().map(|b| b.clamp(1, 1024)).collect(),
+            repeats: self.repeats.clamp(1, 20),
+            ..self
+        }
+    }
+
     /// The full set: what `cellseg bench` measures.
     pub fn full() -> Plan {
         Plan {

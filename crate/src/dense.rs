@@ -157,8 +157,8 @@ pub async fn segment(
     let tiles = tiles(rect, side);
     for (i, tile) in tiles.iter().enumerate() {
         let input = plane.crop_reflected(*tile, HALF);
-        let data = match &on_cpu {
-            Some(cpu) => TensorData::new(cpu.run(&input), [3, tile.height(), tile.width()]),
+        let values = match &on_cpu {
+            Some(cpu) => cpu.run(&input),
             None => {
                 let tensor = Tensor::from_data(
                     TensorData::new(input.data, [1, 1, input.height, input.width]),
@@ -168,9 +168,10 @@ pub async fn segment(
                     .into_data_async()
                     .await
                     .map_err(|e| format!("reading results: {e:?}"))?
+                    .try_into_vec::<f32>()
+                    .map_err(|e| format!("{e:?}"))?
             }
         };
-        let values = data.as_slice::<f32>().map_err(|e| format!("{e:?}"))?;
         let (tw, th) = (tile.width(), tile.height());
         for class in 0..3 {
             for y in 0..th {

@@ -17,13 +17,23 @@
 //! uses too, with its tuned kernels (AVX2/AVX-512 natively, SIMD128 in wasm). Natively and
 //! in the page's threaded wasm the bands run on every core (rayon); otherwise in turn.
 
+use std::marker::PhantomData;
+
 use crate::network::Network;
 use crate::plane::Plane;
 use crate::spec::{Layer, PATCH, Spec};
 
 /// Output pixels per band: enough for the products to run at full speed, few enough for a
-/// band's taps to stay in the caches.
+/// band's taps to stay in the caches (measured natively, 256..2048: 512 best).
 const BAND: usize = 512;
+/// Floats of scratch per thread at most (64 MiB): a network with very wide layers gets
+/// narrower bands rather than unbounded memory.
+const SCRATCH_FLOATS: usize = 16 << 20;
+
+/// Pixels per band for `per_pixel` floats of scratch each.
+fn band_for(per_pixel: usize) -> usize {
+    (SCRATCH_FLOATS / per_pixel.max(1)).clamp(1, BAND)
+}
 
 /// A layer as a matrix product: `weights` is `outputs x inputs`, row-major.
 struct Matrix {
@@ -57,8 +67,8 @@ impl Image {
 }
 
 /// Floats per input pixel that [`DenseCpu::run`] holds at once: a layer's input and output
-/// images (the last conv runs inside the head's bands, and the bands' scratch is small and
-/// fixed). Sizes its tiles to a memory budget.
+/// images (the last conv runs inside the head's bands; the bands' scratch is bounded apart,
+/// by [`SCRATCH_FLOATS`] per thread). Sizes its tiles to a memory budget.
 pub fn floats_per_pixel(spec: &Spec) -> usize {
     let last_conv = match spec.layers.last() {
         Some(Layer::Conv { .. }) => spec.layers.len() - 1,
@@ -145,10 +155,29 @@ impl DenseCpu {
                 bias: bias(&l.bias, outputs).await?,
             })
         };
+        let (hidden, output) = (linear(&net.hidden).await?, linear(&net.output).await?);
+        // the products below trust these shapes: a network that disagrees with its spec
+        // gets an error here, not a write out of bounds
+        let fits =
+            |m: &Matrix| m.weights.len() == m.outputs * m.inputs && m.bias.len() == m.outputs;
+        let convs_fit = steps.iter().all(|s| match s {
+            Step::Conv { matrix, .. } => fits(matrix),
+            Step::Pool => true,
+        });
+        if !(convs_fit && fits(&hidden) && fits(&output))
+            || hidden.inputs != depth
+            || output.inputs != hidden.outputs
+            || output.outputs != 3
+        {
+            return Err(format!(
+                "the network's weights do not fit its layers ({})",
+                net.spec
+            ));
+        }
         Ok(DenseCpu {
             steps,
-            hidden: linear(&net.hidden).await?,
-            output: linear(&net.output).await?,
+            hidden,
+            output,
         })
     }
 
@@ -203,49 +232,41 @@ impl DenseCpu {
         let taps_len = last.map_or(0, |(_, _, m)| m.inputs);
         let mut out = vec![0.0; 3 * pixels];
         let planes = Planes::new(&mut out, pixels);
-        for_each_band(pixels, |start, px| {
+        let band = band_for(taps_len + features + hidden);
+        for_each_band(pixels, band, |start, px| {
+            // SAFETY: bands are disjoint pixel ranges of the three planes
+            let mut scores = unsafe { planes.band(start, px) };
             with_scratch((taps_len + features + hidden) * px, |scratch| {
                 let (taps, rest) = scratch.split_at_mut(taps_len * px);
                 let (f, h) = rest.split_at_mut(features * px);
                 match last {
                     Some((kernel, d, m)) => {
                         im2col(x, kernel, d, out_w, start, px, taps);
-                        product(m, Operand::new(taps, px, px), f.as_mut_ptr(), px, px);
-                        finish(f.chunks_exact_mut(px), &m.bias, true);
+                        let mut f = Band::of(f, px);
+                        product(m, Operand::new(taps, px), &mut f);
+                        finish(f.rows(), &m.bias, true);
                     }
                     // the last layer was a pool: its output's pixels, copied row by row
                     None => im2col(x, 1, 1, out_w, start, px, f),
                 }
-                product(
-                    &self.hidden,
-                    Operand::new(f, px, px),
-                    h.as_mut_ptr(),
-                    px,
-                    px,
-                );
-                finish(h.chunks_exact_mut(px), &self.hidden.bias, true);
-                // SAFETY: bands are disjoint pixel ranges of the three planes
-                product(
-                    &self.output,
-                    Operand::new(h, px, px),
-                    unsafe { planes.at(start) },
-                    pixels,
-                    px,
-                );
+                let mut hb = Band::of(h, px);
+                product(&self.hidden, Operand::new(f, px), &mut hb);
+                finish(hb.rows(), &self.hidden.bias, true);
+                product(&self.output, Operand::new(h, px), &mut scores);
             });
-            // SAFETY: as above, this band's pixels only
-            finish(
-                unsafe { planes.band(start, px, 3) },
-                &self.output.bias,
-                false,
-            );
-            // SAFETY: as above
-            let mut band = unsafe { planes.band(start, px, 3) };
-            let (p0, p1, p2) = (band.next(), band.next(), band.next());
+            // bias and softmax, pixel by pixel across the three planes
+            let mut rows = scores.rows();
+            let (p0, p1, p2) = (rows.next(), rows.next(), rows.next());
             let (p0, p1, p2) = (p0.expect("3"), p1.expect("3"), p2.expect("3"));
+            let [b0, b1, b2] = [
+                self.output.bias[0],
+                self.output.bias[1],
+                self.output.bias[2],
+            ];
             for ((a, b), c) in p0.iter_mut().zip(p1.iter_mut()).zip(p2.iter_mut()) {
-                let m = a.max(*b).max(*c);
-                let (ea, eb, ec) = ((*a - m).exp(), (*b - m).exp(), (*c - m).exp());
+                let (va, vb, vc) = (*a + b0, *b + b1, *c + b2);
+                let m = va.max(vb).max(vc);
+                let (ea, eb, ec) = ((va - m).exp(), (vb - m).exp(), (vc - m).exp());
                 let sum = ea + eb + ec;
                 (*a, *b, *c) = (ea / sum, eb / sum, ec / sum);
             }
@@ -283,22 +304,17 @@ fn conv(x: &Image, kernel: usize, d: usize, m: &Matrix, mut out: Vec<f32>) -> Im
     let (w, h) = (x.w - span, x.h - span);
     let pixels = w * h;
     out.clear();
+    out.reserve_exact(m.outputs * pixels); // exactly: these images are the big allocations
     out.resize(m.outputs * pixels, 0.0);
     let planes = Planes::new(&mut out, pixels);
-    for_each_band(pixels, |start, px| {
+    for_each_band(pixels, band_for(m.inputs), |start, px| {
+        // SAFETY: bands are disjoint pixel ranges of the output planes
+        let mut band = unsafe { planes.band(start, px) };
         with_scratch(m.inputs * px, |taps| {
             im2col(x, kernel, d, w, start, px, taps);
-            // SAFETY: bands are disjoint pixel ranges of the output planes
-            product(
-                m,
-                Operand::new(taps, px, px),
-                unsafe { planes.at(start) },
-                pixels,
-                px,
-            );
+            product(m, Operand::new(taps, px), &mut band);
         });
-        // SAFETY: as above
-        finish(unsafe { planes.band(start, px, m.outputs) }, &m.bias, true);
+        finish(band.rows(), &m.bias, true);
     });
     Image {
         w,
@@ -312,6 +328,7 @@ fn conv(x: &Image, kernel: usize, d: usize, m: &Matrix, mut out: Vec<f32>) -> Im
 fn pool(x: &Image, d: usize, mut out: Vec<f32>) -> Image {
     let (w, h) = (x.w - d, x.h - d);
     out.clear();
+    out.reserve_exact(w * h * x.c);
     for plane in x.data.chunks_exact(x.plane()) {
         let row = |y: usize, dx: usize| &plane[y * x.w + dx..][..w];
         for y in 0..h {
@@ -332,40 +349,36 @@ fn pool(x: &Image, d: usize, mut out: Vec<f32>) -> Image {
     }
 }
 
-/// The right-hand side of a product: `m.inputs` rows of `columns` values, `row_stride`
-/// apart in `data`.
+/// The right-hand side of a product: rows of values `row_stride` apart in `data`, as many
+/// as the matrix has inputs, each as long as the destination's rows.
 struct Operand<'a> {
     data: &'a [f32],
     row_stride: usize,
-    columns: usize,
 }
 
 impl<'a> Operand<'a> {
-    fn new(data: &'a [f32], row_stride: usize, columns: usize) -> Operand<'a> {
-        Operand {
-            data,
-            row_stride,
-            columns,
-        }
+    fn new(data: &'a [f32], row_stride: usize) -> Operand<'a> {
+        Operand { data, row_stride }
     }
 }
 
-/// `dst = m.weights · rhs`: `m.outputs` rows of `rhs.columns` values at `dst`,
-/// `dst_stride` apart. The bias comes after, with the ReLU ([`finish`]).
-fn product(m: &Matrix, rhs: Operand, dst: *mut f32, dst_stride: usize, columns: usize) {
+/// `dst = m.weights · rhs`: a row of `dst` per output of `m`. The bias comes after, with
+/// the ReLU ([`finish`]) or the softmax.
+fn product(m: &Matrix, rhs: Operand, dst: &mut Band) {
+    let columns = dst.columns;
     assert_eq!(m.weights.len(), m.outputs * m.inputs);
-    assert_eq!(rhs.columns, columns);
-    assert!(rhs.data.len() >= (m.inputs - 1) * rhs.row_stride + columns);
-    // SAFETY: the weights and rhs fit their shapes (asserted above), and the caller hands
-    // over `m.outputs` rows of `columns` floats at `dst`, `dst_stride` apart
+    assert_eq!(dst.rows, m.outputs);
+    assert!(m.inputs == 0 || rhs.data.len() >= (m.inputs - 1) * rhs.row_stride + columns);
+    // SAFETY: the weights and rhs fit their shapes (asserted above), and a Band is
+    // `rows` x `columns` floats the caller may write (see Band)
     unsafe {
         gemm::gemm(
             m.outputs,
             columns,
             m.inputs,
-            dst,
+            dst.ptr,
             1,
-            dst_stride as isize,
+            dst.stride as isize,
             false,
             m.weights.as_ptr(),
             1,
@@ -373,11 +386,14 @@ fn product(m: &Matrix, rhs: Operand, dst: *mut f32, dst_stride: usize, columns: 
             rhs.data.as_ptr(),
             1,
             rhs.row_stride as isize,
+            // gemm computes dst = alpha * dst + beta * lhs * rhs: dst is not read
             0.0,
             1.0,
             false,
             false,
             false,
+            // no threads inside: the bands are the parallel work, and the thread-local
+            // scratch a band holds must not be reached by a stolen job
             gemm::Parallelism::None,
         );
     }
@@ -395,46 +411,79 @@ fn finish<'a>(rows: impl Iterator<Item = &'a mut [f32]>, bias: &[f32], relu: boo
     }
 }
 
-/// Planes of `pixels` floats each, written band by band from several threads at once: each
-/// band owns its pixel range in every plane, which no slice type can express.
-struct Planes {
+/// `rows` x `columns` floats, rows `stride` apart, that one band may write: a slice of its
+/// own scratch, or its pixel range of every output plane.
+struct Band<'a> {
     ptr: *mut f32,
-    pixels: usize,
+    stride: usize,
+    rows: usize,
+    columns: usize,
+    _memory: PhantomData<&'a mut [f32]>,
 }
 
-// SAFETY: the pointer is only used through `at` and `band`, whose callers keep the bands
-// disjoint, while `out` (borrowed mutably for the Planes' whole use) outlives them.
-unsafe impl Send for Planes {}
-unsafe impl Sync for Planes {}
-
-impl Planes {
-    fn new(out: &mut [f32], pixels: usize) -> Planes {
-        Planes {
-            ptr: out.as_mut_ptr(),
-            pixels,
+impl<'a> Band<'a> {
+    /// All of `data`, as rows of `columns`.
+    fn of(data: &'a mut [f32], columns: usize) -> Band<'a> {
+        Band {
+            ptr: data.as_mut_ptr(),
+            stride: columns,
+            rows: data.len() / columns,
+            columns,
+            _memory: PhantomData,
         }
     }
 
-    /// The first plane's pixel `start`.
-    /// SAFETY: the caller writes only its own band's pixels from there.
-    unsafe fn at(&self, start: usize) -> *mut f32 {
-        unsafe { self.ptr.add(start) }
-    }
-
-    /// The pixels `start..start + px` of each of the first `n` planes.
-    /// SAFETY: the caller's band is disjoint from every other band in use.
-    unsafe fn band(&self, start: usize, px: usize, n: usize) -> impl Iterator<Item = &mut [f32]> {
-        (0..n).map(move |plane| unsafe {
-            std::slice::from_raw_parts_mut(self.ptr.add(plane * self.pixels + start), px)
+    fn rows(&mut self) -> impl Iterator<Item = &mut [f32]> {
+        // SAFETY: a Band's rows are disjoint, in memory it may write (see `of`, Planes::band)
+        (0..self.rows).map(move |r| unsafe {
+            std::slice::from_raw_parts_mut(self.ptr.add(r * self.stride), self.columns)
         })
     }
 }
 
-/// Runs `f(first pixel, pixels)` over bands of up to [`BAND`] of `pixels`: on every core
+/// Planes of `pixels` floats each, written band by band from several threads at once: each
+/// band owns its pixel range in every plane, which no slice type can express.
+struct Planes<'a> {
+    ptr: *mut f32,
+    pixels: usize,
+    count: usize,
+    _memory: PhantomData<&'a mut [f32]>,
+}
+
+// SAFETY: the pointer is used only through `band`, whose callers keep bands disjoint, and
+// the planes' memory stays borrowed mutably for as long as the Planes live.
+unsafe impl Send for Planes<'_> {}
+unsafe impl Sync for Planes<'_> {}
+
+impl<'a> Planes<'a> {
+    fn new(out: &'a mut [f32], pixels: usize) -> Planes<'a> {
+        Planes {
+            ptr: out.as_mut_ptr(),
+            pixels,
+            count: out.len() / pixels.max(1),
+            _memory: PhantomData,
+        }
+    }
+
+    /// The pixels `start..start + px` of every plane.
+    /// SAFETY: no other band in use overlaps `start..start + px`.
+    unsafe fn band(&self, start: usize, px: usize) -> Band<'a> {
+        assert!(start + px <= self.pixels);
+        Band {
+            ptr: unsafe { self.ptr.add(start) },
+            stride: self.pixels,
+            rows: self.count,
+            columns: px,
+            _memory: PhantomData,
+        }
+    }
+}
+
+/// Runs `f(first pixel, pixels)` over bands of up to `band` of `pixels`: on every core
 /// natively and in the threaded wasm, one after another in the plain wasm.
-fn for_each_band(pixels: usize, f: impl Fn(usize, usize) + Sync + Send) {
-    let bands = pixels.div_ceil(BAND);
-    let run = |i: usize| f(i * BAND, BAND.min(pixels - i * BAND));
+fn for_each_band(pixels: usize, band: usize, f: impl Fn(usize, usize) + Sync + Send) {
+    let bands = pixels.div_ceil(band);
+    let run = |i: usize| f(i * band, band.min(pixels - i * band));
     #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
     {
         use rayon::prelude::*;

@@ -943,7 +943,9 @@ impl Engine {
     pub fn bench(&self, width: u32, height: u32, plan: &str, progress: Function) -> Promise {
         let plan: Result<Plan, _> = serde_json::from_str(plan);
         self.job(move |state| async move {
-            let plan = plan.map_err(|e| err(format!("bad benchmark plan: {e}")))?;
+            let plan = plan
+                .map_err(|e| err(format!("bad benchmark plan: {e}")))?
+                .within_limits();
             let backend = state.borrow().backend.clone();
             let (w, h) = (
                 width.clamp(64, 2048) as usize,

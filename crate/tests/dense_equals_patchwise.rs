@@ -18,7 +18,7 @@ fn real_crop() -> Plane {
 
 fn compare(spec: &Spec, plane: &Plane, rect: Rect, max_buffer: u64) -> f32 {
     let device = Device::flex();
-    let net = Network::new(spec, 7, &device);
+    let net = common::with_biases(Network::new(spec, 7, &device), Some(7));
     let dense = pollster::block_on(segment(
         &net,
         plane,

@@ -33,7 +33,7 @@ const fmt = (v) => (v === undefined || v === null ? '–' : v >= 100 ? Math.roun
 const times = (r) => `${r.toFixed(2)}×`;
 
 const lines = [
-  `Measured ${date} on ${machine}; the posts' original network with random weights; every figure is the median of 3 timed runs after a warm-up (the whole image: one run).`,
+  `Measured ${date} on ${machine}; the posts' original network with random weights; every figure is the median of ${ours.repeats ?? 3} timed runs after a warm-up (the whole image: one run).`,
   '',
   '**Natively (CPU)**',
   '',
@@ -49,7 +49,7 @@ lines.push('', `${tf.peer}: dense twin against patch by patch, max |difference| 
 // the two wasm packages: with WebGPU, and CPU-only (what a browser without a hardware
 // WebGPU adapter loads)
 const wasmSize = {};
-for (const [name, file] of [['webgpu', 'pkg/cellseg_bg.wasm'], ['cpu', 'pkg-cpu/cellseg_bg.wasm']]) {
+for (const [name, file] of [['webgpu', 'pkg/cellseg_bg.wasm'], ['cpu', 'pkg-cpu/cellseg_bg.wasm'], ['threads', 'pkg-threads/cellseg_bg.wasm']]) {
   if (!existsSync(file)) continue;
   const bytes = readFileSync(file);
   wasmSize[name] = { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
@@ -67,10 +67,9 @@ if (page) {
   }
   const failed = runs.filter(([, r]) => r.error);
   for (const [, r] of failed) lines.push('', `${r.label} failed: ${r.error}`);
-  for (const [, r] of runs) {
-    const diff = r.figures.dense_equals_patchwise_max_diff;
-    if (diff !== undefined) lines.push('', `${r.peer ?? r.label}: dense twin against patch by patch, max |difference| ${diff.toExponential(1)}.`);
-  }
+  const checks = runs.filter(([, r]) => r.figures.dense_equals_patchwise_max_diff !== undefined)
+    .map(([, r]) => `${r.label} ${r.figures.dense_equals_patchwise_max_diff.toExponential(1)}`);
+  if (checks.length) lines.push('', `The peers' dense twins against their patch networks, max |difference|: ${checks.join('; ')}.`);
   if (page.firstCrop) {
     lines.push('', `Page load to the first segmented 256×256 crop with the three pretrained networks (CPU, the tutorial image served locally): ${(page.firstCrop.ms / 1000).toFixed(2)} s, of which segmenting ${(page.firstCrop.segmentMs / 1000).toFixed(2)} s.`);
   }
@@ -88,12 +87,14 @@ const target = (what, value, goal, unit = '×') => {
 };
 lines.push('', '**Targets**', '', '| target | measured | goal | |', '|---|---|---|---|');
 const pageFig = (id, key) => page?.runs?.[id]?.figures?.[key];
-// on the CPU: every core each, then (where the page could use several) one thread each
-for (const [ours, peer] of [['cellseg-cpu', 'tfjs-wasm'], ['cellseg-cpu-1', 'tfjs-wasm-1']]) {
-  if (!page?.runs?.[ours] || !page.runs[peer]) continue;
-  const who = `${page.runs[ours].peer} vs ${page.runs[peer].peer}`;
-  for (const side of [98, 256]) {
-    target(`browser CPU dense ${side}×${side}: ${who}`, pageFig(ours, `dense_${side}_px_per_s`) / pageFig(peer, `dense_${side}_px_per_s`), 1.5);
+// On the CPU: cellseg on every core, then on one thread, against TF.js's wasm (one thread:
+// see www/bench.js).
+for (const side of [98, 256]) {
+  for (const ours of ['cellseg-cpu', 'cellseg-cpu-1']) {
+    const key = `dense_${side}_px_per_s`;
+    if (!pageFig(ours, key) || !pageFig('tfjs-wasm', key)) continue;
+    target(`browser CPU dense ${side}×${side}: ${page.runs[ours].peer} vs ${page.runs['tfjs-wasm'].peer}`,
+      pageFig(ours, key) / pageFig('tfjs-wasm', key), 1.5);
   }
 }
 for (const key of ['dense_64_px_per_s', 'dense_98_px_per_s', 'dense_256_px_per_s', 'train_16_patches_per_s']) {
@@ -103,13 +104,16 @@ for (const key of ['dense_64_px_per_s', 'dense_98_px_per_s', 'dense_256_px_per_s
 target('native CPU dense 256×256 vs TensorFlow', ours.dense_256_px_per_s / tf.dense_256_px_per_s, 1);
 target('native CPU dense, whole image vs TensorFlow', ours.dense_full_px_per_s / tf.dense_full_px_per_s, 1);
 if (page) {
-  const best = (engine) => Math.max(...Object.entries(page.runs)
+  const best = (engine) => Math.max(0, ...Object.entries(page.runs)
     .filter(([id]) => id.startsWith(engine)).map(([, r]) => r.figures.train_16_patches_per_s ?? 0));
-  target('browser Adam step (batch 16), fastest cellseg vs fastest TF.js that trains', best('cellseg') / best('tfjs'), 10);
+  if (best('cellseg') > 0 && best('tfjs') > 0) {
+    target('browser Adam step (batch 16), fastest cellseg vs fastest TF.js that trains', best('cellseg') / best('tfjs'), 10);
+  }
 }
 target('native dense vs patch by patch', ours.dense_256_px_per_s / ours.naive_px_per_s, 15);
 target('browser CPU dense vs patch by patch', pageFig('cellseg-cpu', 'dense_98_px_per_s') / pageFig('cellseg-cpu', 'naive_px_per_s'), 15);
 if (wasmSize.cpu) target('wasm, CPU-only package, gzip -9', wasmSize.cpu.gzip / 1e6, 2.5, 'MB');
+if (wasmSize.threads) target('wasm, threaded CPU package, gzip -9', wasmSize.threads.gzip / 1e6, 2.5, 'MB');
 if (wasmSize.webgpu) target('wasm, WebGPU package, gzip -9', wasmSize.webgpu.gzip / 1e6, 2.5, 'MB');
 if (page?.firstCrop) target('page load → first segmented 256×256 crop (CPU)', page.firstCrop.ms / 1000, 3, 's');
 

@@ -151,21 +151,20 @@ function patchesOf(input, side) {
   });
 }
 
-async function run({ backend, threads, plan, width, height }, report) {
+async function run({ backend, plan, width, height }, report) {
   if (backend === 'wasm') {
     tf.wasm.setWasmPaths(new URL(`${TFJS}tfjs-backend-wasm/dist/`, self.location.href).href);
-    // TF.js uses threads when the page is cross-origin isolated, by default half the cores
-    // (one, on two): ask for all of them, as cellseg takes all of them
-    if (threads === 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    else tf.wasm.setThreadsCount(navigator.hardwareConcurrency);
+    // its plain build (see www/bench.js: its threads do not start here, and its threaded
+    // build on one thread is the slower)
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   }
   if (!(await tf.setBackend(backend))) throw new Error(`TF.js could not start its ${backend} backend`);
   await tf.ready();
   const w = weights();
   const img = image(width, height);
   const at = (side) => [Math.floor((width - side) / 2), Math.floor((height - side) / 2)];
-  const used = backend === 'wasm' ? tf.wasm.getThreadsCount() : 1;
-  const result = { peer: `TF.js ${tf.version_core} (${backend}${used > 1 ? `, ${used} threads` : ''})`, backend };
+  const threads = backend === 'wasm' ? `, ${tf.wasm.getThreadsCount()} thread` : '';
+  const result = { peer: `TF.js ${tf.version_core} (${backend}${threads})`, backend };
 
   // the dense twin equals the patch network (the whole of a small crop)
   {
@@ -195,10 +194,11 @@ async function run({ backend, threads, plan, width, height }, report) {
     figure(`dense_${side}_px_per_s`, side * side / s, s, `dense ${side}×${side}: ${s.toFixed(3)} s, ${(side * side / s).toFixed(0)} px/s`);
   }
   if (plan.whole) {
-    // in bands of 256 output rows, as cellseg tiles it
+    // in bands of 64 output rows: a band's whole graph lives until its last op (the head's
+    // hidden layer alone is 1000 floats per pixel), and 256 rows ran TF.js's wasm out of memory
     const t = performance.now();
-    for (let top = 0; top < height; top += 256) {
-      const rows = Math.min(256, height - top);
+    for (let top = 0; top < height; top += 64) {
+      const rows = Math.min(64, height - top);
       const input = cropTensor(img, 0, top, width, rows);
       await dense(w, input);
       input.dispose();

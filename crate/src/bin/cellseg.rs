@@ -766,7 +766,8 @@ fn bench(a: BenchArgs) -> Result<()> {
     let plan = Plan {
         repeats: a.repeats,
         ..Plan::full()
-    };
+    }
+    .within_limits();
     if !a.json {
         println!("backend: {} ({})", backend.name(), backend.adapter);
     }

@@ -58,3 +58,42 @@ pub fn npy_with_header(dict: &str, data: &[u8]) -> Vec<u8> {
     out.extend(data);
     out
 }
+
+/// `net` with every bias drawn from ±0.1 (fresh networks have zero biases, which would hide
+/// a bias applied to the wrong channel), or with no biases at all when `seed` is `None`.
+pub fn with_biases(
+    mut net: cellseg::network::Network,
+    seed: Option<u32>,
+) -> cellseg::network::Network {
+    use burn::module::Param;
+    use burn::tensor::{Tensor, TensorData};
+    let Some(seed) = seed else {
+        for conv in &mut net.convs {
+            conv.bias = None;
+        }
+        net.hidden.bias = None;
+        net.output.bias = None;
+        return net;
+    };
+    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+    let mut draw = |n: usize, like: &Tensor<1>| -> Param<Tensor<1>> {
+        let values: Vec<f32> = (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state as f32 / u32::MAX as f32 - 0.5) * 0.2
+            })
+            .collect();
+        Param::from_data(TensorData::new(values, [n]), &like.device())
+    };
+    for conv in &mut net.convs {
+        let b = conv.bias.as_ref().expect("a bias").val();
+        conv.bias = Some(draw(b.dims()[0], &b));
+    }
+    for linear in [&mut net.hidden, &mut net.output] {
+        let b = linear.bias.as_ref().expect("a bias").val();
+        linear.bias = Some(draw(b.dims()[0], &b));
+    }
+    net
+}
