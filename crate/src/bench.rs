@@ -83,6 +83,26 @@ pub fn median(mut seconds: Vec<f64>) -> f64 {
     }
 }
 
+/// Median seconds of `repeats` timed runs of `job`, after one untimed warm-up.
+async fn median_time<Fut>(
+    repeats: usize,
+    clock: &dyn Fn() -> f64,
+    job: impl Fn() -> Fut,
+) -> Result<f64, String>
+where
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let mut times = Vec::with_capacity(repeats);
+    for i in 0..=repeats {
+        let t = clock();
+        job().await?;
+        if i > 0 {
+            times.push((clock() - t) / 1000.0);
+        }
+    }
+    Ok(median(times))
+}
+
 /// Runs `plan` on `backend` with a fresh original network (seed 1) over `plane` (at least
 /// 256 + 30 pixels each way for the default plans; `labels` give the training patches).
 /// `clock` returns milliseconds (`Instant` natively, `performance.now()` in a browser);
@@ -97,7 +117,7 @@ pub async fn run(
 ) -> Result<Vec<Figure>, String> {
     let device = &backend.device;
     let spec = Spec::preset("original").expect("preset");
-    let net = Network::new(&spec, 1, device);
+    let net = &Network::new(&spec, 1, device);
     let repeats = plan.repeats.max(1);
     let mut figures = Vec::new();
     let mut record = |figure: Figure, figures: &mut Vec<Figure>| {
@@ -111,25 +131,15 @@ pub async fn run(
         Rect::new(x0, y0, x0 + side, y0 + side).clamp(plane.width, plane.height)
     };
 
+    let dense_map = |rect: Rect| async move {
+        segment(net, plane, rect, backend.max_buffer, device, &mut |_, _| {})
+            .await
+            .map(|_| ())
+    };
+
     for &side in &plan.dense {
         let rect = crop(side);
-        let mut times = Vec::new();
-        for i in 0..=repeats {
-            let t = clock();
-            segment(
-                &net,
-                plane,
-                rect,
-                backend.max_buffer,
-                device,
-                &mut |_, _| {},
-            )
-            .await?;
-            if i > 0 {
-                times.push((clock() - t) / 1000.0);
-            }
-        }
-        let s = median(times);
+        let s = median_time(repeats, clock, || dense_map(rect)).await?;
         let px = (rect.width() * rect.height()) as f64 / s;
         record(
             Figure {
@@ -145,15 +155,7 @@ pub async fn run(
     if plan.whole {
         let rect = Rect::new(0, 0, plane.width, plane.height);
         let t = clock();
-        segment(
-            &net,
-            plane,
-            rect,
-            backend.max_buffer,
-            device,
-            &mut |_, _| {},
-        )
-        .await?;
+        dense_map(rect).await?;
         let s = (clock() - t) / 1000.0;
         let px = (rect.width() * rect.height()) as f64 / s;
         record(
@@ -172,15 +174,12 @@ pub async fn run(
 
     if plan.naive > 0 {
         let rect = crop(plan.naive);
-        let mut times = Vec::new();
-        for i in 0..=repeats {
-            let t = clock();
-            segment_naive(&net, plane, rect, 256, device, &mut |_, _| {}).await?;
-            if i > 0 {
-                times.push((clock() - t) / 1000.0);
-            }
-        }
-        let s = median(times);
+        let job = || async move {
+            segment_naive(net, plane, rect, 256, device, &mut |_, _| {})
+                .await
+                .map(|_| ())
+        };
+        let s = median_time(repeats, clock, job).await?;
         let px = (rect.width() * rect.height()) as f64 / s;
         let side = plan.naive;
         record(

@@ -7,9 +7,12 @@
 //! a stack of channel planes, and
 //! - a conv is im2col (each of a band of output pixels' k×k×c taps, `d` apart: row
 //!   segments copied from the planes) and one matrix product (weights × taps) written
-//!   straight into the output planes, bias first, ReLU after, while the band is in cache;
+//!   straight into the output planes, then bias and ReLU in one pass while the band is in
+//!   cache;
 //! - a stride-1 pool is the element-wise maximum of four shifted rows;
-//! - the head is two more matrix products over bands of pixels, then a softmax.
+//! - the last conv, the head's two matrix products and the softmax run band by band
+//!   together, so the widest image (240 channels in the posts' network) never exists whole;
+//! - the images' memory goes round from layer to layer and call to call.
 //!
 //! Pixels run along the products' long, contiguous side: the kernels then work in full
 //! blocks of 64 pixels (with channels there instead, 20, 40, 80, 120, 240 or 1000, edge
