@@ -1,6 +1,7 @@
 // The in-page benchmark (bench.html) with its smallest plan: cellseg on the CPU and WebGPU
-// and TF.js's wasm, webgpu and cpu backends each report their figures, the peers' dense twins
-// equal their patch networks, the ratios show, and nothing leaves the page's origin.
+// and TF.js's wasm (threaded and not), webgpu and cpu backends each report their figures,
+// the peers' dense twins equal their patch networks, the ratios show, and nothing leaves the
+// page's origin.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,10 +18,15 @@ test('the bench page measures cellseg and TF.js side by side and shows the ratio
   await page.click('#start');
   await page.waitForFunction(() => window.bench.state === 'done', null, { timeout: 600_000 });
   const runs = await page.evaluate(() => window.bench.runs);
-  // the page is cross-origin isolated: cellseg's CPU runs on every core, then on one thread
-  assert.deepEqual(Object.keys(runs), ['cellseg-cpu', 'cellseg-cpu-1', 'cellseg-webgpu', 'tfjs-wasm', 'tfjs-webgpu', 'tfjs-cpu']);
+  // the page is cross-origin isolated: both CPUs run on every core (TF.js's on at most 8),
+  // then on one thread
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-  if (cores > 1) assert.match(runs['cellseg-cpu'].peer, new RegExp(`${cores} threads`));
+  assert.deepEqual(Object.keys(runs), ['cellseg-cpu', 'cellseg-cpu-1', 'cellseg-webgpu',
+    ...(cores > 1 ? ['tfjs-wasm-threads'] : []), 'tfjs-wasm', 'tfjs-webgpu', 'tfjs-cpu']);
+  if (cores > 1) {
+    assert.match(runs['cellseg-cpu'].peer, new RegExp(`${cores} threads`));
+    assert.match(runs['tfjs-wasm-threads'].peer, new RegExp(`wasm, ${Math.min(8, cores)} threads`));
+  }
   assert.doesNotMatch(runs['cellseg-cpu-1'].peer, /threads/);
   for (const [id, run] of Object.entries(runs)) {
     assert.equal(run.error, undefined, `${id}: ${run.error}`);
@@ -36,6 +42,7 @@ test('the bench page measures cellseg and TF.js side by side and shows the ratio
   assert.match(runs['tfjs-wasm'].peer, /wasm, 1 thread/);
   const ratios = await page.$$eval('#ratios tbody tr', (rows) => rows.map((r) => r.textContent));
   assert.ok(ratios.some((r) => /dense 32×32.*cellseg, CPU.*TF\.js, wasm.*\d×/.test(r)), ratios.join('\n'));
+  if (cores > 1) assert.ok(ratios.some((r) => /cellseg, CPU(?!, 1).*TF\.js, wasm \(\d threads\)/.test(r)), ratios.join('\n'));
   assert.ok(ratios.some((r) => /cellseg, CPU, 1 thread.*TF\.js, wasm \(1 thread\)/.test(r)), ratios.join('\n'));
   assert.ok(ratios.some((r) => /fastest of each/.test(r)), ratios.join('\n'));
   assert.equal(await page.isDisabled('#download'), false);

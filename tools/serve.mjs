@@ -36,6 +36,15 @@ export const CSP = policy();
 // workers from a blob of its (same-origin) helper script. Only the page's scripts can make
 // blob URLs, and nothing else may start workers from them.
 const WORKER_CSP = policy({ 'worker-src': "'self' blob:" });
+// TF.js's threaded wasm (the bench's peer, bench.html only) starts its threads from blob
+// workers that import its script again from a blob.
+const PEER_CSP = policy({ 'worker-src': "'self' blob:", 'script-src': "'self' 'wasm-unsafe-eval' blob:" });
+
+function policyFor(file) {
+  if (file === join(root, 'www', 'worker.js')) return WORKER_CSP;
+  if (file === join(root, 'www', 'peers', 'tfjs-worker.js')) return PEER_CSP;
+  return CSP;
+}
 
 export function serve({ port = 8080, data = null, host = '127.0.0.1' } = {}) {
   const dataDir = data ? resolve(data) : null;
@@ -66,7 +75,7 @@ export function serve({ port = 8080, data = null, host = '127.0.0.1' } = {}) {
       'content-type': types[extname(file)] || 'application/octet-stream',
       'content-length': stat.size,
       'cache-control': 'no-cache',
-      'content-security-policy': file === join(root, 'www', 'worker.js') ? WORKER_CSP : CSP,
+      'content-security-policy': policyFor(file),
       // cross-origin isolation: lets the page share memory with workers (the CPU package's
       // threads); everything the page loads is its own, and the tutorial host answers CORS
       'cross-origin-opener-policy': 'same-origin',

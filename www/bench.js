@@ -24,27 +24,29 @@ const PLANS = {
   quick: { dense: [32], whole: false, naive: 8, train: [4], repeats: 1 },
 };
 
-// Where the page is cross-origin isolated cellseg runs the CPU on every core; it is then
-// also timed on one thread, the way TF.js's wasm runs here: TF.js 4.22's own threads did not
-// start (in a worker, or on a page's main thread, it reported one thread; by default it
-// would take half the cores), and its threaded build on one thread is slower than its
-// plain one, so the peer runs its plain build.
+// Where the page is cross-origin isolated, cellseg runs the CPU on every core, and so does
+// TF.js's threaded wasm (its pool holds at most 8 threads); both are also timed on one
+// thread. TF.js 4.22 takes half of navigator.hardwareConcurrency threads at most, whatever
+// setThreadsCount asks (it assumes two hardware threads per core); its worker is told the
+// cores are twice as many, so that it gets the same threads as cellseg (tfjs-worker.js).
 const isolated = self.crossOriginIsolated;
+const cores = navigator.hardwareConcurrency || 1;
+const TFJS_THREADS = Math.min(8, cores);
 const RUNS = [
   { id: 'cellseg-cpu', engine: 'cellseg', backend: 'cpu', label: 'cellseg, CPU' },
   { id: 'cellseg-cpu-1', engine: 'cellseg', backend: 'cpu', label: 'cellseg, CPU, 1 thread', threads: 1, isolated: true },
   { id: 'cellseg-webgpu', engine: 'cellseg', backend: 'webgpu', label: 'cellseg, WebGPU', gpu: true },
+  { id: 'tfjs-wasm-threads', engine: 'tfjs', backend: 'wasm', label: `TF.js, wasm (${TFJS_THREADS} threads)`, threads: TFJS_THREADS, isolated: true, multicore: true },
   { id: 'tfjs-wasm', engine: 'tfjs', backend: 'wasm', label: 'TF.js, wasm (1 thread)' },
   { id: 'tfjs-webgpu', engine: 'tfjs', backend: 'webgpu', label: 'TF.js, webgpu', gpu: true },
   { id: 'tfjs-cpu', engine: 'tfjs', backend: 'cpu', label: 'TF.js, cpu (JavaScript)', slow: true },
 ];
 
 // cellseg against the peer it should be compared with: the same hardware, the same threads.
-const PAIRS = [
-  ['cellseg-cpu', 'tfjs-wasm'],
-  ['cellseg-cpu-1', 'tfjs-wasm'],
-  ['cellseg-webgpu', 'tfjs-webgpu'],
-];
+// (Where the page is not isolated, both CPUs run on one thread.)
+const PAIRS = isolated
+  ? [['cellseg-cpu', 'tfjs-wasm-threads'], ['cellseg-cpu-1', 'tfjs-wasm'], ['cellseg-webgpu', 'tfjs-webgpu']]
+  : [['cellseg-cpu', 'tfjs-wasm'], ['cellseg-webgpu', 'tfjs-webgpu']];
 
 const ROWS = [
   ['dense_equals_patchwise_max_diff', 'dense twin vs patch by patch, max |difference|'],
@@ -109,7 +111,7 @@ function runTfjs(run, plan, onFigure) {
       if (data.error) reject(new Error(data.error));
       else resolve({ peer: data.result.peer });
     };
-    worker.postMessage({ backend: run.backend, plan, width: WIDTH, height: HEIGHT });
+    worker.postMessage({ backend: run.backend, threads: run.threads ?? 1, plan, width: WIDTH, height: HEIGHT });
   });
   return withTimeout(done).finally(() => worker.terminate());
 }
@@ -185,7 +187,7 @@ async function start() {
   $('start').disabled = true;
   bench.state = 'running';
   bench.runs = {};
-  const runs = RUNS.filter((r) => (!r.gpu || bench.adapter) && (!r.isolated || isolated));
+  const runs = RUNS.filter((r) => (!r.gpu || bench.adapter) && (!r.isolated || isolated) && (!r.multicore || cores > 1));
   const plans = new Map(runs.map((r) => [r.id, planFor(r)]));
   const total = runs.reduce((n, r) => n + expected(plans.get(r.id), r), 0);
   let done = 0;

@@ -5,7 +5,7 @@
 // pixels) equals its patch network on sampled pixels.
 //
 // A classic worker: TF.js ships its browser builds as scripts that define a global `tf`.
-// Request: {backend, plan: {dense, whole, naive, train, repeats}, width, height};
+// Request: {backend, threads (wasm), plan: {dense, whole, naive, train, repeats}, width, height};
 // replies: {figure} as each is measured, then {done: true, ...} or {error}.
 
 /* global tf */
@@ -151,20 +151,32 @@ function patchesOf(input, side) {
   });
 }
 
-async function run({ backend, plan, width, height }, report) {
+async function run({ backend, plan, width, height, threads = 1 }, report) {
   if (backend === 'wasm') {
     tf.wasm.setWasmPaths(new URL(`${TFJS}tfjs-backend-wasm/dist/`, self.location.href).href);
-    // its plain build (see www/bench.js: its threads do not start here, and its threaded
-    // build on one thread is the slower)
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    if (threads > 1) {
+      // TF.js caps its threads at half of hardwareConcurrency (two hardware threads per core,
+      // it assumes), so on a machine without them it would run one thread whatever it is
+      // asked: tell it the count that makes `threads` its cap (www/bench.js)
+      Object.defineProperty(self.navigator, 'hardwareConcurrency', { value: 2 * threads });
+      tf.wasm.setThreadsCount(threads);
+    } else {
+      // its plain build: its threaded build on one thread is the slower
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    }
   }
   if (!(await tf.setBackend(backend))) throw new Error(`TF.js could not start its ${backend} backend`);
   await tf.ready();
   const w = weights();
   const img = image(width, height);
   const at = (side) => [Math.floor((width - side) / 2), Math.floor((height - side) / 2)];
-  const threads = backend === 'wasm' ? `, ${tf.wasm.getThreadsCount()} thread` : '';
-  const result = { peer: `TF.js ${tf.version_core} (${backend}${threads})`, backend };
+  let threadText = '';
+  if (backend === 'wasm') {
+    const count = tf.wasm.getThreadsCount();
+    if (count !== threads) throw new Error(`TF.js's wasm runs ${count} threads, not the ${threads} asked for`);
+    threadText = `, ${count} thread${count === 1 ? '' : 's'}`;
+  }
+  const result = { peer: `TF.js ${tf.version_core} (${backend}${threadText})`, backend };
 
   // the dense twin equals the patch network (the whole of a small crop)
   {
