@@ -87,33 +87,22 @@ const target = (what, value, goal, unit = '×') => {
 };
 lines.push('', '**Targets**', '', '| target | measured | goal | |', '|---|---|---|---|');
 const pageFig = (id, key) => page?.runs?.[id]?.figures?.[key];
-// On the CPU, like against like: cellseg on every core against TF.js's threaded wasm on as
-// many, and both on one thread (www/bench.js; a page that is not isolated has only the latter,
-// under the first names).
-const cpuPairs = page?.runs?.['tfjs-wasm-threads']
-  ? [['cellseg-cpu', 'tfjs-wasm-threads'], ['cellseg-cpu-1', 'tfjs-wasm']]
-  : [['cellseg-cpu', 'tfjs-wasm']];
-for (const side of [98, 256]) {
-  for (const [ours, peer] of cpuPairs) {
-    const key = `dense_${side}_px_per_s`;
-    if (!pageFig(ours, key) || !pageFig(peer, key)) continue;
-    target(`browser CPU dense ${side}×${side}: ${page.runs[ours].peer} vs ${page.runs[peer].peer}`,
-      pageFig(ours, key) / pageFig(peer, key), 1.5);
-  }
+// In the browser, the ratios the page itself computed (www/bench.js pairs like with like: the
+// same threads, the same adapter; training against the fastest TF.js backend that trains).
+const pageRatios = page?.ratios ?? [];
+const peerName = (id) => page.runs[id].peer ?? page.runs[id].label;
+for (const r of pageRatios.filter((r) => /^dense_(98|256)_/.test(r.key) && r.pair[1].startsWith('tfjs-wasm'))) {
+  const side = r.key.split('_')[1];
+  target(`browser CPU dense ${side}×${side}: ${peerName(r.pair[0])} vs ${peerName(r.pair[1])}`, r.ratio, 1.5);
 }
-for (const key of ['dense_64_px_per_s', 'dense_98_px_per_s', 'dense_256_px_per_s', 'train_16_patches_per_s']) {
-  target(`browser WebGPU ${key.startsWith('dense') ? `dense ${key.split('_')[1]}` : 'Adam step, batch 16'} vs TF.js webgpu`,
-    pageFig('cellseg-webgpu', key) / pageFig('tfjs-webgpu', key), 2);
+for (const r of pageRatios.filter((r) => r.pair[0] === 'cellseg-webgpu' && /^(dense|train)_/.test(r.key))) {
+  const [kind, size] = r.key.split('_');
+  target(`browser WebGPU ${kind === 'dense' ? `dense ${size}` : `Adam step, batch ${size}`} vs TF.js webgpu`, r.ratio, 2);
 }
 target('native CPU dense 256×256 vs TensorFlow', ours.dense_256_px_per_s / tf.dense_256_px_per_s, 1);
 target('native CPU dense, whole image vs TensorFlow', ours.dense_full_px_per_s / tf.dense_full_px_per_s, 1);
-if (page) {
-  const best = (engine) => Math.max(0, ...Object.entries(page.runs)
-    .filter(([id]) => id.startsWith(engine)).map(([, r]) => r.figures.train_16_patches_per_s ?? 0));
-  if (best('cellseg') > 0 && best('tfjs') > 0) {
-    target('browser Adam step (batch 16), fastest cellseg vs fastest TF.js that trains', best('cellseg') / best('tfjs'), 10);
-  }
-}
+const fastest = pageRatios.find((r) => r.key === 'train_16_patches_per_s' && /fastest of each/.test(r.what));
+if (fastest) target('browser Adam step (batch 16), fastest cellseg vs fastest TF.js that trains', fastest.ratio, 10);
 target('native dense vs patch by patch', ours.dense_256_px_per_s / ours.naive_px_per_s, 15);
 target('browser CPU dense vs patch by patch', pageFig('cellseg-cpu', 'dense_98_px_per_s') / pageFig('cellseg-cpu', 'naive_px_per_s'), 15);
 if (wasmSize.cpu) target('wasm, CPU-only package, gzip -9', wasmSize.cpu.gzip / 1e6, 2.5, 'MB');
