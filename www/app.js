@@ -72,6 +72,7 @@ function enable() {
   $('export').disabled = !idle || !state.lastCells;
   $('fine-tune').disabled = !idle || !state.image || !painter.painted;
   $('measure-length').disabled = !idle || !state.lastCells;
+  $('measure-image').disabled = !idle || !state.image;
   $('undo').disabled = painter.strokes.length === 0;
   $('clear-paint').disabled = !painter.painted;
   $('cancel').disabled = !state.cancellable;
@@ -234,6 +235,8 @@ async function start() {
     $('threshold').value = $('threshold-slider').value = post.threshold.toFixed(2);
     $('grow').value = post.growTo.toFixed(2);
     $('min-area').value = post.minArea;
+    $('rim').value = post.rim;
+    $('min-contrast').value = post.minContrast;
     $('arch').replaceChildren(...presets.map(({ name, about, params }) => {
       const option = document.createElement('option');
       option.value = name;
@@ -514,7 +517,10 @@ async function loadFiles(files) {
   const images = files.filter((f) => !npy.includes(f) && !weights.includes(f) && !isLabels(f) && !truth.includes(f));
   const labels = files.filter((f) => !npy.includes(f) && !weights.includes(f) && isLabels(f));
   try {
-    for (const f of images) await loadImage(await f.arrayBuffer(), f.name);
+    for (const f of images) {
+      await loadImage(await f.arrayBuffer(), f.name);
+      await own.autoScale();
+    }
     for (const f of labels) {
       const bytes = await f.arrayBuffer();
       const copy = bytes.slice(0);
@@ -707,6 +713,8 @@ async function findCells() {
     threshold: Number($('threshold').value),
     growTo: Number($('grow').value),
     minArea: Number($('min-area').value),
+    rim: Number($('rim').value),
+    minContrast: Number($('min-contrast').value),
   };
   const { labels, areas, centroids, lengths } = await run('cells', settings);
   state.lastCells = { labels, areas, centroids, lengths, rect, settings };
@@ -869,7 +877,7 @@ $('cancel').addEventListener('click', () => client.signal('cancel'));
 $('page').addEventListener('change', reloadImage);
 $('channel').addEventListener('change', reloadImage);
 $('pixel-size').addEventListener('change', () => state.lastCells && own.showCells(state.lastCells, Number($('pixel-size').value)));
-for (const id of ['median', 'threshold', 'grow', 'min-area']) $(id).addEventListener('change', refreshCells);
+for (const id of ['median', 'threshold', 'grow', 'min-area', 'rim', 'min-contrast']) $(id).addEventListener('change', refreshCells);
 // The slider and the number field are one setting: the slider redoes the clean-up when let go.
 $('threshold-slider').addEventListener('input', () => { $('threshold').value = Number($('threshold-slider').value).toFixed(2); });
 $('threshold-slider').addEventListener('change', () => $('threshold').dispatchEvent(new Event('change')));

@@ -13,6 +13,7 @@ export class OwnImages {
     $('scale').addEventListener('change', () => this.setScale(Number($('scale').value)).catch(() => {}));
     $('cell-length').addEventListener('change', () => this.fromLength(Number($('cell-length').value)).catch(() => { /* shown */ }));
     $('measure-length').addEventListener('click', () => this.measure().catch(() => {}));
+    $('measure-image').addEventListener('click', () => this.autoScale().catch(() => {}));
     $('fine-tune').addEventListener('click', () => this.fineTune());
     $('truth-file').addEventListener('change', (e) => {
       if (e.target.files[0]) this.evaluate(e.target.files[0]);
@@ -40,6 +41,18 @@ export class OwnImages {
     this.status('scale-status', factor === 1
       ? 'The networks see the image as it is.'
       : `The networks see the image at ${width} × ${height} (× ${factor.toFixed(3)}); results come back at full size. Segment again to use it.`);
+  }
+
+  // The scale measured from the image itself (the crate's width estimate): what a dropped
+  // image gets. Without an estimate the image is seen as it is, and the page says why.
+  async autoScale() {
+    const { factor, sigma, tutorialSigma, why } = await this.run('estimateScale');
+    this.$('scale').value = (factor ?? 1).toFixed(3);
+    await this.setScale(factor ?? 1);
+    this.status('scale-status', factor === null
+      ? `Scale × 1: ${why}.`
+      : `Scale × ${factor.toFixed(3)}, measured from the image: its cells answer best at σ ${sigma.toFixed(2)} px, the tutorial's at σ ${tutorialSigma.toFixed(2)} px.${factor === 1 ? '' : ' The networks see it resampled; results come back at full size.'}`);
+    return factor;
   }
 
   async measure() {

@@ -241,6 +241,15 @@ async function handle(msg) {
       const [width, height] = engine.setScale(msg.factor);
       return { width, height };
     }
+    // No estimate is an answer too (an empty field, cells out of range), not an error.
+    case 'estimateScale': {
+      try {
+        const [factor, sigma, tutorialSigma] = engine.estimateScale();
+        return { factor, sigma, tutorialSigma };
+      } catch (e) {
+        return { factor: null, why: e.message ?? String(e) };
+      }
+    }
     case 'typicalLength': {
       const length = engine.typicalLength();
       return { length: Number.isNaN(length) ? null : length, factor: Number.isNaN(length) ? null : Engine.factorFor(length) };
@@ -292,12 +301,12 @@ async function handle(msg) {
     }
     case 'newNetwork': return { text: engine.newNetwork(msg.arch, msg.seed) };
     case 'presets': {
-      const [median, threshold, growTo, minArea] = Engine.postDefaults();
+      const [median, threshold, growTo, minArea, rim, minContrast] = Engine.postDefaults();
       const [maxPixels, maxFileBytes] = Engine.limits();
       return {
         limits: { maxPixels, maxFileBytes },
         presets: Engine.presets().map(([name, text, about, params]) => ({ name, text, about, params })),
-        post: { median, threshold, growTo, minArea },
+        post: { median, threshold, growTo, minArea, rim, minContrast },
       };
     }
     case 'train': return train(msg, progress);
@@ -315,7 +324,7 @@ async function handle(msg) {
       return [{ probs, ms: performance.now() - t0 }, [probs.buffer]];
     }
     case 'cells': {
-      const found = engine.cells(msg.median, msg.threshold, msg.growTo, msg.minArea);
+      const found = engine.cells(msg.median, msg.threshold, msg.growTo, msg.minArea, msg.rim ?? 0, msg.minContrast ?? 0);
       const { labels, areas, centroids, lengths } = found;
       found.free();
       return [{ labels, areas, centroids, lengths }, [labels.buffer, areas.buffer, centroids.buffer, lengths.buffer]];

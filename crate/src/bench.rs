@@ -209,7 +209,7 @@ pub async fn run(
         let mut times = Vec::new();
         for i in 0..=repeats {
             let t = clock();
-            trainer.step(plane).await?;
+            trainer.step().await?;
             if i > 0 {
                 times.push((clock() - t) / 1000.0);
             }

@@ -49,11 +49,61 @@ impl Rod {
 /// Half the width of the edge band, in pixels.
 const EDGE: f32 = 1.0;
 
+/// How a synthetic field looks, for tests of images the networks never saw: other cell
+/// sizes (another magnification or organism), other contrast and noise, sparse fields,
+/// debris. The default is the tutorial's look.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Look {
+    /// Cell size (width and length) relative to the tutorial's cells.
+    pub size: f32,
+    /// Depth of the dark body and the halo, relative to the tutorial's.
+    pub contrast: f32,
+    /// Noise, relative to the default σ ≈ 0.03.
+    pub noise: f32,
+    /// Chance that each place in a colony holds a cell (sparse fields: small).
+    pub fill: f32,
+    /// No cells at all (an empty field: background, noise, debris).
+    pub cells: bool,
+    /// Small dark and bright specks (1–3 px across), labelled background.
+    pub debris: usize,
+}
+
+impl Default for Look {
+    fn default() -> Self {
+        Look {
+            size: 1.0,
+            contrast: 1.0,
+            noise: 1.0,
+            fill: 0.92,
+            cells: true,
+            debris: 0,
+        }
+    }
+}
+
 /// A `width` x `height` colony image (normalised like a decoded one: background near 0.5)
 /// and its labels. The same seed gives the same colony.
 pub fn colony(width: usize, height: usize, seed: u64) -> (Plane, ClassMap) {
+    colony_with(width, height, seed, &Look::default())
+}
+
+/// A colony with another [`Look`]; the labels stay exact (debris is background).
+pub fn colony_with(width: usize, height: usize, seed: u64, look: &Look) -> (Plane, ClassMap) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let rods = place_rods(width as f32, height as f32, &mut rng);
+    let (s, c) = (look.size, look.contrast);
+    let rods = if look.cells {
+        // drawn at the tutorial's size in a field 1/s as large, then scaled up
+        let mut rods = place_rods(width as f32 / s, height as f32 / s, look.fill, &mut rng);
+        for r in &mut rods {
+            r.a = (r.a.0 * s, r.a.1 * s);
+            r.b = (r.b.0 * s, r.b.1 * s);
+            r.radius *= s;
+        }
+        rods
+    } else {
+        Vec::new()
+    };
+    let specks = debris(width as f32, height as f32, look.debris, seed);
     let mut data = vec![0f32; width * height];
     let mut classes = vec![CLASS_OTHER; width * height];
     // A slow illumination gradient, as real fields have.
@@ -69,19 +119,25 @@ pub fn colony(width: usize, height: usize, seed: u64) -> (Plane, ClassMap) {
                 .map(|r| r.wall_distance(fx, fy))
                 .fold(f32::INFINITY, f32::min);
             let i = y * width + x;
-            classes[i] = if d < -EDGE {
+            classes[i] = if d < -EDGE * s {
                 CLASS_CELL
-            } else if d < EDGE {
+            } else if d < EDGE * s {
                 CLASS_EDGE
             } else {
                 CLASS_OTHER
             };
             let base = 0.5 + gx * (fx / width as f32 - 0.5) + gy * (fy / height as f32 - 0.5);
             // dark body and bright halo, blended over a pixel or so: optics blur the wall
-            let inside = 1.0 / (1.0 + (d / 0.8).exp());
-            let halo = 0.45 * (-d.max(0.0) / 2.5).exp();
-            let tone = inside * 0.12 + (1.0 - inside) * (base + halo);
-            data[i] = tone + noise(&mut rng);
+            let inside = 1.0 / (1.0 + (d / (0.8 * s)).exp());
+            let halo = 0.45 * c * (-d.max(0.0) / (2.5 * s)).exp();
+            let body = base - c * (base - 0.12);
+            let mut tone = inside * body + (1.0 - inside) * (base + halo);
+            for &(sx, sy, radius, depth) in &specks {
+                if (fx - sx).powi(2) + (fy - sy).powi(2) < radius * radius {
+                    tone += depth;
+                }
+            }
+            data[i] = tone + look.noise * noise(&mut rng);
         }
     }
     let plane = Plane {
@@ -97,6 +153,27 @@ pub fn colony(width: usize, height: usize, seed: u64) -> (Plane, ClassMap) {
     (plane, labels)
 }
 
+/// Debris: `n` round specks `(x, y, radius, brightness change)`, from their own stream so
+/// they do not move the cells.
+fn debris(width: f32, height: f32, n: usize, seed: u64) -> Vec<(f32, f32, f32, f32)> {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0xdeb415);
+    (0..n)
+        .map(|_| {
+            let depth = rng.random_range(0.15..0.4f32);
+            (
+                rng.random_range(0.0..width),
+                rng.random_range(0.0..height),
+                rng.random_range(0.6..1.6f32),
+                if rng.random_range(0.0..1.0f32) < 0.5 {
+                    -depth
+                } else {
+                    depth
+                },
+            )
+        })
+        .collect()
+}
+
 /// Gaussian-ish noise (sum of uniforms), σ ≈ 0.03.
 fn noise(rng: &mut StdRng) -> f32 {
     let s: f32 = (0..4).map(|_| rng.random_range(-0.5..0.5f32)).sum();
@@ -108,7 +185,7 @@ fn noise(rng: &mut StdRng) -> f32 {
 /// pack. A rod is kept only where it keeps a gap to every kept rod (so walls never merge and
 /// an edge line separates neighbours, as in the hand labels) and lies inside the colony's
 /// outline and the image.
-fn place_rods(width: f32, height: f32, rng: &mut StdRng) -> Vec<Rod> {
+fn place_rods(width: f32, height: f32, fill: f32, rng: &mut StdRng) -> Vec<Rod> {
     let mut rods: Vec<Rod> = Vec::new();
     let colonies = 1 + ((width * height) / 120_000.0) as usize;
     for _ in 0..colonies {
@@ -155,7 +232,7 @@ fn place_rods(width: f32, height: f32, rng: &mut StdRng) -> Vec<Rod> {
                     .iter()
                     .all(|r| rod.axis_gap(r) > rod.radius + r.radius + 2.0 * EDGE + 0.5);
                 // a few gaps, as real colonies have
-                if in_colony && in_image && clear && rng.random_range(0.0..1.0f32) < 0.92 {
+                if in_colony && in_image && clear && rng.random_range(0.0..1.0f32) < fill {
                     rods.push(rod);
                 }
             }

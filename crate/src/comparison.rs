@@ -41,11 +41,11 @@ impl Comparison {
     }
 
     /// One Adam step of every network on one shared batch; reports in the order of the specs.
-    pub async fn step(&mut self, plane: &Plane) -> Result<Vec<StepReport>, String> {
+    pub async fn step(&mut self) -> Result<Vec<StepReport>, String> {
         let Some(first) = self.trainers.first_mut() else {
             return Ok(vec![]);
         };
-        let batch = first.next_batch(plane);
+        let batch = first.next_batch();
         let mut reports = Vec::with_capacity(self.trainers.len());
         for trainer in &mut self.trainers {
             reports.push(trainer.learn(batch.clone()).await?);

@@ -43,6 +43,44 @@ pub fn predicted_classes(map: &ProbabilityMap, found: &Cells) -> Vec<u8> {
         .collect()
 }
 
+/// Which cells are scored: the cores the posts found (cell pixels only), or whole cells
+/// (cores with their rims; see [`crate::post`] and [`ClassMap::whole_cells`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Core,
+    Whole,
+}
+
+/// [`evaluate`] for `kind`: `found` are cells of that kind, `truth_cores` the labelled
+/// cores (an instance image or [`ClassMap::cells`]). For whole cells the truth cores take
+/// their rims, and the class "cell" of the pixel scores is the whole-cell mask on both sides.
+pub fn evaluate_kind(
+    kind: Kind,
+    map: &ProbabilityMap,
+    found: &Cells,
+    truth: &ClassMap,
+    truth_cores: &Cells,
+) -> Report {
+    match kind {
+        Kind::Core => evaluate(map, found, truth, truth_cores),
+        Kind::Whole => {
+            let whole = truth.with_rims(truth_cores);
+            let classes = truth
+                .classes
+                .iter()
+                .zip(&whole.labels)
+                .map(|(&c, &l)| if l != 0 { CLASS_CELL } else { c })
+                .collect();
+            let truth = ClassMap {
+                classes,
+                ..truth.clone()
+            };
+            evaluate(map, found, &truth, &whole)
+        }
+    }
+}
+
 /// Scores the cells found in a probability map (by [`crate::post::cells`]) against the true
 /// classes and cells of the same region (`truth_cells`: e.g. [`ClassMap::cells`], or an
 /// instance image renumbered by [`Cells::from_labels`]).

@@ -164,6 +164,23 @@ impl ClassMap {
         crate::post::Cells::from_mask(&mask, self.width, self.height, 1)
     }
 
+    /// The labelled cells whole: each cell (see [`ClassMap::cells`]) with the edge pixels
+    /// nearest to it, reached through edge pixels (the rim the hand labels draw around every
+    /// cell; where two cells touch, their shared line is split between them by distance).
+    /// This is what a biologist measures and what Cellpose and Omnipose return, so it is the
+    /// reference for whole-cell scores.
+    pub fn whole_cells(&self) -> crate::post::Cells {
+        self.with_rims(&self.cells())
+    }
+
+    /// Labelled cores (e.g. an instance image of these labels) grown over their rims, as
+    /// [`ClassMap::whole_cells`] grows the cell class's components.
+    pub fn with_rims(&self, cores: &crate::post::Cells) -> crate::post::Cells {
+        let rim: Vec<bool> = self.classes.iter().map(|&c| c == CLASS_EDGE).collect();
+        let grown = crate::post::grow(cores.labels.clone(), &rim, self.width, self.height);
+        crate::post::Cells::from_labels(grown, self.width, self.height, 1)
+    }
+
     /// Painted labels: classes 0..=2 where painted, [`UNLABELLED`] elsewhere.
     pub fn painted(width: usize, height: usize, classes: Vec<u8>) -> Result<ClassMap, LabelError> {
         if classes.len() != width * height {

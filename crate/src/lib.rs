@@ -10,10 +10,13 @@
 //!                          └▶ dense (dilated twin, tiled; on the CPU as matrix products,
 //!                             dense_cpu) ─▶ probability maps
 //!                          └▶ naive (patch by patch, for comparison)
-//! probability maps ─▶ post (average nets, median, threshold, cells) ─▶ metrics, outline
+//! probability maps ─▶ post (average nets, median, threshold, whole cells) ─▶ metrics, outline
 //! ```
+//! `pipeline` is that flow end to end for the CLI, the page and the tests: an ensemble at a
+//! scale, the map back in the image's pixels, the clean-up at that scale.
 //! Around it: `comparison` trains several architectures on the same batches (post 3);
-//! `scale` resamples an image to the tutorial's cell size and maps back; `display` is the
+//! `scale` resamples an image to the tutorial's cell size and maps back, and `width` measures
+//! that size from the image itself (scale space, before any cell is found); `display` is the
 //! display window in file units; `colony` draws synthetic images with exact labels; `export`
 //! writes labels, masks and maps; `intensity`, `evaluate` and `unmatched` explain results.
 //! `backend` picks WebGPU or the CPU at run time; `bench` times the network densely, patch by
@@ -38,6 +41,7 @@ pub mod network;
 pub mod normalise;
 pub mod outline;
 pub mod patch;
+pub mod pipeline;
 pub mod plane;
 pub mod post;
 pub mod scale;
@@ -45,6 +49,7 @@ pub mod spec;
 pub mod train;
 pub mod unmatched;
 pub mod weights;
+pub mod width;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

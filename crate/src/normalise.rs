@@ -5,6 +5,16 @@
 //! percentile window ignores the few saturated halo pixels and dead pixels that would drag
 //! a min/max or a mean/std scaling around, so the same network sees the same contrast in
 //! every file.
+//!
+//! A percentile window alone fails on sparse fields: where a few cells cover under 1% of the
+//! pixels, the 1st and 99th percentiles are the background's noise, and stretching noise to
+//! the full range turns it into cell-like texture (a field with two cells gave over a
+//! thousand "cells"). So the window is never narrower than [`NOISE_SPAN`] times the image's
+//! noise (estimated from neighbouring pixels' differences, which structure hardly touches);
+//! a widened window keeps the background where the tutorial image has it
+//! ([`BACKGROUND_LEVEL`]). On images whose cells fill a fair part of the field (the tutorial
+//! image, every image the networks were trained on) the floor does not bind and nothing
+//! changes.
 
 use crate::plane::Plane;
 
@@ -36,11 +46,44 @@ pub fn percentile(values: &[f32], q: f32) -> f32 {
     *v
 }
 
-/// The 1–99% window of a plane.
+/// The narrowest window allowed, in noise standard deviations: phase_027's 1–99% window
+/// spans about NOISE_SPAN_TUTORIAL of them (checked by a test), so this binds only on fields
+/// with several times less structure than noise would stretch to.
+pub const NOISE_SPAN: f32 = 15.0;
+
+/// Where the background (the median) sits in phase_027's window (checked by a test); a
+/// widened window puts it there too.
+pub const BACKGROUND_LEVEL: f32 = 0.33;
+
+/// The standard deviation of the noise: the median absolute difference of horizontally
+/// neighbouring pixels, scaled for a Gaussian (differences of two pixels have √2 σ, and a
+/// Gaussian's median absolute value is 0.6745 σ). Edges are too few to move a median.
+pub fn noise_sigma(plane: &Plane) -> f32 {
+    let w = plane.width;
+    if w < 2 {
+        return 0.0;
+    }
+    let diffs: Vec<f32> = plane
+        .data
+        .chunks_exact(w)
+        .flat_map(|row| row.windows(2).map(|p| (p[1] - p[0]).abs()))
+        .collect();
+    percentile(&diffs, 0.5) / (0.6745 * std::f32::consts::SQRT_2)
+}
+
+/// The 1–99% window of a plane, widened about the background to at least [`NOISE_SPAN`]
+/// noise deviations.
 pub fn window(plane: &Plane) -> Window {
+    let (low, high) = (percentile(&plane.data, 0.01), percentile(&plane.data, 0.99));
+    let floor = NOISE_SPAN * noise_sigma(plane);
+    if high - low >= floor {
+        return Window { low, high };
+    }
+    let background = percentile(&plane.data, 0.5);
+    let low = background - BACKGROUND_LEVEL * floor;
     Window {
-        low: percentile(&plane.data, 0.01),
-        high: percentile(&plane.data, 0.99),
+        low,
+        high: low + floor,
     }
 }
 

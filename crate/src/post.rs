@@ -9,6 +9,12 @@
 //! labelled ones. Optionally each core then grows back over the neighbouring pixels that are
 //! still likely cell ([`PostConfig::grow_to`]); growth never joins two cores, so the split
 //! the strict threshold found is kept.
+//!
+//! A cell as a biologist measures it (and as Cellpose or Omnipose return it) is the whole
+//! cell: its core and the rim the hand labels draw as "edge". So, last, each cell takes the
+//! rim pixels beside it that are likelier cell or edge than background
+//! ([`PostConfig::rim`]), the nearest cell winning where two touch — the same rule that makes
+//! the whole-cell reference from the hand labels ([`crate::labels::ClassMap::whole_cells`]).
 
 use image::{GrayImage, Luma};
 use imageproc::filter::median_filter;
@@ -17,12 +23,13 @@ use statrs::stats_tests::NaNPolicy;
 use statrs::stats_tests::ks_test::{KSTwoSampleAlternativeMethod, ks_twosample};
 
 use crate::dense::ProbabilityMap;
-use crate::spec::CLASS_CELL;
+use crate::spec::{CLASS_CELL, CLASS_OTHER};
 
-/// Post-processing settings. The defaults are post 2's threshold and a 5x5 median, and growth
-/// down to 0.5, where a rim pixel is likelier cell than not. They were set before measuring
-/// on the held-out region, not tuned on it (the model card in models/ shows how the scores move
-/// around them).
+/// Post-processing settings, in the pixels of the map they clean (see [`PostConfig::at_scale`]
+/// for a map of an image at another magnification). The defaults are post 2's threshold and a
+/// 5x5 median, growth down to 0.5, where a pixel is likelier cell than not, and whole cells
+/// (a rim of up to 3 px). They were set before measuring on the held-out region, not tuned on
+/// it (the model card in models/ shows how the scores move around them).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PostConfig {
     /// Median filter radius in pixels (0 = none); the window is (2r+1)².
@@ -34,6 +41,15 @@ pub struct PostConfig {
     pub grow_to: f32,
     /// Cells smaller than this many pixels (after growing) are dropped as noise.
     pub min_area: u32,
+    /// Whole cells: each grown cell then takes the touching pixels with p(other) < 0.5 (the
+    /// rim: cell or edge is likelier than background), up to this many pixels out; 0 keeps
+    /// the posts' cells (no rim).
+    pub rim: u32,
+    /// Cells must differ from the background ring around them (`ring` px wide) by this many
+    /// noise deviations on average ([`contrasts`]): the networks can see cells in texture
+    /// that is nothing but noise, and this drops them. 0 keeps every cell.
+    pub min_contrast: f32,
+    pub ring: u32,
 }
 
 impl Default for PostConfig {
@@ -43,6 +59,36 @@ impl Default for PostConfig {
             threshold: 0.8,
             grow_to: 0.5,
             min_area: 30,
+            rim: 3,
+            min_contrast: 3.0,
+            ring: 3,
+        }
+    }
+}
+
+impl PostConfig {
+    /// Post 2's clean-up as the posts did it: median, threshold, components — the cores only.
+    pub fn posts() -> PostConfig {
+        PostConfig {
+            grow_to: 0.8,
+            rim: 0,
+            min_contrast: 0.0,
+            ..PostConfig::default()
+        }
+    }
+
+    /// The same clean-up for a map in the pixels of an image that was resampled by `factor`
+    /// to the networks' scale: lengths divide by the factor, areas by its square (a cell drawn
+    /// twice as wide as the tutorial's needs twice the median and rim and four times the
+    /// smallest area).
+    pub fn at_scale(&self, factor: f64) -> PostConfig {
+        let length = |v: u32| (v as f64 / factor).round() as u32;
+        PostConfig {
+            median_radius: length(self.median_radius),
+            rim: length(self.rim),
+            ring: length(self.ring).max(1),
+            min_area: ((self.min_area as f64 / (factor * factor)).round() as u32).max(1),
+            ..*self
         }
     }
 }
@@ -180,32 +226,113 @@ impl Cells {
     }
 }
 
-/// The whole clean-up: (averaged) map → median → threshold → cores → grown cells.
+/// The whole clean-up: (averaged) map → median → threshold → cores → grown cells → rims.
 pub fn cells(map: &ProbabilityMap, config: &PostConfig) -> Cells {
     let p = smoothed_cell_probability(map, config.median_radius);
-    cells_from_smoothed(&p, map.width, map.height, config)
+    cells_from_smoothed(&p, map, config)
 }
 
-/// The clean-up after the median: `p` is p(cell) already filtered with
+/// The clean-up after the median: `p` is p(cell) of `map` already filtered with
 /// `config.median_radius` (computed once when several thresholds are tried on it).
-pub fn cells_from_smoothed(p: &[f32], w: usize, h: usize, config: &PostConfig) -> Cells {
+pub fn cells_from_smoothed(p: &[f32], map: &ProbabilityMap, config: &PostConfig) -> Cells {
+    let (w, h) = (map.width, map.height);
     let cores: Vec<bool> = p.iter().map(|&v| v > config.threshold).collect();
-    if config.grow_to >= config.threshold {
-        return Cells::from_mask(&cores, w, h, config.min_area);
+    let mut labels = Cells::from_mask(&cores, w, h, 1).labels;
+    if config.grow_to < config.threshold {
+        let room: Vec<bool> = p.iter().map(|&v| v > config.grow_to).collect();
+        labels = grow(labels, &room, w, h);
     }
-    let cores = Cells::from_mask(&cores, w, h, 1);
-    let room: Vec<bool> = p.iter().map(|&v| v > config.grow_to).collect();
-    Cells::from_labels(grow(cores.labels, &room, w, h), w, h, config.min_area)
+    if config.rim > 0 {
+        let room: Vec<bool> = map.class(CLASS_OTHER).iter().map(|&v| v < 0.5).collect();
+        labels = grow_within(labels, &room, w, h, config.rim);
+    }
+    Cells::from_labels(labels, w, h, config.min_area)
+}
+
+/// Each cell's contrast: how much darker or brighter than the ring of background around it
+/// (up to `ring` px out, other cells excluded) its pixels are on average, in units of the
+/// image's noise `noise` (see [`crate::normalise::noise_sigma`]). `plane` holds the cells'
+/// pixels (same size as `cells`).
+pub fn contrasts(cells: &Cells, plane: &[f32], noise: f32, ring: u32) -> Vec<f32> {
+    let (w, h) = (cells.width, cells.height);
+    let background: Vec<bool> = cells.labels.iter().map(|&l| l == 0).collect();
+    let around = grow_within(cells.labels.clone(), &background, w, h, ring);
+    let n = cells.count();
+    let (mut inside, mut outside) = (vec![(0.0f64, 0u32); n], vec![(0.0f64, 0u32); n]);
+    for i in 0..w * h {
+        let (l, a) = (cells.labels[i], around[i]);
+        let sums = if l != 0 {
+            &mut inside[l as usize - 1]
+        } else if a != 0 {
+            &mut outside[a as usize - 1]
+        } else {
+            continue;
+        };
+        sums.0 += plane[i] as f64;
+        sums.1 += 1;
+    }
+    let mean = |(sum, count): (f64, u32)| sum / count.max(1) as f64;
+    inside
+        .iter()
+        .zip(&outside)
+        .map(|(&i, &o)| {
+            if o.1 == 0 {
+                // a cell with no background around it (a crop full of cell): nothing to doubt
+                f32::INFINITY
+            } else {
+                ((mean(o) - mean(i)).abs() / noise.max(f32::MIN_POSITIVE) as f64) as f32
+            }
+        })
+        .collect()
+}
+
+/// `cells` without those fainter than `config.min_contrast` against their surround in
+/// `plane` (the cells' pixels; see [`contrasts`]), whose noise is `noise`.
+pub fn drop_faint(cells: Cells, plane: &[f32], noise: f32, config: &PostConfig) -> Cells {
+    if config.min_contrast <= 0.0 || cells.count() == 0 {
+        return cells;
+    }
+    let strong: Vec<bool> = contrasts(&cells, plane, noise, config.ring)
+        .iter()
+        .map(|&c| c >= config.min_contrast)
+        .collect();
+    keep(&cells, &strong)
+}
+
+/// The cells whose keep flag is set, renumbered.
+pub fn keep(cells: &Cells, keep: &[bool]) -> Cells {
+    let labels = cells
+        .labels
+        .iter()
+        .map(|&l| if l != 0 && keep[l as usize - 1] { l } else { 0 })
+        .collect();
+    Cells::from_labels(labels, cells.width, cells.height, 1)
 }
 
 /// Seeded region growing: every `room` pixel reachable from a labelled pixel through `room`
 /// takes the label of the nearest one (4-connected steps, ties to whichever the queue meets
 /// first). A breadth-first flood from all seeds at once does that in one pass; imageproc has
 /// no marker-based growing, and a watershed crate would need a heightmap this does not use.
-pub fn grow(mut labels: Vec<u32>, room: &[bool], width: usize, height: usize) -> Vec<u32> {
-    let mut queue: std::collections::VecDeque<usize> =
-        (0..labels.len()).filter(|&i| labels[i] != 0).collect();
-    while let Some(i) = queue.pop_front() {
+pub fn grow(labels: Vec<u32>, room: &[bool], width: usize, height: usize) -> Vec<u32> {
+    grow_within(labels, room, width, height, u32::MAX)
+}
+
+/// [`grow`], but no further than `steps` 4-connected steps from the seeds.
+pub fn grow_within(
+    mut labels: Vec<u32>,
+    room: &[bool],
+    width: usize,
+    height: usize,
+    steps: u32,
+) -> Vec<u32> {
+    let mut queue: std::collections::VecDeque<(usize, u32)> = (0..labels.len())
+        .filter(|&i| labels[i] != 0)
+        .map(|i| (i, 0))
+        .collect();
+    while let Some((i, d)) = queue.pop_front() {
+        if d >= steps {
+            continue;
+        }
         let (x, y) = (i % width, i / width);
         let neighbours = [
             (x > 0).then(|| i - 1),
@@ -216,7 +343,7 @@ pub fn grow(mut labels: Vec<u32>, room: &[bool], width: usize, height: usize) ->
         for j in neighbours.into_iter().flatten() {
             if labels[j] == 0 && room[j] {
                 labels[j] = labels[i];
-                queue.push_back(j);
+                queue.push_back((j, d + 1));
             }
         }
     }
@@ -326,6 +453,9 @@ mod tests {
             threshold: 0.8,
             grow_to: 0.8,
             min_area: 1,
+            rim: 0,
+            min_contrast: 0.0,
+            ring: 3,
         };
         assert_eq!(
             cells(&map, &strict).labels,
@@ -351,6 +481,77 @@ mod tests {
             },
         );
         assert_eq!(big.count(), 1);
+    }
+
+    #[test]
+    fn whole_cells_take_their_rim_and_no_more() {
+        // one row: background, rim (edge likelier), core, rim shared by two cells, core, a
+        // long run of rim-like pixels, background. p(other) below 0.5 marks the rim.
+        let cell = [0.0, 0.1, 0.9, 0.9, 0.1, 0.1, 0.9, 0.1, 0.1, 0.1, 0.1, 0.0];
+        let other = [0.9, 0.3, 0.0, 0.0, 0.3, 0.3, 0.0, 0.3, 0.3, 0.3, 0.3, 0.9];
+        let n = cell.len();
+        let mut map = ProbabilityMap::new(n, 1);
+        for i in 0..n {
+            map.data[i] = other[i];
+            map.data[n + i] = cell[i];
+            map.data[2 * n + i] = 1.0 - other[i] - cell[i];
+        }
+        let config = PostConfig {
+            median_radius: 0,
+            min_area: 1,
+            rim: 2,
+            ..PostConfig::default()
+        };
+        let whole = cells(&map, &config);
+        // the shared rim is split by distance; the run on the right stops 2 px out
+        assert_eq!(whole.labels, [0, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, 0]);
+        let cores = cells(&map, &PostConfig { rim: 0, ..config });
+        assert_eq!(cores.labels, [0, 0, 1, 1, 0, 0, 2, 0, 0, 0, 0, 0]);
+        assert_eq!(cells(&map, &PostConfig::posts()).count(), 0, "min area 30");
+    }
+
+    #[test]
+    fn faint_cells_go_and_clear_ones_stay() {
+        // two 3x3 "cells" on a background of 1.0 with noise σ 0.1: one at 0.2 (8σ darker),
+        // one at 0.95 (half a σ: texture, not a cell)
+        let (w, h) = (16, 7);
+        let mut labels = vec![0u32; w * h];
+        let mut plane = vec![1.0f32; w * h];
+        for y in 2..5 {
+            for x in 2..5 {
+                labels[y * w + x] = 1;
+                plane[y * w + x] = 0.2;
+                labels[y * w + x + 8] = 2;
+                plane[y * w + x + 8] = 0.95;
+            }
+        }
+        let cells = Cells::from_labels(labels, w, h, 1);
+        let c = contrasts(&cells, &plane, 0.1, 2);
+        assert!(
+            (c[0] - 8.0).abs() < 1e-4 && (c[1] - 0.5).abs() < 1e-4,
+            "{c:?}"
+        );
+        let kept = drop_faint(cells.clone(), &plane, 0.1, &PostConfig::default());
+        assert_eq!(kept.count(), 1);
+        assert_eq!(kept.labels[2 * w + 2], 1);
+        assert_eq!(kept.labels[2 * w + 10], 0);
+        let all = PostConfig {
+            min_contrast: 0.0,
+            ..PostConfig::default()
+        };
+        assert_eq!(drop_faint(cells, &plane, 0.1, &all).count(), 2);
+    }
+
+    #[test]
+    fn settings_follow_the_scale() {
+        let d = PostConfig::default();
+        let twice_as_wide = d.at_scale(0.5);
+        assert_eq!(twice_as_wide.median_radius, 2 * d.median_radius);
+        assert_eq!(twice_as_wide.rim, 2 * d.rim);
+        assert_eq!(twice_as_wide.min_area, 4 * d.min_area);
+        assert_eq!(twice_as_wide.ring, 2 * d.ring);
+        assert_eq!(twice_as_wide.threshold, d.threshold);
+        assert_eq!(d.at_scale(1.0), d);
     }
 
     #[test]

@@ -67,9 +67,12 @@ pub struct StepReport {
     pub batch_mistakes: f32,
 }
 
-/// A network in training, its optimizer state and the patches it learns from.
+/// A network in training, its optimizer state and the patches it learns from. It keeps the
+/// plane it samples from (a copy), so its patches always come from the picture its labels
+/// were made for, at the scale they were made at.
 pub struct Trainer {
     model: Network,
+    plane: Plane,
     optimizer: ModuleOptimizer,
     sampler: Sampler,
     heldout: PatchBatch,
@@ -102,6 +105,7 @@ impl Trainer {
         let device = device.clone().autodiff();
         Ok(Trainer {
             model: initial.fork(&device).train(),
+            plane: plane.clone(),
             optimizer: AdamConfig::new().init(),
             sampler,
             heldout,
@@ -126,14 +130,14 @@ impl Trainer {
     }
 
     /// One Adam step on a fresh batch.
-    pub async fn step(&mut self, plane: &Plane) -> Result<StepReport, String> {
-        let batch = self.next_batch(plane);
+    pub async fn step(&mut self) -> Result<StepReport, String> {
+        let batch = self.next_batch();
         self.learn(batch).await
     }
 
     /// The next batch this run would train on (class-balanced, augmented as configured).
-    pub fn next_batch(&mut self, plane: &Plane) -> PatchBatch {
-        self.sampler.batch(plane, self.config.batch)
+    pub fn next_batch(&mut self) -> PatchBatch {
+        self.sampler.batch(&self.plane, self.config.batch)
     }
 
     /// One Adam step on `batch`, which may come from another trainer: networks compared on

@@ -544,6 +544,18 @@ impl Engine {
         })
     }
 
+    /// The scale measured from the image itself ([`crate::width`]): `[factor, sigma, the
+    /// tutorial's sigma]`, or an
+    /// error saying why there is none (nothing but noise; cells outside the range).
+    #[wasm_bindgen(js_name = estimateScale)]
+    pub fn estimate_scale(&self) -> Result<Vec<f64>, JsValue> {
+        self.with(|s| {
+            let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
+            let e = crate::width::estimate(image).map_err(err)?;
+            Ok(vec![e.factor, e.sigma, crate::width::TUTORIAL_SIGMA])
+        })
+    }
+
     /// The median length of the cells found last (for the scale), or NaN if none.
     #[wasm_bindgen(js_name = typicalLength)]
     pub fn typical_length(&self) -> Result<f64, JsValue> {
@@ -913,7 +925,6 @@ impl Engine {
     #[wasm_bindgen(js_name = trainSteps)]
     pub fn train_steps(&self, steps: u32) -> Promise {
         self.job(move |state| async move {
-            let (image, _, _) = Engine::inputs(&state)?;
             let mut trainer = state
                 .borrow_mut()
                 .trainer
@@ -922,7 +933,7 @@ impl Engine {
             let mut out = Vec::with_capacity(3 * steps as usize);
             let mut result = Ok(());
             for _ in 0..steps {
-                match trainer.step(&image).await {
+                match trainer.step().await {
                     Ok(r) => out.extend([r.step as f32, r.loss, r.batch_mistakes]),
                     Err(e) => {
                         result = Err(err(e));
@@ -1024,9 +1035,8 @@ impl Engine {
     #[wasm_bindgen(js_name = comparisonStep)]
     pub fn comparison_step(&self) -> Promise {
         self.job(|state| async move {
-            let (image, _, _) = Engine::inputs(&state)?;
             let mut comparison = Engine::take_comparison(&state)?;
-            let reports = comparison.step(&image).await;
+            let reports = comparison.step().await;
             state.borrow_mut().comparison = Some(comparison);
             let out: Vec<f32> = reports
                 .map_err(err)?
@@ -1178,24 +1188,39 @@ impl Engine {
         })
     }
 
-    /// The clean-up of the last `segment` result (see [`crate::post`]).
+    /// The clean-up of the last `segment` result (see [`crate::post`]), with settings at
+    /// the networks' scale (sizes follow the image's scale; `rim` 0 keeps the posts' cores).
     pub fn cells(
         &self,
         median_radius: u32,
         threshold: f32,
         grow_to: f32,
         min_area: u32,
+        rim: u32,
+        min_contrast: f32,
     ) -> Result<FoundCells, JsValue> {
         self.with(|s| {
+            let factor = s.scale;
             let map = Engine::last_map(s)?;
             let config = PostConfig {
-                median_radius: median_radius.min(MAX_MEDIAN),
+                median_radius,
                 threshold,
                 grow_to,
                 min_area,
+                rim,
+                min_contrast,
+                ..PostConfig::default()
+            }
+            .at_scale(factor);
+            let config = PostConfig {
+                median_radius: config.median_radius.min(MAX_MEDIAN),
+                ..config
             };
             let p = smoothed_cell_probability(map, config.median_radius);
-            let found = cells_from_smoothed(&p, map.width, map.height, &config);
+            let found = cells_from_smoothed(&p, map, &config);
+            let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
+            let rect = s.last_rect.ok_or_else(|| err("segment a crop first"))?;
+            let found = crate::pipeline::faint_dropped(found, image, rect, &config);
             s.last_cells = Some((found.clone(), p));
             let centroids = found.centroids().into_iter().flat_map(|(x, y)| [x, y]);
             Ok(FoundCells {
@@ -1257,7 +1282,8 @@ impl Engine {
         Ok(vec![d, p])
     }
 
-    /// The clean-up's default settings: [median radius, threshold, grow-to, min area].
+    /// The clean-up's default settings: [median radius, threshold, grow-to, min area, rim,
+    /// min contrast].
     #[wasm_bindgen(js_name = postDefaults)]
     pub fn post_defaults() -> Vec<f64> {
         let d = PostConfig::default();
@@ -1266,6 +1292,8 @@ impl Engine {
             d.threshold as f64,
             d.grow_to as f64,
             d.min_area as f64,
+            d.rim as f64,
+            d.min_contrast as f64,
         ]
     }
 

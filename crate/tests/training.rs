@@ -53,7 +53,7 @@ fn training_on_the_train_region_learns_the_heldout_region() {
     let mut last_losses = Vec::new();
     let steps = 300;
     for i in 0..steps {
-        let r = pollster::block_on(trainer.step(&plane)).unwrap();
+        let r = pollster::block_on(trainer.step()).unwrap();
         assert!(r.loss.is_finite());
         if i < 20 {
             first_losses.push(r.loss);
@@ -85,7 +85,7 @@ fn a_new_run_starts_from_the_trained_network() {
     let initial = Network::new(&Spec::preset("original").unwrap(), 1, &Device::flex());
     let mut first = run_on(&plane, &labels, initial, config.clone());
     for _ in 0..60 {
-        pollster::block_on(first.step(&plane)).unwrap();
+        pollster::block_on(first.step()).unwrap();
     }
     let trained = pollster::block_on(first.heldout_mistake_rate()).unwrap();
     let second = run_on(&plane, &labels, first.network(), config);
@@ -113,7 +113,7 @@ fn training_is_deterministic_for_a_seed_on_the_cpu() {
         let initial = Network::new(&spec, seed, &Device::flex());
         let mut trainer = run_on(&plane, &labels, initial, config);
         for _ in 0..5 {
-            pollster::block_on(trainer.step(&plane)).unwrap();
+            pollster::block_on(trainer.step()).unwrap();
         }
         // the network's outputs on fixed inputs (weights files also hold random parameter ids)
         let input: Vec<f32> = (0..4 * 31 * 31)
@@ -167,7 +167,7 @@ fn compared_networks_train_on_the_same_batches_as_alone() {
     let steps = 4;
     let mut curves = vec![Vec::new(); 2];
     for _ in 0..steps {
-        let reports = pollster::block_on(together.step(&plane)).unwrap();
+        let reports = pollster::block_on(together.step()).unwrap();
         for (curve, r) in curves.iter_mut().zip(reports) {
             curve.push(r.loss.to_bits());
         }
@@ -184,12 +184,7 @@ fn compared_networks_train_on_the_same_batches_as_alone() {
         )
         .unwrap();
         let losses: Vec<u32> = (0..steps)
-            .map(|_| {
-                pollster::block_on(alone.step(&plane))
-                    .unwrap()
-                    .loss
-                    .to_bits()
-            })
+            .map(|_| pollster::block_on(alone.step()).unwrap().loss.to_bits())
             .collect();
         assert_eq!(&losses, curve, "{} learned differently alone", spec.name);
     }

@@ -3,8 +3,11 @@
 //! ```text
 //! cellseg train   --image IMG --labels CLASSES.png --out W.cellseg   learn a network
 //! cellseg segment --weights W1[,W2..] --image IMG --out-mask M.png    dense inference + clean-up
+//!                 [--scale auto|FACTOR]                                at the networks' scale
 //! cellseg eval    --weights W1[,W2..] --image IMG --labels CLASSES.png  quality on a region
 //! cellseg bench                                                        speed per backend
+//! cellseg convert --weights W --precision f16 --out W16                 smaller weights files
+//! cellseg colony  --out-image IMG.png --out-labels CLASSES.png         a synthetic colony
 //! ```
 //! Every flag has `--help`. Regions are `X0,Y0,X1,Y1` in pixels, half-open.
 
@@ -18,12 +21,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use cellseg::backend::Backend;
 use cellseg::bench::{self, Plan};
 use cellseg::dense::{ProbabilityMap, segment};
-use cellseg::evaluate::{Report, evaluate};
+use cellseg::evaluate::{Kind, Report, evaluate_kind};
 use cellseg::export;
 use cellseg::labels::{ClassMap, instances_from_image};
 use cellseg::network::Network;
 use cellseg::outline;
 use cellseg::patch::Augment;
+use cellseg::pipeline::{ScaleChoice, choose_scale, faint_dropped, segment_cells};
 use cellseg::plane::{Plane, Rect};
 use cellseg::post::{
     Cells, PostConfig, average, cells_from_smoothed, ks_test, smoothed_cell_probability,
@@ -156,6 +160,14 @@ struct PostArgs {
     /// Cells smaller than this many pixels are dropped.
     #[arg(long, default_value_t = PostConfig::default().min_area)]
     min_area: u32,
+    /// Whole cells: each cell takes the rim pixels likelier cell or edge than background, up
+    /// to this many pixels out (0: the posts' cores only).
+    #[arg(long, default_value_t = PostConfig::default().rim)]
+    rim: u32,
+    /// Cells must differ from the background around them by this many noise deviations on
+    /// average (0: keep every cell).
+    #[arg(long, default_value_t = PostConfig::default().min_contrast)]
+    min_contrast: f32,
 }
 
 impl PostArgs {
@@ -165,6 +177,9 @@ impl PostArgs {
             threshold: self.threshold,
             grow_to: self.grow_to,
             min_area: self.min_area,
+            rim: self.rim,
+            min_contrast: self.min_contrast,
+            ..PostConfig::default()
         }
     }
 }
@@ -185,6 +200,12 @@ struct PostGrid {
     /// Cells smaller than this many pixels are dropped.
     #[arg(long, default_value_t = PostConfig::default().min_area)]
     min_area: u32,
+    /// Rims of whole cells (see `segment --help`); cores are scored without one.
+    #[arg(long, default_value_t = PostConfig::default().rim)]
+    rim: u32,
+    /// Cells fainter than this many noise deviations are dropped (see `segment --help`).
+    #[arg(long, default_value_t = PostConfig::default().min_contrast)]
+    min_contrast: f32,
 }
 
 impl PostGrid {
@@ -198,6 +219,9 @@ impl PostGrid {
                         threshold,
                         grow_to,
                         min_area: self.min_area,
+                        rim: self.rim,
+                        min_contrast: self.min_contrast,
+                        ..PostConfig::default()
                     });
                 }
             }
@@ -217,6 +241,11 @@ struct SegmentArgs {
     /// Only this region (default: the whole image).
     #[arg(long, value_parser = parse_rect)]
     region: Option<Rect>,
+    /// Resample the image by this factor for the networks (cells twice as wide as the
+    /// tutorial's want 0.5), or `auto`: measured from the image. Results stay in the image's
+    /// pixels; the clean-up's sizes follow the factor.
+    #[arg(long, default_value = "1")]
+    scale: ScaleChoice,
     #[command(flatten)]
     post: PostArgs,
     /// Write p(cell) after the median filter, 16-bit (0..65535), as .png or .tif.
@@ -443,7 +472,7 @@ fn train(a: TrainArgs) -> Result<()> {
         if let Some(end) = a.lr_final {
             trainer.set_learning_rate(cosine_decay(i - 1, a.steps, a.lr, end));
         }
-        let r = pollster::block_on(trainer.step(&plane))?;
+        let r = pollster::block_on(trainer.step())?;
         let mut heldout = String::new();
         if i % a.eval_every.max(1) == 0 || i == a.steps {
             let rate = pollster::block_on(trainer.heldout_mistake_rate())?;
@@ -478,6 +507,17 @@ fn train(a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// The networks of some weights files.
+fn networks(paths: &[PathBuf], backend: &Backend) -> Result<Vec<Network>> {
+    paths
+        .iter()
+        .map(|path| {
+            weights::from_bytes(&read(path)?, None, &backend.device)
+                .map_err(|e| format!("{}: {e}", path.display()))
+        })
+        .collect()
+}
+
 /// Dense probabilities of `rect` for each weights file, with a progress bar.
 fn probability_maps(
     paths: &[PathBuf],
@@ -486,9 +526,7 @@ fn probability_maps(
     backend: &Backend,
 ) -> Result<Vec<ProbabilityMap>> {
     let mut maps = Vec::new();
-    for path in paths {
-        let net = weights::from_bytes(&read(path)?, None, &backend.device)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+    for net in networks(paths, backend)? {
         let progress = bar(0, "segmenting");
         let mut report = |done: usize, total: usize| {
             progress.set_length(total as u64);
@@ -514,12 +552,39 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     let rect = a
         .region
         .unwrap_or(Rect::new(0, 0, plane.width, plane.height));
-    let map = average(&probability_maps(&a.weights, &plane, rect, &backend)?)?;
+    let factor = match choose_scale(&plane, a.scale) {
+        Ok((factor, how)) => {
+            eprintln!("{how}");
+            factor
+        }
+        // nothing above the noise: no cells, which the networks will say at scale 1
+        Err(why) if why.contains("noise") => {
+            eprintln!("{why}; segmenting at scale 1");
+            1.0
+        }
+        Err(why) => return Err(why),
+    };
+    let networks = networks(&a.weights, &backend)?;
+    let progress = bar(0, "segmenting");
+    let mut report = |done: usize, total: usize| {
+        progress.set_length(total as u64);
+        progress.set_position(done as u64);
+    };
     let config = a.post.config();
-    let p = smoothed_cell_probability(&map, config.median_radius);
-    let found = cells_from_smoothed(&p, map.width, map.height, &config);
+    let result = pollster::block_on(segment_cells(
+        &networks,
+        &plane,
+        rect,
+        factor,
+        &config,
+        &backend,
+        &mut report,
+    ))?;
+    progress.finish_and_clear();
+    let (map, found) = (result.map, result.cells);
     if let Some(path) = &a.out_prob {
         let format = format_of(path)?;
+        let p = smoothed_cell_probability(&map, config.at_scale(factor).median_radius);
         write(path, export::probability(&p, map.width, map.height, format))?;
     }
     if let Some(path) = &a.out_mask {
@@ -632,27 +697,37 @@ fn eval(a: EvalArgs) -> Result<()> {
                 .collect()
         })
         .collect();
-    let mut rows: Vec<(&str, PostConfig, Report)> = Vec::new();
+    let mut rows: Vec<(&str, Kind, PostConfig, Report)> = Vec::new();
     for config in a.post.configs() {
-        for ((name, map), by_radius) in named.iter().zip(&smoothed) {
-            let (_, p) = by_radius
-                .iter()
-                .find(|(r, _)| *r == config.median_radius)
-                .expect("every radius was smoothed");
-            let found = cells_from_smoothed(p, map.width, map.height, &config);
-            let report = evaluate(map, &found, &truth, &truth_cells);
-            rows.push((name.as_str(), config, report));
+        for kind in [Kind::Core, Kind::Whole] {
+            // cores are the posts' cells, without a rim
+            let config = match kind {
+                Kind::Core => PostConfig { rim: 0, ..config },
+                Kind::Whole => config,
+            };
+            for ((name, map), by_radius) in named.iter().zip(&smoothed) {
+                let (_, p) = by_radius
+                    .iter()
+                    .find(|(r, _)| *r == config.median_radius)
+                    .expect("every radius was smoothed");
+                let found =
+                    faint_dropped(cells_from_smoothed(p, map, &config), &plane, rect, &config);
+                let report = evaluate_kind(kind, map, &found, &truth, &truth_cells);
+                rows.push((name.as_str(), kind, config, report));
+            }
         }
     }
     if a.json {
         let json: Vec<_> = rows
             .iter()
-            .map(|(name, c, r)| {
+            .map(|(name, kind, c, r)| {
                 serde_json::json!({
                     "weights": name,
+                    "cells": kind,
                     "region": [rect.x0, rect.y0, rect.x1, rect.y1],
                     "post": { "median": c.median_radius, "threshold": c.threshold,
-                              "grow_to": c.grow_to, "min_area": c.min_area },
+                              "grow_to": c.grow_to, "min_area": c.min_area, "rim": c.rim,
+                              "min_contrast": c.min_contrast },
                     "report": r,
                 })
             })
@@ -668,12 +743,14 @@ fn eval(a: EvalArgs) -> Result<()> {
         rect.x0, rect.x1, rect.y0, rect.y1, a.post.min_area
     );
     println!(
-        "{:<36} {:>3} {:>5} {:>5} {:>6} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}   \
+        "{:<36} {:<5} {:>3} {:>5} {:>5} {:>3} {:>6} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}   \
          unmatched: missed/merged/split/misshaped/spurious",
         "weights",
+        "cells",
         "med",
         "thr",
         "grow",
+        "rim",
         "acc",
         "cellIoU",
         "cells",
@@ -682,13 +759,18 @@ fn eval(a: EvalArgs) -> Result<()> {
         "AP@.75",
         "AP@.9",
     );
-    for (name, c, r) in &rows {
+    for (name, kind, c, r) in &rows {
         println!(
-            "{:<36} {:>3} {:>5.2} {:>5.2} {:>6.3} {:>8.3} {:>4}/{:<3} {:>7.3} {:>7.3} {:>7.3} {:>7.3}   {}/{}/{}/{}/{}",
+            "{:<36} {:<5} {:>3} {:>5.2} {:>5.2} {:>3} {:>6.3} {:>8.3} {:>4}/{:<3} {:>7.3} {:>7.3} {:>7.3} {:>7.3}   {}/{}/{}/{}/{}",
             name,
+            match kind {
+                Kind::Core => "core",
+                Kind::Whole => "whole",
+            },
             c.median_radius,
             c.threshold,
             c.grow_to,
+            c.rim,
             r.pixel_accuracy,
             r.class_iou[1],
             r.cells_predicted,

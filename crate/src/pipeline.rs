@@ -1,0 +1,161 @@
+//! The whole segmentation, one way for the CLI, the page and the tests: an ensemble of
+//! networks at a scale → averaged probability map in the image's pixels → clean-up at that
+//! scale → whole cells.
+
+use crate::backend::Backend;
+use crate::dense::{ProbabilityMap, segment};
+use crate::network::Network;
+use crate::normalise::noise_sigma;
+use crate::plane::{Plane, Rect};
+use crate::post::{Cells, PostConfig, average, cells, drop_faint};
+use crate::{scale, width};
+
+/// How the scale is chosen: measured from the image ([`crate::width`]) or given.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ScaleChoice {
+    Auto,
+    Factor(f64),
+}
+
+impl std::str::FromStr for ScaleChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<ScaleChoice, String> {
+        if s == "auto" {
+            return Ok(ScaleChoice::Auto);
+        }
+        let factor: f64 = s
+            .parse()
+            .map_err(|_| format!("'{s}' is neither 'auto' nor a scale factor"))?;
+        check_factor(factor)?;
+        Ok(ScaleChoice::Factor(factor))
+    }
+}
+
+/// A factor the networks can use, or why not.
+pub fn check_factor(factor: f64) -> Result<f64, String> {
+    if (scale::MIN_FACTOR..=scale::MAX_FACTOR).contains(&factor) {
+        Ok(factor)
+    } else {
+        Err(format!(
+            "scale {factor} is outside {}..{}",
+            scale::MIN_FACTOR,
+            scale::MAX_FACTOR
+        ))
+    }
+}
+
+/// The factor to use, and a sentence saying how it was chosen.
+pub fn choose_scale(plane: &Plane, choice: ScaleChoice) -> Result<(f64, String), String> {
+    match choice {
+        ScaleChoice::Factor(f) => Ok((check_factor(f)?, format!("scale ×{f:.3} (given)"))),
+        ScaleChoice::Auto => {
+            let e = width::estimate(plane).map_err(|why| format!("no automatic scale: {why}"))?;
+            Ok((
+                e.factor,
+                format!(
+                    "scale ×{:.3}, measured from the image (cells answer best at σ {:.2} px; \
+                     the tutorial's at σ {:.2} px)",
+                    e.factor,
+                    e.sigma,
+                    width::TUTORIAL_SIGMA
+                ),
+            ))
+        }
+    }
+}
+
+/// `plane` as the networks see it at `factor` (itself at 1).
+pub fn resampled(plane: &Plane, factor: f64) -> Plane {
+    let (w, h) = scale::scaled_size(plane.width, plane.height, factor);
+    scale::resample(plane, w, h)
+}
+
+/// The mean probability map of `rect` (in `plane`'s pixels) over the networks, which see
+/// `scaled` — `plane` resampled by `factor` ([`resampled`]; `plane` itself at 1).
+/// `progress(done, total)` follows all networks' work as one bar.
+pub async fn ensemble_map(
+    networks: &[Network],
+    plane: &Plane,
+    scaled: &Plane,
+    factor: f64,
+    rect: Rect,
+    backend: &Backend,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<ProbabilityMap, String> {
+    if networks.is_empty() {
+        return Err("no networks to segment with".into());
+    }
+    let (rect, _) = ProbabilityMap::for_crop(plane, rect)?;
+    let on_scaled = if factor == 1.0 {
+        rect
+    } else {
+        scale::scaled_rect(rect, factor, scaled.width, scaled.height)
+    };
+    let n = networks.len();
+    let mut maps = Vec::with_capacity(n);
+    for (k, net) in networks.iter().enumerate() {
+        let mut overall = |done: usize, total: usize| progress(k * total + done, n * total);
+        let map = segment(
+            net,
+            scaled,
+            on_scaled,
+            backend.max_buffer,
+            &backend.device,
+            &mut overall,
+        )
+        .await?;
+        maps.push(map);
+    }
+    let map = average(&maps)?;
+    Ok(if factor == 1.0 {
+        map
+    } else {
+        scale::map_back(&map, on_scaled, factor, rect)
+    })
+}
+
+/// What one segmentation gave: the map (image pixels), the cells and the scale used.
+pub struct Segmentation {
+    pub map: ProbabilityMap,
+    pub cells: Cells,
+    pub factor: f64,
+}
+
+/// Segments `rect` of a normalised plane: the ensemble at the chosen scale, then the clean-up
+/// `post` (given at the networks' scale) in the image's pixels.
+pub async fn segment_cells(
+    networks: &[Network],
+    plane: &Plane,
+    rect: Rect,
+    factor: f64,
+    post: &PostConfig,
+    backend: &Backend,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Segmentation, String> {
+    let factor = check_factor(factor)?;
+    let scaled = if factor == 1.0 {
+        None
+    } else {
+        Some(resampled(plane, factor))
+    };
+    let on = scaled.as_ref().unwrap_or(plane);
+    let map = ensemble_map(networks, plane, on, factor, rect, backend, progress).await?;
+    let cells = clean_up(&map, plane, rect, &post.at_scale(factor));
+    Ok(Segmentation { map, cells, factor })
+}
+
+/// The clean-up of a map of `rect` of `plane`, with settings in the image's pixels: cells,
+/// then the faint ones dropped against the image's own noise.
+pub fn clean_up(map: &ProbabilityMap, plane: &Plane, rect: Rect, post: &PostConfig) -> Cells {
+    let found = cells(map, post);
+    faint_dropped(found, plane, rect, post)
+}
+
+/// `found` (cells of `rect` of `plane`) without the faint ones ([`drop_faint`]).
+pub fn faint_dropped(found: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> Cells {
+    if post.min_contrast <= 0.0 {
+        return found;
+    }
+    let pixels = plane.crop_reflected(rect, 0);
+    drop_faint(found, &pixels.data, noise_sigma(plane), post)
+}
