@@ -64,6 +64,46 @@ pub fn choose_scale(plane: &Plane, choice: ScaleChoice) -> Result<(f64, String),
     }
 }
 
+/// Segments `rect` at a scale found automatically, and says how it was found. The image's
+/// own estimate ([`crate::width`]) comes first; it can be off where cells lie apart (a lone
+/// cell's halo makes it look wider than a packed one), so the cells found at that scale are
+/// measured across ([`scale::typical_width`]: pieces of a split cell are as wide as the
+/// cell, unlike their lengths) and, if that disagrees by more than 5%, the image is
+/// segmented again at the scale their width gives. An image with nothing above its noise is
+/// segmented as it is (and gives no cells); cells too small or large for the factors
+/// offered are refused.
+pub async fn segment_auto(
+    networks: &[Network],
+    plane: &Plane,
+    rect: Rect,
+    post: &PostConfig,
+    backend: &Backend,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(Segmentation, String), String> {
+    let (first, mut how) = match choose_scale(plane, ScaleChoice::Auto) {
+        Ok(found) => found,
+        Err(why) if why.contains("noise") => (1.0, format!("{why}; scale ×1")),
+        Err(why) => return Err(why),
+    };
+    let seg = segment_cells(networks, plane, rect, first, post, backend, progress).await?;
+    let Some(width) = scale::typical_width(&seg.cells).filter(|_| seg.cells.count() >= 3) else {
+        return Ok((seg, how));
+    };
+    let second = scale::factor_for_width(width);
+    if (second / first - 1.0).abs() <= 0.05 {
+        how.push_str(&format!(
+            "; the cells found are {width:.1} px wide, as expected"
+        ));
+        return Ok((seg, how));
+    }
+    how.push_str(&format!(
+        "; the cells found there are {width:.1} px wide (the tutorial's {:.1}): scale ×{second:.3}",
+        scale::TUTORIAL_CELL_WIDTH
+    ));
+    let seg = segment_cells(networks, plane, rect, second, post, backend, progress).await?;
+    Ok((seg, how))
+}
+
 /// `plane` as the networks see it at `factor` (itself at 1).
 pub fn resampled(plane: &Plane, factor: f64) -> Plane {
     let (w, h) = scale::scaled_size(plane.width, plane.height, factor);

@@ -165,6 +165,17 @@ impl Cells {
     /// Each cell's length: the extent of its long axis, from the second moments of its
     /// pixels (a rod n pixels long has variance (n² − 1) / 12 along its axis).
     pub fn lengths(&self) -> Vec<f64> {
+        self.axes().iter().map(|&(major, _)| major).collect()
+    }
+
+    /// Each cell's width: the extent of its short axis, measured as [`Cells::lengths`].
+    pub fn widths(&self) -> Vec<f64> {
+        self.axes().iter().map(|&(_, minor)| minor).collect()
+    }
+
+    /// (long, short) axis extents of each cell: √(12 λ + 1) for the eigenvalues λ of its
+    /// pixels' covariance.
+    fn axes(&self) -> Vec<(f64, f64)> {
         let centroids = self.centroids();
         let mut moments = vec![[0.0f64; 3]; self.count()]; // xx, yy, xy
         for (i, &l) in self.labels.iter().enumerate() {
@@ -183,8 +194,9 @@ impl Cells {
             .zip(&self.areas)
             .map(|(m, &a)| {
                 let (xx, yy, xy) = (m[0] / a as f64, m[1] / a as f64, m[2] / a as f64);
-                let major = (xx + yy) / 2.0 + (((xx - yy) / 2.0).powi(2) + xy * xy).sqrt();
-                (12.0 * major + 1.0).sqrt()
+                let root = (((xx - yy) / 2.0).powi(2) + xy * xy).sqrt();
+                let (major, minor) = ((xx + yy) / 2.0 + root, ((xx + yy) / 2.0 - root).max(0.0));
+                ((12.0 * major + 1.0).sqrt(), (12.0 * minor + 1.0).sqrt())
             })
             .collect()
     }

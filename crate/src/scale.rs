@@ -18,6 +18,30 @@ pub const MAX_FACTOR: f64 = 4.0;
 /// B. subtilis cells is 43.6 px (checked by a test). Cells `n` px long need factor 44 / n.
 pub const TUTORIAL_CELL_LENGTH: f64 = 44.0;
 
+/// How wide the tutorial's cells come out of the default clean-up (whole cells): the median
+/// short axis of the cells the committed ensemble finds in phase_027 (checked by a test).
+/// Widths, unlike lengths, survive a cell split into pieces: each piece is as wide as the cell.
+pub const TUTORIAL_CELL_WIDTH: f64 = 12.7;
+
+/// The factor that brings cells `typical_width` px wide to the tutorial's scale.
+pub fn factor_for_width(typical_width: f64) -> f64 {
+    (TUTORIAL_CELL_WIDTH / typical_width).clamp(MIN_FACTOR, MAX_FACTOR)
+}
+
+/// The median width of `cells` (see [`Cells::widths`]), if there are any.
+pub fn typical_width(cells: &Cells) -> Option<f64> {
+    median(cells.widths())
+}
+
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mid = values.len() / 2;
+    let (_, m, _) = values.select_nth_unstable_by(mid, f64::total_cmp);
+    Some(*m)
+}
+
 /// The factor that brings cells `typical_length` px long to the tutorial's scale.
 pub fn factor_for(typical_length: f64) -> f64 {
     (TUTORIAL_CELL_LENGTH / typical_length).clamp(MIN_FACTOR, MAX_FACTOR)
@@ -25,13 +49,7 @@ pub fn factor_for(typical_length: f64) -> f64 {
 
 /// The median length of `cells` (see [`Cells::lengths`]), if there are any.
 pub fn typical_length(cells: &Cells) -> Option<f64> {
-    let mut lengths = cells.lengths();
-    if lengths.is_empty() {
-        return None;
-    }
-    let mid = lengths.len() / 2;
-    let (_, m, _) = lengths.select_nth_unstable_by(mid, f64::total_cmp);
-    Some(*m)
+    median(cells.lengths())
 }
 
 /// `width` x `height` after scaling by `factor` (at least 1 x 1).

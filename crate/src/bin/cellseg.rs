@@ -27,7 +27,7 @@ use cellseg::labels::{ClassMap, instances_from_image};
 use cellseg::network::Network;
 use cellseg::outline;
 use cellseg::patch::Augment;
-use cellseg::pipeline::{ScaleChoice, choose_scale, faint_dropped, segment_cells};
+use cellseg::pipeline::{ScaleChoice, faint_dropped, segment_auto, segment_cells};
 use cellseg::plane::{Plane, Rect};
 use cellseg::post::{
     Cells, PostConfig, average, cells_from_smoothed, ks_test, smoothed_cell_probability,
@@ -552,18 +552,6 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     let rect = a
         .region
         .unwrap_or(Rect::new(0, 0, plane.width, plane.height));
-    let factor = match choose_scale(&plane, a.scale) {
-        Ok((factor, how)) => {
-            eprintln!("{how}");
-            factor
-        }
-        // nothing above the noise: no cells, which the networks will say at scale 1
-        Err(why) if why.contains("noise") => {
-            eprintln!("{why}; segmenting at scale 1");
-            1.0
-        }
-        Err(why) => return Err(why),
-    };
     let networks = networks(&a.weights, &backend)?;
     let progress = bar(0, "segmenting");
     let mut report = |done: usize, total: usize| {
@@ -571,16 +559,31 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
         progress.set_position(done as u64);
     };
     let config = a.post.config();
-    let result = pollster::block_on(segment_cells(
-        &networks,
-        &plane,
-        rect,
-        factor,
-        &config,
-        &backend,
-        &mut report,
-    ))?;
+    let result = match a.scale {
+        ScaleChoice::Auto => {
+            let (result, how) = pollster::block_on(segment_auto(
+                &networks,
+                &plane,
+                rect,
+                &config,
+                &backend,
+                &mut report,
+            ))?;
+            say(&progress, how);
+            result
+        }
+        ScaleChoice::Factor(factor) => pollster::block_on(segment_cells(
+            &networks,
+            &plane,
+            rect,
+            factor,
+            &config,
+            &backend,
+            &mut report,
+        ))?,
+    };
     progress.finish_and_clear();
+    let factor = result.factor;
     let (map, found) = (result.map, result.cells);
     if let Some(path) = &a.out_prob {
         let format = format_of(path)?;
