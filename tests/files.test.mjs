@@ -25,11 +25,35 @@ async function dropGeneratedPng(page, name) {
   }, name);
 }
 
+// Drops a PNG of gray noise (a field without cells), 8-bit as cheap cameras write it.
+async function dropNoisePng(page, name) {
+  await page.evaluate(async (name) => {
+    const [w, h] = [128, 128];
+    const canvas = new OffscreenCanvas(w, h);
+    const ctx = canvas.getContext('2d');
+    const pixels = ctx.createImageData(w, h);
+    let state = 7;
+    const uniform = () => { state = (state * 1103515245 + 12345) % 2147483648; return state / 2147483648; };
+    for (let i = 0; i < w * h; i++) {
+      const v = 120 + 12 * (uniform() + uniform() + uniform() - 1.5);
+      pixels.data.set([v, v, v, 255], 4 * i);
+    }
+    ctx.putImageData(pixels, 0, 0);
+    const blob = await canvas.convertToBlob({ type: 'image/png' });
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([blob], name, { type: 'image/png' }));
+    document.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true }));
+  }, name);
+}
+
 test('a dropped image segments; a bad file is refused and the image stays', async () => {
   const page = await browser.open('?backend=cpu');
   await dropGeneratedPng(page, 'colony <b>1</b>.png');
   await page.waitForFunction(() => window.cellseg.image?.width === 96);
   assert.match(await page.textContent('#data-status'), /colony <b>1<\/b>\.png: 96 × 80 pixels/);
+  // the scale of a dropped image is measured from the image, and the page says so
+  await page.waitForFunction(() => /^Scale × /.test(document.getElementById('scale-status').textContent));
+  assert.match(await page.textContent('#scale-status'), /^Scale × [\d.]+(, measured from the image: its cells answer best at σ [\d.]+ px|: .+\.)/);
 
   await page.setInputFiles('#file', { name: 'notes.tif', mimeType: 'image/tiff', buffer: Buffer.from('this is not a TIFF') });
   await page.waitForSelector('#error:not([hidden])');
@@ -44,6 +68,17 @@ test('a dropped image segments; a bad file is refused and the image stays', asyn
   assert.match(await page.textContent('#segment-status'), /with 3 pretrained networks/);
   assert.match(await page.textContent('#segment-status'), /; \d+ cells, median area \d+ px\.$/);
   assert.deepEqual(await page.evaluate(() => window.cspViolations), [], 'the page works under its CSP');
+});
+
+test('a dropped field of noise has no scale to measure and no cells', async () => {
+  const page = await browser.open('?backend=cpu');
+  await dropNoisePng(page, 'empty field.png');
+  await page.waitForFunction(() => window.cellseg.image?.width === 128);
+  await page.waitForFunction(() => /^Scale × 1: no cells stand out from the noise/.test(document.getElementById('scale-status').textContent));
+  await page.selectOption('#crop', '128');
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 120_000 });
+  assert.match(await page.textContent('#segment-status'), /; 0 cells, median area 0 px\.$/);
 });
 
 test('weights save as a file and load back; a foreign file is refused', async () => {

@@ -215,11 +215,11 @@ test('a scale factor resamples what the networks see; results stay in the image\
     const sum = probs[i] + probs[n + i] + probs[2 * n + i];
     assert.ok(Math.abs(sum - 1) < 1e-4, `probabilities of pixel ${i} sum to ${sum}`);
   }
-  // measuring the cells found suggests a scale from their length
+  // measuring the cells found suggests a scale from their width
   await page.click('#measure-length');
   await page.waitForFunction(() => /The cells found are|No cells/.test(document.getElementById('scale-status').textContent));
   console.log(`scale: ${await page.textContent('#scale-status')}`);
-  assert.match(await page.textContent('#scale-status'), /^(The cells found are [\d.]+ px long \(median\); the tutorial's are 44 px: scale × [\d.]+ suggested\.|No cells)/);
+  assert.match(await page.textContent('#scale-status'), /^(The cells found are [\d.]+ px wide \(median\); the tutorial's are 12\.7 px: scale × [\d.]+ set\. Segment again to use it\.|No cells)/);
 });
 
 test('privacy: in all of the above, nothing was requested from anywhere but the page', () => {

@@ -55,17 +55,17 @@ export class OwnImages {
     return factor;
   }
 
+  // The cells found measured across: a split cell's pieces are as wide as the cell, so the
+  // width holds where their lengths would mislead.
   async measure() {
-    const { length, factor } = await this.run('typicalLength');
-    if (length === null) {
+    const { width, factor, tutorial } = await this.run('typicalWidth');
+    if (width === null) {
       this.status('scale-status', 'No cells were found in the last segmentation to measure.');
       return;
     }
-    // the cells were found at the current scale but measured in image pixels
-    this.$('cell-length').value = length.toFixed(1);
-    this.status('scale-status', `The cells found are ${length.toFixed(1)} px long (median); the tutorial's are 44 px: scale × ${factor.toFixed(3)} suggested.`);
     this.$('scale').value = factor.toFixed(3);
     await this.setScale(factor);
+    this.status('scale-status', `The cells found are ${width.toFixed(1)} px wide (median); the tutorial's are ${tutorial.toFixed(1)} px: scale × ${factor.toFixed(3)} set. Segment again to use it.`);
   }
 
   // ---- correct and retrain ----

@@ -250,6 +250,10 @@ async function handle(msg) {
         return { factor: null, why: e.message ?? String(e) };
       }
     }
+    case 'typicalWidth': {
+      const [width, factor, tutorial] = engine.typicalWidth();
+      return Number.isNaN(width) ? { width: null, factor: null, tutorial } : { width, factor, tutorial };
+    }
     case 'typicalLength': {
       const length = engine.typicalLength();
       return { length: Number.isNaN(length) ? null : length, factor: Number.isNaN(length) ? null : Engine.factorFor(length) };

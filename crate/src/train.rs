@@ -39,6 +39,8 @@ pub struct TrainConfig {
     pub augment: Augment,
     /// Patches in the fixed held-out set the mistake rate is measured on.
     pub heldout_patches: usize,
+    /// Share of edge patches drawn from the lines between two cells ([`crate::patch::septa`]).
+    pub septa_share: f32,
 }
 
 impl Default for TrainConfig {
@@ -52,6 +54,7 @@ impl Default for TrainConfig {
                 rotations: true,
             },
             heldout_patches: 600,
+            septa_share: 0.0,
         }
     }
 }
@@ -95,6 +98,7 @@ impl Trainer {
     ) -> Result<Trainer, EmptyClass> {
         let mut sampler = Sampler::new(labels, train, config.seed)?;
         sampler.augment = config.augment;
+        sampler.septa_share = config.septa_share;
         let heldout = evaluation_set(
             plane,
             labels,

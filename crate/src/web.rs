@@ -556,6 +556,26 @@ impl Engine {
         })
     }
 
+    /// The median width of the cells found last and the scale factor it gives
+    /// ([`scale::typical_width`]: pieces of a split cell are as wide as the cell, so this
+    /// holds where lengths mislead), `[width, factor, the tutorial's width]`, NaN if none.
+    #[wasm_bindgen(js_name = typicalWidth)]
+    pub fn typical_width(&self) -> Result<Vec<f64>, JsValue> {
+        self.with(|s| {
+            let (found, _) = s
+                .last_cells
+                .as_ref()
+                .ok_or_else(|| err("segment a crop first"))?;
+            let width = scale::typical_width(found).unwrap_or(f64::NAN);
+            let factor = if width.is_nan() {
+                f64::NAN
+            } else {
+                scale::factor_for_width(width)
+            };
+            Ok(vec![width, factor, scale::TUTORIAL_CELL_WIDTH])
+        })
+    }
+
     /// The median length of the cells found last (for the scale), or NaN if none.
     #[wasm_bindgen(js_name = typicalLength)]
     pub fn typical_length(&self) -> Result<f64, JsValue> {

@@ -155,10 +155,14 @@ fn train_segment_eval_on_small_crops() {
         String::from_utf8_lossy(&out.stderr)
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    // one row per setting in the grid, each naming its settings
-    assert_eq!(json.as_array().unwrap().len(), 2);
-    assert_eq!(json[1]["post"]["threshold"].as_f64().unwrap() as f32, 0.9);
-    assert_eq!(json[1]["post"]["grow_to"].as_f64().unwrap() as f32, 0.5);
+    // one row per setting in the grid and kind of cell (cores, whole cells), each naming both
+    assert_eq!(json.as_array().unwrap().len(), 4);
+    assert_eq!(json[2]["post"]["threshold"].as_f64().unwrap() as f32, 0.9);
+    assert_eq!(json[2]["post"]["grow_to"].as_f64().unwrap() as f32, 0.5);
+    assert_eq!(json[2]["cells"], "core");
+    assert_eq!(json[2]["post"]["rim"], 0, "cores have no rim");
+    assert_eq!(json[3]["cells"], "whole");
+    assert_eq!(json[3]["post"]["rim"], 3);
     let report = &json[0]["report"];
     let unmatched = &report["unmatched"];
     for key in ["missed", "merged", "split", "misshaped", "spurious"] {
@@ -222,5 +226,51 @@ fn bad_input_gets_a_message_not_a_panic() {
         "5,5,1,1",
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("X0 < X1"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn segment_measures_the_scale_when_asked_and_refuses_a_bad_one() {
+    let dir = scratch("scale");
+    let image = dir.join("colony.png");
+    let out = cellseg(&[
+        "colony",
+        "--width",
+        "240",
+        "--height",
+        "200",
+        "--out-image",
+        image.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let weights = format!(
+        "{}/../models/original-1.cellseg",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let segment = |scale: &str| {
+        cellseg(&[
+            "segment",
+            "--weights",
+            &weights,
+            "--image",
+            image.to_str().unwrap(),
+            "--scale",
+            scale,
+        ])
+    };
+    let out = segment("auto");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("measured from the image"), "{said}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(" cells; median area "));
+    for bad in ["big", "0", "9"] {
+        let out = segment(bad);
+        assert!(!out.status.success());
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains("auto") || said.contains("outside"),
+            "{bad}: {said}"
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -41,6 +41,7 @@ fn training_on_the_train_region_learns_the_heldout_region() {
             rotations: true,
         },
         heldout_patches: 600,
+        septa_share: 0.0,
     };
     let initial = Network::new(
         &Spec::preset("original").unwrap(),

@@ -131,6 +131,9 @@ struct TrainArgs {
     /// Train without flips and quarter turns.
     #[arg(long)]
     no_augment: bool,
+    /// Share of the edge patches drawn from the lines between two touching cells (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    septa: f32,
     /// cpu (burn flex) or wgpu (Vulkan/Metal/DX12).
     #[arg(long, default_value = "cpu")]
     backend: String,
@@ -436,6 +439,7 @@ fn train(a: TrainArgs) -> Result<()> {
             flips: !a.no_augment,
             rotations: !a.no_augment,
         },
+        septa_share: a.septa.clamp(0.0, 1.0),
         ..TrainConfig::default()
     };
     let initial = match &a.init {
