@@ -545,8 +545,8 @@ impl Engine {
     }
 
     /// The scale measured from the image itself ([`crate::width`]): `[factor, sigma, the
-    /// tutorial's sigma]`, or an
-    /// error saying why there is none (nothing but noise; cells outside the range).
+    /// tutorial's sigma]`, or an error saying why there is none (nothing but noise; cells
+    /// outside the range).
     #[wasm_bindgen(js_name = estimateScale)]
     pub fn estimate_scale(&self) -> Result<Vec<f64>, JsValue> {
         self.with(|s| {

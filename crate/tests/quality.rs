@@ -45,6 +45,12 @@ fn normalised(mut plane: Plane) -> Plane {
     plane
 }
 
+/// A synthetic field as a camera writes it (`offset + gain · v`), loaded and normalised.
+fn as_loaded(field: Plane, offset: f32, gain: f32) -> Plane {
+    let counts = field.data.iter().map(|v| offset + gain * v).collect();
+    normalised(Plane::new(field.width, field.height, counts))
+}
+
 /// The default segmentation of `rect` at `factor`.
 fn cells_of(nets: &[Network], plane: &Plane, rect: Rect, factor: f64, b: &Backend) -> Cells {
     let post = PostConfig::default();
@@ -241,13 +247,7 @@ fn empty_fields_give_no_cells() {
             debris,
             ..Look::default()
         };
-        let (field, _) = colony_with(400, 300, 11, &look);
-        let counts = Plane::new(
-            field.width,
-            field.height,
-            field.data.iter().map(|v| 800.0 + 2000.0 * v).collect(),
-        );
-        let field = normalised(counts);
+        let field = as_loaded(colony_with(400, 300, 11, &look).0, 800.0, 2000.0);
         let whole = Rect::new(0, 0, field.width, field.height);
         let found = cells_of(&nets, &field, whole, 1.0, &b);
         assert_eq!(found.count(), 0, "noise ×{noise}, {debris} specks");
@@ -271,12 +271,7 @@ fn sparse_fields_and_other_cell_sizes_find_their_cells_and_nothing_else() {
             ..Look::default()
         };
         let (image, truth) = colony_with(480, 360, 21, &look);
-        let counts = Plane::new(
-            image.width,
-            image.height,
-            image.data.iter().map(|v| 300.0 + 1500.0 * v).collect(),
-        );
-        let image = normalised(counts);
+        let image = as_loaded(image, 300.0, 1500.0);
         let whole = Rect::new(0, 0, image.width, image.height);
         let post = PostConfig::default();
         let (seg, how) = pollster::block_on(segment_auto(
