@@ -67,7 +67,9 @@ pub fn estimate(plane: &Plane) -> Result<Estimate, String> {
         .ok_or("the image is too small to measure its cells")?;
     // Gaussian noise alone exceeds its 3-spread bar by 0.0004 spreads on average
     let noise_here = noise_sigma(plane) * unit_noise_spreads().get(best).copied().unwrap_or(0.0);
-    if !(top > NOISE_ONLY * noise_here as f64) {
+    // (written so that a NaN score counts as noise too)
+    let stands_out = top > NOISE_ONLY * noise_here as f64;
+    if !stands_out {
         return Err("no cells stand out from the noise: nothing to measure the scale by".into());
     }
     if best == 0 || best + 1 == curve.len() {
