@@ -12,7 +12,7 @@ use cellseg::evaluate::{Kind, Report, evaluate_kind};
 use cellseg::labels::ClassMap;
 use cellseg::network::Network;
 use cellseg::normalise::normalise;
-use cellseg::pipeline::{resampled, segment_auto, segment_cells};
+use cellseg::pipeline::{Segmentation, resampled, segment_auto, segment_cells};
 use cellseg::plane::{Plane, Rect};
 use cellseg::post::{Cells, PostConfig};
 use cellseg::train::heldout_split;
@@ -52,7 +52,13 @@ fn as_loaded(field: Plane, offset: f32, gain: f32) -> Plane {
 }
 
 /// The default segmentation of `rect` at `factor`.
-fn cells_of(nets: &[Network], plane: &Plane, rect: Rect, factor: f64, b: &Backend) -> Cells {
+fn segmented(
+    nets: &[Network],
+    plane: &Plane,
+    rect: Rect,
+    factor: f64,
+    b: &Backend,
+) -> Segmentation {
     let post = PostConfig::default();
     pollster::block_on(segment_cells(
         nets,
@@ -64,7 +70,10 @@ fn cells_of(nets: &[Network], plane: &Plane, rect: Rect, factor: f64, b: &Backen
         &mut |_, _| {},
     ))
     .unwrap()
-    .cells
+}
+
+fn cells_of(nets: &[Network], plane: &Plane, rect: Rect, factor: f64, b: &Backend) -> Cells {
+    segmented(nets, plane, rect, factor, b).cells
 }
 
 /// Whole-cell scores of the default segmentation of the held-out region of `plane` (labels
@@ -77,17 +86,7 @@ fn heldout_whole(
     b: &Backend,
 ) -> Report {
     let rect = heldout_split(plane.width, plane.height).1;
-    let post = PostConfig::default();
-    let seg = pollster::block_on(segment_cells(
-        nets,
-        plane,
-        rect,
-        factor,
-        &post,
-        b,
-        &mut |_, _| {},
-    ))
-    .unwrap();
+    let seg = segmented(nets, plane, rect, factor, b);
     let truth = labels.crop(rect);
     evaluate_kind(Kind::Whole, &seg.map, &seg.cells, &truth, &truth.cells())
 }
