@@ -8,6 +8,7 @@ use crate::network::Network;
 use crate::normalise::noise_sigma;
 use crate::plane::{Plane, Rect};
 use crate::post::{Cells, PostConfig, average, cells, drop_faint};
+use crate::width::NoEstimate;
 use crate::{scale, width};
 
 /// How the scale is chosen: measured from the image ([`crate::width`]) or given.
@@ -44,26 +45,6 @@ pub fn check_factor(factor: f64) -> Result<f64, String> {
     }
 }
 
-/// The factor to use, and a sentence saying how it was chosen.
-pub fn choose_scale(plane: &Plane, choice: ScaleChoice) -> Result<(f64, String), String> {
-    match choice {
-        ScaleChoice::Factor(f) => Ok((check_factor(f)?, format!("scale ×{f:.3} (given)"))),
-        ScaleChoice::Auto => {
-            let e = width::estimate(plane).map_err(|why| format!("no automatic scale: {why}"))?;
-            Ok((
-                e.factor,
-                format!(
-                    "scale ×{:.3}, measured from the image (cells answer best at σ {:.2} px; \
-                     the tutorial's at σ {:.2} px)",
-                    e.factor,
-                    e.sigma,
-                    width::TUTORIAL_SIGMA
-                ),
-            ))
-        }
-    }
-}
-
 /// Segments `rect` at a scale found automatically, and says how it was found. The image's
 /// own estimate ([`crate::width`]) comes first; it can be off where cells lie apart (a lone
 /// cell's halo makes it look wider than a packed one), so the cells found at that scale are
@@ -80,10 +61,19 @@ pub async fn segment_auto(
     backend: &Backend,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(Segmentation, String), String> {
-    let (first, mut how) = match choose_scale(plane, ScaleChoice::Auto) {
-        Ok(found) => found,
-        Err(why) if why.contains("noise") => (1.0, format!("{why}; scale ×1")),
-        Err(why) => return Err(why),
+    let (first, mut how) = match width::estimate(plane) {
+        Ok(e) => (
+            e.factor,
+            format!(
+                "scale ×{:.3}, measured from the image (cells answer best at σ {:.2} px; \
+                 the tutorial's at σ {:.2} px)",
+                e.factor,
+                e.sigma,
+                width::TUTORIAL_SIGMA
+            ),
+        ),
+        Err(why @ NoEstimate::NoiseOnly) => (1.0, format!("{why}; scale ×1")),
+        Err(why) => return Err(format!("no automatic scale: {why}")),
     };
     let seg = segment_cells(networks, plane, rect, first, post, backend, progress).await?;
     let Some(width) = scale::typical_width(&seg.cells).filter(|_| seg.cells.count() >= 3) else {

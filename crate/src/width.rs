@@ -55,30 +55,42 @@ pub struct Estimate {
     pub curve: Vec<(f64, f64)>,
 }
 
-/// The scale estimate of a normalised plane, or why there is none (nothing but noise, or
-/// cells outside the factors offered).
-pub fn estimate(plane: &Plane) -> Result<Estimate, String> {
-    let levels = sweep(plane, noise_sigma(plane));
+/// Why an image has no scale estimate.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum NoEstimate {
+    #[error("the image is too small to measure its cells")]
+    TooSmall,
+    /// Nothing above the noise: an empty field, which has no cells to find either.
+    #[error("no cells stand out from the noise: nothing to measure the scale by")]
+    NoiseOnly,
+    #[error("the cells seem {0}: set the scale by hand")]
+    OutOfRange(String),
+}
+
+/// The scale estimate of a normalised plane, or why there is none.
+pub fn estimate(plane: &Plane) -> Result<Estimate, NoEstimate> {
+    let noise = noise_sigma(plane);
+    let levels = sweep(plane, noise);
     let curve: Vec<(f64, f64)> = levels.iter().map(|l| (l.sigma, l.excess)).collect();
     let (best, &(_, top)) = curve
         .iter()
         .enumerate()
         .max_by(|a, b| a.1.1.total_cmp(&b.1.1))
-        .ok_or("the image is too small to measure its cells")?;
+        .ok_or(NoEstimate::TooSmall)?;
     // Gaussian noise alone exceeds its 3-spread bar by 0.0004 spreads on average
-    let noise_here = noise_sigma(plane) * unit_noise_spreads().get(best).copied().unwrap_or(0.0);
+    let noise_here = noise * unit_noise_spreads().get(best).copied().unwrap_or(0.0);
     // (written so that a NaN score counts as noise too)
     let stands_out = top > NOISE_ONLY * noise_here as f64;
     if !stands_out {
-        return Err("no cells stand out from the noise: nothing to measure the scale by".into());
+        return Err(NoEstimate::NoiseOnly);
     }
     if best == 0 || best + 1 == curve.len() {
-        return Err(format!(
-            "the cells seem {} than the range measured (σ {:.1}–{:.1} px): set the scale by hand",
+        return Err(NoEstimate::OutOfRange(format!(
+            "{} than the range measured (σ {:.1}–{:.1} px)",
             if best == 0 { "smaller" } else { "larger" },
             curve[0].0,
             curve[curve.len() - 1].0
-        ));
+        )));
     }
     // a parabola through the best level and its neighbours, in log σ
     let (l, c, r) = (curve[best - 1].1, top, curve[best + 1].1);
@@ -92,9 +104,9 @@ pub fn estimate(plane: &Plane) -> Result<Estimate, String> {
     let sigma = (curve[best].0.ln() + offset * step).exp();
     let factor = TUTORIAL_SIGMA / sigma;
     if !(MIN_FACTOR..=MAX_FACTOR).contains(&factor) {
-        return Err(format!(
-            "the cells would need a scale of ×{factor:.2}, outside {MIN_FACTOR}..{MAX_FACTOR}"
-        ));
+        return Err(NoEstimate::OutOfRange(format!(
+            "to need a scale of ×{factor:.2}, outside {MIN_FACTOR}..{MAX_FACTOR}"
+        )));
     }
     Ok(Estimate {
         factor,
@@ -258,7 +270,6 @@ mod tests {
             ..Look::default()
         };
         let (plane, _) = colony_with(300, 200, 5, &look);
-        let why = estimate(&plane).unwrap_err();
-        assert!(why.contains("noise"), "{why}");
+        assert_eq!(estimate(&plane), Err(NoEstimate::NoiseOnly));
     }
 }
