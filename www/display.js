@@ -1,5 +1,5 @@
 // The display window: the image's histogram in the file's own units (0..65535 for 16-bit
-// data) and the values shown as black and white. Auto-levels (1st–99th percentile) is where
+// data, the values' own range for float and signed data) and the values shown as black and white. Auto-levels (1st–99th percentile) is where
 // it starts, so dim 16-bit images never show as black. Only the display changes: the networks
 // always see the 1–99% normalisation. The crate computes histogram and pixels.
 
@@ -11,7 +11,7 @@ export class DisplayWindow {
   /** `run(type, payload, options)` asks the worker; `onPixels(rgba)` gets the redrawn image. */
   constructor({ run, $, onPixels }) {
     Object.assign(this, { run, $, onPixels });
-    this.range = null; // {low, high, full}: auto-levels and the file's full scale
+    this.range = null; // {low, high, floor, full}: auto-levels and the file's range
     this.plot = null;
     // errors are shown by `run`; the listeners only keep them from going unhandled
     const shown = () => {};
@@ -19,7 +19,7 @@ export class DisplayWindow {
     $('display-low').addEventListener('change', apply);
     $('display-high').addEventListener('change', apply);
     $('display-auto').addEventListener('click', () => this.apply(this.range.low, this.range.high).catch(shown));
-    $('display-full').addEventListener('click', () => this.apply(0, this.range.full).catch(shown));
+    $('display-full').addEventListener('click', () => this.apply(this.range.floor, this.range.full).catch(shown));
     $('display').addEventListener('toggle', () => { if ($('display').open) this.drawHistogram().catch(shown); });
   }
 
@@ -34,7 +34,7 @@ export class DisplayWindow {
   }
 
   setInputs(low, high) {
-    const digits = this.range.full > 1 ? 0 : 3;
+    const digits = this.range.full - this.range.floor > 100 ? 0 : 3;
     this.$('display-low').value = low.toFixed(digits);
     this.$('display-high').value = high.toFixed(digits);
   }
@@ -55,15 +55,16 @@ export class DisplayWindow {
   async drawHistogram() {
     if (!this.range) return;
     this.counts ??= (await this.run('displayHistogram', { bins: BINS })).counts;
-    const step = this.range.full / BINS;
-    const x = this.counts.map((_, i) => (i + 0.5) * step);
+    const { floor, full } = this.range;
+    const step = (full - floor) / BINS;
+    const x = this.counts.map((_, i) => floor + (i + 0.5) * step);
     // log counts: a few saturated pixels and a huge background peak share one axis
     const y = this.counts.map((n) => (n > 0 ? Math.log10(n) : null));
     this.plot?.destroy();
     this.plot = new uPlot({
       width: this.$('display-histogram').clientWidth || 400,
       height: 140,
-      scales: { x: { time: false, range: [0, this.range.full] } },
+      scales: { x: { time: false, range: [floor, full] } },
       axes: [{ label: 'value in the file' }, { label: 'log₁₀ pixels', size: 50 }],
       series: [{ label: 'value' }, { label: 'pixels (log₁₀)', stroke: '#4b5563', fill: '#4b556333', paths: uPlot.paths.stepped({ align: 1 }) }],
       hooks: { draw: [() => this.drawWindow()] },

@@ -200,8 +200,8 @@ function loadImage(bytes, page = 0, channel = -1) {
   const [width, height, heldoutFrom, pages, channels, bits] = engine.loadImage(bytes, page, channel);
   imageFile = bytes;
   const rgba = engine.imageRgba(NaN, NaN);
-  const [low, high, full] = engine.displayRange();
-  return [{ width, height, heldoutFrom, rgba, pages, channels, bits, page, channel, display: { low, high, full } }, [rgba.buffer]];
+  const [low, high, full, floor] = engine.displayRange();
+  return [{ width, height, heldoutFrom, rgba, pages, channels, bits, page, channel, display: { low, high, floor, full } }, [rgba.buffer]];
 }
 
 // Dense maps of large crops come in bands: progress over the whole, and a cancel between bands.

@@ -1,6 +1,7 @@
-//! File bytes → grayscale plane: TIFF (8/16-bit), PNG (8/16-bit, gray or colour), JPEG.
+//! File bytes → grayscale plane: TIFF (every page and sample format, [`crate::tiff_pages`]),
+//! PNG (8/16-bit, gray or colour), JPEG.
 //!
-//! Decoding is the `image` crate's; this module adds the size limits, the colour →
+//! Decoding is the `tiff` and `image` crates'; this module adds the size limits, the colour →
 //! luminance rule and error messages a person can act on.
 
 use std::io::Cursor;
@@ -9,6 +10,7 @@ use image::{ImageReader, Limits};
 
 use crate::normalise::{Window, normalise};
 use crate::plane::Plane;
+use crate::tiff_pages::{self, is_tiff};
 
 /// Largest image accepted: 64 megapixels (8192x8192), checked from the header before any
 /// pixel buffer is allocated, so a file claiming 100000x100000 pixels is refused cheaply.
@@ -35,16 +37,24 @@ pub enum DecodeError {
     #[error("page {page} of the TIFF could not be read: {reason}")]
     BadPage { page: usize, reason: String },
     #[error(
-        "channel {channel} was asked for; colour images have red (0), green (1) and blue (2), this one {channels} channel(s)"
+        "channel {channel} was asked for; colour images have red (0), green (1) and blue (2), separate channels count from 0; this one has {channels} channel(s)"
     )]
     NoChannel { channel: u8, channels: u8 },
 }
 
-/// A decoded image: one plane (raw scale, 0..1 of the file's range) and what it came from.
+/// A decoded image: one plane and what it came from. The plane holds 8- and 16-bit data as
+/// fractions of the bit depth's range and every other sample format (32-bit integers, signed,
+/// float) in file units; `unit` says which, so file values can be shown again.
 pub struct Decoded {
     pub plane: Plane,
+    /// Bits per sample.
     pub bits: u16,
     pub channels: u8,
+    /// File units of 1.0 in the plane (65535 for 16-bit data, 1 for float data).
+    pub unit: f64,
+    /// The range to show the file's values in, in file units: the bit depth's for 8/16-bit
+    /// data, the values' own for the rest.
+    pub range: (f64, f64),
 }
 
 /// Which plane of a colour image to use: luminance (Rec. 709 weights, the `image` crate's
@@ -63,7 +73,7 @@ pub struct Options {
     pub channel: Channel,
 }
 
-/// What a file holds, read from its header(s) without decoding pixels.
+/// What a file holds: its first page's size, channels and depth, and its page count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Info {
     pub width: u32,
@@ -77,7 +87,7 @@ pub struct Info {
 /// Most pages counted in a TIFF: the page picker stops there.
 pub const MAX_PAGES: usize = 4096;
 
-/// Decodes any supported file's first page to luminance in 0..=1 of the file's range.
+/// Decodes any supported file's first page to its luminance (see [`Decoded`]).
 pub fn decode(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     decode_with(bytes, Options::default())
 }
@@ -85,7 +95,7 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, DecodeError> {
 /// Pages in a file: a TIFF's, counted from its directories (headers only); 1 for the rest.
 pub fn page_count(bytes: &[u8]) -> Result<usize, DecodeError> {
     if is_tiff(bytes) {
-        tiff_pages(bytes)
+        tiff_pages::count(bytes)
     } else {
         Ok(1)
     }
@@ -103,23 +113,38 @@ pub fn probe(bytes: &[u8]) -> Result<Info, DecodeError> {
     })
 }
 
-/// Decodes one page and one channel (or the luminance) to 0..=1 of the file's range.
+/// Decodes one page and one channel (or the luminance); see [`Decoded`] for its values.
 pub fn decode_with(bytes: &[u8], options: Options) -> Result<Decoded, DecodeError> {
     check_file_size(bytes.len())?;
-    if options.page > 0 {
-        if !is_tiff(bytes) {
-            return Err(DecodeError::NoPage {
-                page: options.page + 1,
-                pages: 1,
-            });
+    if is_tiff(bytes) {
+        // The header's size first: a TIFF claiming 100000x100000 pixels is "too large", not
+        // whatever inconsistency its strips then show to the decoder.
+        if let Some((w, h)) = tiff_claimed_size(bytes) {
+            check_size(w, h)?;
         }
-        return tiff_page(bytes, options);
+        return match tiff_pages::decode_page(bytes, options) {
+            // The `image` crate converts what the page reader leaves (CMYK, 1-bit pages) on
+            // first pages; where it cannot either, the page reader's reason stands.
+            Err(e @ DecodeError::Corrupt(_)) if options.page == 0 => {
+                decode_other(bytes, options).map_err(|_| e)
+            }
+            other => other,
+        };
     }
-    // The header's size first: a TIFF claiming 100000x100000 pixels is "too large", not
-    // whatever inconsistency its strips then show to the decoder.
-    if let Some((w, h)) = tiff_claimed_size(bytes).or_else(|| png_claimed_size(bytes)) {
+    if options.page > 0 {
+        return Err(DecodeError::NoPage {
+            page: options.page + 1,
+            pages: 1,
+        });
+    }
+    if let Some((w, h)) = png_claimed_size(bytes) {
         check_size(w, h)?;
     }
+    decode_other(bytes, options)
+}
+
+/// PNG, JPEG (and first pages of TIFFs the page reader leaves) through the `image` crate.
+fn decode_other(bytes: &[u8], options: Options) -> Result<Decoded, DecodeError> {
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
@@ -152,15 +177,20 @@ pub fn decode_with(bytes: &[u8], options: Options) -> Result<Decoded, DecodeErro
         }
         _ => image.to_luma32f().into_raw(),
     };
+    let bits = color.bits_per_pixel() / channels as u16;
+    // 32-bit float (RGB) comes back as it is, in file units
+    let unit = if bits <= 16 {
+        ((1u32 << bits) - 1) as f64
+    } else {
+        1.0
+    };
     Ok(Decoded {
         plane: Plane::new(width as usize, height as usize, data),
-        bits: color.bits_per_pixel() / channels as u16,
+        bits,
         channels,
+        unit,
+        range: (0.0, unit),
     })
-}
-
-fn is_tiff(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*")
 }
 
 /// The width and height the first directory of a TIFF claims, read without checking
@@ -217,97 +247,6 @@ fn png_claimed_size(bytes: &[u8]) -> Option<(u32, u32)> {
     Some((be(16)?, be(20)?))
 }
 
-fn tiff_error(e: tiff::TiffError) -> DecodeError {
-    DecodeError::Corrupt(e.to_string())
-}
-
-/// Counts a TIFF's pages by walking its directory chain (headers only).
-fn tiff_pages(bytes: &[u8]) -> Result<usize, DecodeError> {
-    let mut decoder = tiff::decoder::Decoder::new(Cursor::new(bytes)).map_err(tiff_error)?;
-    let mut pages = 1;
-    while decoder.more_images() && pages < MAX_PAGES {
-        decoder.next_image().map_err(|e| DecodeError::BadPage {
-            page: pages + 1,
-            reason: e.to_string(),
-        })?;
-        pages += 1;
-    }
-    Ok(pages)
-}
-
-/// A later page of a multi-page TIFF, read with the `tiff` crate (the `image` crate reads
-/// only the first).
-fn tiff_page(bytes: &[u8], options: Options) -> Result<Decoded, DecodeError> {
-    use tiff::ColorType;
-    use tiff::decoder::{Decoder, DecodingResult};
-    let page = options.page;
-    let bad = |e: tiff::TiffError| DecodeError::BadPage {
-        page: page + 1,
-        reason: e.to_string(),
-    };
-    let pages = tiff_pages(bytes)?;
-    if page >= pages {
-        return Err(DecodeError::NoPage {
-            page: page + 1,
-            pages,
-        });
-    }
-    let mut decoder = Decoder::new(Cursor::new(bytes)).map_err(tiff_error)?;
-    decoder.seek_to_image(page).map_err(bad)?;
-    let (width, height) = decoder.dimensions().map_err(bad)?;
-    check_size(width, height)?;
-    let (channels, bits) = match decoder.colortype().map_err(bad)? {
-        ColorType::Gray(b) => (1, b),
-        ColorType::GrayA(b) => (2, b),
-        ColorType::RGB(b) => (3, b),
-        ColorType::RGBA(b) => (4, b),
-        other => {
-            return Err(DecodeError::BadPage {
-                page: page + 1,
-                reason: format!("{other:?} pixels are not supported (gray or RGB expected)"),
-            });
-        }
-    };
-    let samples: Vec<f32> = match decoder.read_image().map_err(bad)? {
-        DecodingResult::U8(v) => v.iter().map(|&x| x as f32 / u8::MAX as f32).collect(),
-        DecodingResult::U16(v) => v.iter().map(|&x| x as f32 / u16::MAX as f32).collect(),
-        DecodingResult::U32(v) => v.iter().map(|&x| x as f32 / u32::MAX as f32).collect(),
-        DecodingResult::F32(v) => v,
-        _ => {
-            return Err(DecodeError::BadPage {
-                page: page + 1,
-                reason: "this sample format is not supported".into(),
-            });
-        }
-    };
-    let n = width as usize * height as usize;
-    if samples.len() < n * channels as usize {
-        return Err(DecodeError::BadPage {
-            page: page + 1,
-            reason: "fewer samples than the page's size says".into(),
-        });
-    }
-    let pixel = |i: usize| &samples[i * channels as usize..(i + 1) * channels as usize];
-    let data = match (options.channel, channels) {
-        (Channel::Index(c), 3..) => {
-            check_channel(c, channels)?;
-            (0..n).map(|i| pixel(i)[c as usize]).collect()
-        }
-        (_, 3..) => (0..n)
-            .map(|i| {
-                let p = pixel(i);
-                0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2]
-            })
-            .collect(),
-        _ => (0..n).map(|i| pixel(i)[0]).collect(),
-    };
-    Ok(Decoded {
-        plane: Plane::new(width as usize, height as usize, data),
-        bits: bits as u16,
-        channels,
-    })
-}
-
 fn check_channel(channel: u8, channels: u8) -> Result<(), DecodeError> {
     if channel < 3 {
         Ok(())
@@ -325,7 +264,7 @@ pub fn check_file_size(len: usize) -> Result<(), DecodeError> {
     }
 }
 
-fn check_size(width: u32, height: u32) -> Result<(), DecodeError> {
+pub(crate) fn check_size(width: u32, height: u32) -> Result<(), DecodeError> {
     if width == 0 || height == 0 {
         Err(DecodeError::Empty)
     } else if width as u64 * height as u64 > MAX_PIXELS {

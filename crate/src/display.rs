@@ -6,25 +6,17 @@
 use crate::normalise::Window;
 use crate::plane::Plane;
 
-/// The largest value a file of `bits` per sample can hold (1.0 for float data).
-pub fn full_scale(bits: u16) -> f64 {
-    if (1..=16).contains(&bits) {
-        ((1u32 << bits) - 1) as f64
-    } else {
-        1.0
-    }
-}
-
 /// A normalised plane's values back in file units: `window` is the normalisation's window
-/// (fractions of the file's range), `bits` the file's bit depth.
+/// (in the decoded plane's values), `unit` the file units of 1.0 there
+/// ([`crate::decode::Decoded::unit`]).
 pub struct FileUnits {
     low: f64,
     span: f64,
 }
 
 impl FileUnits {
-    pub fn new(window: Window, bits: u16) -> FileUnits {
-        let scale = full_scale(bits);
+    pub fn new(window: Window, unit: f64) -> FileUnits {
+        let scale = unit;
         FileUnits {
             low: window.low as f64 * scale,
             span: (window.high - window.low) as f64 * scale,
@@ -41,12 +33,13 @@ impl FileUnits {
     }
 }
 
-/// Counts of the plane's values (in file units) in `bins` equal bins over `0..=top`.
-pub fn histogram(plane: &Plane, units: &FileUnits, top: f64, bins: usize) -> Vec<u32> {
+/// Counts of the plane's values (in file units) in `bins` equal bins over `range`.
+pub fn histogram(plane: &Plane, units: &FileUnits, range: (f64, f64), bins: usize) -> Vec<u32> {
     let mut counts = vec![0u32; bins.max(1)];
     let last = counts.len() - 1;
+    let span = (range.1 - range.0).max(f64::MIN_POSITIVE);
     for &v in &plane.data {
-        let x = units.of(v) / top.max(f64::MIN_POSITIVE);
+        let x = (units.of(v) - range.0) / span;
         let bin = (x * counts.len() as f64).floor().clamp(0.0, last as f64) as usize;
         counts[bin] += 1;
     }
@@ -76,7 +69,7 @@ mod tests {
         let raw: Vec<f32> = (0..101).map(|i| (1000 + i) as f32 / 65535.0).collect();
         let mut plane = Plane::new(101, 1, raw);
         let window = normalise(&mut plane);
-        (plane, FileUnits::new(window, 16))
+        (plane, FileUnits::new(window, 65535.0))
     }
 
     #[test]
@@ -105,7 +98,7 @@ mod tests {
     #[test]
     fn histogram_bins_the_file_values() {
         let (plane, units) = dim_16_bit();
-        let h = histogram(&plane, &units, 2000.0, 20);
+        let h = histogram(&plane, &units, (0.0, 2000.0), 20);
         // 1000..=1099 fall in bin 10 (1000..1100), 1100 in bin 11 (give or take rounding at
         // the bin edges)
         assert!(h[10] >= 99, "{h:?}");

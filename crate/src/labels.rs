@@ -56,7 +56,7 @@ impl ClassMap {
     /// Reads a grayscale PNG (or TIFF) whose pixel values are the class numbers.
     pub fn from_class_image(bytes: &[u8]) -> Result<ClassMap, LabelError> {
         let decoded = decode(bytes)?;
-        let max = ((1u32 << decoded.bits.min(16)) - 1) as f32;
+        let max = decoded.unit as f32;
         let p = decoded.plane;
         let mut classes = Vec::with_capacity(p.data.len());
         for (i, v) in p.data.iter().enumerate() {
@@ -236,7 +236,7 @@ impl ClassMap {
 /// as `(width, height, ids)`.
 pub fn instances_from_image(bytes: &[u8]) -> Result<(usize, usize, Vec<u32>), LabelError> {
     let decoded = decode(bytes)?;
-    let max = ((1u32 << decoded.bits.min(16)) - 1) as f32;
+    let max = decoded.unit as f32;
     let p = decoded.plane;
     Ok((
         p.width,

@@ -10,6 +10,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::labels::ClassMap;
+use crate::looks::Look;
 use crate::plane::{Plane, Rect};
 use crate::spec::{HALF, PATCH};
 
@@ -47,10 +48,13 @@ pub fn patch_at(plane: &Plane, x: usize, y: usize, out: &mut Vec<f32>) {
 
 /// Flips and quarter turns applied to training patches (the 8 symmetries of a square).
 /// Cells in these images have no preferred orientation, so each symmetry is a new example.
+/// `looks` also draws each patch as another microscope might show it ([`crate::looks`]:
+/// magnification, focus, contrast and noise a little off).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Augment {
     pub flips: bool,
     pub rotations: bool,
+    pub looks: bool,
 }
 
 /// Draws training patches with the same number per class, as the posts do: cell, edge and
@@ -167,7 +171,12 @@ impl Sampler {
             };
             let (x, y) = pool[self.rng.random_range(0..pool.len())];
             let start = batch.pixels.len();
-            patch_at(plane, x as usize, y as usize, &mut batch.pixels);
+            let (x, y) = (x as usize, y as usize);
+            if self.augment.looks {
+                Look::draw(&mut self.rng).patch(plane, x, y, &mut self.rng, &mut batch.pixels);
+            } else {
+                patch_at(plane, x, y, &mut batch.pixels);
+            }
             let symmetry = self.symmetry();
             transform(&mut batch.pixels[start..], symmetry);
             batch.classes.push(class as u8);

@@ -52,6 +52,7 @@ impl Default for TrainConfig {
             augment: Augment {
                 flips: true,
                 rotations: true,
+                looks: false,
             },
             heldout_patches: 600,
             septa_share: 0.0,

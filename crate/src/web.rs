@@ -16,7 +16,7 @@ use crate::bench::{self, Plan};
 use crate::comparison::Comparison;
 use crate::decode::{Channel, Options};
 use crate::dense::{ProbabilityMap, segment};
-use crate::display::{FileUnits, full_scale};
+use crate::display::FileUnits;
 use crate::labels::ClassMap;
 use crate::naive::segment_naive;
 use crate::network::Network;
@@ -59,8 +59,8 @@ struct State {
     last_rect: Option<Rect>,
     /// A map being filled part by part (`beginMap`, `segmentPart`, `finishMap`).
     pending: Option<(Rect, ProbabilityMap)>,
-    /// The image's values in file units, for the display window.
-    units: Option<(FileUnits, u16)>,
+    /// The image's values in file units and the range to show them in, for the display window.
+    units: Option<(FileUnits, (f64, f64))>,
     /// Resampling factor to the tutorial's scale, and the image resampled by it.
     scale: f64,
     scaled: Option<Rc<Plane>>,
@@ -177,6 +177,7 @@ fn train_config(learning_rate: f64, batch: u32, seed: u32, augment: bool) -> Tra
         augment: Augment {
             flips: augment,
             rotations: augment,
+            looks: false,
         },
         ..TrainConfig::default()
     }
@@ -482,7 +483,7 @@ impl Engine {
             // Labels, paint and scale belong to the image they were made for.
             s.labels = None;
             s.paint = None;
-            s.units = Some((FileUnits::new(window, bits), bits));
+            s.units = Some((FileUnits::new(window, decoded.unit), decoded.range));
             s.image = Some(Rc::new(plane));
             s.set_scale(s.scale);
             s.trainer = None;
@@ -500,26 +501,27 @@ impl Engine {
     }
 
     /// The display window of auto-levels (1st, 99th percentile) and the file's full scale, in
-    /// file units: `[low, high, full]`.
+    /// file units: `[low, high, full, floor]` (the file's range is floor..full: 0..65535 for
+    /// 16-bit data, the values' own for float and signed data).
     #[wasm_bindgen(js_name = displayRange)]
     pub fn display_range(&self) -> Result<Vec<f64>, JsValue> {
         self.with(|s| {
-            let (units, bits) = s.units.as_ref().ok_or_else(|| err("no image loaded"))?;
+            let (units, range) = s.units.as_ref().ok_or_else(|| err("no image loaded"))?;
             let (low, high) = units.auto();
-            Ok(vec![low, high, full_scale(*bits)])
+            Ok(vec![low, high, range.1, range.0])
         })
     }
 
-    /// Histogram of the image's values in `bins` bins over the file's full scale.
+    /// Histogram of the image's values in `bins` bins over the file's range (floor..full).
     #[wasm_bindgen(js_name = displayHistogram)]
     pub fn display_histogram(&self, bins: u32) -> Result<Vec<u32>, JsValue> {
         self.with(|s| {
             let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
-            let (units, bits) = s.units.as_ref().ok_or_else(|| err("no image loaded"))?;
+            let (units, range) = s.units.as_ref().ok_or_else(|| err("no image loaded"))?;
             Ok(display::histogram(
                 image,
                 units,
-                full_scale(*bits),
+                *range,
                 bins.clamp(1, 4096) as usize,
             ))
         })
@@ -934,6 +936,7 @@ impl Engine {
             let augment = Augment {
                 flips: augment,
                 rotations: augment,
+                looks: false,
             };
             trainer.adjust(learning_rate, batch.clamp(1, MAX_BATCH) as usize, augment);
             Ok(())

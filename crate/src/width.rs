@@ -37,6 +37,10 @@ const SIGNIFICANT: f32 = 3.0;
 /// alone gives 0.0004, so this leaves a wide margin.
 const NOISE_ONLY: f64 = 0.01;
 
+/// How close to 1 a factor counts as 1: the estimate's own error on resampled copies of the
+/// tutorial image (within 3%, `tests/quality.rs`). Resampling by less would only blur.
+pub const SAME_SCALE: f64 = 0.03;
+
 /// One σ of the sweep: its mean excess response and the spread it was measured against.
 struct Swept {
     sigma: f64,
@@ -47,7 +51,8 @@ struct Swept {
 /// A scale estimate and what it rests on.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Estimate {
-    /// The factor that brings the cells to the tutorial's scale (see [`crate::scale`]).
+    /// The factor that brings the cells to the tutorial's scale (see [`crate::scale`]); 1
+    /// where the estimate lies within [`SAME_SCALE`] of it.
     pub factor: f64,
     /// The best σ in the image's pixels.
     pub sigma: f64,
@@ -102,7 +107,10 @@ pub fn estimate(plane: &Plane) -> Result<Estimate, NoEstimate> {
     };
     let step = (2f64).powf(1.0 / LEVELS as f64).ln();
     let sigma = (curve[best].0.ln() + offset * step).exp();
-    let factor = TUTORIAL_SIGMA / sigma;
+    let factor = match TUTORIAL_SIGMA / sigma {
+        f if (f - 1.0).abs() <= SAME_SCALE => 1.0,
+        f => f,
+    };
     if !(MIN_FACTOR..=MAX_FACTOR).contains(&factor) {
         return Err(NoEstimate::OutOfRange(format!(
             "to need a scale of ×{factor:.2}, outside {MIN_FACTOR}..{MAX_FACTOR}"

@@ -91,6 +91,18 @@ fn heldout_whole(
     evaluate_kind(Kind::Whole, &seg.map, &seg.cells, &truth, &truth.cells())
 }
 
+/// `plane` blurred by a Gaussian of `sigma` px, as a lens slightly out of focus blurs.
+fn blurred(plane: &Plane, sigma: f32) -> Plane {
+    let image = image::ImageBuffer::<image::Luma<f32>, _>::from_raw(
+        plane.width as u32,
+        plane.height as u32,
+        plane.data.clone(),
+    )
+    .unwrap();
+    let out = imageproc::filter::gaussian_blur_f32(&image, sigma);
+    Plane::new(plane.width, plane.height, out.into_raw())
+}
+
 fn f1(r: &Report) -> f64 {
     r.objects[0].f1
 }
@@ -164,6 +176,39 @@ fn whole_cells_on_the_heldout_third_and_on_changed_contrast_gamma_and_noise() {
                     .collect(),
             ),
         ),
+        (
+            "illumination falling from 120% at the left edge to 80% at the right",
+            Plane::new(
+                raw.width,
+                raw.height,
+                raw.data
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| {
+                        let x = (i % raw.width) as f32 / (raw.width - 1) as f32;
+                        v * (1.2 - 0.4 * x)
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            "vignetting: 35% darker in the corners",
+            Plane::new(
+                raw.width,
+                raw.height,
+                raw.data
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| {
+                        let (cx, cy) = (raw.width as f32 / 2.0, raw.height as f32 / 2.0);
+                        let dx = ((i % raw.width) as f32 - cx) / cx;
+                        let dy = ((i / raw.width) as f32 - cy) / cy;
+                        v * (1.0 - 0.175 * (dx * dx + dy * dy))
+                    })
+                    .collect(),
+            ),
+        ),
+        ("slightly out of focus (blur σ 1 px)", blurred(&raw, 1.0)),
     ];
     for (what, plane) in changed {
         let r = heldout_whole(&nets, &normalised(plane), &labels, 1.0, &b);

@@ -39,6 +39,7 @@ fn training_on_the_train_region_learns_the_heldout_region() {
         augment: Augment {
             flips: true,
             rotations: true,
+            looks: false,
         },
         heldout_patches: 600,
         septa_share: 0.0,

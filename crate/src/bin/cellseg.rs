@@ -4,6 +4,7 @@
 //! cellseg train   --image IMG --labels CLASSES.png --out W.cellseg   learn a network
 //! cellseg segment --weights W1[,W2..] --image IMG --out-mask M.png    dense inference + clean-up
 //!                 [--scale auto|FACTOR]                                at the networks' scale
+//!                                                                      (measured by default)
 //! cellseg eval    --weights W1[,W2..] --image IMG --labels CLASSES.png  quality on a region
 //! cellseg bench                                                        speed per backend
 //! cellseg convert --weights W --precision f16 --out W16                 smaller weights files
@@ -14,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use image::{ImageBuffer, Luma};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -84,9 +85,9 @@ struct ConvertArgs {
     /// Weights file to read.
     #[arg(long)]
     weights: PathBuf,
-    /// f16 or f32.
-    #[arg(long, default_value = "f16")]
-    precision: String,
+    /// The precision to store the parameters in.
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F16)]
+    precision: PrecisionArg,
     /// Where to write the converted file.
     #[arg(long)]
     out: PathBuf,
@@ -131,12 +132,16 @@ struct TrainArgs {
     /// Train without flips and quarter turns.
     #[arg(long)]
     no_augment: bool,
+    /// Also draw each patch as another microscope might show it: magnification, focus,
+    /// contrast and noise a little off (see the crate's `looks` module).
+    #[arg(long)]
+    looks: bool,
     /// Share of the edge patches drawn from the lines between two touching cells (0..1).
     #[arg(long, default_value_t = 0.0)]
     septa: f32,
-    /// cpu (burn flex) or wgpu (Vulkan/Metal/DX12).
-    #[arg(long, default_value = "cpu")]
-    backend: String,
+    /// Where the networks run.
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    backend: BackendArg,
     /// Write the learning curve here as CSV (step, loss, batch_mistakes, heldout_mistakes).
     #[arg(long)]
     curve: Option<PathBuf>,
@@ -245,9 +250,10 @@ struct SegmentArgs {
     #[arg(long, value_parser = parse_rect)]
     region: Option<Rect>,
     /// Resample the image by this factor for the networks (cells twice as wide as the
-    /// tutorial's want 0.5), or `auto`: measured from the image. Results stay in the image's
-    /// pixels; the clean-up's sizes follow the factor.
-    #[arg(long, default_value = "1")]
+    /// tutorial's want 0.5), or `auto`: measured from the image, then checked against the
+    /// width of the cells found. Results stay in the image's pixels; the clean-up's sizes
+    /// follow the factor.
+    #[arg(long, default_value = "auto")]
     scale: ScaleChoice,
     #[command(flatten)]
     post: PostArgs,
@@ -273,9 +279,9 @@ struct SegmentArgs {
     /// Enlarge the overlay this many times (pixel blocks), so one-pixel outlines show.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
     zoom: u32,
-    /// cpu (burn flex) or wgpu (Vulkan/Metal/DX12).
-    #[arg(long, default_value = "cpu")]
-    backend: String,
+    /// Where the networks run.
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    backend: BackendArg,
 }
 
 #[derive(Args)]
@@ -300,9 +306,9 @@ struct EvalArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// cpu (burn flex) or wgpu (Vulkan/Metal/DX12).
-    #[arg(long, default_value = "cpu")]
-    backend: String,
+    /// Where the networks run.
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    backend: BackendArg,
 }
 
 #[derive(Args)]
@@ -313,9 +319,9 @@ struct BenchArgs {
     /// Its labels, for the training figures.
     #[arg(long)]
     labels: Option<PathBuf>,
-    /// cpu (burn flex) or wgpu (Vulkan/Metal/DX12).
-    #[arg(long, default_value = "cpu")]
-    backend: String,
+    /// Where the networks run.
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    backend: BackendArg,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -361,11 +367,27 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn backend(name: &str) -> Result<Backend> {
-    match name {
-        "cpu" => Ok(Backend::cpu()),
-        "wgpu" => pollster::block_on(Backend::gpu()),
-        other => Err(format!("unknown backend '{other}' (cpu or wgpu)")),
+/// `--backend`: the CPU or the GPU.
+#[derive(Clone, Copy, ValueEnum)]
+enum BackendArg {
+    /// burn's flex backend, every core
+    Cpu,
+    /// burn's wgpu backend (Vulkan/Metal/DX12)
+    Wgpu,
+}
+
+/// `--precision` of a converted weights file.
+#[derive(Clone, Copy, ValueEnum)]
+enum PrecisionArg {
+    /// half the size; what the committed networks use
+    F16,
+    F32,
+}
+
+fn backend(kind: &BackendArg) -> Result<Backend> {
+    match kind {
+        BackendArg::Cpu => Ok(Backend::cpu()),
+        BackendArg::Wgpu => pollster::block_on(Backend::gpu()),
     }
 }
 
@@ -438,6 +460,7 @@ fn train(a: TrainArgs) -> Result<()> {
         augment: Augment {
             flips: !a.no_augment,
             rotations: !a.no_augment,
+            looks: a.looks,
         },
         septa_share: a.septa.clamp(0.0, 1.0),
         ..TrainConfig::default()
@@ -818,10 +841,9 @@ fn colony_cmd(a: ColonyArgs) -> Result<()> {
 }
 
 fn convert(a: ConvertArgs) -> Result<()> {
-    let precision = match a.precision.as_str() {
-        "f16" => Precision::F16,
-        "f32" => Precision::F32,
-        other => return Err(format!("unknown precision '{other}' (f16 or f32)")),
+    let (precision, name) = match a.precision {
+        PrecisionArg::F16 => (Precision::F16, "f16"),
+        PrecisionArg::F32 => (Precision::F32, "f32"),
     };
     let bytes = read(&a.weights)?;
     let net = weights::from_bytes(&bytes, None, &Backend::cpu().device)
@@ -831,7 +853,7 @@ fn convert(a: ConvertArgs) -> Result<()> {
     eprintln!(
         "wrote {} ({}, {} -> {} bytes)",
         a.out.display(),
-        a.precision,
+        name,
         bytes.len(),
         out.len()
     );

@@ -1,0 +1,323 @@
+//! TIFFs as other labs' microscopes and tools write them: the same real frame (a crop of
+//! phase_027) in every sample format, BigTIFF, zstd, planar colour and separate channels must
+//! give the networks the same input as the 16-bit original; what cannot be read is named.
+
+mod common;
+
+use std::io::Cursor;
+
+use cellseg::decode::{Channel, DecodeError, Options, decode, decode_normalised, decode_with};
+use tiff::encoder::{TiffEncoder, colortype};
+
+const W: u32 = 160;
+const H: u32 = 120;
+
+/// The crop's raw 16-bit counts (values ~370–5600, as the camera wrote them).
+fn frame() -> Vec<u16> {
+    let raw = decode(&common::read("upstream/Images/phase_027.tif")).unwrap();
+    let mut out = Vec::with_capacity((W * H) as usize);
+    for y in 300..300 + H as usize {
+        for x in 400..400 + W as usize {
+            out.push((raw.plane.at(x, y) * 65535.0).round() as u16);
+        }
+    }
+    out
+}
+
+fn encoded<C: colortype::ColorType>(data: &[C::Inner], big: bool) -> Vec<u8>
+where
+    [C::Inner]: tiff::encoder::TiffValue,
+{
+    let mut out = Cursor::new(Vec::new());
+    if big {
+        let mut e = TiffEncoder::new_big(&mut out).unwrap();
+        e.write_image::<C>(W, H, data).unwrap();
+    } else {
+        let mut e = TiffEncoder::new(&mut out).unwrap();
+        e.write_image::<C>(W, H, data).unwrap();
+    }
+    out.into_inner()
+}
+
+/// One IFD entry: tag, TIFF type (3 SHORT, 4 LONG) and values.
+struct Entry(u16, u16, Vec<u32>);
+
+/// A little-endian classic TIFF, one page, written by hand for what the encoder cannot write
+/// (planar samples, zstd or LZMA compression): its strips as given, the tags as listed.
+fn hand_written(strips: &[Vec<u8>], mut entries: Vec<Entry>) -> Vec<u8> {
+    let mut out = b"II*\0\0\0\0\0".to_vec();
+    let mut offsets = Vec::new();
+    for s in strips {
+        offsets.push(out.len() as u32);
+        out.extend_from_slice(s);
+    }
+    entries.push(Entry(273, 4, offsets));
+    entries.push(Entry(
+        279,
+        4,
+        strips.iter().map(|s| s.len() as u32).collect(),
+    ));
+    entries.sort_by_key(|e| e.0);
+    // values longer than 4 bytes go out of line, before the directory
+    let mut inline = Vec::new();
+    for Entry(tag, kind, values) in &entries {
+        let bytes: Vec<u8> = values
+            .iter()
+            .flat_map(|&v| match kind {
+                3 => (v as u16).to_le_bytes().to_vec(),
+                _ => v.to_le_bytes().to_vec(),
+            })
+            .collect();
+        let field = if bytes.len() <= 4 {
+            let mut f = bytes.clone();
+            f.resize(4, 0);
+            f
+        } else {
+            let at = out.len() as u32;
+            out.extend_from_slice(&bytes);
+            at.to_le_bytes().to_vec()
+        };
+        inline.push((*tag, *kind, values.len() as u32, field));
+    }
+    let ifd = out.len() as u32;
+    out[4..8].copy_from_slice(&ifd.to_le_bytes());
+    out.extend_from_slice(&(inline.len() as u16).to_le_bytes());
+    for (tag, kind, count, field) in inline {
+        out.extend_from_slice(&tag.to_le_bytes());
+        out.extend_from_slice(&kind.to_le_bytes());
+        out.extend_from_slice(&count.to_le_bytes());
+        out.extend_from_slice(&field);
+    }
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out
+}
+
+/// 16-bit samples with `spp` samples per pixel, in one strip per plane when `planar`.
+fn hand_written_u16(
+    samples: &[Vec<u16>],
+    planar: bool,
+    photometric: u32,
+    compression: u32,
+    compress: impl Fn(Vec<u8>) -> Vec<u8>,
+) -> Vec<u8> {
+    let spp = samples.len();
+    let le = |v: &[u16]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let strips: Vec<Vec<u8>> = if planar {
+        samples.iter().map(|s| compress(le(s))).collect()
+    } else {
+        let chunky: Vec<u16> = (0..samples[0].len())
+            .flat_map(|i| samples.iter().map(move |s| s[i]))
+            .collect();
+        vec![compress(le(&chunky))]
+    };
+    hand_written(
+        &strips,
+        vec![
+            Entry(256, 4, vec![W]),
+            Entry(257, 4, vec![H]),
+            Entry(258, 3, vec![16; spp]),
+            Entry(259, 3, vec![compression]),
+            Entry(262, 3, vec![photometric]),
+            Entry(277, 3, vec![spp as u32]),
+            Entry(278, 4, vec![H]),
+            Entry(284, 3, vec![if planar { 2 } else { 1 }]),
+            Entry(339, 3, vec![1; spp]),
+        ],
+    )
+}
+
+fn normalised(bytes: &[u8], name: &str) -> Vec<f32> {
+    decode_normalised(bytes)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .0
+        .data
+}
+
+fn assert_same_input(name: &str, got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len(), "{name}");
+    let worst = got
+        .iter()
+        .zip(want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-4, "{name}: differs by up to {worst}");
+}
+
+#[test]
+fn every_sample_format_gives_the_networks_the_same_input() {
+    let counts = frame();
+    let reference = normalised(&encoded::<colortype::Gray16>(&counts, false), "16-bit");
+    let as_f32: Vec<f32> = counts.iter().map(|&v| v as f32).collect();
+    let variants: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "BigTIFF 16-bit",
+            encoded::<colortype::Gray16>(&counts, true),
+        ),
+        (
+            "float32 in 0..1",
+            encoded::<colortype::Gray32Float>(
+                &counts
+                    .iter()
+                    .map(|&v| v as f32 / 65535.0)
+                    .collect::<Vec<_>>(),
+                false,
+            ),
+        ),
+        (
+            "float32 raw counts",
+            encoded::<colortype::Gray32Float>(&as_f32, false),
+        ),
+        (
+            "float64 raw counts",
+            encoded::<colortype::Gray64Float>(
+                &counts.iter().map(|&v| v as f64).collect::<Vec<_>>(),
+                false,
+            ),
+        ),
+        (
+            "uint32",
+            encoded::<colortype::Gray32>(
+                &counts.iter().map(|&v| v as u32).collect::<Vec<_>>(),
+                false,
+            ),
+        ),
+        (
+            "signed int16, background subtracted",
+            encoded::<colortype::GrayI16>(
+                &counts.iter().map(|&v| v as i16 - 3000).collect::<Vec<_>>(),
+                false,
+            ),
+        ),
+        (
+            "signed int32",
+            encoded::<colortype::GrayI32>(
+                &counts.iter().map(|&v| v as i32).collect::<Vec<_>>(),
+                false,
+            ),
+        ),
+        (
+            "zstd",
+            hand_written_u16(&[counts.clone()], false, 1, 50000, |raw| {
+                zstd::encode_all(&raw[..], 3).unwrap()
+            }),
+        ),
+        (
+            "planar RGB, luminance of gray",
+            hand_written_u16(
+                &[counts.clone(), counts.clone(), counts.clone()],
+                true,
+                2,
+                1,
+                |raw| raw,
+            ),
+        ),
+    ];
+    for (name, bytes) in &variants {
+        assert_same_input(name, &normalised(bytes, name), &reference);
+    }
+
+    // float values stay in file units for the display: raw counts show as counts
+    let d = decode(&variants[2].1).unwrap();
+    assert_eq!((d.bits, d.unit), (32, 1.0));
+    let lo = *counts.iter().min().unwrap() as f64;
+    let hi = *counts.iter().max().unwrap() as f64;
+    assert_eq!(d.range, (lo, hi));
+    let d16 = decode(&encoded::<colortype::Gray16>(&counts, false)).unwrap();
+    assert_eq!((d16.unit, d16.range), (65535.0, (0.0, 65535.0)));
+}
+
+#[test]
+fn a_channel_of_a_planar_or_multi_band_page_can_be_chosen() {
+    let counts = frame();
+    let inverted: Vec<u16> = counts.iter().map(|&v| 6000 - v).collect();
+    let flat = vec![1000u16; counts.len()];
+    let reference = normalised(&encoded::<colortype::Gray16>(&inverted, false), "inverted");
+    let pick = |bytes: &[u8], c: u8| {
+        let mut d = decode_with(
+            bytes,
+            Options {
+                page: 0,
+                channel: Channel::Index(c),
+            },
+        )
+        .unwrap();
+        cellseg::normalise::normalise(&mut d.plane);
+        d.plane.data
+    };
+    // planar RGB: green is the inverted frame
+    let rgb = hand_written_u16(
+        &[counts.clone(), inverted.clone(), flat.clone()],
+        true,
+        2,
+        1,
+        |raw| raw,
+    );
+    assert_same_input("planar RGB, green", &pick(&rgb, 1), &reference);
+    // two separate channels in one page (BlackIsZero, 2 samples): the second
+    for planar in [false, true] {
+        let bands = hand_written_u16(&[flat.clone(), inverted.clone()], planar, 1, 1, |r| r);
+        assert_eq!(decode(&bands).unwrap().channels, 2);
+        assert_same_input(
+            &format!("bands, planar {planar}"),
+            &pick(&bands, 1),
+            &reference,
+        );
+        let err = decode_with(
+            &bands,
+            Options {
+                page: 0,
+                channel: Channel::Index(2),
+            },
+        )
+        .err()
+        .unwrap();
+        assert!(
+            matches!(
+                err,
+                DecodeError::NoChannel {
+                    channel: 2,
+                    channels: 2
+                }
+            ),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn unreadable_tiffs_say_what_is_unsupported() {
+    let counts = frame();
+    // LZMA (34925), as libtiff writes it: the compression is named, with what to do
+    let lzma = hand_written_u16(&[counts.clone()], false, 1, 34925, |raw| raw);
+    let err = decode(&lzma).err().unwrap().to_string();
+    assert!(
+        err.contains("LZMA compression is not supported") && err.contains("LZW or Deflate"),
+        "{err}"
+    );
+    // float pixels that are all NaN: nothing to segment
+    let nan = encoded::<colortype::Gray32Float>(&vec![f32::NAN; counts.len()], false);
+    let err = decode(&nan).err().unwrap().to_string();
+    assert!(err.contains("no finite values"), "{err}");
+}
+
+#[test]
+fn nan_pixels_in_a_float_image_become_background() {
+    let counts = frame();
+    let mut values: Vec<f32> = counts.iter().map(|&v| v as f32).collect();
+    for v in values.iter_mut().step_by(97) {
+        *v = f32::NAN;
+    }
+    values[5] = f32::INFINITY;
+    let d = decode(&encoded::<colortype::Gray32Float>(&values, false)).unwrap();
+    assert!(d.plane.data.iter().all(|v| v.is_finite()));
+    let median = cellseg::normalise::percentile(
+        &values
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect::<Vec<_>>(),
+        0.5,
+    );
+    assert_eq!(d.plane.data[0], median);
+    assert_eq!(d.plane.data[5], median);
+}
