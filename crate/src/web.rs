@@ -768,7 +768,7 @@ impl Engine {
                         low: 0.0,
                         high: 1.0,
                     },
-                    0,
+                    1.0,
                 ),
             };
             let (auto_low, auto_high) = units.auto();
