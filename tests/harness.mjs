@@ -73,6 +73,15 @@ export async function train(page, { steps, batch, lr, evalEvery }) {
  *  to be, claim the [width, height] the header states, to make broken files), written here so
  *  the test depends on no encoder. */
 export function tiff16(pages) {
+  return tiff(pages, 16);
+}
+
+/** The same with 32-bit float samples (SampleFormat 3), as analysis tools save images. */
+export function tiffFloat32(pages) {
+  return tiff(pages, 32);
+}
+
+function tiff(pages, bits) {
   const parts = [];
   let offset = 8;
   const header = Buffer.alloc(8);
@@ -80,13 +89,18 @@ export function tiff16(pages) {
   parts.push(header);
   const ifdOffsets = [];
   const layout = pages.map(({ width, height, value, stripAt, claim }) => {
-    const pixels = Buffer.alloc(2 * width * height);
-    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) pixels.writeUInt16LE(value(x, y), 2 * (y * width + x));
+    const bytes = bits / 8;
+    const pixels = Buffer.alloc(bytes * width * height);
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+      const at = bytes * (y * width + x);
+      if (bits === 16) pixels.writeUInt16LE(value(x, y), at); else pixels.writeFloatLE(value(x, y), at);
+    }
     const at = offset;
     offset += pixels.length;
     parts.push(pixels);
-    const tags = [[256, 4, claim?.[0] ?? width], [257, 4, claim?.[1] ?? height], [258, 3, 16], [259, 3, 1], [262, 3, 1],
-      [273, 4, stripAt ?? at], [277, 3, 1], [278, 4, height], [279, 4, pixels.length]];
+    const tags = [[256, 4, claim?.[0] ?? width], [257, 4, claim?.[1] ?? height], [258, 3, bits], [259, 3, 1], [262, 3, 1],
+      [273, 4, stripAt ?? at], [277, 3, 1], [278, 4, height], [279, 4, pixels.length],
+      ...(bits === 32 ? [[339, 3, 3]] : [])];
     const ifd = Buffer.alloc(2 + 12 * tags.length + 4);
     ifd.writeUInt16LE(tags.length, 0);
     tags.forEach(([tag, type, v], i) => {

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { foreignRequests, launch, tiff16 } from './harness.mjs';
+import { foreignRequests, launch, tiff16, tiffFloat32 } from './harness.mjs';
 
 const DATA = process.env.CELLSEG_DATA || new URL('../../shared/data/bsubtilis', import.meta.url).pathname;
 
@@ -62,6 +62,24 @@ test('a 16-bit two-page TIFF: pages to pick, auto-levels (not black), a display 
   await page.waitForFunction(() => /page 2 of 2/.test(document.getElementById('data-status').textContent));
   const second = await row20();
   assert.notDeepEqual(second, first, 'page 2 holds other pixels');
+});
+
+test('a float32 TIFF of raw counts loads in its own units: window and full range in counts', async () => {
+  const page = await browser.open('?backend=cpu');
+  const file = tiffFloat32([{ width: 120, height: 90, value: (x, y) => rods(0)(x, y) + 0.25 }]);
+  await page.setInputFiles('#file', { name: 'counts.tif', mimeType: 'image/tiff', buffer: file });
+  await page.waitForFunction(() => window.cellseg.image?.width === 120);
+  assert.match(await page.textContent('#data-status'), /^counts\.tif: 120 × 90 pixels, 32-bit,/);
+  const gray = await meanGray(page);
+  assert.ok(gray > 60 && gray < 230, `auto-levels spread the counts over the grays: mean ${gray}`);
+  await page.click('#display summary');
+  assert.equal(Number(await page.inputValue('#display-low')), 1000);
+  // "Full range" is the values' own range (1000.25..1104.25), not 0..1 of a float's
+  await page.click('#display-full');
+  await page.waitForFunction(() => Number(document.getElementById('display-high').value) > 1100);
+  assert.ok(Math.abs(Number(await page.inputValue('#display-low')) - 1000) <= 1);
+  assert.ok(Math.abs(Number(await page.inputValue('#display-high')) - 1104) <= 1);
+  await page.waitForSelector('#display-histogram .u-over');
 });
 
 test('a colour PNG offers its channels; a JPEG loads; cells download as CSV rows', async () => {
