@@ -197,7 +197,7 @@ fn every_sample_format_gives_the_networks_the_same_input() {
         ),
         (
             "zstd",
-            hand_written_u16(&[counts.clone()], false, 1, 50000, |raw| {
+            hand_written_u16(std::slice::from_ref(&counts), false, 1, 50000, |raw| {
                 zstd::encode_all(&raw[..], 3).unwrap()
             }),
         ),
@@ -288,7 +288,7 @@ fn a_channel_of_a_planar_or_multi_band_page_can_be_chosen() {
 fn unreadable_tiffs_say_what_is_unsupported() {
     let counts = frame();
     // LZMA (34925), as libtiff writes it: the compression is named, with what to do
-    let lzma = hand_written_u16(&[counts.clone()], false, 1, 34925, |raw| raw);
+    let lzma = hand_written_u16(std::slice::from_ref(&counts), false, 1, 34925, |raw| raw);
     let err = decode(&lzma).err().unwrap().to_string();
     assert!(
         err.contains("LZMA compression is not supported") && err.contains("LZW or Deflate"),
