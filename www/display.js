@@ -1,6 +1,6 @@
 // The display window: the image's histogram in the file's own units (0..65535 for 16-bit
-// data, the values' own range for float and signed data) and the values shown as black and white. Auto-levels (1st–99th percentile) is where
-// it starts, so dim 16-bit images never show as black. Only the display changes: the networks
+// data, the values' own range for float and signed data) and the values shown as black and
+// white. Auto-levels (1st–99th percentile) is where it starts, so dim 16-bit images never show as black. Only the display changes: the networks
 // always see the 1–99% normalisation. The crate computes histogram and pixels.
 
 import uPlot from '../node_modules/uplot/dist/uPlot.esm.js';

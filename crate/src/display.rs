@@ -16,10 +16,9 @@ pub struct FileUnits {
 
 impl FileUnits {
     pub fn new(window: Window, unit: f64) -> FileUnits {
-        let scale = unit;
         FileUnits {
-            low: window.low as f64 * scale,
-            span: (window.high - window.low) as f64 * scale,
+            low: window.low as f64 * unit,
+            span: (window.high - window.low) as f64 * unit,
         }
     }
 

@@ -13,7 +13,7 @@ use rand::RngExt;
 use rand::rngs::StdRng;
 
 use crate::normalise::BACKGROUND_LEVEL;
-use crate::plane::{Plane, reflect};
+use crate::plane::Plane;
 use crate::spec::{HALF, PATCH};
 
 /// Largest magnification change, either way (the scale estimate is within 3% on resampled
@@ -77,45 +77,27 @@ impl Look {
 /// The 31x31 patch about (x, y) sampled `zoom` pixels apart (bilinear; beyond the border the
 /// image is mirrored, as [`crate::patch::patch_at`] does). `zoom` 1 is the patch itself.
 pub fn zoomed_patch(plane: &Plane, x: usize, y: usize, zoom: f32, out: &mut Vec<f32>) {
-    let at = |px: isize, py: isize| {
-        plane.data[reflect(py, plane.height) * plane.width + reflect(px, plane.width)]
-    };
     for dy in 0..PATCH {
         let sy = y as f32 + (dy as f32 - HALF as f32) * zoom;
-        let (y0, fy) = (sy.floor(), sy - sy.floor());
+        let (y0, fy) = (sy.floor() as isize, sy - sy.floor());
         for dx in 0..PATCH {
             let sx = x as f32 + (dx as f32 - HALF as f32) * zoom;
-            let (x0, fx) = (sx.floor(), sx - sx.floor());
-            let (x0, y0) = (x0 as isize, y0 as isize);
-            let top = at(x0, y0) * (1.0 - fx) + at(x0 + 1, y0) * fx;
-            let bottom = at(x0, y0 + 1) * (1.0 - fx) + at(x0 + 1, y0 + 1) * fx;
+            let (x0, fx) = (sx.floor() as isize, sx - sx.floor());
+            let top = plane.reflected(x0, y0) * (1.0 - fx) + plane.reflected(x0 + 1, y0) * fx;
+            let bottom =
+                plane.reflected(x0, y0 + 1) * (1.0 - fx) + plane.reflected(x0 + 1, y0 + 1) * fx;
             out.push(top * (1.0 - fy) + bottom * fy);
         }
     }
 }
 
-/// A separable Gaussian blur of a 31x31 patch in place, mirrored at the patch's border (the
-/// few border pixels it changes lie far from the centre the class belongs to).
+/// A Gaussian blur of a 31x31 patch in place (imageproc's; the few border pixels its edge
+/// handling touches lie far from the centre the class belongs to).
 fn blur(patch: &mut [f32], sigma: f32) {
-    let radius = (2.5 * sigma).ceil() as isize;
-    let weights: Vec<f32> = (-radius..=radius)
-        .map(|d| (-(d * d) as f32 / (2.0 * sigma * sigma)).exp())
-        .collect();
-    let total: f32 = weights.iter().sum();
-    let along = |patch: &mut [f32], index: &dyn Fn(usize, usize) -> usize| {
-        let src = patch.to_vec();
-        for a in 0..PATCH {
-            for b in 0..PATCH {
-                let sum: f32 = (-radius..=radius)
-                    .zip(&weights)
-                    .map(|(d, w)| w * src[index(a, reflect(b as isize + d, PATCH))])
-                    .sum();
-                patch[index(a, b)] = sum / total;
-            }
-        }
-    };
-    along(patch, &|row, col| row * PATCH + col);
-    along(patch, &|col, row| row * PATCH + col);
+    let side = PATCH as u32;
+    let image = image::ImageBuffer::<image::Luma<f32>, _>::from_raw(side, side, patch.to_vec())
+        .expect("a patch is 31x31");
+    patch.copy_from_slice(&imageproc::filter::gaussian_blur_f32(&image, sigma));
 }
 
 /// A standard normal draw (Box–Muller).

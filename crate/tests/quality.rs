@@ -91,6 +91,23 @@ fn heldout_whole(
     evaluate_kind(Kind::Whole, &seg.map, &seg.cells, &truth, &truth.cells())
 }
 
+/// `plane` under uneven light: each pixel times `light(x, y)`, with x and y running 0..1 across
+/// the image.
+fn lit(plane: &Plane, light: impl Fn(f32, f32) -> f32) -> Plane {
+    let (w, h) = (plane.width, plane.height);
+    let data = plane
+        .data
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let x = (i % w) as f32 / (w - 1) as f32;
+            let y = (i / w) as f32 / (h - 1) as f32;
+            v * light(x, y)
+        })
+        .collect();
+    Plane::new(w, h, data)
+}
+
 /// `plane` blurred by a Gaussian of `sigma` px, as a lens slightly out of focus blurs.
 fn blurred(plane: &Plane, sigma: f32) -> Plane {
     let image = image::ImageBuffer::<image::Luma<f32>, _>::from_raw(
@@ -178,35 +195,14 @@ fn whole_cells_on_the_heldout_third_and_on_changed_contrast_gamma_and_noise() {
         ),
         (
             "illumination falling from 120% at the left edge to 80% at the right",
-            Plane::new(
-                raw.width,
-                raw.height,
-                raw.data
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &v)| {
-                        let x = (i % raw.width) as f32 / (raw.width - 1) as f32;
-                        v * (1.2 - 0.4 * x)
-                    })
-                    .collect(),
-            ),
+            lit(&raw, |x, _| 1.2 - 0.4 * x),
         ),
         (
             "vignetting: 35% darker in the corners",
-            Plane::new(
-                raw.width,
-                raw.height,
-                raw.data
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &v)| {
-                        let (cx, cy) = (raw.width as f32 / 2.0, raw.height as f32 / 2.0);
-                        let dx = ((i % raw.width) as f32 - cx) / cx;
-                        let dy = ((i / raw.width) as f32 - cy) / cy;
-                        v * (1.0 - 0.175 * (dx * dx + dy * dy))
-                    })
-                    .collect(),
-            ),
+            lit(&raw, |x, y| {
+                let (dx, dy) = (2.0 * x - 1.0, 2.0 * y - 1.0);
+                1.0 - 0.175 * (dx * dx + dy * dy)
+            }),
         ),
         ("slightly out of focus (blur σ 1 px)", blurred(&raw, 1.0)),
     ];
