@@ -18,7 +18,8 @@
 //! `scale` resamples an image to the tutorial's cell size and maps back, and `width` measures
 //! that size from the image itself (scale space, before any cell is found); `display` is the
 //! display window in file units; `colony` draws synthetic images with exact labels; `export`
-//! writes labels, masks and maps; `intensity`, `evaluate` and `unmatched` explain results.
+//! writes labels, masks and maps, and `measure` each cell's size, shape and intensity (the CSV
+//! table); `intensity`, `evaluate` and `unmatched` explain results.
 //! `backend` picks WebGPU or the CPU at run time; `bench` times the network densely, patch by
 //! patch and in training (for the CLI and the page); `web` is the wasm-bindgen surface.
 
@@ -35,6 +36,7 @@ pub mod export;
 pub mod intensity;
 pub mod labels;
 pub mod looks;
+pub mod measure;
 pub mod metrics;
 pub mod mistake;
 pub mod naive;

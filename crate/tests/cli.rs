@@ -84,7 +84,7 @@ fn train_segment_eval_on_small_crops() {
     assert!((0.45..0.55).contains(&(size(&half) / size(&w))));
 
     let (mask, ids, prob) = (dir.join("m.png"), dir.join("l.png"), dir.join("p.tif"));
-    let overlay = dir.join("o.png");
+    let (overlay, table) = (dir.join("o.png"), dir.join("cells.csv"));
     let out = cellseg(&[
         "segment",
         "--weights",
@@ -111,6 +111,10 @@ fn train_segment_eval_on_small_crops() {
         ids.to_str().unwrap(),
         "--out-prob",
         prob.to_str().unwrap(),
+        "--out-cells",
+        table.to_str().unwrap(),
+        "--pixel-size",
+        "0.1",
     ]);
     assert!(
         out.status.success(),
@@ -130,6 +134,48 @@ fn train_segment_eval_on_small_crops() {
     assert_eq!((m.width(), m.height()), (60, 40));
     assert_eq!(image::open(&ids).unwrap().color(), image::ColorType::L16);
     assert_eq!(image::open(&prob).unwrap().color(), image::ColorType::L16);
+    // the measurements: one row per cell, in image pixels, µm where the pixel size is given,
+    // intensities in the file's 16-bit units
+    let found: usize = stdout
+        .split(" cells")
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let csv = std::fs::read_to_string(&table).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(
+        header,
+        cellseg::measure::HEADER.split(',').collect::<Vec<_>>()
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), found, "{csv}");
+    assert!(found >= 1);
+    let col = |row: &[&str], name: &str| -> f64 {
+        row[header.iter().position(|h| *h == name).unwrap()]
+            .parse()
+            .unwrap()
+    };
+    for row in &rows {
+        assert_eq!(row[0], "phase_027.tif");
+        let area = col(row, "area_px");
+        assert!((col(row, "area_um2") - area * 0.01).abs() < 1e-3, "{row:?}");
+        assert!(
+            col(row, "bbox_x0") >= 978.0 && col(row, "bbox_x1") <= 1038.0,
+            "{row:?}"
+        );
+        assert!(
+            col(row, "bbox_y0") >= 600.0 && col(row, "bbox_y1") <= 640.0,
+            "{row:?}"
+        );
+        assert!(
+            col(row, "mean_intensity") > 255.0,
+            "file units, not fractions: {row:?}"
+        );
+        assert!(col(row, "length_px") >= col(row, "width_px"));
+    }
 
     let out = cellseg(&[
         "eval",

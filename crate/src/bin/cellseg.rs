@@ -25,6 +25,7 @@ use cellseg::dense::{ProbabilityMap, segment};
 use cellseg::evaluate::{Kind, Report, evaluate_kind};
 use cellseg::export;
 use cellseg::labels::{ClassMap, instances_from_image};
+use cellseg::measure;
 use cellseg::network::Network;
 use cellseg::outline;
 use cellseg::patch::Augment;
@@ -123,6 +124,10 @@ struct TrainArgs {
     /// Patch centres come from this region; default: the left two thirds of the image.
     #[arg(long, value_parser = parse_rect)]
     region: Option<Rect>,
+    /// Patch centres never come from this region (repeatable): a part of the image kept
+    /// unseen, to test on later (its pixels count as unlabelled).
+    #[arg(long, value_parser = parse_rect)]
+    exclude: Vec<Rect>,
     /// Held-out mistake rate measured on this region; default: the right third.
     #[arg(long, value_parser = parse_rect)]
     heldout: Option<Rect>,
@@ -269,6 +274,13 @@ struct SegmentArgs {
     /// Write a picture: the image in gray with the cells' outlines (yellow), as PNG.
     #[arg(long)]
     out_overlay: Option<PathBuf>,
+    /// Write one row per cell as CSV: area, perimeter, length and width (Feret), orientation,
+    /// aspect ratio, circularity, solidity, intensity in the file's units, centroid, box.
+    #[arg(long)]
+    out_cells: Option<PathBuf>,
+    /// The image's pixel size in µm: --out-cells then also gives µm and µm².
+    #[arg(long)]
+    pixel_size: Option<f64>,
     /// Draw these labelled cells (an instance image, 0 background) in the overlay too (blue).
     #[arg(long)]
     compare: Option<PathBuf>,
@@ -446,7 +458,10 @@ fn say(progress: &ProgressBar, line: String) {
 fn train(a: TrainArgs) -> Result<()> {
     let backend = backend(&a.backend)?;
     let plane = image(&a.image)?;
-    let labels = labels_for(&a.labels, &plane)?;
+    let mut labels = labels_for(&a.labels, &plane)?;
+    for rect in &a.exclude {
+        labels.forget(*rect);
+    }
     let (default_train, default_heldout) = heldout_split(plane.width, plane.height);
     let (region, heldout) = (
         a.region.unwrap_or(default_train),
@@ -575,7 +590,17 @@ fn probability_maps(
 
 fn segment_cmd(a: SegmentArgs) -> Result<()> {
     let backend = backend(&a.backend)?;
-    let plane = image(&a.image)?;
+    let decoded = cellseg::decode::decode(&read(&a.image)?)
+        .map_err(|e| format!("{}: {e}", a.image.display()))?;
+    // the file's own values, for the cells' intensities
+    let unit = decoded.unit as f32;
+    let in_file_units = Plane::new(
+        decoded.plane.width,
+        decoded.plane.height,
+        decoded.plane.data.iter().map(|v| v * unit).collect(),
+    );
+    let mut plane = decoded.plane;
+    cellseg::normalise::normalise(&mut plane);
     let rect = a
         .region
         .unwrap_or(Rect::new(0, 0, plane.width, plane.height));
@@ -634,6 +659,16 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     }
     if let Some(path) = &a.out_labels {
         write(path, export::labels(&found, format_of(path)?))?;
+    }
+    if let Some(path) = &a.out_cells {
+        let name = a.image.file_name().unwrap_or_default().to_string_lossy();
+        let rows = measure::measure(&found, rect, &in_file_units);
+        let table = format!(
+            "{}\n{}",
+            measure::HEADER,
+            measure::csv_rows(&name, 1, &rows, a.pixel_size)
+        );
+        std::fs::write(path, table).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     let mut areas = found.areas.clone();
     areas.sort_unstable();
