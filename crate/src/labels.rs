@@ -157,6 +157,15 @@ impl ClassMap {
         self.classes[y * self.width + x]
     }
 
+    /// Marks the pixels of `rect` unlabelled, so training never draws a patch centred there
+    /// (a region kept unseen for testing).
+    pub fn forget(&mut self, rect: crate::plane::Rect) {
+        let rect = rect.clamp(self.width, self.height);
+        for y in rect.y0..rect.y1 {
+            self.classes[y * self.width + rect.x0..y * self.width + rect.x1].fill(UNLABELLED);
+        }
+    }
+
     /// The labelled cells: connected components of the cell class (edges keep touching cells
     /// apart), as the instance image of the data README is made.
     pub fn cells(&self) -> crate::post::Cells {

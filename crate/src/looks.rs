@@ -28,6 +28,15 @@ pub const OFFSET: f32 = 0.08;
 /// Largest added noise, σ in normalised units (the tutorial image's own is about 0.027).
 pub const NOISE: f32 = 0.04;
 
+/// Share of the "other" patches drawn from plain background with an empty field's look
+/// ([`Look::empty_field`]), when the looks are on.
+pub const EMPTY_FIELD_SHARE: f32 = 0.25;
+/// Largest extra stretch of an empty field's look. A field without cells is normalised on its
+/// background alone, so its window shrinks to the noise floor ([`crate::normalise::NOISE_SPAN`]
+/// noise deviations against the tutorial image's 38): phase_027's cell-free corners, loaded as
+/// images of their own, come out stretched 3.4 and 3.7 times against the whole image.
+pub const EMPTY_FIELD_GAIN: f32 = 4.0;
+
 /// The look of one patch.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Look {
@@ -54,6 +63,19 @@ impl Look {
             gain: log_uniform(rng, GAIN),
             offset: rng.random_range(-OFFSET..OFFSET),
             noise: rng.random_range(0.0..NOISE),
+        }
+    }
+
+    /// A look for a patch of plain background as a field without cells shows it: any look,
+    /// its contrast further stretched up to [`EMPTY_FIELD_GAIN`] times (uniform in the
+    /// logarithm). Without these patches a network that learnt faint, blurred cells from the
+    /// other looks finds "cells" in the stretched mottling of an empty field.
+    pub fn empty_field(rng: &mut StdRng) -> Look {
+        let look = Look::draw(rng);
+        let stretch = (rng.random_range(0.0..1.0f32) * EMPTY_FIELD_GAIN.ln()).exp();
+        Look {
+            gain: look.gain * stretch,
+            ..look
         }
     }
 
@@ -162,6 +184,17 @@ mod tests {
             assert!(l.offset.abs() <= OFFSET && (0.0..NOISE).contains(&l.noise));
             assert!((0.0..BLUR).contains(&l.blur));
         }
+        // an empty field's look is stretched further, never less than a look is
+        let gains: Vec<f32> = (0..400).map(|_| Look::empty_field(&mut rng).gain).collect();
+        assert!(
+            gains
+                .iter()
+                .all(|g| (1.0 / GAIN..=GAIN * EMPTY_FIELD_GAIN).contains(g))
+        );
+        assert!(
+            gains.iter().any(|&g| g > GAIN * 2.0),
+            "the stretch reaches past a look's"
+        );
         // a patch at the background level, with gain only, stays there
         let p = Plane::new(40, 40, vec![BACKGROUND_LEVEL; 1600]);
         let look = Look {

@@ -12,7 +12,7 @@ use rand::{RngExt, SeedableRng};
 use crate::labels::ClassMap;
 use crate::looks::Look;
 use crate::plane::{Plane, Rect};
-use crate::spec::{HALF, PATCH};
+use crate::spec::{CLASS_EDGE, CLASS_OTHER, HALF, PATCH};
 
 /// A batch of patches ready for the network: `n` patches of 31x31 values, row-major, and
 /// their classes.
@@ -70,6 +70,31 @@ pub struct Sampler {
     /// from all edge pixels (0: as the posts). Most of the ensemble's misses are two cells
     /// merged into one (models/README.md), and such lines are a small part of the edge class.
     pub septa_share: f32,
+    /// "Other" pixels whose whole patch is background (see [`background`]), from which the
+    /// looks draw some "other" patches as an empty field would show them.
+    background: Vec<(u32, u32)>,
+}
+
+/// The "other" pixels whose whole 31x31 patch holds no cell, edge or unlabelled pixel: plain
+/// background, as a field without cells is all made of. Unlabelled pixels count as possible
+/// cells, so a painted map (which leaves most of the image unlabelled) yields almost none.
+pub fn background(labels: &ClassMap, region: Rect) -> Vec<(u32, u32)> {
+    use imageproc::distance_transform::{Norm, distance_transform};
+    let (w, h) = (labels.width as u32, labels.height as u32);
+    let not_other = image::GrayImage::from_fn(w, h, |x, y| {
+        image::Luma([u8::from(labels.at(x as usize, y as usize) != CLASS_OTHER)])
+    });
+    // L∞ distance to the nearest pixel that is not "other" (255 where there is none)
+    let distance = distance_transform(&not_other, Norm::LInf);
+    let mut out = Vec::new();
+    for y in region.y0..region.y1 {
+        for x in region.x0..region.x1 {
+            if distance.get_pixel(x as u32, y as u32)[0] as usize > HALF {
+                out.push((x as u32, y as u32));
+            }
+        }
+    }
+    out
 }
 
 /// The edge pixels that separate two cells: within 2 px of two different cells (4-connected
@@ -80,7 +105,7 @@ pub fn septa(labels: &ClassMap, region: Rect) -> Vec<(u32, u32)> {
     let mut out = Vec::new();
     for y in region.y0..region.y1 {
         for x in region.x0..region.x1 {
-            if labels.at(x, y) != crate::spec::CLASS_EDGE {
+            if labels.at(x, y) != CLASS_EDGE {
                 continue;
             }
             let mut first = 0;
@@ -144,6 +169,7 @@ impl Sampler {
         Ok(Sampler {
             by_class,
             septa: septa(labels, region),
+            background: background(labels, region),
             rng: StdRng::seed_from_u64(seed),
             augment: Augment::default(),
             septa_share: 0.0,
@@ -160,12 +186,18 @@ impl Sampler {
         let offset = self.rng.random_range(0..3);
         for i in 0..n {
             let class = (i + offset) % 3;
-            let between = class == crate::spec::CLASS_EDGE as usize
+            let between = class == CLASS_EDGE as usize
                 && !self.septa.is_empty()
                 && self.septa_share > 0.0
                 && self.rng.random_range(0.0..1.0f32) < self.septa_share;
+            let empty_field = class == CLASS_OTHER as usize
+                && self.augment.looks
+                && !self.background.is_empty()
+                && self.rng.random_range(0.0..1.0f32) < crate::looks::EMPTY_FIELD_SHARE;
             let pool = if between {
                 &self.septa
+            } else if empty_field {
+                &self.background
             } else {
                 &self.by_class[class]
             };
@@ -173,7 +205,12 @@ impl Sampler {
             let start = batch.pixels.len();
             let (x, y) = (x as usize, y as usize);
             if self.augment.looks {
-                Look::draw(&mut self.rng).patch(plane, x, y, &mut self.rng, &mut batch.pixels);
+                let look = if empty_field {
+                    Look::empty_field(&mut self.rng)
+                } else {
+                    Look::draw(&mut self.rng)
+                };
+                look.patch(plane, x, y, &mut self.rng, &mut batch.pixels);
             } else {
                 patch_at(plane, x, y, &mut batch.pixels);
             }
@@ -240,6 +277,25 @@ mod tests {
         };
         let found = septa(&labels, Rect::new(0, 0, 9, 1));
         assert_eq!(found, [(2, 0)]);
+    }
+
+    #[test]
+    fn background_is_the_other_pixels_whose_whole_patch_is_other() {
+        // one cell pixel at (40, 10) in a 100x20 field of "other", a column unlabelled at x 90
+        let (w, h) = (100, 20);
+        let mut classes = vec![CLASS_OTHER; w * h];
+        classes[10 * w + 40] = crate::spec::CLASS_CELL;
+        for y in 0..h {
+            classes[y * w + 90] = crate::labels::UNLABELLED;
+        }
+        let labels = ClassMap::painted(w, h, classes).unwrap();
+        let found = background(&labels, Rect::new(0, 0, w, h));
+        for x in 0..w {
+            let expected =
+                (x as isize - 40).abs() > HALF as isize && (90 - x as isize).abs() > HALF as isize;
+            assert_eq!(found.contains(&(x as u32, 0)), expected, "x {x}");
+        }
+        assert!(found.iter().all(|&(_, y)| y < h as u32));
     }
 
     fn ramp(w: usize, h: usize) -> Plane {

@@ -18,13 +18,17 @@ use cellseg::post::{Cells, PostConfig};
 use cellseg::train::heldout_split;
 use cellseg::{scale, weights, width};
 
+/// The default ensemble: the networks models/index.json lists for the page.
 fn ensemble(backend: &Backend) -> Vec<Network> {
-    (1..=3)
-        .map(|k| {
-            let path = format!(
-                "{}/../models/original-{k}.cellseg",
-                env!("CARGO_MANIFEST_DIR")
-            );
+    let models = concat!(env!("CARGO_MANIFEST_DIR"), "/../models");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(format!("{models}/index.json")).unwrap()).unwrap();
+    index["ensemble"]
+        .as_array()
+        .expect("index.json lists an ensemble")
+        .iter()
+        .map(|name| {
+            let path = format!("{models}/{}", name.as_str().unwrap());
             weights::from_bytes(&std::fs::read(path).unwrap(), None, &backend.device).unwrap()
         })
         .collect()
