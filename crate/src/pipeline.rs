@@ -49,10 +49,11 @@ pub fn check_factor(factor: f64) -> Result<f64, String> {
 /// own estimate ([`crate::width`]) comes first; it can be off where cells lie apart (a lone
 /// cell's halo makes it look wider than a packed one), so the cells found at that scale are
 /// measured across ([`scale::typical_width`]: pieces of a split cell are as wide as the
-/// cell, unlike their lengths) and, if that disagrees by more than 5%, the image is
-/// segmented again at the scale their width gives. An image with nothing above its noise is
-/// segmented as it is (and gives no cells); cells too small or large for the factors
-/// offered are refused.
+/// cell, unlike their lengths) and, while that disagrees by more than 5%, the image is
+/// segmented again at the scale their width gives ([`CHECKS`] times at most). Where no width
+/// stands out in the image ([`NoEstimate::Unclear`]), the checks start from ×1. An image with
+/// nothing above its noise is segmented as it is (and gives no cells); cells too small or
+/// large for the factors offered are refused.
 pub async fn segment_auto(
     networks: &[Network],
     plane: &Plane,
@@ -73,26 +74,39 @@ pub async fn segment_auto(
             ),
         ),
         Err(why @ NoEstimate::NoiseOnly) => (1.0, format!("{why}; scale ×1")),
+        // ×1 and then the width of the cells found, which holds even where cells split
+        Err(why @ NoEstimate::Unclear { .. }) => (1.0, format!("{why}; scale ×1 to start")),
         Err(why) => return Err(format!("no automatic scale: {why}")),
     };
-    let seg = segment_cells(networks, plane, rect, first, post, backend, progress).await?;
-    let Some(width) = scale::typical_width(&seg.cells).filter(|_| seg.cells.count() >= 3) else {
-        return Ok((seg, how));
-    };
-    let second = scale::factor_for_width(width);
-    if (second / first - 1.0).abs() <= 0.05 {
+    let mut factor = first;
+    let mut seg = segment_cells(networks, plane, rect, factor, post, backend, progress).await?;
+    // Each round measures the cells found across and segments again at the scale their width
+    // gives, until the two agree: at a scale far off, the cells found are only roughly as
+    // wide as the cells, and nearer the right scale they are measured better.
+    for _ in 0..CHECKS {
+        let Some(width) = scale::typical_width(&seg.cells).filter(|_| seg.cells.count() >= 3)
+        else {
+            break;
+        };
+        let next = scale::factor_for_width(width);
+        if (next / factor - 1.0).abs() <= 0.05 {
+            how.push_str(&format!(
+                "; the cells found are {width:.1} px wide, as expected"
+            ));
+            break;
+        }
         how.push_str(&format!(
-            "; the cells found are {width:.1} px wide, as expected"
+            "; the cells found there are {width:.1} px wide (the tutorial's {:.1}): scale ×{next:.3}",
+            scale::TUTORIAL_CELL_WIDTH
         ));
-        return Ok((seg, how));
+        factor = next;
+        seg = segment_cells(networks, plane, rect, factor, post, backend, progress).await?;
     }
-    how.push_str(&format!(
-        "; the cells found there are {width:.1} px wide (the tutorial's {:.1}): scale ×{second:.3}",
-        scale::TUTORIAL_CELL_WIDTH
-    ));
-    let seg = segment_cells(networks, plane, rect, second, post, backend, progress).await?;
     Ok((seg, how))
 }
+
+/// How many times [`segment_auto`] checks a scale against the width of the cells found.
+const CHECKS: usize = 3;
 
 /// `plane` as the networks see it at `factor` (itself at 1).
 pub fn resampled(plane: &Plane, factor: f64) -> Plane {

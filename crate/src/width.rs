@@ -70,6 +70,14 @@ pub enum NoEstimate {
     NoiseOnly,
     #[error("the cells seem {0}: set the scale by hand")]
     OutOfRange(String),
+    /// Structures of many sizes answer about as strongly (a small field with a colony's edge,
+    /// debris and cells): no width stands out clearly enough to trust.
+    #[error(
+        "no cell width stands out clearly: the best, σ {sigma:.1} px, leads by {lead:.0}% an \
+         octave either side (25% needed; 0% where the image is too small to sweep an octave \
+         beyond it)"
+    )]
+    Unclear { sigma: f64, lead: f64 },
 }
 
 /// The scale estimate of a normalised plane, or why there is none.
@@ -77,11 +85,7 @@ pub fn estimate(plane: &Plane) -> Result<Estimate, NoEstimate> {
     let noise = noise_sigma(plane);
     let levels = sweep(plane, noise);
     let curve: Vec<(f64, f64)> = levels.iter().map(|l| (l.sigma, l.excess)).collect();
-    let (best, &(_, top)) = curve
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.1.total_cmp(&b.1.1))
-        .ok_or(NoEstimate::TooSmall)?;
+    let (best, top) = cells_peak(&curve).ok_or(NoEstimate::TooSmall)?;
     // Gaussian noise alone exceeds its 3-spread bar by 0.0004 spreads on average
     let noise_here = noise * unit_noise_spreads().get(best).copied().unwrap_or(0.0);
     // (written so that a NaN score counts as noise too)
@@ -89,13 +93,24 @@ pub fn estimate(plane: &Plane) -> Result<Estimate, NoEstimate> {
     if !stands_out {
         return Err(NoEstimate::NoiseOnly);
     }
-    if best == 0 || best + 1 == curve.len() {
+    if best == 0 {
         return Err(NoEstimate::OutOfRange(format!(
-            "{} than the range measured (σ {:.1}–{:.1} px)",
-            if best == 0 { "smaller" } else { "larger" },
+            "smaller than the range measured (σ {:.1}–{:.1} px)",
             curve[0].0,
             curve[curve.len() - 1].0
         )));
+    }
+    // The peak must stand out from the curve an octave either side: on the coarse side that
+    // octave must have been swept (a small image cannot show whether the curve falls there),
+    // on the fine side the finest level stands in (noise leaves it near 0 anyway).
+    let octave_away = [best.saturating_sub(LEVELS), best + LEVELS]
+        .map(|k| curve.get(k).map_or(f64::INFINITY, |&(_, score)| score));
+    let octave_away = octave_away[0].max(octave_away[1]);
+    if top < CLEAR_PEAK * octave_away {
+        return Err(NoEstimate::Unclear {
+            sigma: curve[best].0,
+            lead: 100.0 * (top / octave_away - 1.0).max(0.0),
+        });
     }
     // a parabola through the best level and its neighbours, in log σ
     let (l, c, r) = (curve[best - 1].1, top, curve[best + 1].1);
@@ -121,6 +136,39 @@ pub fn estimate(plane: &Plane) -> Result<Estimate, NoEstimate> {
         sigma,
         curve,
     })
+}
+
+/// The cells' peak must score this many times the curve an octave either side: whole images
+/// of rods at any magnification lead by 31–50% (phase_027 and its copies resampled ×0.5 and
+/// ×2, a crop of a packed colony beside debris); small crops of colony edges and background,
+/// where the estimate went wrong, by 8–23%.
+const CLEAR_PEAK: f64 = 1.25;
+/// A finer peak is the cells' if it scores at least this share of the highest one...
+const FINER_PEAK_SHARE: f64 = 0.6;
+/// ...and the curve dips below this share of it before rising to the highest.
+const FINER_PEAK_DIP: f64 = 0.9;
+
+/// The level that answers for the cells, and its score: the highest, unless a finer level is
+/// a peak of its own nearly as high. Cells are the finest dark structures above the noise;
+/// coarser ones answer too — a packed colony is darker as a whole than the background, a
+/// clump of debris is one big dark blob — and in a small field they can outscore the cells
+/// (crops of phase_027 a quarter of a megapixel across did, in one case in five, some by ×4).
+/// A curve with one peak (every whole image measured so far) is left as it is.
+fn cells_peak(curve: &[(f64, f64)]) -> Option<(usize, f64)> {
+    let (top, &(_, highest)) = curve
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.1.total_cmp(&b.1.1))?;
+    let finer = (1..top).find(|&k| {
+        let here = curve[k].1;
+        let peak = here >= curve[k - 1].1 && here >= curve[k + 1].1;
+        let dip = curve[k..=top]
+            .iter()
+            .map(|c| c.1)
+            .fold(f64::INFINITY, f64::min);
+        peak && here >= FINER_PEAK_SHARE * highest && dip <= FINER_PEAK_DIP * here
+    });
+    Some(finer.map_or((top, highest), |k| (k, curve[k].1)))
 }
 
 type Level = ImageBuffer<Luma<f32>, Vec<f32>>;

@@ -217,6 +217,37 @@ fn whole_cells_on_the_heldout_third_and_on_changed_contrast_gamma_and_noise() {
     }
 }
 
+/// Small fields hold structures of many sizes (a colony's edge, debris, background beside the
+/// cells), which can outscore the cells in the scale sweep: the estimate must then find the
+/// cells' own peak or say that no width stands out, never confidently pick a wrong one.
+#[test]
+fn small_crops_of_phase_027_get_its_scale_or_say_it_is_unclear() {
+    let (raw, labels) = raw_tutorial();
+    let (w, h) = (250, 200);
+    let (mut crops, mut unclear) = (0, 0);
+    for y in (0..=raw.height - h).step_by(h / 2) {
+        for x in (0..=raw.width - w).step_by(w / 2) {
+            let rect = Rect::new(x, y, x + w, y + h);
+            if labels.crop(rect).counts()[1] * 10 < w * h {
+                continue; // fewer than a tenth of the pixels are cells
+            }
+            crops += 1;
+            match width::estimate(&normalised(raw.crop_reflected(rect, 0))) {
+                Ok(e) => assert!((e.factor - 1.0).abs() < 0.2, "{rect:?}: ×{:.3}", e.factor),
+                Err(width::NoEstimate::Unclear { .. }) => unclear += 1,
+                Err(e) => panic!("{rect:?}: {e}"),
+            }
+        }
+    }
+    eprintln!(
+        "{crops} crops of {w} × {h} with cells: {unclear} unclear, the rest within 20% of ×1"
+    );
+    assert!(
+        crops > 50 && unclear * 3 < crops,
+        "{unclear} of {crops} unclear"
+    );
+}
+
 #[test]
 fn the_scale_is_measured_from_the_image_at_other_magnifications() {
     let b = Backend::cpu();
