@@ -13,7 +13,8 @@
 //! probability maps ─▶ post (average nets, median, threshold, whole cells) ─▶ metrics, outline
 //! ```
 //! `pipeline` is that flow end to end for the CLI, the page and the tests: an ensemble at a
-//! scale, the map back in the image's pixels, the clean-up at that scale.
+//! scale, the map back in the image's pixels, the clean-up at that scale; `batch` runs it over
+//! every page of many files, one table of cells and a summary row per page.
 //! Around it: `comparison` trains several architectures on the same batches (post 3);
 //! `scale` resamples an image to the tutorial's cell size and maps back, and `width` measures
 //! that size from the image itself (scale space, before any cell is found); `display` is the
@@ -24,6 +25,7 @@
 //! patch and in training (for the CLI and the page); `web` is the wasm-bindgen surface.
 
 pub mod backend;
+pub mod batch;
 pub mod bench;
 pub mod colony;
 pub mod comparison;

@@ -251,7 +251,7 @@ pub fn csv_rows(file: &str, page: usize, cells: &[Measures], micron: Option<f64>
 }
 
 /// A CSV field: quoted (quotes doubled) when it holds a comma, a quote or a line break.
-fn quoted(field: &str) -> String {
+pub fn quoted(field: &str) -> String {
     if field.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {

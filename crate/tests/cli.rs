@@ -320,3 +320,116 @@ fn segment_measures_the_scale_when_asked_and_refuses_a_bad_one() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A 16-bit crop of phase_027 as raw pixels.
+fn crop16(x0: usize, y0: usize, w: usize, h: usize) -> Vec<u16> {
+    let bytes = std::fs::read(data("upstream/Images/phase_027.tif")).unwrap();
+    let image = image::load_from_memory(&bytes).unwrap().into_luma16();
+    let mut out = Vec::with_capacity(w * h);
+    for y in y0..y0 + h {
+        for x in x0..x0 + w {
+            out.push(image.get_pixel(x as u32, y as u32)[0]);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_folder_and_a_stack_segment_page_by_page_and_a_bad_file_does_not_stop_them() {
+    use tiff::encoder::{TiffEncoder, colortype};
+    let dir = scratch("batch");
+    let (inputs, out_dir) = (dir.join("in"), dir.join("out"));
+    std::fs::create_dir_all(&inputs).unwrap();
+    let (w, h) = (160, 120);
+    image::ImageBuffer::<image::Luma<u16>, _>::from_raw(
+        w as u32,
+        h as u32,
+        crop16(1000, 600, w, h),
+    )
+    .unwrap()
+    .save(inputs.join("one.png"))
+    .unwrap();
+    let mut stack = std::io::Cursor::new(Vec::new());
+    let mut encoder = TiffEncoder::new(&mut stack).unwrap();
+    for (x, y) in [(1100, 420), (1160, 460)] {
+        let page = crop16(x, y, w, h);
+        encoder
+            .write_image::<colortype::Gray16>(w as u32, h as u32, &page)
+            .unwrap();
+    }
+    std::fs::write(inputs.join("stack.tif"), stack.into_inner()).unwrap();
+    std::fs::write(inputs.join("broken.png"), b"\x89PNG but not really").unwrap();
+
+    let out = cellseg(&[
+        "segment",
+        "--weights",
+        &format!("{}/../models/looks-1.cellseg", env!("CARGO_MANIFEST_DIR")),
+        "--scale",
+        "1",
+        "--image",
+        inputs.to_str().unwrap(),
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a failed file fails the run");
+    assert!(stderr.contains("1 failed: broken.png"), "{stderr}");
+    let summary = std::fs::read_to_string(out_dir.join("summary.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = summary
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(
+        rows.iter().map(|r| (r[0], r[1])).collect::<Vec<_>>(),
+        [
+            ("broken.png", ""),
+            ("one.png", "1"),
+            ("stack.tif", "1"),
+            ("stack.tif", "2")
+        ],
+        "{summary}"
+    );
+    assert!(rows[0][5].starts_with("\"failed: this file is not an image"), "{summary}");
+    let found: usize = rows[1..]
+        .iter()
+        .map(|r| r[2].parse::<usize>().unwrap())
+        .sum();
+    assert!(
+        rows[1..]
+            .iter()
+            .all(|r| r[2].parse::<usize>().unwrap() > 0 && r[5] == "ok"),
+        "{summary}"
+    );
+    // every cell of every page in one table, and a 16-bit label image per page
+    let cells = std::fs::read_to_string(out_dir.join("cells.csv")).unwrap();
+    assert_eq!(cells.lines().count(), found + 1);
+    assert!(
+        cells
+            .lines()
+            .skip(1)
+            .any(|l| l.starts_with("stack.tif,2,1,"))
+    );
+    for name in [
+        "one-labels.tif",
+        "stack-p1-labels.tif",
+        "stack-p2-labels.tif",
+    ] {
+        let labels = image::open(out_dir.join(name)).unwrap();
+        assert_eq!(labels.color(), image::ColorType::L16, "{name}");
+        assert_eq!((labels.width(), labels.height()), (w as u32, h as u32));
+    }
+    // single-image outputs are refused with several images
+    let out = cellseg(&[
+        "segment",
+        "--weights",
+        &format!("{}/../models/looks-1.cellseg", env!("CARGO_MANIFEST_DIR")),
+        "--image",
+        inputs.join("one.png").to_str().unwrap(),
+        inputs.join("stack.tif").to_str().unwrap(),
+        "--out-mask",
+        "m.png",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("several images need --out-dir"));
+    std::fs::remove_dir_all(&dir).ok();
+}

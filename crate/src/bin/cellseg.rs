@@ -20,6 +20,7 @@ use image::{ImageBuffer, Luma};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use cellseg::backend::Backend;
+use cellseg::batch;
 use cellseg::bench::{self, Plan};
 use cellseg::dense::{ProbabilityMap, segment};
 use cellseg::evaluate::{Kind, Report, evaluate_kind};
@@ -248,9 +249,16 @@ struct SegmentArgs {
     /// Weights files, comma-separated; their probabilities are averaged.
     #[arg(long, value_delimiter = ',', required = true)]
     weights: Vec<PathBuf>,
-    /// Image to segment (TIFF, PNG or JPEG).
+    /// Image(s) to segment (TIFF, PNG or JPEG), or folders of them. Several images (or
+    /// --out-dir) segment every page of each into --out-dir.
+    #[arg(long, num_args = 1.., required = true)]
+    image: Vec<PathBuf>,
+    /// Segment every page of every image into this folder: a 16-bit label TIFF per page,
+    /// cells.csv (the --out-cells columns, all images) and summary.csv (a row per page,
+    /// failures with their reason). A file that fails does not stop the others; the exit
+    /// status then is 1, listing them.
     #[arg(long)]
-    image: PathBuf,
+    out_dir: Option<PathBuf>,
     /// Only this region (default: the whole image).
     #[arg(long, value_parser = parse_rect)]
     region: Option<Rect>,
@@ -589,9 +597,14 @@ fn probability_maps(
 }
 
 fn segment_cmd(a: SegmentArgs) -> Result<()> {
+    let files = image_files(&a.image)?;
+    if a.out_dir.is_some() || files.len() > 1 {
+        return segment_many(&a, &files);
+    }
+    let path = &files[0];
     let backend = backend(&a.backend)?;
-    let decoded = cellseg::decode::decode(&read(&a.image)?)
-        .map_err(|e| format!("{}: {e}", a.image.display()))?;
+    let decoded =
+        cellseg::decode::decode(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
     // the file's own values, for the cells' intensities
     let unit = decoded.unit as f32;
     let in_file_units = Plane::new(
@@ -660,15 +673,15 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     if let Some(path) = &a.out_labels {
         write(path, export::labels(&found, format_of(path)?))?;
     }
-    if let Some(path) = &a.out_cells {
-        let name = a.image.file_name().unwrap_or_default().to_string_lossy();
+    if let Some(table) = &a.out_cells {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
         let rows = measure::measure(&found, rect, &in_file_units);
-        let table = format!(
+        let text = format!(
             "{}\n{}",
             measure::HEADER,
             measure::csv_rows(&name, 1, &rows, a.pixel_size)
         );
-        std::fs::write(path, table).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(table, text).map_err(|e| format!("{}: {e}", table.display()))?;
     }
     let mut areas = found.areas.clone();
     areas.sort_unstable();
@@ -696,6 +709,159 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The images named, with each folder replaced by the images in it (by name; label images
+/// this command wrote are left out).
+fn image_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let is_image = |p: &Path| {
+        let name = p
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_lowercase();
+        let ext = p
+            .extension()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_lowercase();
+        ["tif", "tiff", "png", "jpg", "jpeg"].contains(&ext.as_str())
+            && !name.ends_with("-labels.tif")
+    };
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && is_image(p))
+                .collect();
+            if inside.is_empty() {
+                return Err(format!(
+                    "{}: no TIFF, PNG or JPEG images in it",
+                    path.display()
+                ));
+            }
+            inside.sort();
+            out.extend(inside);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// `segment` over many files: every page of each into `--out-dir` (see [`SegmentArgs`]).
+fn segment_many(a: &SegmentArgs, files: &[PathBuf]) -> Result<()> {
+    let dir = a
+        .out_dir
+        .as_ref()
+        .ok_or("several images need --out-dir: their label images and tables go there")?;
+    let single: [(&str, bool); 7] = [
+        ("--out-prob", a.out_prob.is_some()),
+        ("--out-mask", a.out_mask.is_some()),
+        ("--out-labels", a.out_labels.is_some()),
+        ("--out-overlay", a.out_overlay.is_some()),
+        ("--out-cells", a.out_cells.is_some()),
+        ("--compare", a.compare.is_some()),
+        ("--region", a.region.is_some()),
+    ];
+    if let Some((flag, _)) = single.iter().find(|(_, given)| *given) {
+        return Err(format!(
+            "{flag} is for one image; with --out-dir each page gets a label image and rows in \
+             cells.csv and summary.csv"
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let backend = backend(&a.backend)?;
+    let networks = networks(&a.weights, &backend)?;
+    let config = a.post.config();
+    let progress = bar(files.len(), "images");
+    let mut cells_csv = format!("{}\n", measure::HEADER);
+    let mut summary = format!("{}\n", batch::SUMMARY_HEADER);
+    let (mut failed, mut pages, mut cells) = (Vec::new(), 0, 0);
+    let mut stems = std::collections::HashSet::new();
+    for (i, path) in files.iter().enumerate() {
+        progress.set_position(i as u64);
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let result = read(path).and_then(|bytes| {
+            pollster::block_on(batch::segment_file(
+                &bytes,
+                &name,
+                &networks,
+                a.scale,
+                &config,
+                a.pixel_size,
+                &backend,
+                &mut |_, _| {},
+            ))
+        });
+        let segmented = match result {
+            Ok(segmented) => segmented,
+            Err(e) => {
+                say(&progress, format!("{}: {e}", path.display()));
+                summary.push_str(&batch::failed_summary(&name, &e));
+                failed.push(name);
+                continue;
+            }
+        };
+        // label images by the file's stem, or its whole name where two files share a stem
+        let stem = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let stem = if stems.insert(stem.clone()) {
+            stem
+        } else {
+            name.clone()
+        };
+        let many = segmented.len() > 1;
+        for page in &segmented {
+            let labels = dir.join(if many {
+                format!("{stem}-p{}-labels.tif", page.page)
+            } else {
+                format!("{stem}-labels.tif")
+            });
+            write(
+                &labels,
+                export::labels(&page.cells, image::ImageFormat::Tiff),
+            )?;
+            cells_csv.push_str(&page.rows);
+            summary.push_str(&page.summary(&name));
+            let which = if many {
+                format!(", page {}", page.page)
+            } else {
+                String::new()
+            };
+            say(
+                &progress,
+                format!("{name}{which}: {} cells ({})", page.cells.count(), page.how),
+            );
+            cells += page.cells.count();
+        }
+        pages += segmented.len();
+    }
+    progress.finish_and_clear();
+    for (file, text) in [("cells.csv", &cells_csv), ("summary.csv", &summary)] {
+        let path = dir.join(file);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    println!(
+        "{} of {} images segmented ({pages} pages, {cells} cells): {}",
+        files.len() - failed.len(),
+        files.len(),
+        dir.display()
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} failed: {}", failed.len(), failed.join(", ")))
+    }
 }
 
 /// PNG or TIFF, from the file name.
