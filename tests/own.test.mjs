@@ -110,8 +110,21 @@ test('a colour PNG offers its channels; a JPEG loads; cells download as CSV rows
   const cells = await page.evaluate(() => window.cellseg.lastCells.areas.length);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
   const csv = (await (await download.createReadStream()).toArray().then(Buffer.concat)).toString().trim().split('\n');
-  assert.equal(csv[0], 'cell,area_px,area_um2,centroid_x,centroid_y,length_px');
+  const header = csv[0].split(',');
+  assert.deepEqual(header.slice(0, 5), ['file', 'page', 'cell', 'area_px', 'area_um2']);
+  for (const column of ['length_px', 'width_px', 'orientation_deg', 'circularity', 'solidity', 'mean_intensity', 'bbox_y1']) {
+    assert.ok(header.includes(column), `the CSV has ${column}`);
+  }
   assert.equal(csv.length, cells + 1, 'one row per cell');
+  if (cells > 0) {
+    const first = Object.fromEntries(csv[1].split(',').map((v, i) => [header[i], v]));
+    const areas = await page.evaluate(() => Array.from(window.cellseg.lastCells.areas));
+    assert.equal(first.file, 'phase.jpg');
+    assert.equal(first.page, '1');
+    assert.equal(Number(first.area_px), areas[0]);
+    const mean = Number(first.mean_intensity);
+    assert.ok(mean > 1 && mean < 255, `intensity in the file's 8-bit units: ${mean}`);
+  }
   assert.equal(await page.locator('#cells-table tbody tr').count(), cells);
 });
 
@@ -213,6 +226,79 @@ test('a whole-image map comes in bands with progress and can be cancelled, keepi
   assert.match(await page.textContent('#error'), /Segmentation cancelled/);
   assert.equal(await page.evaluate(() => window.cellseg.lastProbs.rect.width), 64, 'the crop segmented before stays');
   assert.equal(await page.isDisabled('#segment'), false);
+});
+
+// Issue 12's defect: fine-tuning built its trainer on the resampled image but stepped it on
+// the original, so at any scale but 1 it learned from patches of the wrong picture.
+test('fine-tuning at scale 0.5 on cells twice as large learns from the picture the networks see', async () => {
+  const page = await browser.open('?backend=cpu&batch=8');
+  await page.selectOption('#colony-size', '2');
+  await page.click('#load-colony');
+  await page.waitForFunction(() => window.cellseg.labelled);
+  assert.match(await page.textContent('#data-status'), /cells × 2/);
+  await page.fill('#scale', '0.5');
+  await page.dispatchEvent('#scale', 'change');
+  await page.waitForFunction(() => /at 256 × 192/.test(document.getElementById('scale-status').textContent));
+  // a fresh network, so that the paint has much to teach
+  await page.click('#reset');
+  await page.waitForFunction(() => /^New network/.test(document.getElementById('train-status').textContent));
+  await page.selectOption('#crop', '128');
+  await page.click('#overlay', { position: { x: 200, y: 150 } });
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 120_000 });
+
+  // strokes along the true labels (the labels layer): the longest straight run of each class
+  await page.check('#show-labels');
+  await page.waitForFunction(() => window.cellseg.labelLayer);
+  const runs = await page.evaluate(() => {
+    const layer = window.cellseg.labelLayer;
+    const { width: w, height: h } = layer;
+    const d = layer.getContext('2d').getImageData(0, 0, w, h).data;
+    const cls = (x, y) => (d[4 * (y * w + x) + 3] === 0 ? 0 : d[4 * (y * w + x) + 1] > 200 ? 1 : 2);
+    // the longest run of pixels of class c in a row, with `margin` rows above and below alike
+    const longest = (c, margin) => {
+      let best = { len: 0 };
+      for (let y = margin; y < h - margin; y++) {
+        let start = 0;
+        for (let x = 0; x <= w; x++) {
+          let same = x < w;
+          for (let dy = -margin; same && dy <= margin; dy++) same = cls(x, y + dy) === c;
+          if (!same) {
+            if (x - start > best.len) best = { len: x - start, y, x0: start, x1: x - 1 };
+            start = x + 1;
+          }
+        }
+      }
+      return best;
+    };
+    return [longest(0, 6), longest(1, 2), longest(2, 0)];
+  });
+  const box = await page.$eval('#overlay', (el) => JSON.parse(JSON.stringify(el.getBoundingClientRect())));
+  const at = (x, y) => [box.x + (x + 0.5) * box.width / 512, box.y + (y + 0.5) * box.height / 384];
+  for (const [c, run] of runs.entries()) {
+    assert.ok(run.len >= 8, `a run of class ${c}: ${JSON.stringify(run)}`);
+    await page.selectOption('#brush', String(c));
+    await page.fill('#brush-size', c === 2 ? '1' : '2');
+    const inset = Math.floor(run.len / 6);
+    await page.mouse.move(...at(run.x0 + inset, run.y));
+    await page.mouse.down();
+    await page.mouse.move(...at(run.x1 - inset, run.y), { steps: 8 });
+    await page.mouse.up();
+  }
+  await page.selectOption('#tune-from', 'current');
+  await page.fill('#tune-steps', '20');
+  await page.fill('#tune-rounds', '2');
+  await page.fill('#tune-lr', '0.001');
+  await page.click('#fine-tune');
+  await page.waitForFunction(() => /^(Round 2 of 2: .*Done|Fine-tuning stopped)/.test(document.getElementById('tune-status').textContent),
+    null, { timeout: 300_000 });
+  const status = await page.textContent('#tune-status');
+  assert.match(status, /^Round 2 of 2: /, status);
+  const record = await page.evaluate(() => window.cellseg.fineTune);
+  const last = record.rounds.at(-1).mistakesOnPaint;
+  console.log(`fine-tuning at × 0.5: paint misclassified ${record.initialMistakes} before, ${record.rounds.map((r) => r.mistakesOnPaint)} after each round`);
+  assert.ok(record.initialMistakes > 0.3, `a fresh network gets much of the paint wrong: ${record.initialMistakes}`);
+  assert.ok(last < record.initialMistakes - 0.1, `the paint's mistake rate falls: ${record.initialMistakes} → ${last}`);
 });
 
 test('a scale factor resamples what the networks see; results stay in the image\'s pixels', async () => {

@@ -12,7 +12,7 @@ import { Painter, UNPAINTED } from './paint.js';
 import { DisplayWindow } from './display.js';
 import { OwnImages } from './own.js';
 import { autosave } from './autosave.js';
-import { cellsCsv, cellsImage } from './cells.js';
+import { cellsImage } from './cells.js';
 import { Training } from './training.js';
 
 const UPSTREAM = 'https://raw.githubusercontent.com/levinejh/simple-cell-seg-demo/master/';
@@ -325,7 +325,7 @@ async function recoverOnCpu(reason) {
     const { image, labels } = state.sources ?? {};
     const arch = $('arch').value;
     if (image?.colony !== undefined) {
-      await client.request('loadColony', { width: 512, height: 384, seed: image.colony });
+      await client.request('loadColony', { width: 512, height: 384, seed: image.colony, size: image.size ?? 1 });
       kept.push('image and labels');
     } else if (image) {
       const bytes = image.bytes.slice(0);
@@ -423,9 +423,11 @@ async function loadImage(bytes, name) {
 async function loadColony() {
   try {
     const seed = Math.floor(Math.random() * 1e6);
-    const reply = await run('loadColony', { width: 512, height: 384, seed });
-    keepSource('image', { colony: seed, name: `synthetic colony ${seed}` });
-    imageLoaded(reply, `synthetic colony ${seed}`);
+    const size = Number($('colony-size').value) || 1;
+    const reply = await run('loadColony', { width: 512, height: 384, seed, size });
+    const name = `synthetic colony ${seed}${size === 1 ? '' : `, cells × ${size}`}`;
+    keepSource('image', { colony: seed, size, name });
+    imageLoaded(reply, name);
     labelsLoaded(reply.counts);
   } catch { /* shown */ }
 }
@@ -913,9 +915,14 @@ $('export').addEventListener('click', async () => {
     download(new Blob([bytes], { type: `image/${format}` }), `${name}-${what}-x${x}y${y}.${format === 'tiff' ? 'tif' : 'png'}`);
   } catch { /* shown */ }
 });
-$('download-csv').addEventListener('click', () => {
-  const name = (state.image?.name ?? 'image').replace(/\.[^.]*$/, '');
-  download(new Blob([cellsCsv(state.lastCells, Number($('pixel-size').value))], { type: 'text/csv' }), `${name}-cells.csv`);
+// The measurements come from the crate (the CLI's `--out-cells` columns, intensities in the
+// file's units).
+$('download-csv').addEventListener('click', async () => {
+  const file = state.image?.name ?? 'image';
+  try {
+    const { csv } = await run('cellsCsv', { file, page: (state.imageFile?.page ?? 0) + 1, micron: Number($('pixel-size').value) });
+    download(new Blob([csv], { type: 'text/csv' }), `${file.replace(/\.[^.]*$/, '')}-cells.csv`);
+  } catch { /* shown */ }
 });
 // A new seed means a new run (new patches, new held-out set); learning rate, batch and
 // augmentation apply to the run in progress.

@@ -1,5 +1,5 @@
-// The cells found, as the page shows them (an overlay image) and as a CSV table. Pure
-// functions of the worker's reply.
+// The cells found, as the page shows them (an overlay image). Pure functions of the worker's
+// reply; the CSV table of their measurements comes from the crate (`cellsCsv`).
 
 // Found cells as translucent green over transparent, each outlined (pixels touching another
 // label) in yellow so touching cells stay apart.
@@ -38,18 +38,4 @@ function hsl(h) {
     return Math.round(255 * (0.55 - 0.45 * Math.max(-1, Math.min(k - 3, 9 - k, 1))));
   };
   return [f(0), f(8), f(4)];
-}
-
-// One row per cell of the last segmentation: id, area (pixels, and µm² when the pixel size is
-// given; `micron` is the pixel size), centre of mass in image coordinates and length.
-export function cellsCsv({ areas, centroids, lengths, rect }, micron) {
-  const scale = micron > 0 ? micron * micron : null;
-  const rows = ['cell,area_px,area_um2,centroid_x,centroid_y,length_px'];
-  areas.forEach((area, i) => {
-    const um2 = scale === null ? '' : (area * scale).toFixed(4);
-    const x = (rect.x + centroids[2 * i]).toFixed(2);
-    const y = (rect.y + centroids[2 * i + 1]).toFixed(2);
-    rows.push(`${i + 1},${area},${um2},${x},${y},${lengths[i].toFixed(2)}`);
-  });
-  return `${rows.join('\n')}\n`;
 }

@@ -102,6 +102,7 @@ export class OwnImages {
           learningRate: Number(this.$('tune-lr').value),
         }, {
           onProgress: (p) => {
+            if (p.initial && round === 1) record.initialMistakes = p.heldoutMistakes;
             if (p.heldoutMistakes !== undefined) fit = p.heldoutMistakes;
             if (p.done) bar.value = ((round - 1) * steps + p.done) / (rounds * steps);
             this.status('tune-status', `Round ${round} of ${rounds}: step ${p.done ?? 0} of ${steps}…`);

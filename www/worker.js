@@ -265,7 +265,7 @@ async function handle(msg) {
     case 'usePretrained': return { text: engine.usePretrained(msg.index) };
     case 'evaluate': return JSON.parse(engine.evaluateTruth(new Uint8Array(msg.bytes), msg.kind));
     case 'loadColony': {
-      const [width, height, heldoutFrom, ...counts] = engine.loadColony(msg.width, msg.height, msg.seed);
+      const [width, height, heldoutFrom, ...counts] = engine.loadColony(msg.width, msg.height, msg.seed, msg.size ?? 1);
       imageFile = null;
       const rgba = engine.imageRgba(NaN, NaN);
       return [{ width, height, heldoutFrom, rgba, counts }, [rgba.buffer]];
@@ -337,6 +337,7 @@ async function handle(msg) {
       const bytes = engine.exportCells(msg.what, msg.format);
       return [{ bytes }, [bytes.buffer]];
     }
+    case 'cellsCsv': return { csv: engine.cellsCsv(msg.file, msg.page, msg.micron) };
     case 'setEnsemble': {
       const texts = engine.setEnsemble(msg.files.map((b) => new Uint8Array(b)));
       return { texts, size: engine.ensembleSize };

@@ -223,13 +223,37 @@ impl ClassMap {
     }
 
     /// The map resampled to `width` x `height` by nearest neighbour (classes do not blend).
+    /// Shrinking painted labels, a target pixel whose nearest source pixel is unpainted takes
+    /// the class painted most in the source pixels it covers (the rarer class on a tie): a
+    /// stroke one pixel thin, as edges are painted, survives the image being halved.
     pub fn resized(&self, width: usize, height: usize) -> ClassMap {
+        let (sw, sh) = (self.width, self.height);
+        let span = |i: usize, to: usize, from: usize| {
+            let a = (i * from / to.max(1)).min(from - 1);
+            (a, ((i + 1) * from / to.max(1)).clamp(a + 1, from))
+        };
         let classes = (0..height)
             .flat_map(|y| {
-                let sy = (y * self.height / height.max(1)).min(self.height - 1);
+                let (y0, y1) = span(y, height, sh);
                 (0..width).map(move |x| {
-                    let sx = (x * self.width / width.max(1)).min(self.width - 1);
-                    self.classes[sy * self.width + sx]
+                    let (x0, x1) = span(x, width, sw);
+                    let nearest = self.classes[y0 * sw + x0];
+                    if nearest != UNLABELLED {
+                        return nearest;
+                    }
+                    let mut counts = [0usize; CLASSES.len()];
+                    for row in y0..y1 {
+                        for &c in &self.classes[row * sw + x0..row * sw + x1] {
+                            if let Some(n) = counts.get_mut(c as usize) {
+                                *n += 1;
+                            }
+                        }
+                    }
+                    // the last of equal counts wins: edge before cell before other
+                    match (0..CLASSES.len()).max_by_key(|&c| counts[c]) {
+                        Some(c) if counts[c] > 0 => c as u8,
+                        _ => UNLABELLED,
+                    }
                 })
             })
             .collect();
@@ -328,4 +352,34 @@ fn read_mask(name: &str, bytes: &[u8]) -> Result<(usize, usize, Vec<u8>), LabelE
         )));
     }
     Ok((w, h, data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thin_painted_stroke_survives_halving_and_full_labels_stay_nearest() {
+        // a one-pixel edge stroke on row 3 (odd: nearest sampling of a halved map skips it)
+        // and a blob of cell paint, the rest unpainted
+        let (w, h) = (12, 8);
+        let mut classes = vec![UNLABELLED; w * h];
+        classes[3 * w + 2..3 * w + 10].fill(CLASS_EDGE);
+        for y in 5..8 {
+            classes[y * w..y * w + 4].fill(CLASS_CELL);
+        }
+        let paint = ClassMap::painted(w, h, classes).unwrap();
+        let half = paint.resized(6, 4);
+        assert_eq!(half.counts()[CLASS_EDGE as usize], 4, "{:?}", half.classes);
+        assert_eq!(half.at(1, 1), CLASS_EDGE);
+        assert_eq!(half.at(0, 3), CLASS_CELL);
+        assert_eq!(half.at(5, 0), UNLABELLED);
+        // a full class map shrinks by nearest neighbour as before
+        let full = ClassMap {
+            width: 4,
+            height: 2,
+            classes: vec![0, 1, 2, 0, 1, 1, 0, 2],
+        };
+        assert_eq!(full.resized(2, 1).classes, vec![0, 2]);
+    }
 }

@@ -727,15 +727,31 @@ impl Engine {
         })
     }
 
-    /// Replaces image and labels by a synthetic colony (see [`crate::colony`]); returns
-    /// `[width, height, x, other, cell, edge]`: size, held-out column and pixels per class.
+    /// Replaces image and labels by a synthetic colony (see [`crate::colony`]) of cells `size`
+    /// times the tutorial's (0.5..=3; another magnification, to practise the scale on);
+    /// returns `[width, height, x, other, cell, edge]`: size, held-out column and pixels per
+    /// class.
     #[wasm_bindgen(js_name = loadColony)]
-    pub fn load_colony(&self, width: u32, height: u32, seed: u32) -> Result<Vec<u32>, JsValue> {
+    pub fn load_colony(
+        &self,
+        width: u32,
+        height: u32,
+        seed: u32,
+        size: f64,
+    ) -> Result<Vec<u32>, JsValue> {
         let (w, h) = (
             width.clamp(64, 2048) as usize,
             height.clamp(64, 2048) as usize,
         );
-        let (plane, labels) = colony::colony(w, h, seed as u64);
+        let look = colony::Look {
+            size: if size.is_finite() {
+                size.clamp(0.5, 3.0) as f32
+            } else {
+                1.0
+            },
+            ..colony::Look::default()
+        };
+        let (plane, labels) = colony::colony_with(w, h, seed as u64, &look);
         self.with(|s| {
             let (train, _) = heldout_split(w, h);
             let mut out = vec![w as u32, h as u32, train.x1 as u32];
@@ -1276,6 +1292,36 @@ impl Engine {
                 other => return Err(err(format!("unknown export '{other}'"))),
             };
             bytes.map_err(err)
+        })
+    }
+
+    /// The last cells' measurements as a CSV table ([`crate::measure`], the CLI's columns):
+    /// for the image `file`, its `page` (from 1), with µm columns when `micron` (the pixel
+    /// size) is above 0. Intensities are in the file's units where the file has them.
+    #[wasm_bindgen(js_name = cellsCsv)]
+    pub fn cells_csv(&self, file: &str, page: u32, micron: f64) -> Result<String, JsValue> {
+        self.with(|s| {
+            let (found, _) = s
+                .last_cells
+                .as_ref()
+                .ok_or_else(|| err("segment a crop first"))?;
+            let rect = s.last_rect.ok_or_else(|| err("segment a crop first"))?;
+            let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
+            let intensity = match &s.units {
+                Some((units, _)) => Plane::new(
+                    image.width,
+                    image.height,
+                    image.data.iter().map(|&v| units.of(v) as f32).collect(),
+                ),
+                None => (**image).clone(),
+            };
+            let rows = crate::measure::measure(found, rect, &intensity);
+            let micron = (micron > 0.0).then_some(micron);
+            Ok(format!(
+                "{}\n{}",
+                crate::measure::HEADER,
+                crate::measure::csv_rows(file, page.max(1) as usize, &rows, micron)
+            ))
         })
     }
 

@@ -248,6 +248,30 @@ fn small_crops_of_phase_027_get_its_scale_or_say_it_is_unclear() {
     );
 }
 
+/// The scale of synthetic colonies (512 × 384, the page's) of other cell sizes, over seeds.
+#[test]
+fn synthetic_colonies_of_other_sizes_get_their_scale_or_say_it_is_unclear() {
+    for size in [0.6f32, 1.0, 1.6, 2.0] {
+        let mut unclear = 0;
+        for seed in 0..20 {
+            let look = Look {
+                size,
+                ..Look::default()
+            };
+            let (image, _) = colony_with(512, 384, seed, &look);
+            match width::estimate(&image) {
+                Ok(e) => {
+                    let off = (e.factor * size as f64 - 1.0).abs();
+                    assert!(off < 0.2, "size ×{size}, seed {seed}: ×{:.3}", e.factor);
+                }
+                Err(width::NoEstimate::Unclear { .. }) => unclear += 1,
+                Err(e) => panic!("size ×{size}, seed {seed}: {e}"),
+            }
+        }
+        assert!(unclear <= 2, "size ×{size}: {unclear} of 20 unclear");
+    }
+}
+
 #[test]
 fn the_scale_is_measured_from_the_image_at_other_magnifications() {
     let b = Backend::cpu();
