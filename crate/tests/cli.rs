@@ -390,7 +390,10 @@ fn a_folder_and_a_stack_segment_page_by_page_and_a_bad_file_does_not_stop_them()
         ],
         "{summary}"
     );
-    assert!(rows[0][5].starts_with("\"failed: this file is not an image"), "{summary}");
+    assert!(
+        rows[0][5].starts_with("\"failed: this file is not an image"),
+        "{summary}"
+    );
     let found: usize = rows[1..]
         .iter()
         .map(|r| r[2].parse::<usize>().unwrap())
