@@ -108,13 +108,18 @@ test('CPU: the pretrained networks segment a held-out crop right away; clean-up 
   assert.equal(download.suggestedFilename(), 'phase_027-cells.csv');
   const csv = (await readFile(await download.path(), 'utf8')).trim().split('\n');
   const cells = await page.evaluate(() => window.cellseg.lastCells.areas.length);
-  assert.equal(csv[0], 'cell,area_px,area_um2,centroid_x,centroid_y,length_px');
+  const header = csv[0].split(',');
+  assert.deepEqual(header.slice(0, 5), ['file', 'page', 'cell', 'area_px', 'area_um2']);
   assert.equal(csv.length, cells + 1);
   for (const line of csv.slice(1)) {
-    const [id, px, um2, x, y] = line.split(',').map(Number);
+    const row = Object.fromEntries(line.split(',').map((v, i) => [header[i], v]));
+    const [id, px, um2, x, y] = ['cell', 'area_px', 'area_um2', 'centroid_x', 'centroid_y'].map((k) => Number(row[k]));
+    assert.equal(row.file, 'phase_027.tif');
     assert.ok(id >= 1 && px >= 1);
     assert.ok(Math.abs(um2 - px * 0.065 * 0.065) < 1e-3, line);
     assert.ok(x >= 1100 && x <= 1228 && y >= 420 && y <= 548, `centroid inside the crop: ${line}`);
+    assert.ok(Number(row.mean_intensity) > 255, `16-bit file units: ${line}`);
+    assert.ok(Number(row.length_um) >= Number(row.width_um), line);
   }
 
   // the label image: a 16-bit TIFF of the crop, one id per cell

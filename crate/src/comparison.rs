@@ -61,9 +61,4 @@ impl Comparison {
         }
         Ok(rates)
     }
-
-    /// The trainers, in the order of the specs (to keep one of the networks).
-    pub fn trainers(&self) -> &[Trainer] {
-        &self.trainers
-    }
 }
