@@ -24,7 +24,8 @@ pub struct Page {
     /// The scale the networks saw the page at, and how it was chosen.
     pub factor: f64,
     pub how: String,
-    /// Its cells' rows of the measurements table ([`measure::HEADER`]).
+    /// Its cells' measurements, and their rows of the table ([`measure::HEADER`]).
+    pub measures: Vec<measure::Measures>,
     pub rows: String,
 }
 
@@ -102,6 +103,7 @@ pub async fn segment_file(
         out.push(Page {
             page: page + 1,
             rows: measure::csv_rows(file, page + 1, &measured, micron),
+            measures: measured,
             factor: seg.factor,
             how,
             cells: seg.cells,
@@ -132,6 +134,7 @@ mod tests {
             cells,
             factor: 0.5,
             how: String::new(),
+            measures: Vec::new(),
             rows: String::new(),
         };
         let columns = SUMMARY_HEADER.split(',').count();

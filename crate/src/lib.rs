@@ -19,8 +19,8 @@
 //! `scale` resamples an image to the tutorial's cell size and maps back, and `width` measures
 //! that size from the image itself (scale space, before any cell is found); `display` is the
 //! display window in file units; `colony` draws synthetic images with exact labels; `export`
-//! writes labels, masks and maps, and `measure` each cell's size, shape and intensity (the CSV
-//! table); `intensity`, `evaluate` and `unmatched` explain results.
+//! writes labels, masks and maps, `measure` each cell's size, shape and intensity (the CSV
+//! table) and `geojson` the cells' outlines with them, as QuPath reads objects; `intensity`, `evaluate` and `unmatched` explain results.
 //! `backend` picks WebGPU or the CPU at run time; `bench` times the network densely, patch by
 //! patch and in training (for the CLI and the page); `web` is the wasm-bindgen surface.
 
@@ -35,6 +35,7 @@ pub mod dense_cpu;
 pub mod display;
 pub mod evaluate;
 pub mod export;
+pub mod geojson;
 pub mod intensity;
 pub mod labels;
 pub mod looks;

@@ -112,21 +112,10 @@ struct Outline {
 
 impl Outline {
     fn of(cells: &Cells, id: u32, b: Rect) -> Outline {
-        // the cell alone in its bounding box, one pixel of margin all round
-        let (bw, bh) = (b.width() + 2, b.height() + 2);
-        let mask = image::GrayImage::from_fn(bw as u32, bh as u32, |x, y| {
-            let (x, y) = (x as usize, y as usize);
-            let inside = x >= 1 && y >= 1 && x <= b.width() && y <= b.height();
-            let own = inside && cells.labels[(b.y0 + y - 1) * cells.width + b.x0 + x - 1] == id;
-            image::Luma([if own { 255 } else { 0 }])
-        });
-        // a cell is one 4-connected component: one outer border (the longest, to be safe)
-        let border = find_contours::<i64>(&mask)
+        let border: Vec<Point<i64>> = border(cells, id, b)
             .into_iter()
-            .filter(|c| c.border_type == BorderType::Outer)
-            .max_by_key(|c| c.points.len())
-            .map(|c| c.points)
-            .unwrap_or_default();
+            .map(|(x, y)| Point::new(x, y))
+            .collect();
         let corners: Vec<Point<i64>> = border
             .iter()
             .flat_map(|p| {
@@ -147,6 +136,31 @@ impl Outline {
             hull: convex_hull(corners),
         }
     }
+}
+
+/// The outer border of cell `id` (inside `b`, its bounding box in the cells' pixels): the
+/// boundary pixels `(x, y)` in order around it, in the cells' pixels.
+pub fn border(cells: &Cells, id: u32, b: Rect) -> Vec<(i64, i64)> {
+    // the cell alone in its bounding box, one pixel of margin all round
+    let (bw, bh) = (b.width() + 2, b.height() + 2);
+    let mask = image::GrayImage::from_fn(bw as u32, bh as u32, |x, y| {
+        let (x, y) = (x as usize, y as usize);
+        let inside = x >= 1 && y >= 1 && x <= b.width() && y <= b.height();
+        let own = inside && cells.labels[(b.y0 + y - 1) * cells.width + b.x0 + x - 1] == id;
+        image::Luma([if own { 255 } else { 0 }])
+    });
+    // a cell is one 4-connected component: one outer border (the longest, to be safe)
+    find_contours::<i64>(&mask)
+        .into_iter()
+        .filter(|c| c.border_type == BorderType::Outer)
+        .max_by_key(|c| c.points.len())
+        .map(|c| {
+            c.points
+                .iter()
+                .map(|p| (p.x + b.x0 as i64 - 1, p.y + b.y0 as i64 - 1))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// (max, min) Feret diameters of a convex polygon: its greatest vertex-to-vertex distance, and

@@ -422,6 +422,41 @@ fn a_folder_and_a_stack_segment_page_by_page_and_a_bad_file_does_not_stop_them()
         assert_eq!(labels.color(), image::ColorType::L16, "{name}");
         assert_eq!((labels.width(), labels.height()), (w as u32, h as u32));
     }
+    // the outlines, as an independent reader (georust's geojson) sees them: a polygon per
+    // cell, closed, inside the image, enclosing about the cell's area
+    let text = std::fs::read_to_string(out_dir.join("one-cells.geojson")).unwrap();
+    let geojson::GeoJson::FeatureCollection(collection) = text.parse().unwrap() else {
+        panic!("not a FeatureCollection: {text}")
+    };
+    assert_eq!(
+        collection.features.len().to_string(),
+        rows[1][2],
+        "one feature per cell"
+    );
+    for feature in &collection.features {
+        let Some(geojson::Value::Polygon(rings)) = feature.geometry.as_ref().map(|g| &g.value)
+        else {
+            panic!("not a polygon: {feature:?}")
+        };
+        let ring = &rings[0];
+        assert_eq!(ring.first(), ring.last(), "closed");
+        assert!(
+            ring.iter()
+                .all(|p| (0.0..=w as f64).contains(&p[0]) && (0.0..=h as f64).contains(&p[1]))
+        );
+        let twice: f64 = ring
+            .windows(2)
+            .map(|e| e[0][0] * e[1][1] - e[1][0] * e[0][1])
+            .sum();
+        let props = feature.properties.as_ref().unwrap();
+        assert_eq!(props["objectType"], "detection");
+        let area = props["measurements"]["Area px"].as_f64().unwrap();
+        let inside = twice.abs() / 2.0;
+        assert!(
+            inside <= area && inside >= 0.5 * area,
+            "outline {inside} px² for {area} px"
+        );
+    }
     // single-image outputs are refused with several images
     let out = cellseg(&[
         "segment",

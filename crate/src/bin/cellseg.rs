@@ -253,10 +253,10 @@ struct SegmentArgs {
     /// --out-dir) segment every page of each into --out-dir.
     #[arg(long, num_args = 1.., required = true)]
     image: Vec<PathBuf>,
-    /// Segment every page of every image into this folder: a 16-bit label TIFF per page,
-    /// cells.csv (the --out-cells columns, all images) and summary.csv (a row per page,
-    /// failures with their reason). A file that fails does not stop the others; the exit
-    /// status then is 1, listing them.
+    /// Segment every page of every image into this folder: a 16-bit label TIFF and the
+    /// outlines as GeoJSON (NAME-cells.geojson) per page, cells.csv (the --out-cells columns,
+    /// all images) and summary.csv (a row per page, failures with their reason). A file that
+    /// fails does not stop the others; the exit status then is 1, listing them.
     #[arg(long)]
     out_dir: Option<PathBuf>,
     /// Only this region (default: the whole image).
@@ -286,6 +286,10 @@ struct SegmentArgs {
     /// aspect ratio, circularity, solidity, intensity in the file's units, centroid, box.
     #[arg(long)]
     out_cells: Option<PathBuf>,
+    /// Write the cells' outlines with their measurements as GeoJSON (QuPath: File → Import
+    /// objects).
+    #[arg(long)]
+    out_geojson: Option<PathBuf>,
     /// The image's pixel size in µm: --out-cells then also gives µm and µm².
     #[arg(long)]
     pixel_size: Option<f64>,
@@ -673,9 +677,13 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     if let Some(path) = &a.out_labels {
         write(path, export::labels(&found, format_of(path)?))?;
     }
+    let rows = measure::measure(&found, rect, &in_file_units);
+    if let Some(json) = &a.out_geojson {
+        let text = cellseg::geojson::cells(&found, rect, &rows).to_string();
+        std::fs::write(json, text).map_err(|e| format!("{}: {e}", json.display()))?;
+    }
     if let Some(table) = &a.out_cells {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let rows = measure::measure(&found, rect, &in_file_units);
         let text = format!(
             "{}\n{}",
             measure::HEADER,
@@ -757,12 +765,13 @@ fn segment_many(a: &SegmentArgs, files: &[PathBuf]) -> Result<()> {
         .out_dir
         .as_ref()
         .ok_or("several images need --out-dir: their label images and tables go there")?;
-    let single: [(&str, bool); 7] = [
+    let single: [(&str, bool); 8] = [
         ("--out-prob", a.out_prob.is_some()),
         ("--out-mask", a.out_mask.is_some()),
         ("--out-labels", a.out_labels.is_some()),
         ("--out-overlay", a.out_overlay.is_some()),
         ("--out-cells", a.out_cells.is_some()),
+        ("--out-geojson", a.out_geojson.is_some()),
         ("--compare", a.compare.is_some()),
         ("--region", a.region.is_some()),
     ];
@@ -822,15 +831,21 @@ fn segment_many(a: &SegmentArgs, files: &[PathBuf]) -> Result<()> {
         };
         let many = segmented.len() > 1;
         for page in &segmented {
-            let labels = dir.join(if many {
+            let labels_name = if many {
                 format!("{stem}-p{}-labels.tif", page.page)
             } else {
                 format!("{stem}-labels.tif")
-            });
+            };
+            let labels = dir.join(&labels_name);
             write(
                 &labels,
                 export::labels(&page.cells, image::ImageFormat::Tiff),
             )?;
+            let whole = Rect::new(0, 0, page.cells.width, page.cells.height);
+            let outlines = cellseg::geojson::cells(&page.cells, whole, &page.measures);
+            let json = dir.join(labels_name.replace("-labels.tif", "-cells.geojson"));
+            std::fs::write(&json, outlines.to_string())
+                .map_err(|e| format!("{}: {e}", json.display()))?;
             cells_csv.push_str(&page.rows);
             summary.push_str(&page.summary(&name));
             let which = if many {
