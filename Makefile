@@ -81,8 +81,9 @@ models:
 
 # The default ensemble (models/index.json): each of the posts' networks fine-tuned for 1,500
 # steps with other microscopes' looks (train --looks: zoom, blur, contrast, noise, and empty
-# fields' stretched background), phase_027's two cell-free corners (with a patch's margin) kept
-# unseen for the quality test. About 3-5 minutes a network on 2 cores.
+# fields' stretched background); no patch is centred within 15 px of phase_027's two
+# cell-free corners, which the quality test loads as empty fields. About 3-5 minutes a network
+# on 2 cores.
 LOOKS_STEPS ?= 1500
 models-looks:
 	cargo build --bin cellseg

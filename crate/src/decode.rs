@@ -57,6 +57,15 @@ pub struct Decoded {
     pub range: (f64, f64),
 }
 
+impl Decoded {
+    /// The plane in the file's own units (what intensities are measured in).
+    pub fn in_file_units(&self) -> Plane {
+        let unit = self.unit as f32;
+        let data = self.plane.data.iter().map(|v| v * unit).collect();
+        Plane::new(self.plane.width, self.plane.height, data)
+    }
+}
+
 /// Which plane of a colour image to use: luminance (Rec. 709 weights, the `image` crate's
 /// rule) or one channel (0 red, 1 green, 2 blue).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

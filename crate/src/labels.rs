@@ -158,7 +158,7 @@ impl ClassMap {
     }
 
     /// Marks the pixels of `rect` unlabelled, so training never draws a patch centred there
-    /// (a region kept unseen for testing).
+    /// (patches centred nearby still see it: grow `rect` by half a patch to hide it).
     pub fn forget(&mut self, rect: crate::plane::Rect) {
         let rect = rect.clamp(self.width, self.height);
         for y in rect.y0..rect.y1 {
@@ -223,9 +223,9 @@ impl ClassMap {
     }
 
     /// The map resampled to `width` x `height` by nearest neighbour (classes do not blend).
-    /// Shrinking painted labels, a target pixel whose nearest source pixel is unpainted takes
-    /// the class painted most in the source pixels it covers (the rarer class on a tie): a
-    /// stroke one pixel thin, as edges are painted, survives the image being halved.
+    /// Shrinking, a target pixel that covers an edge pixel is edge (a stroke one pixel thin,
+    /// as edges are painted between cells, survives the image being halved), and one whose
+    /// nearest source pixel is unpainted takes the class painted most among those it covers.
     pub fn resized(&self, width: usize, height: usize) -> ClassMap {
         let (sw, sh) = (self.width, self.height);
         let span = |i: usize, to: usize, from: usize| {
@@ -237,10 +237,6 @@ impl ClassMap {
                 let (y0, y1) = span(y, height, sh);
                 (0..width).map(move |x| {
                     let (x0, x1) = span(x, width, sw);
-                    let nearest = self.classes[y0 * sw + x0];
-                    if nearest != UNLABELLED {
-                        return nearest;
-                    }
                     let mut counts = [0usize; CLASSES.len()];
                     for row in y0..y1 {
                         for &c in &self.classes[row * sw + x0..row * sw + x1] {
@@ -248,6 +244,13 @@ impl ClassMap {
                                 *n += 1;
                             }
                         }
+                    }
+                    if counts[CLASS_EDGE as usize] > 0 {
+                        return CLASS_EDGE;
+                    }
+                    let nearest = self.classes[y0 * sw + x0];
+                    if nearest != UNLABELLED {
+                        return nearest;
                     }
                     // the last of equal counts wins: edge before cell before other
                     match (0..CLASSES.len()).max_by_key(|&c| counts[c]) {
@@ -368,18 +371,24 @@ mod tests {
         for y in 5..8 {
             classes[y * w..y * w + 4].fill(CLASS_CELL);
         }
+        // an edge line between two cells painted on row 1, under the cell paint's nearest samples
+        classes[2 * w + 8..2 * w + 12].fill(CLASS_CELL);
+        classes[w + 8..w + 12].fill(CLASS_EDGE);
+        classes[8..12].fill(CLASS_CELL);
         let paint = ClassMap::painted(w, h, classes).unwrap();
         let half = paint.resized(6, 4);
-        assert_eq!(half.counts()[CLASS_EDGE as usize], 4, "{:?}", half.classes);
+        assert_eq!(half.at(4, 0), CLASS_EDGE, "{:?}", half.classes);
+        assert_eq!(half.counts()[CLASS_EDGE as usize], 6, "{:?}", half.classes);
         assert_eq!(half.at(1, 1), CLASS_EDGE);
         assert_eq!(half.at(0, 3), CLASS_CELL);
-        assert_eq!(half.at(5, 0), UNLABELLED);
-        // a full class map shrinks by nearest neighbour as before
+        assert_eq!(half.at(5, 3), UNLABELLED);
+        // a full class map shrinks by nearest neighbour, but for its edges
         let full = ClassMap {
             width: 4,
             height: 2,
             classes: vec![0, 1, 2, 0, 1, 1, 0, 2],
         };
+        assert_eq!(full.resized(4, 1).classes, vec![0, 1, 2, 2]);
         assert_eq!(full.resized(2, 1).classes, vec![0, 2]);
     }
 }

@@ -5,7 +5,9 @@
 //!
 //! Outlines are imageproc's contours (Suzuki's border following, through the centres of a
 //! cell's boundary pixels) and convex hulls; lengths and widths are the Feret diameters of the
-//! hull of the cell's pixel squares, so a rod of n × m pixels measures n by m.
+//! hull of the cell's pixel squares, as ImageJ measures them (so a straight rod of n × m
+//! pixels is m wide, and as long as its diagonal, √(n² + m²)). Circularity compares the
+//! outline's own area and length, both through the boundary pixels' centres.
 
 use imageproc::contours::{BorderType, find_contours};
 use imageproc::geometry::{arc_length, contour_area, convex_hull};
@@ -210,11 +212,13 @@ fn orientations(cells: &Cells, centroids: &[(f64, f64)]) -> Vec<f64> {
         .map(|m| {
             // y down: a counter-clockwise angle on screen is a negative one in pixel rows
             let angle = (-0.5 * (2.0 * m[2]).atan2(m[0] - m[1])).to_degrees();
-            if angle < 0.0 {
+            // 0 ≤ angle < 180, also once printed to a tenth (no "-0.0", no "180.0")
+            let angle = if angle < 0.0 {
                 angle + 180.0
             } else {
                 angle.abs()
-            } // no "-0.0"
+            };
+            if angle >= 179.95 { 0.0 } else { angle }
         })
         .collect()
 }

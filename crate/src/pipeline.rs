@@ -52,8 +52,9 @@ pub fn check_factor(factor: f64) -> Result<f64, String> {
 /// cell, unlike their lengths) and, while that disagrees by more than 5%, the image is
 /// segmented again at the scale their width gives ([`CHECKS`] times at most). Where no width
 /// stands out in the image ([`NoEstimate::Unclear`]), the checks start from ×1. An image with
-/// nothing above its noise is segmented as it is (and gives no cells); cells too small or
-/// large for the factors offered are refused.
+/// nothing above its noise is segmented as it is (and gives no cells); cells finer than the
+/// sweep, or a scale outside the factors offered, are refused. If the checks do not settle,
+/// the last scale is kept and `how` says so.
 pub async fn segment_auto(
     networks: &[Network],
     plane: &Plane,
@@ -83,7 +84,8 @@ pub async fn segment_auto(
     // Each round measures the cells found across and segments again at the scale their width
     // gives, until the two agree: at a scale far off, the cells found are only roughly as
     // wide as the cells, and nearer the right scale they are measured better.
-    for _ in 0..CHECKS {
+    let mut rounds = 0;
+    while rounds < CHECKS {
         let Some(width) = scale::typical_width(&seg.cells).filter(|_| seg.cells.count() >= 3)
         else {
             break;
@@ -101,6 +103,12 @@ pub async fn segment_auto(
         ));
         factor = next;
         seg = segment_cells(networks, plane, rect, factor, post, backend, progress).await?;
+        rounds += 1;
+    }
+    if rounds == CHECKS {
+        how.push_str(&format!(
+            "; not settled after {CHECKS} checks: set the scale by hand if the cells look wrong"
+        ));
     }
     Ok((seg, how))
 }

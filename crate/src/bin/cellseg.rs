@@ -125,8 +125,9 @@ struct TrainArgs {
     /// Patch centres come from this region; default: the left two thirds of the image.
     #[arg(long, value_parser = parse_rect)]
     region: Option<Rect>,
-    /// Patch centres never come from this region (repeatable): a part of the image kept
-    /// unseen, to test on later (its pixels count as unlabelled).
+    /// Patch centres never come from this region (repeatable; its pixels count as
+    /// unlabelled). Patches centred up to 15 px outside it (18 with --looks' zoom) still see
+    /// its edge: grow it by that much to keep it wholly unseen, to test on later.
     #[arg(long, value_parser = parse_rect)]
     exclude: Vec<Rect>,
     /// Held-out mistake rate measured on this region; default: the right third.
@@ -602,6 +603,7 @@ fn probability_maps(
 
 fn segment_cmd(a: SegmentArgs) -> Result<()> {
     let files = image_files(&a.image)?;
+    check_pixel_size(a.pixel_size)?;
     if a.out_dir.is_some() || files.len() > 1 {
         return segment_many(&a, &files);
     }
@@ -610,12 +612,7 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     let decoded =
         cellseg::decode::decode(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
     // the file's own values, for the cells' intensities
-    let unit = decoded.unit as f32;
-    let in_file_units = Plane::new(
-        decoded.plane.width,
-        decoded.plane.height,
-        decoded.plane.data.iter().map(|v| v * unit).collect(),
-    );
+    let in_file_units = decoded.in_file_units();
     let mut plane = decoded.plane;
     cellseg::normalise::normalise(&mut plane);
     let rect = a
@@ -719,6 +716,16 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     Ok(())
 }
 
+/// A pixel size must be a length.
+fn check_pixel_size(micron: Option<f64>) -> Result<()> {
+    match micron {
+        Some(m) if !(m.is_finite() && m > 0.0) => Err(format!(
+            "--pixel-size {m} is not a size in µm (a number above 0)"
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The images named, with each folder replaced by the images in it (by name; label images
 /// this command wrote are left out).
 fn image_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
@@ -813,24 +820,49 @@ fn segment_many(a: &SegmentArgs, files: &[PathBuf]) -> Result<()> {
             Ok(segmented) => segmented,
             Err(e) => {
                 say(&progress, format!("{}: {e}", path.display()));
-                summary.push_str(&batch::failed_summary(&name, &e));
+                summary.push_str(&batch::failed_summary(&name, None, &e));
                 failed.push(name);
                 continue;
             }
         };
-        // label images by the file's stem, or its whole name where two files share a stem
+        // outputs named by the file's stem, made unique where files share one
         let stem = path
             .file_stem()
             .unwrap_or_default()
             .to_string_lossy()
             .to_string();
-        let stem = if stems.insert(stem.clone()) {
-            stem
-        } else {
-            name.clone()
-        };
         let many = segmented.len() > 1;
+        let names = |stem: &str| -> Vec<String> {
+            if many {
+                (1..=segmented.len())
+                    .map(|p| format!("{stem}-p{p}"))
+                    .collect()
+            } else {
+                vec![stem.to_string()]
+            }
+        };
+        let stem = (1..)
+            .map(|k| {
+                if k == 1 {
+                    stem.clone()
+                } else {
+                    format!("{stem}-{k}")
+                }
+            })
+            .find(|s| names(s).iter().all(|n| !stems.contains(n)))
+            .expect("some name is free");
+        stems.extend(names(&stem));
+        let mut failed_pages = Vec::new();
         for page in &segmented {
+            let page = match page {
+                Ok(page) => page,
+                Err((number, e)) => {
+                    say(&progress, format!("{}, page {number}: {e}", path.display()));
+                    summary.push_str(&batch::failed_summary(&name, Some(*number), e));
+                    failed_pages.push(number.to_string());
+                    continue;
+                }
+            };
             let labels_name = if many {
                 format!("{stem}-p{}-labels.tif", page.page)
             } else {
@@ -858,8 +890,11 @@ fn segment_many(a: &SegmentArgs, files: &[PathBuf]) -> Result<()> {
                 format!("{name}{which}: {} cells ({})", page.cells.count(), page.how),
             );
             cells += page.cells.count();
+            pages += 1;
         }
-        pages += segmented.len();
+        if !failed_pages.is_empty() {
+            failed.push(format!("{name} (page {})", failed_pages.join(", ")));
+        }
     }
     progress.finish_and_clear();
     for (file, text) in [("cells.csv", &cells_csv), ("summary.csv", &summary)] {
@@ -867,7 +902,7 @@ fn segment_many(a: &SegmentArgs, files: &[PathBuf]) -> Result<()> {
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     println!(
-        "{} of {} images segmented ({pages} pages, {cells} cells): {}",
+        "{} of {} images segmented in full ({pages} pages, {cells} cells): {}",
         files.len() - failed.len(),
         files.len(),
         dir.display()
