@@ -128,7 +128,8 @@ test('the trained network and the paint survive a reload', async () => {
   await page.click('#load-colony');
   await page.waitForFunction(() => window.cellseg.labelled);
   await page.click('#train');
-  await page.waitForFunction(() => window.cellseg.networkSaved);
+  // training starts once the colony's scale is set and ends with the network saved
+  await page.waitForFunction(() => window.cellseg.networkSaved, null, { timeout: 120_000 });
 
   await page.reload();
   await page.waitForFunction(() => document.getElementById('backend').dataset.state === 'ready');
