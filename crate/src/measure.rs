@@ -62,7 +62,7 @@ pub fn measure(cells: &Cells, rect: Rect, intensity: &Plane) -> Vec<Measures> {
         sums[l as usize - 1] += intensity.at(rect.x0 + x, rect.y0 + y) as f64;
     }
     let centroids = cells.centroids();
-    let angles = orientations(cells, &centroids);
+    let angles = orientations(cells);
     (0..n)
         .map(|k| {
             let id = k as u32 + 1;
@@ -194,24 +194,13 @@ fn ferets(hull: &[Point<i64>]) -> (f64, f64) {
 
 /// The long axis' direction of each cell, from the second moments of its pixels, in degrees
 /// counter-clockwise from the x axis (the image's y axis points down), 0..180.
-fn orientations(cells: &Cells, centroids: &[(f64, f64)]) -> Vec<f64> {
-    let mut moments = vec![[0.0f64; 3]; cells.count()]; // xx, yy, xy
-    for (i, &l) in cells.labels.iter().enumerate() {
-        if l != 0 {
-            let (cx, cy) = centroids[l as usize - 1];
-            let dx = (i % cells.width) as f64 + 0.5 - cx;
-            let dy = (i / cells.width) as f64 + 0.5 - cy;
-            let m = &mut moments[l as usize - 1];
-            m[0] += dx * dx;
-            m[1] += dy * dy;
-            m[2] += dx * dy;
-        }
-    }
-    moments
+fn orientations(cells: &Cells) -> Vec<f64> {
+    cells
+        .covariances()
         .iter()
-        .map(|m| {
+        .map(|&[xx, yy, xy]| {
             // y down: a counter-clockwise angle on screen is a negative one in pixel rows
-            let angle = (-0.5 * (2.0 * m[2]).atan2(m[0] - m[1])).to_degrees();
+            let angle = (-0.5 * (2.0 * xy).atan2(xx - yy)).to_degrees();
             // 0 ≤ angle < 180, also once printed to a tenth (no "-0.0", no "180.0")
             let angle = if angle < 0.0 {
                 angle + 180.0

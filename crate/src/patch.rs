@@ -71,7 +71,8 @@ pub struct Sampler {
     /// merged into one (models/README.md), and such lines are a small part of the edge class.
     pub septa_share: f32,
     /// "Other" pixels whose whole patch is background (see [`background`]), from which the
-    /// looks draw some "other" patches as an empty field would show them.
+    /// looks draw some "other" patches as an empty field would show them; indexed only when
+    /// the looks are wanted ([`Sampler::index_background`]).
     background: Vec<(u32, u32)>,
 }
 
@@ -169,11 +170,17 @@ impl Sampler {
         Ok(Sampler {
             by_class,
             septa: septa(labels, region),
-            background: background(labels, region),
+            background: Vec::new(),
             rng: StdRng::seed_from_u64(seed),
             augment: Augment::default(),
             septa_share: 0.0,
         })
+    }
+
+    /// Indexes the plain background of `region` for the looks' empty-field patches (a
+    /// distance transform of the labels: done once, and only by samplers that use looks).
+    pub fn index_background(&mut self, labels: &ClassMap, region: Rect) {
+        self.background = background(labels, region.clamp(labels.width, labels.height));
     }
 
     /// A batch of `n` patches: classes in turn (other, cell, edge, other, ...), each centre

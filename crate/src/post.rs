@@ -173,27 +173,33 @@ impl Cells {
         self.axes().iter().map(|&(_, minor)| minor).collect()
     }
 
-    /// (long, short) axis extents of each cell: √(12 λ + 1) for the eigenvalues λ of its
-    /// pixels' covariance.
-    fn axes(&self) -> Vec<(f64, f64)> {
+    /// The covariance `[xx, yy, xy]` of each cell's pixel positions (pixel centres), by id.
+    pub fn covariances(&self) -> Vec<[f64; 3]> {
         let centroids = self.centroids();
-        let mut moments = vec![[0.0f64; 3]; self.count()]; // xx, yy, xy
+        let mut sums = vec![[0.0f64; 3]; self.count()];
         for (i, &l) in self.labels.iter().enumerate() {
             if l != 0 {
                 let (cx, cy) = centroids[l as usize - 1];
                 let dx = (i % self.width) as f64 + 0.5 - cx;
                 let dy = (i / self.width) as f64 + 0.5 - cy;
-                let m = &mut moments[l as usize - 1];
+                let m = &mut sums[l as usize - 1];
                 m[0] += dx * dx;
                 m[1] += dy * dy;
                 m[2] += dx * dy;
             }
         }
-        moments
-            .iter()
+        sums.iter()
             .zip(&self.areas)
-            .map(|(m, &a)| {
-                let (xx, yy, xy) = (m[0] / a as f64, m[1] / a as f64, m[2] / a as f64);
+            .map(|(m, &a)| m.map(|v| v / a as f64))
+            .collect()
+    }
+
+    /// (long, short) axis extents of each cell: √(12 λ + 1) for the eigenvalues λ of its
+    /// pixels' covariance.
+    fn axes(&self) -> Vec<(f64, f64)> {
+        self.covariances()
+            .iter()
+            .map(|&[xx, yy, xy]| {
                 let root = (((xx - yy) / 2.0).powi(2) + xy * xy).sqrt();
                 let (major, minor) = ((xx + yy) / 2.0 + root, ((xx + yy) / 2.0 - root).max(0.0));
                 ((12.0 * major + 1.0).sqrt(), (12.0 * minor + 1.0).sqrt())

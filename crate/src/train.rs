@@ -99,6 +99,9 @@ impl Trainer {
     ) -> Result<Trainer, EmptyClass> {
         let mut sampler = Sampler::new(labels, train, config.seed)?;
         sampler.augment = config.augment;
+        if config.augment.looks {
+            sampler.index_background(labels, train);
+        }
         sampler.septa_share = config.septa_share;
         let heldout = evaluation_set(
             plane,
