@@ -223,43 +223,60 @@ impl ClassMap {
     }
 
     /// The map resampled to `width` x `height` by nearest neighbour (classes do not blend).
-    /// Shrinking, a target pixel that covers an edge pixel is edge (a stroke one pixel thin,
-    /// as edges are painted between cells, survives the image being halved), and one whose
-    /// nearest source pixel is unpainted takes the class painted most among those it covers.
     pub fn resized(&self, width: usize, height: usize) -> ClassMap {
+        self.resampled(width, height, |nearest, _| nearest)
+    }
+
+    /// Painted labels resampled to `width` x `height`: by nearest neighbour, except that a
+    /// target pixel covering painted edge is edge (a stroke one pixel thin, as edges are
+    /// painted between cells, survives the image being halved), and one whose nearest source
+    /// pixel is unpainted takes the class painted most among those it covers. (Full label
+    /// maps keep [`ClassMap::resized`]: their edge band is already as wide as it should be.)
+    pub fn paint_resized(&self, width: usize, height: usize) -> ClassMap {
+        self.resampled(width, height, |nearest, counts| {
+            if counts[CLASS_EDGE as usize] > 0 {
+                return CLASS_EDGE;
+            }
+            if nearest != UNLABELLED {
+                return nearest;
+            }
+            // the last of equal counts wins: cell before other
+            match (0..CLASSES.len()).max_by_key(|&c| counts[c]) {
+                Some(c) if counts[c] > 0 => c as u8,
+                _ => UNLABELLED,
+            }
+        })
+    }
+
+    /// Resampling to `width` x `height`: each target pixel's class is `pick(nearest source
+    /// class, class counts of the source pixels it covers)`.
+    fn resampled(
+        &self,
+        width: usize,
+        height: usize,
+        pick: impl Fn(u8, [usize; CLASSES.len()]) -> u8,
+    ) -> ClassMap {
         let (sw, sh) = (self.width, self.height);
         let span = |i: usize, to: usize, from: usize| {
             let a = (i * from / to.max(1)).min(from - 1);
             (a, ((i + 1) * from / to.max(1)).clamp(a + 1, from))
         };
-        let classes = (0..height)
-            .flat_map(|y| {
-                let (y0, y1) = span(y, height, sh);
-                (0..width).map(move |x| {
-                    let (x0, x1) = span(x, width, sw);
-                    let mut counts = [0usize; CLASSES.len()];
-                    for row in y0..y1 {
-                        for &c in &self.classes[row * sw + x0..row * sw + x1] {
-                            if let Some(n) = counts.get_mut(c as usize) {
-                                *n += 1;
-                            }
+        let mut classes = Vec::with_capacity(width * height);
+        for y in 0..height {
+            let (y0, y1) = span(y, height, sh);
+            for x in 0..width {
+                let (x0, x1) = span(x, width, sw);
+                let mut counts = [0usize; CLASSES.len()];
+                for row in y0..y1 {
+                    for &c in &self.classes[row * sw + x0..row * sw + x1] {
+                        if let Some(n) = counts.get_mut(c as usize) {
+                            *n += 1;
                         }
                     }
-                    if counts[CLASS_EDGE as usize] > 0 {
-                        return CLASS_EDGE;
-                    }
-                    let nearest = self.classes[y0 * sw + x0];
-                    if nearest != UNLABELLED {
-                        return nearest;
-                    }
-                    // the last of equal counts wins: edge before cell before other
-                    match (0..CLASSES.len()).max_by_key(|&c| counts[c]) {
-                        Some(c) if counts[c] > 0 => c as u8,
-                        _ => UNLABELLED,
-                    }
-                })
-            })
-            .collect();
+                }
+                classes.push(pick(self.classes[y0 * sw + x0], counts));
+            }
+        }
         ClassMap {
             width,
             height,
@@ -362,7 +379,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_thin_painted_stroke_survives_halving_and_full_labels_stay_nearest() {
+    fn a_thin_painted_stroke_survives_halving_and_full_labels_shrink_by_nearest() {
         // a one-pixel edge stroke on row 3 (odd: nearest sampling of a halved map skips it)
         // and a blob of cell paint, the rest unpainted
         let (w, h) = (12, 8);
@@ -376,19 +393,19 @@ mod tests {
         classes[w + 8..w + 12].fill(CLASS_EDGE);
         classes[8..12].fill(CLASS_CELL);
         let paint = ClassMap::painted(w, h, classes).unwrap();
-        let half = paint.resized(6, 4);
+        let half = paint.paint_resized(6, 4);
         assert_eq!(half.at(4, 0), CLASS_EDGE, "{:?}", half.classes);
         assert_eq!(half.counts()[CLASS_EDGE as usize], 6, "{:?}", half.classes);
         assert_eq!(half.at(1, 1), CLASS_EDGE);
         assert_eq!(half.at(0, 3), CLASS_CELL);
         assert_eq!(half.at(5, 3), UNLABELLED);
-        // a full class map shrinks by nearest neighbour, but for its edges
+        // a full class map shrinks by nearest neighbour
         let full = ClassMap {
             width: 4,
             height: 2,
             classes: vec![0, 1, 2, 0, 1, 1, 0, 2],
         };
-        assert_eq!(full.resized(4, 1).classes, vec![0, 1, 2, 2]);
+        assert_eq!(full.resized(4, 1).classes, vec![0, 1, 2, 0]);
         assert_eq!(full.resized(2, 1).classes, vec![0, 2]);
     }
 }

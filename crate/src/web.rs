@@ -652,7 +652,7 @@ impl Engine {
                 )));
             }
             let plane = s.networks_plane().ok_or_else(|| err("no image loaded"))?;
-            let paint = paint.resized(plane.width, plane.height);
+            let paint = paint.paint_resized(plane.width, plane.height);
             let whole = Rect::new(0, 0, plane.width, plane.height);
             let config = TrainConfig {
                 heldout_patches: 300,
