@@ -12,7 +12,7 @@ WASM_PACK_VERSION := 0.15.1
 # worked out for this one.
 NIGHTLY := nightly-2026-05-20
 
-.PHONY: setup pkg demo test test-native test-browser lint clean models models-looks eval fuzz bench
+.PHONY: setup pkg demo test test-native test-browser readers-venv test-readers test-workflow lint clean models models-looks eval fuzz bench
 
 setup:
 	@command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
@@ -22,6 +22,7 @@ setup:
 	rustup run $(NIGHTLY) rustc --print target-list >/dev/null 2>&1 && test -d "$$(rustup run $(NIGHTLY) rustc --print sysroot)/lib/rustlib/src" \
 	  || rustup toolchain install $(NIGHTLY) --profile minimal --component rust-src --target wasm32-unknown-unknown
 	test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
+	python3 -c 'import ensurepip' 2>/dev/null || { apt-get update && apt-get install -y python3-venv; }
 	test -d node_modules/playwright-core && test -d node_modules/uplot && test -d node_modules/@tensorflow/tfjs-backend-webgpu && test -d node_modules/@tensorflow/tfjs || npm ci --no-audit --no-fund
 
 # The wasm packages the page loads (release profile: LTO, size-tuned): pkg/ with WebGPU,
@@ -48,13 +49,48 @@ THREADS_RUSTFLAGS := -C target-feature=+atomics,+bulk-memory,+simd128 \
 demo: pkg
 	node tools/serve.mjs --port $(PORT) $(if $(wildcard $(DATA)/upstream),--data $(DATA)/upstream)
 
-test: pkg test-native test-browser
+test: pkg test-native test-browser test-readers test-workflow
 
 test-native:
 	CELLSEG_DATA=$(DATA) cargo test --workspace
 
 test-browser:
 	CELLSEG_DATA=$(DATA) npm test
+
+# Other people's readers of cellseg's exports, and the workflow engine labs run on clusters, in
+# a venv made here (pinned in tools/readers/requirements.txt).
+READERS_VENV ?= $(HOME)/.cache/cellseg/readers-venv
+CHECKS := $(CARGO_TARGET_DIR)/readers-check
+readers-venv:
+	test -x $(READERS_VENV)/bin/python || python3 -m venv $(READERS_VENV)
+	$(READERS_VENV)/bin/pip install -q --disable-pip-version-check -r tools/readers/requirements.txt
+
+# Fiji's ROI sets read back with roifile and filled to exactly the cells of the label TIFF
+# (tifffile), and the float32 probability stack, from two synthetic colonies and a crop.
+test-readers: readers-venv
+	cargo build --bin cellseg
+	rm -rf $(CHECKS) && mkdir -p $(CHECKS)/in
+	for seed in 1 2; do $(CARGO_TARGET_DIR)/debug/cellseg colony --width 256 --height 192 \
+	  --seed $$seed --out-image $(CHECKS)/in/colony-$$seed.png || exit 1; done
+	$(CARGO_TARGET_DIR)/debug/cellseg segment --weights $(ENSEMBLE) --scale 1 \
+	  --image $(CHECKS)/in --out-dir $(CHECKS)/out
+	$(CARGO_TARGET_DIR)/debug/cellseg segment --weights $(ENSEMBLE) --scale 1 \
+	  --image $(CHECKS)/in/colony-1.png --region 0,0,128,96 --out-probs $(CHECKS)/probs.tif
+	$(READERS_VENV)/bin/python tools/readers/check_exports.py $(CHECKS)/out $(CHECKS)/probs.tif
+
+# The Snakemake workflow on this machine (--cores 2): three images, one of them broken.
+test-workflow: readers-venv
+	cargo build --bin cellseg
+	rm -rf $(CHECKS)-workflow && mkdir -p $(CHECKS)-workflow/images
+	for seed in 3 4; do $(CARGO_TARGET_DIR)/debug/cellseg colony --width 192 --height 160 \
+	  --seed $$seed --out-image $(CHECKS)-workflow/images/colony-$$seed.png || exit 1; done
+	echo "not an image" > $(CHECKS)-workflow/images/broken.tif
+	$(READERS_VENV)/bin/snakemake --snakefile workflow/Snakefile --cores 2 --quiet rules \
+	  --directory $(CHECKS)-workflow --config images=$(CHECKS)-workflow/images \
+	  out=$(CHECKS)-workflow/results cellseg=$(CARGO_TARGET_DIR)/debug/cellseg scale=1 \
+	  weights=$(abspath models/looks-1.cellseg)
+	$(READERS_VENV)/bin/python tools/readers/check_workflow.py $(CHECKS)-workflow/results \
+	  colony-3.png colony-4.png --broken broken.tif
 
 lint:
 	cargo fmt --all --check

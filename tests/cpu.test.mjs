@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { launch, loadTutorial, train } from './harness.mjs';
+import { launch, loadTutorial, train, unzip } from './harness.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -121,6 +121,20 @@ test('CPU: the pretrained networks segment a held-out crop right away; clean-up 
     assert.ok(Number(row.mean_intensity) > 255, `16-bit file units: ${line}`);
     assert.ok(Number(row.length_um) >= Number(row.width_um), line);
   }
+
+  // the ROI set for Fiji: one traced polygon per cell, named by id, inside the crop (read
+  // here from the zip's central directory and ImageJ's header layout)
+  const [rois] = await Promise.all([page.waitForEvent('download'), page.click('#download-rois')]);
+  assert.equal(rois.suggestedFilename(), 'phase_027-rois.zip');
+  const entries = unzip(await readFile(await rois.path()));
+  assert.equal(entries.length, cells);
+  entries.forEach(({ name, data }, k) => {
+    assert.equal(name, `cell-${String(k + 1).padStart(4, '0')}.roi`);
+    assert.equal(data.subarray(0, 4).toString('latin1'), 'Iout');
+    assert.equal(data[6], 8, 'a traced polygon');
+    const [top, left, bottom, right] = [8, 10, 12, 14].map((o) => data.readInt16BE(o));
+    assert.ok(left >= 1100 && right <= 1228 && top >= 420 && bottom <= 548 && left < right && top < bottom, `${name}: ${[top, left, bottom, right]}`);
+  });
 
   // the label image: a 16-bit TIFF of the crop, one id per cell
   await page.selectOption('#export-what', 'labels');

@@ -2,7 +2,7 @@
 // /data/) and Debian's Chromium driven by playwright-core.
 
 import { chromium } from 'playwright-core';
-import { deflateSync } from 'node:zlib';
+import { deflateSync, inflateRawSync } from 'node:zlib';
 import { serve } from '../tools/serve.mjs';
 
 const DATA = process.env.CELLSEG_DATA || new URL('../../shared/data/bsubtilis', import.meta.url).pathname;
@@ -70,8 +70,9 @@ export async function train(page, { steps, batch, lr, evalEvery }) {
 
 /** An uncompressed little-endian 16-bit grayscale TIFF with one page per `pages` entry
  *  ({width, height, value(x, y), stripAt, claim}: stripAt overrides where the pixels are said
- *  to be, claim the [width, height] the header states, to make broken files), written here so
- *  the test depends on no encoder. */
+ *  to be, claim the [width, height] the header states, to make broken files; description an
+ *  ImageDescription and perUnit an XResolution [numerator, denominator], as Fiji writes a pixel
+ *  size), written here so the test depends on no encoder. */
 export function tiff16(pages) {
   return tiff(pages, 16);
 }
@@ -88,7 +89,7 @@ function tiff(pages, bits) {
   header.write('II*\0', 0, 'latin1');
   parts.push(header);
   const ifdOffsets = [];
-  const layout = pages.map(({ width, height, value, stripAt, claim }) => {
+  const layout = pages.map(({ width, height, value, stripAt, claim, description, perUnit }) => {
     const bytes = bits / 8;
     const pixels = Buffer.alloc(bytes * width * height);
     for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
@@ -98,16 +99,33 @@ function tiff(pages, bits) {
     const at = offset;
     offset += pixels.length;
     parts.push(pixels);
+    // values longer than four bytes go before the directory: [tag, type, offset, count]
+    const outOfLine = (bytes) => {
+      const where = offset;
+      offset += bytes.length;
+      parts.push(bytes);
+      return where;
+    };
+    const text = description === undefined ? [] : (() => {
+      const bytes = Buffer.from(`${description}\0`, 'utf8');
+      return [[270, 2, outOfLine(bytes), bytes.length]];
+    })();
+    const resolution = perUnit === undefined ? [] : (() => {
+      const bytes = Buffer.alloc(8);
+      bytes.writeUInt32LE(perUnit[0], 0);
+      bytes.writeUInt32LE(perUnit[1], 4);
+      return [[282, 5, outOfLine(bytes)], [296, 3, 1]];
+    })();
     const tags = [[256, 4, claim?.[0] ?? width], [257, 4, claim?.[1] ?? height], [258, 3, bits], [259, 3, 1], [262, 3, 1],
-      [273, 4, stripAt ?? at], [277, 3, 1], [278, 4, height], [279, 4, pixels.length],
+      ...text, [273, 4, stripAt ?? at], [277, 3, 1], [278, 4, height], [279, 4, pixels.length], ...resolution,
       ...(bits === 32 ? [[339, 3, 3]] : [])];
     const ifd = Buffer.alloc(2 + 12 * tags.length + 4);
     ifd.writeUInt16LE(tags.length, 0);
-    tags.forEach(([tag, type, v], i) => {
+    tags.forEach(([tag, type, v, count = 1], i) => {
       const o = 2 + 12 * i;
       ifd.writeUInt16LE(tag, o);
       ifd.writeUInt16LE(type, o + 2);
-      ifd.writeUInt32LE(1, o + 4);
+      ifd.writeUInt32LE(count, o + 4);
       if (type === 3) ifd.writeUInt16LE(v, o + 8); else ifd.writeUInt32LE(v, o + 8);
     });
     ifdOffsets.push(offset);
@@ -183,4 +201,31 @@ export function npy(descr, shape, data) {
   Buffer.from('\x93NUMPY\x01\x00', 'latin1').copy(head);
   head.writeUInt16LE(header.length, 8);
   return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data)]);
+}
+
+/** The files of a zip archive, `[{ name, data }]` in its central directory's order (stored or
+ *  deflated), read here so the tests check the page's archives with no zip library. */
+export function unzip(bytes) {
+  const buffer = Buffer.from(bytes);
+  let end = buffer.length - 22;
+  while (end >= 0 && buffer.readUInt32LE(end) !== 0x06054b50) end--;
+  if (end < 0) throw new Error('not a zip: no end of central directory');
+  const count = buffer.readUInt16LE(end + 10);
+  let at = buffer.readUInt32LE(end + 16);
+  const files = [];
+  for (let i = 0; i < count; i++) {
+    if (buffer.readUInt32LE(at) !== 0x02014b50) throw new Error(`zip entry ${i}: bad central header`);
+    const method = buffer.readUInt16LE(at + 10);
+    const size = buffer.readUInt32LE(at + 20);
+    const [nameLength, extra, comment] = [28, 30, 32].map((o) => buffer.readUInt16LE(at + o));
+    const local = buffer.readUInt32LE(at + 42);
+    const name = buffer.subarray(at + 46, at + 46 + nameLength).toString('utf8');
+    const start = local + 30 + buffer.readUInt16LE(local + 26) + buffer.readUInt16LE(local + 28);
+    const raw = buffer.subarray(start, start + size);
+    const data = method === 0 ? raw : method === 8 ? inflateRawSync(raw) : null;
+    if (!data) throw new Error(`${name}: compression method ${method}`);
+    files.push({ name, data });
+    at += 46 + nameLength + extra + comment;
+  }
+  return files;
 }

@@ -35,12 +35,15 @@ const meanGray = (page) => page.evaluate(() => {
   return sum / (rgba.length / 4);
 });
 
-test('a 16-bit two-page TIFF: pages to pick, auto-levels (not black), a display window', async () => {
+test('a 16-bit two-page TIFF: pages to pick, auto-levels (not black), a display window, its pixel size', async () => {
   const page = await browser.open('?backend=cpu');
-  const file = tiff16([{ width: 120, height: 90, value: rods(0) }, { width: 120, height: 90, value: rods(12) }]);
+  // as Fiji saves a calibrated stack: 15.38 pixels a micron (0.065 µm)
+  const fiji = { description: 'ImageJ=1.54f\nimages=2\nslices=2\nunit=micron\nloop=false\n', perUnit: [200, 13] };
+  const file = tiff16([{ width: 120, height: 90, value: rods(0), ...fiji }, { width: 120, height: 90, value: rods(12) }]);
   await page.setInputFiles('#file', { name: 'stack.tif', mimeType: 'image/tiff', buffer: file });
   await page.waitForFunction(() => window.cellseg.image?.width === 120);
-  assert.match(await page.textContent('#data-status'), /^stack\.tif: 120 × 90 pixels, 16-bit, page 1 of 2,/);
+  assert.match(await page.textContent('#data-status'), /^stack\.tif: 120 × 90 pixels, 16-bit, page 1 of 2, 0\.065 µm a pixel \(from the file\),/);
+  assert.equal(await page.inputValue('#pixel-size'), '0.065');
   assert.equal(await page.isVisible('#page'), true);
   const gray = await meanGray(page);
   assert.ok(gray > 60 && gray < 230, `auto-levels spread 1000..1104 of 65535 over the grays: mean ${gray}`);

@@ -69,6 +69,7 @@ function enable() {
   $('compare-stop').disabled = !state.comparing;
   $('arch-use').disabled = !idle || !architectures.valid;
   $('download-csv').disabled = !state.lastCells;
+  $('download-rois').disabled = !state.lastCells;
   $('export').disabled = !idle || !state.lastCells;
   $('fine-tune').disabled = !idle || !state.image || !painter.painted;
   $('measure-length').disabled = !idle || !state.lastCells;
@@ -443,6 +444,8 @@ function imageLoaded(reply, name) {
     if (classes && painter.restore(classes)) setStatus('paint-status', `${$('paint-status').textContent} (restored from your last visit)`);
   }).catch((e) => console.warn('paint autosave:', e));
   state.imageFile = { pages: reply.pages, channels: reply.channels, page: reply.page, channel: reply.channel };
+  // a size the file states (ImageJ or OME metadata) fills the field; a typed one stays otherwise
+  if (reply.micron > 0) $('pixel-size').value = String(Number(reply.micron.toPrecision(6)));
   showFileOptions(reply);
   display.show(reply.display).catch(() => { /* shown */ });
   $('paint-tools').hidden = false;
@@ -460,7 +463,8 @@ function imageLoaded(reply, name) {
   drawImage();
   const depth = reply.bits ? `, ${reply.bits}-bit${reply.channels >= 3 ? ' colour' : ''}` : '';
   const page = reply.pages > 1 ? `, page ${reply.page + 1} of ${reply.pages}` : '';
-  setStatus('data-status', `${name}: ${reply.width} × ${reply.height} pixels${depth}${page}, no labels (segmentation only).`);
+  const size = reply.micron > 0 ? `, ${$('pixel-size').value} µm a pixel (from the file)` : '';
+  setStatus('data-status', `${name}: ${reply.width} × ${reply.height} pixels${depth}${page}${size}, no labels (segmentation only).`);
   setStatus('train-status', 'Training needs labels for this image.');
   enable();
 }
@@ -922,6 +926,14 @@ $('download-csv').addEventListener('click', async () => {
   try {
     const { csv } = await run('cellsCsv', { file, page: (state.imageFile?.page ?? 0) + 1, micron: Number($('pixel-size').value) });
     download(new Blob([csv], { type: 'text/csv' }), `${file.replace(/\.[^.]*$/, '')}-cells.csv`);
+  } catch { /* shown */ }
+});
+// Fiji opens the zip in its ROI Manager (drag it onto Fiji), each cell named by its id.
+$('download-rois').addEventListener('click', async () => {
+  const file = state.image?.name ?? 'image';
+  try {
+    const { zip } = await run('cellsRoiZip', {});
+    download(new Blob([zip], { type: 'application/zip' }), `${file.replace(/\.[^.]*$/, '')}-rois.zip`);
   } catch { /* shown */ }
 });
 // A new seed means a new run (new patches, new held-out set); learning rate, batch and

@@ -201,7 +201,8 @@ function loadImage(bytes, page = 0, channel = -1) {
   imageFile = bytes;
   const rgba = engine.imageRgba(NaN, NaN);
   const [low, high, full, floor] = engine.displayRange();
-  return [{ width, height, heldoutFrom, rgba, pages, channels, bits, page, channel, display: { low, high, floor, full } }, [rgba.buffer]];
+  const micron = Engine.statedPixelSize(bytes);
+  return [{ width, height, heldoutFrom, rgba, pages, channels, bits, page, channel, micron, display: { low, high, floor, full } }, [rgba.buffer]];
 }
 
 // Dense maps of large crops come in bands: progress over the whole, and a cancel between bands.
@@ -338,6 +339,10 @@ async function handle(msg) {
       return [{ bytes }, [bytes.buffer]];
     }
     case 'cellsCsv': return { csv: engine.cellsCsv(msg.file, msg.page, msg.micron) };
+    case 'cellsRoiZip': {
+      const zip = engine.cellsRoiZip();
+      return [{ zip }, [zip.buffer]];
+    }
     case 'setEnsemble': {
       const texts = engine.setEnsemble(msg.files.map((b) => new Uint8Array(b)));
       return { texts, size: engine.ensembleSize };

@@ -4,17 +4,23 @@
 //! around [`segment_file`], and a file that cannot be read gets its own message while the rest
 //! go on.
 
+use std::collections::HashSet;
+use std::io::{Cursor, Write};
+
 use crate::backend::Backend;
 use crate::decode::{self, Options};
 use crate::measure;
 use crate::network::Network;
 use crate::normalise::normalise;
 use crate::pipeline::{ScaleChoice, segment_auto, segment_cells};
+use crate::pixel_size;
 use crate::plane::Rect;
 use crate::post::{Cells, PostConfig};
+use crate::{export, geojson, roi};
 
 /// The summary table's columns: one row per page (or per file that failed).
-pub const SUMMARY_HEADER: &str = "file,page,cells,median_area_px,scale,status";
+/// `um_per_px` is the pixel size the µm columns used (given, or stated by the file; empty if none).
+pub const SUMMARY_HEADER: &str = "file,page,cells,median_area_px,scale,um_per_px,status";
 
 /// One page segmented.
 pub struct Page {
@@ -24,6 +30,8 @@ pub struct Page {
     /// The scale the networks saw the page at, and how it was chosen.
     pub factor: f64,
     pub how: String,
+    /// The pixel size in µm the measurements used, if known.
+    pub micron: Option<f64>,
     /// Its cells' measurements, and their rows of the table ([`measure::HEADER`]).
     pub measures: Vec<measure::Measures>,
     pub rows: String,
@@ -36,11 +44,12 @@ impl Page {
         areas.sort_unstable();
         let median = areas.get(areas.len() / 2).copied().unwrap_or(0);
         format!(
-            "{},{},{},{median},{:.3},ok\n",
+            "{},{},{},{median},{:.3},{},ok\n",
             measure::quoted(file),
             self.page,
             self.cells.count(),
-            self.factor
+            self.factor,
+            self.micron.map(|m| m.to_string()).unwrap_or_default()
         )
     }
 }
@@ -49,7 +58,7 @@ impl Page {
 /// segmented, with the reason.
 pub fn failed_summary(file: &str, page: Option<usize>, why: &str) -> String {
     format!(
-        "{},{},,,,{}\n",
+        "{},{},,,,,{}\n",
         measure::quoted(file),
         page.map(|p| p.to_string()).unwrap_or_default(),
         measure::quoted(&format!("failed: {why}"))
@@ -61,7 +70,8 @@ pub type PageError = (usize, String);
 
 /// Segments every page of the file `bytes` (named `file` in the tables) at `scale`, each page
 /// measured in its own file units; `on_page(done, pages)` follows the pages. The whole image
-/// is segmented; `micron` is the pixel size for the µm columns. With `--scale auto` the scale
+/// is segmented; `micron` is the pixel size for the µm columns (by default the one the file
+/// states, [`pixel_size::of_file`]). With `--scale auto` the scale
 /// is found on the first page that segments and kept for the rest: a stack's pages come
 /// from one microscope, and sizes compared across a time-lapse must be measured alike. A
 /// file that cannot be read at all is an `Err`; a page that fails is its own `Err` in the
@@ -78,6 +88,7 @@ pub async fn segment_file(
     on_page: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<Result<Page, PageError>>, String> {
     let pages = decode::page_count(bytes).map_err(|e| e.to_string())?;
+    let micron = micron.or_else(|| pixel_size::of_file(bytes));
     let mut out = Vec::with_capacity(pages);
     let mut scale = scale;
     let mut found_on = None;
@@ -144,13 +155,219 @@ async fn segment_page(
         measures: measured,
         factor: seg.factor,
         how,
+        micron,
         cells: seg.cells,
     })
+}
+
+/// Output names for pages, unique across a run: `stem` for a one-page file, `stem-pN` for a
+/// stack's pages, with `-2`, `-3`, … after the stem where files share one.
+#[derive(Default)]
+pub struct Names {
+    taken: HashSet<String>,
+}
+
+impl Names {
+    /// Names for the `pages` pages of a file with this stem (its name without extension).
+    pub fn claim(&mut self, stem: &str, pages: usize) -> Vec<String> {
+        let names = |stem: &str| -> Vec<String> {
+            if pages > 1 {
+                (1..=pages).map(|p| format!("{stem}-p{p}")).collect()
+            } else {
+                vec![stem.to_string()]
+            }
+        };
+        let free = (1..)
+            .map(|k| {
+                if k == 1 {
+                    names(stem)
+                } else {
+                    names(&format!("{stem}-{k}"))
+                }
+            })
+            .find(|n| n.iter().all(|n| !self.taken.contains(n)))
+            .expect("some name is free");
+        self.taken.extend(free.iter().cloned());
+        free
+    }
+}
+
+/// The stem of a file name: without its folders and its last extension.
+pub fn stem(file: &str) -> &str {
+    let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    match name.rfind('.') {
+        Some(dot) if dot > 0 => &name[..dot],
+        _ => name,
+    }
+}
+
+/// The files of one page's results, named after the page: its 16-bit label TIFF, its outlines
+/// as QuPath GeoJSON and as a Fiji ROI set.
+pub fn page_files(page: &Page, name: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let whole = Rect::new(0, 0, page.cells.width, page.cells.height);
+    let labels =
+        export::labels(&page.cells, image::ImageFormat::Tiff).map_err(|e| e.to_string())?;
+    let outlines = geojson::cells(&page.cells, whole, &page.measures).to_string();
+    Ok(vec![
+        (format!("{name}-labels.tif"), labels),
+        (format!("{name}-cells.geojson"), outlines.into_bytes()),
+        (format!("{name}-rois.zip"), roi::zip(&page.cells, whole)?),
+    ])
+}
+
+/// A run's results as one zip, built a file at a time (the page's download): every page's
+/// [`page_files`], then `cells.csv` (every cell) and `summary.csv` (a row per page, failures
+/// with their reason).
+pub struct Archive {
+    zip: zip::ZipWriter<Cursor<Vec<u8>>>,
+    names: Names,
+    cells: String,
+    summary: String,
+}
+
+impl Default for Archive {
+    fn default() -> Archive {
+        Archive {
+            zip: zip::ZipWriter::new(Cursor::new(Vec::new())),
+            names: Names::default(),
+            cells: format!("{}\n", measure::HEADER),
+            summary: format!("{SUMMARY_HEADER}\n"),
+        }
+    }
+}
+
+impl Archive {
+    fn put(&mut self, name: &str, bytes: &[u8]) -> Result<(), String> {
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        self.zip
+            .start_file(name, options)
+            .map_err(|e| e.to_string())
+            .and_then(|()| self.zip.write_all(bytes).map_err(|e| e.to_string()))
+            .map_err(|e| format!("writing {name} into the zip: {e}"))
+    }
+
+    /// Adds what [`segment_file`] gave for `file`; returns the file's summary rows.
+    pub fn add(
+        &mut self,
+        file: &str,
+        result: &Result<Vec<Result<Page, PageError>>, String>,
+    ) -> Result<String, String> {
+        let mut rows = String::new();
+        match result {
+            Err(why) => rows.push_str(&failed_summary(file, None, why)),
+            Ok(pages) => {
+                let names = self.names.claim(stem(file), pages.len());
+                for (page, name) in pages.iter().zip(&names) {
+                    match page {
+                        Err((number, why)) => {
+                            rows.push_str(&failed_summary(file, Some(*number), why))
+                        }
+                        Ok(page) => {
+                            for (entry, bytes) in page_files(page, name)? {
+                                self.put(&entry, &bytes)?;
+                            }
+                            self.cells.push_str(&page.rows);
+                            rows.push_str(&page.summary(file));
+                        }
+                    }
+                }
+            }
+        }
+        self.summary.push_str(&rows);
+        Ok(rows)
+    }
+
+    /// The zip, with the two tables.
+    pub fn finish(mut self) -> Result<Vec<u8>, String> {
+        let (cells, summary) = (
+            std::mem::take(&mut self.cells),
+            std::mem::take(&mut self.summary),
+        );
+        self.put("cells.csv", cells.as_bytes())?;
+        self.put("summary.csv", summary.as_bytes())?;
+        let done = self
+            .zip
+            .finish()
+            .map_err(|e| format!("writing the zip: {e}"))?;
+        Ok(done.into_inner())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plane::Plane;
+
+    #[test]
+    fn names_stay_unique_across_files_and_pages() {
+        let mut names = Names::default();
+        assert_eq!(names.claim("a", 1), ["a"]);
+        assert_eq!(names.claim("a", 2), ["a-p1", "a-p2"]);
+        assert_eq!(names.claim("a", 1), ["a-2"]);
+        assert_eq!(names.claim("a", 2), ["a-2-p1", "a-2-p2"]);
+        assert_eq!(names.claim("a-p1", 1), ["a-p1-2"]);
+        assert_eq!(stem("dir/x.y.tif"), "x.y");
+        assert_eq!(stem(".hidden"), ".hidden");
+        assert_eq!(stem("C:\\data\\plate.tiff"), "plate");
+    }
+
+    #[test]
+    fn an_archive_holds_each_pages_files_and_both_tables() {
+        let cells = Cells::from_labels(vec![1, 1, 0, 2, 2, 2], 3, 2, 1);
+        let measures = measure::measure(
+            &cells,
+            Rect::new(0, 0, 3, 2),
+            &Plane::new(3, 2, vec![0.5; 6]),
+        );
+        let page = |number| Page {
+            page: number,
+            cells: cells.clone(),
+            factor: 1.0,
+            how: String::new(),
+            micron: None,
+            rows: measure::csv_rows("s.tif", number, &measures, None),
+            measures: measures.clone(),
+        };
+        let mut archive = Archive::default();
+        archive.add("one.png", &Ok(vec![Ok(page(1))])).unwrap();
+        let stack = Ok(vec![Ok(page(1)), Err((2, "truncated".to_string()))]);
+        let rows = archive.add("s.tif", &stack).unwrap();
+        assert_eq!(rows.lines().count(), 2);
+        archive.add("bad.tif", &Err("not an image".into())).unwrap();
+        let zip = archive.finish().unwrap();
+        let mut read = zip::ZipArchive::new(Cursor::new(zip)).unwrap();
+        let names: Vec<&str> = read.file_names().collect();
+        let mut names = names.into_iter().map(String::from).collect::<Vec<_>>();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "cells.csv",
+                "one-cells.geojson",
+                "one-labels.tif",
+                "one-rois.zip",
+                "s-p1-cells.geojson",
+                "s-p1-labels.tif",
+                "s-p1-rois.zip",
+                "summary.csv"
+            ]
+        );
+        let mut summary = String::new();
+        std::io::Read::read_to_string(&mut read.by_name("summary.csv").unwrap(), &mut summary)
+            .unwrap();
+        let lines: Vec<&str> = summary.lines().collect();
+        assert_eq!(lines.len(), 5, "{summary}");
+        assert!(lines[3].starts_with("s.tif,2,") && lines[3].ends_with("failed: truncated"));
+        assert!(lines[4].starts_with("bad.tif,,"));
+        let mut table = String::new();
+        std::io::Read::read_to_string(&mut read.by_name("cells.csv").unwrap(), &mut table).unwrap();
+        assert_eq!(
+            table.lines().count(),
+            1 + 2 + 2,
+            "a header and two cells per page"
+        );
+    }
 
     #[test]
     fn summary_rows_follow_their_header_and_quote_what_needs_it() {
@@ -160,16 +377,17 @@ mod tests {
             cells,
             factor: 0.5,
             how: String::new(),
+            micron: Some(0.065),
             measures: Vec::new(),
             rows: String::new(),
         };
         let columns = SUMMARY_HEADER.split(',').count();
         let row = page.summary("a.tif");
-        assert_eq!(row, "a.tif,2,2,3,0.500,ok\n");
+        assert_eq!(row, "a.tif,2,2,3,0.500,0.065,ok\n");
         assert_eq!(row.trim_end().split(',').count(), columns);
         let failed = failed_summary("b, c.png", None, "not an image");
-        assert_eq!(failed, "\"b, c.png\",,,,,failed: not an image\n");
+        assert_eq!(failed, "\"b, c.png\",,,,,,failed: not an image\n");
         let page = failed_summary("d.tif", Some(3), "too large");
-        assert_eq!(page, "d.tif,3,,,,failed: too large\n");
+        assert_eq!(page, "d.tif,3,,,,,failed: too large\n");
     }
 }

@@ -1,13 +1,14 @@
 //! Cells as GeoJSON, the way QuPath exports and imports objects: a FeatureCollection of one
-//! Polygon feature per cell — its outline through the centres of its boundary pixels, in
-//! image pixel coordinates — with the cell's measurements ([`crate::measure`]) as QuPath's
-//! `measurements` and `objectType` "detection", so the cells open in QuPath (File → Import
-//! objects) with their table.
+//! Polygon feature per cell — its outline along its pixels' edges ([`crate::polygon`]), in
+//! image pixel coordinates, which QuPath fills back to exactly the cell's pixels — with the
+//! cell's measurements ([`crate::measure`]) as QuPath's `measurements` and `objectType`
+//! "detection", so the cells open in QuPath (File → Import objects) with their table.
 
 use serde_json::{Value, json};
 
-use crate::measure::{Measures, border};
+use crate::measure::Measures;
 use crate::plane::Rect;
+use crate::polygon;
 use crate::post::Cells;
 
 /// The cells (covering `rect` of the image) and their measurements, as GeoJSON.
@@ -22,25 +23,10 @@ pub fn cells(cells: &Cells, rect: Rect, measures: &[Measures]) -> Value {
                 m.bbox.x1 - rect.x0,
                 m.bbox.y1 - rect.y0,
             );
-            let mut ring: Vec<[f64; 2]> = border(cells, m.cell, b)
+            let mut ring: Vec<[i64; 2]> = polygon::outline(cells, m.cell, b)
                 .iter()
-                .map(|&(x, y)| {
-                    [
-                        rect.x0 as f64 + x as f64 + 0.5,
-                        rect.y0 as f64 + y as f64 + 0.5,
-                    ]
-                })
+                .map(|&(x, y)| [rect.x0 as i64 + x, rect.y0 as i64 + y])
                 .collect();
-            if ring.len() < 3 {
-                // a cell one pixel thin has no inside to go round: its box stands in
-                let (x0, y0, x1, y1) = (
-                    m.bbox.x0 as f64,
-                    m.bbox.y0 as f64,
-                    m.bbox.x1 as f64,
-                    m.bbox.y1 as f64,
-                );
-                ring = vec![[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
-            }
             ring.push(ring[0]); // GeoJSON rings end where they start
             json!({
                 "type": "Feature",

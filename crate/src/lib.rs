@@ -18,9 +18,12 @@
 //! Around it: `comparison` trains several architectures on the same batches (post 3);
 //! `scale` resamples an image to the tutorial's cell size and maps back, and `width` measures
 //! that size from the image itself (scale space, before any cell is found); `display` is the
-//! display window in file units; `colony` draws synthetic images with exact labels; `export`
-//! writes labels, masks and maps, `measure` each cell's size, shape and intensity (the CSV
-//! table) and `geojson` the cells' outlines with them, as QuPath reads objects; `intensity`, `evaluate` and `unmatched` explain results.
+//! display window in file units, and `pixel_size` the µm per pixel a TIFF states; `colony`
+//! draws synthetic images with exact labels; `export` writes labels, masks and maps,
+//! `measure` each cell's size, shape and intensity (the CSV table), `polygon` each cell's
+//! outline along its pixels' edges, and `geojson` and `roi` those outlines with the
+//! measurements, as QuPath reads objects and Fiji reads ROI sets; `intensity`, `evaluate` and
+//! `unmatched` explain results.
 //! `backend` picks WebGPU or the CPU at run time; `bench` times the network densely, patch by
 //! patch and in training (for the CLI and the page); `web` is the wasm-bindgen surface.
 
@@ -48,8 +51,11 @@ pub mod normalise;
 pub mod outline;
 pub mod patch;
 pub mod pipeline;
+pub mod pixel_size;
 pub mod plane;
+pub mod polygon;
 pub mod post;
+pub mod roi;
 pub mod scale;
 pub mod spec;
 pub mod tiff_pages;

@@ -50,16 +50,12 @@ pub struct Measures {
 /// (the whole of it) in file units.
 pub fn measure(cells: &Cells, rect: Rect, intensity: &Plane) -> Vec<Measures> {
     let (w, n) = (cells.width, cells.count());
-    let mut boxes = vec![Rect::new(usize::MAX, usize::MAX, 0, 0); n];
+    let boxes = cells.boxes();
     let mut sums = vec![0.0f64; n];
     for (i, &l) in cells.labels.iter().enumerate() {
-        if l == 0 {
-            continue;
+        if l != 0 {
+            sums[l as usize - 1] += intensity.at(rect.x0 + i % w, rect.y0 + i / w) as f64;
         }
-        let (x, y) = (i % w, i / w);
-        let b = &mut boxes[l as usize - 1];
-        *b = Rect::new(b.x0.min(x), b.y0.min(y), b.x1.max(x + 1), b.y1.max(y + 1));
-        sums[l as usize - 1] += intensity.at(rect.x0 + x, rect.y0 + y) as f64;
     }
     let centroids = cells.centroids();
     let angles = orientations(cells);
@@ -142,7 +138,7 @@ impl Outline {
 
 /// The outer border of cell `id` (inside `b`, its bounding box in the cells' pixels): the
 /// boundary pixels `(x, y)` in order around it, in the cells' pixels.
-pub fn border(cells: &Cells, id: u32, b: Rect) -> Vec<(i64, i64)> {
+fn border(cells: &Cells, id: u32, b: Rect) -> Vec<(i64, i64)> {
     // the cell alone in its bounding box, one pixel of margin all round
     let (bw, bh) = (b.width() + 2, b.height() + 2);
     let mask = image::GrayImage::from_fn(bw as u32, bh as u32, |x, y| {

@@ -23,6 +23,7 @@ use statrs::stats_tests::NaNPolicy;
 use statrs::stats_tests::ks_test::{KSTwoSampleAlternativeMethod, ks_twosample};
 
 use crate::dense::ProbabilityMap;
+use crate::plane::Rect;
 use crate::spec::{CLASS_CELL, CLASS_OTHER};
 
 /// Post-processing settings, in the pixels of the map they clean (see [`PostConfig::at_scale`]
@@ -160,6 +161,19 @@ impl Cells {
             .zip(&self.areas)
             .map(|(&(x, y), &a)| (x / a as f64, y / a as f64))
             .collect()
+    }
+
+    /// The bounding box of each cell in its own pixels (half-open), by id order.
+    pub fn boxes(&self) -> Vec<Rect> {
+        let mut boxes = vec![Rect::new(usize::MAX, usize::MAX, 0, 0); self.count()];
+        for (i, &l) in self.labels.iter().enumerate() {
+            if l != 0 {
+                let (x, y) = (i % self.width, i / self.width);
+                let b = &mut boxes[l as usize - 1];
+                *b = Rect::new(b.x0.min(x), b.y0.min(y), b.x1.max(x + 1), b.y1.max(y + 1));
+            }
+        }
+        boxes
     }
 
     /// Each cell's length: the extent of its long axis, from the second moments of its

@@ -495,6 +495,12 @@ impl Engine {
         })
     }
 
+    /// The pixel size (µm) the file states in its ImageJ or OME metadata; 0 when none.
+    #[wasm_bindgen(js_name = statedPixelSize)]
+    pub fn stated_pixel_size(bytes: &[u8]) -> f64 {
+        crate::pixel_size::of_file(bytes).unwrap_or(0.0)
+    }
+
     /// The input limits: `[largest image in pixels, largest file in bytes]`.
     pub fn limits() -> Vec<f64> {
         vec![decode::MAX_PIXELS as f64, decode::MAX_FILE_BYTES as f64]
@@ -1322,6 +1328,20 @@ impl Engine {
                 crate::measure::HEADER,
                 crate::measure::csv_rows(file, page.max(1) as usize, &rows, micron)
             ))
+        })
+    }
+
+    /// The last cells as an ImageJ/Fiji ROI set ([`crate::roi`]): a zip of one traced polygon
+    /// per cell, named `cell-NNNN` by id, in image coordinates.
+    #[wasm_bindgen(js_name = cellsRoiZip)]
+    pub fn cells_roi_zip(&self) -> Result<Vec<u8>, JsValue> {
+        self.with(|s| {
+            let (found, _) = s
+                .last_cells
+                .as_ref()
+                .ok_or_else(|| err("segment a crop first"))?;
+            let rect = s.last_rect.ok_or_else(|| err("segment a crop first"))?;
+            crate::roi::zip(found, rect).map_err(err)
         })
     }
 

@@ -349,13 +349,22 @@ fn a_folder_and_a_stack_segment_page_by_page_and_a_bad_file_does_not_stop_them()
     .unwrap()
     .save(inputs.join("one.png"))
     .unwrap();
+    // the stack as Fiji saves one: its description and 10 pixels a micron
     let mut stack = std::io::Cursor::new(Vec::new());
     let mut encoder = TiffEncoder::new(&mut stack).unwrap();
-    for (x, y) in [(1100, 420), (1160, 460)] {
-        let page = crop16(x, y, w, h);
-        encoder
-            .write_image::<colortype::Gray16>(w as u32, h as u32, &page)
+    for (k, (x, y)) in [(1100, 420), (1160, 460)].into_iter().enumerate() {
+        let mut page = encoder
+            .new_image::<colortype::Gray16>(w as u32, h as u32)
             .unwrap();
+        if k == 0 {
+            let fiji = "ImageJ=1.54f\nimages=2\nslices=2\nunit=micron\nloop=false\n";
+            page.encoder()
+                .write_tag(tiff::tags::Tag::ImageDescription, fiji)
+                .unwrap();
+        }
+        let per_micron = tiff::encoder::Rational { n: 10, d: 1 };
+        page.resolution(tiff::tags::ResolutionUnit::None, per_micron);
+        page.write_data(&crop16(x, y, w, h)).unwrap();
     }
     std::fs::write(inputs.join("stack.tif"), stack.into_inner()).unwrap();
     std::fs::write(inputs.join("broken.png"), b"\x89PNG but not really").unwrap();
@@ -391,7 +400,7 @@ fn a_folder_and_a_stack_segment_page_by_page_and_a_bad_file_does_not_stop_them()
         "{summary}"
     );
     assert!(
-        rows[0][5].starts_with("\"failed: this file is not an image"),
+        rows[0][6].starts_with("\"failed: this file is not an image"),
         "{summary}"
     );
     let found: usize = rows[1..]
@@ -401,9 +410,12 @@ fn a_folder_and_a_stack_segment_page_by_page_and_a_bad_file_does_not_stop_them()
     assert!(
         rows[1..]
             .iter()
-            .all(|r| r[2].parse::<usize>().unwrap() > 0 && r[5] == "ok"),
+            .all(|r| r[2].parse::<usize>().unwrap() > 0 && r[6] == "ok"),
         "{summary}"
     );
+    // the stack's pixel size, from its metadata, and none for the PNG
+    let sizes: Vec<&str> = rows[1..].iter().map(|r| r[5]).collect();
+    assert_eq!(sizes, ["", "0.1", "0.1"], "{summary}");
     // every cell of every page in one table, and a 16-bit label image per page
     let cells = std::fs::read_to_string(out_dir.join("cells.csv")).unwrap();
     assert_eq!(cells.lines().count(), found + 1);
@@ -413,14 +425,31 @@ fn a_folder_and_a_stack_segment_page_by_page_and_a_bad_file_does_not_stop_them()
             .skip(1)
             .any(|l| l.starts_with("stack.tif,2,1,"))
     );
-    for name in [
-        "one-labels.tif",
-        "stack-p1-labels.tif",
-        "stack-p2-labels.tif",
+    let header: Vec<&str> = cells.lines().next().unwrap().split(',').collect();
+    let area_um = header.iter().position(|c| *c == "area_um2").unwrap();
+    for line in cells.lines().skip(1) {
+        let (file, fields): (&str, Vec<&str>) =
+            (line.split(',').next().unwrap(), line.split(',').collect());
+        let area: f64 = fields[3].parse().unwrap();
+        if file == "stack.tif" {
+            let um2: f64 = fields[area_um].parse().unwrap();
+            assert!((um2 - area * 0.01).abs() < 1e-3, "{line}");
+        } else {
+            assert_eq!(fields[area_um], "", "{line}");
+        }
+    }
+    for (name, row) in [
+        ("one", &rows[1]),
+        ("stack-p1", &rows[2]),
+        ("stack-p2", &rows[3]),
     ] {
-        let labels = image::open(out_dir.join(name)).unwrap();
+        let labels = image::open(out_dir.join(format!("{name}-labels.tif"))).unwrap();
         assert_eq!(labels.color(), image::ColorType::L16, "{name}");
         assert_eq!((labels.width(), labels.height()), (w as u32, h as u32));
+        // and an ROI set with one ROI per cell
+        let zip = std::fs::File::open(out_dir.join(format!("{name}-rois.zip"))).unwrap();
+        let rois = zip::ZipArchive::new(zip).unwrap();
+        assert_eq!(rois.len().to_string(), row[2], "{name}");
     }
     // the outlines, as an independent reader (georust's geojson) sees them: a polygon per
     // cell, closed, inside the image, enclosing about the cell's area
@@ -433,6 +462,7 @@ fn a_folder_and_a_stack_segment_page_by_page_and_a_bad_file_does_not_stop_them()
         rows[1][2],
         "one feature per cell"
     );
+    let mut exact = 0;
     for feature in &collection.features {
         let Some(geojson::Value::Polygon(rings)) = feature.geometry.as_ref().map(|g| &g.value)
         else {
@@ -451,12 +481,20 @@ fn a_folder_and_a_stack_segment_page_by_page_and_a_bad_file_does_not_stop_them()
         let props = feature.properties.as_ref().unwrap();
         assert_eq!(props["objectType"], "detection");
         let area = props["measurements"]["Area px"].as_f64().unwrap();
+        // along the pixels' edges: the outline holds the cell's pixels (and any hole)
         let inside = twice.abs() / 2.0;
         assert!(
-            inside <= area && inside >= 0.5 * area,
+            inside >= area && inside <= 1.1 * area,
             "outline {inside} px² for {area} px"
         );
+        exact += usize::from(inside == area);
     }
+    // cells without holes (nearly all) are exactly their pixel count
+    assert!(
+        10 * exact >= 9 * collection.features.len(),
+        "{exact} of {} outlines exact",
+        collection.features.len()
+    );
     // single-image outputs are refused with several images
     let out = cellseg(&[
         "segment",

@@ -321,3 +321,47 @@ fn nan_pixels_in_a_float_image_become_background() {
     assert_eq!(d.plane.data[0], median);
     assert_eq!(d.plane.data[5], median);
 }
+
+/// The frame as Fiji or an OME tool saves it: its description and resolution tags as given.
+fn described(description: &str, per_unit: (u32, u32)) -> Vec<u8> {
+    use tiff::encoder::Rational;
+    use tiff::tags::ResolutionUnit;
+    let mut out = Cursor::new(Vec::new());
+    let mut e = TiffEncoder::new(&mut out).unwrap();
+    let mut image = e.new_image::<colortype::Gray16>(W, H).unwrap();
+    image
+        .encoder()
+        .write_tag(tiff::tags::Tag::ImageDescription, description)
+        .unwrap();
+    let (n, d) = per_unit;
+    image.resolution(ResolutionUnit::None, Rational { n, d });
+    image.write_data(&frame()).unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn the_pixel_size_comes_from_imagej_and_ome_metadata() {
+    use cellseg::pixel_size::of_file;
+    // Fiji: 15.3846 pixels per micron (0.065 µm), as a rational
+    let fiji = described(
+        "ImageJ=1.54f\nimages=1\nunit=micron\nloop=false\n",
+        (153846, 10000),
+    );
+    assert!((of_file(&fiji).unwrap() - 0.065).abs() < 1e-6);
+    // OME tools write the unit in UTF-8, which the encoder's ASCII tag refuses: written with
+    // two placeholder bytes, then patched
+    let mut ome = described(
+        r#"<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06"><Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYCZT" Type="uint16" SizeX="160" SizeY="120" SizeC="1" SizeZ="1" SizeT="1" PhysicalSizeX="0.1083" PhysicalSizeXUnit="@@m" PhysicalSizeY="0.1083"><Channel ID="Channel:0:0" SamplesPerPixel="1"/></Pixels></Image></OME>"#,
+        (1, 1),
+    );
+    let at = ome.windows(3).position(|w| w == b"@@m").unwrap();
+    ome[at..at + 2].copy_from_slice("µ".as_bytes());
+    assert_eq!(of_file(&ome), Some(0.1083));
+    // a plain TIFF's 72 dpi, and Fiji's uncalibrated default, state no size
+    let plain = described("a camera", (72, 1));
+    assert_eq!(of_file(&plain), None);
+    let uncalibrated = described("ImageJ=1.54f\nimages=1\n", (1, 1));
+    assert_eq!(of_file(&uncalibrated), None);
+    // and the image itself reads as before
+    assert_eq!(normalised(&fiji, "fiji"), normalised(&plain, "plain"));
+}

@@ -254,8 +254,9 @@ struct SegmentArgs {
     /// --out-dir) segment every page of each into --out-dir.
     #[arg(long, num_args = 1.., required = true)]
     image: Vec<PathBuf>,
-    /// Segment every page of every image into this folder: a 16-bit label TIFF and the
-    /// outlines as GeoJSON (NAME-cells.geojson) per page, cells.csv (the --out-cells columns,
+    /// Segment every page of every image into this folder: a 16-bit label TIFF, the outlines
+    /// as GeoJSON (NAME-cells.geojson) and as a Fiji ROI set (NAME-rois.zip) per page,
+    /// cells.csv (the --out-cells columns,
     /// all images) and summary.csv (a row per page, failures with their reason). A file that
     /// fails does not stop the others; the exit status then is 1, listing them.
     #[arg(long)]
@@ -291,7 +292,16 @@ struct SegmentArgs {
     /// objects).
     #[arg(long)]
     out_geojson: Option<PathBuf>,
-    /// The image's pixel size in µm: --out-cells then also gives µm and µm².
+    /// Write the cells as an ImageJ/Fiji ROI set (.zip): one traced polygon per cell, named
+    /// cell-NNNN by id (Fiji: drag the zip onto it, or ROI Manager › More › Open).
+    #[arg(long)]
+    out_rois: Option<PathBuf>,
+    /// Write the three class probabilities, p(cell), p(edge), p(other), as a float32 TIFF of
+    /// three pages (unsmoothed, as the networks gave them).
+    #[arg(long)]
+    out_probs: Option<PathBuf>,
+    /// The image's pixel size in µm: --out-cells then also gives µm and µm². By default the
+    /// size a TIFF states in its ImageJ or OME metadata, if any.
     #[arg(long)]
     pixel_size: Option<f64>,
     /// Draw these labelled cells (an instance image, 0 background) in the overlay too (blue).
@@ -609,8 +619,12 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     }
     let path = &files[0];
     let backend = backend(&a.backend)?;
+    let bytes = read(path)?;
     let decoded =
-        cellseg::decode::decode(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+        cellseg::decode::decode(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let micron = a
+        .pixel_size
+        .or_else(|| cellseg::pixel_size::of_file(&bytes));
     // the file's own values, for the cells' intensities
     let in_file_units = decoded.in_file_units();
     let mut plane = decoded.plane;
@@ -656,6 +670,9 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
         let p = smoothed_cell_probability(&map, config.at_scale(factor).median_radius);
         write(path, export::probability(&p, map.width, map.height, format))?;
     }
+    if let Some(path) = &a.out_probs {
+        write(path, export::probabilities(&map))?;
+    }
     if let Some(path) = &a.out_mask {
         write(path, export::mask(&found, format_of(path)?))?;
     }
@@ -679,12 +696,16 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
         let text = cellseg::geojson::cells(&found, rect, &rows).to_string();
         std::fs::write(json, text).map_err(|e| format!("{}: {e}", json.display()))?;
     }
+    if let Some(zip) = &a.out_rois {
+        let bytes = cellseg::roi::zip(&found, rect)?;
+        std::fs::write(zip, bytes).map_err(|e| format!("{}: {e}", zip.display()))?;
+    }
     if let Some(table) = &a.out_cells {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         let text = format!(
             "{}\n{}",
             measure::HEADER,
-            measure::csv_rows(&name, 1, &rows, a.pixel_size)
+            measure::csv_rows(&name, 1, &rows, micron)
         );
         std::fs::write(table, text).map_err(|e| format!("{}: {e}", table.display()))?;
     }
@@ -772,8 +793,10 @@ fn segment_many(a: &SegmentArgs, files: &[PathBuf]) -> Result<()> {
         .out_dir
         .as_ref()
         .ok_or("several images need --out-dir: their label images and tables go there")?;
-    let single: [(&str, bool); 8] = [
+    let single: [(&str, bool); 10] = [
         ("--out-prob", a.out_prob.is_some()),
+        ("--out-probs", a.out_probs.is_some()),
+        ("--out-rois", a.out_rois.is_some()),
         ("--out-mask", a.out_mask.is_some()),
         ("--out-labels", a.out_labels.is_some()),
         ("--out-overlay", a.out_overlay.is_some()),
@@ -796,7 +819,7 @@ fn segment_many(a: &SegmentArgs, files: &[PathBuf]) -> Result<()> {
     let mut cells_csv = format!("{}\n", measure::HEADER);
     let mut summary = format!("{}\n", batch::SUMMARY_HEADER);
     let (mut failed, mut pages, mut cells) = (Vec::new(), 0, 0);
-    let mut stems = std::collections::HashSet::new();
+    let mut names = batch::Names::default();
     for (i, path) in files.iter().enumerate() {
         progress.set_position(i as u64);
         let name = path
@@ -827,31 +850,11 @@ fn segment_many(a: &SegmentArgs, files: &[PathBuf]) -> Result<()> {
         };
         // outputs named by the file's stem, made unique where files share one
         let stem = path
-            .file_stem()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string();
+            .file_name()
+            .map(|n| batch::stem(&n.to_string_lossy()).to_string())
+            .unwrap_or_default();
         let many = segmented.len() > 1;
-        let names = |stem: &str| -> Vec<String> {
-            if many {
-                (1..=segmented.len())
-                    .map(|p| format!("{stem}-p{p}"))
-                    .collect()
-            } else {
-                vec![stem.to_string()]
-            }
-        };
-        let stem = (1..)
-            .map(|k| {
-                if k == 1 {
-                    stem.clone()
-                } else {
-                    format!("{stem}-{k}")
-                }
-            })
-            .find(|s| names(s).iter().all(|n| !stems.contains(n)))
-            .expect("some name is free");
-        stems.extend(names(&stem));
+        let page_names = names.claim(&stem, segmented.len());
         let mut failed_pages = Vec::new();
         for page in &segmented {
             let page = match page {
@@ -863,21 +866,10 @@ fn segment_many(a: &SegmentArgs, files: &[PathBuf]) -> Result<()> {
                     continue;
                 }
             };
-            let labels_name = if many {
-                format!("{stem}-p{}-labels.tif", page.page)
-            } else {
-                format!("{stem}-labels.tif")
-            };
-            let labels = dir.join(&labels_name);
-            write(
-                &labels,
-                export::labels(&page.cells, image::ImageFormat::Tiff),
-            )?;
-            let whole = Rect::new(0, 0, page.cells.width, page.cells.height);
-            let outlines = cellseg::geojson::cells(&page.cells, whole, &page.measures);
-            let json = dir.join(labels_name.replace("-labels.tif", "-cells.geojson"));
-            std::fs::write(&json, outlines.to_string())
-                .map_err(|e| format!("{}: {e}", json.display()))?;
+            for (file, bytes) in batch::page_files(page, &page_names[page.page - 1])? {
+                let path = dir.join(file);
+                std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
             cells_csv.push_str(&page.rows);
             summary.push_str(&page.summary(&name));
             let which = if many {
