@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { foreignRequests, launch, tiff16, tiffFloat32 } from './harness.mjs';
+import { foreignRequests, launch, tiff16, tiffFloat32, unzip } from './harness.mjs';
 
 const DATA = process.env.CELLSEG_DATA || new URL('../../shared/data/bsubtilis', import.meta.url).pathname;
 
@@ -327,6 +327,52 @@ test('a scale factor resamples what the networks see; results stay in the image\
   await page.waitForFunction(() => /The cells found are|No cells/.test(document.getElementById('scale-status').textContent));
   console.log(`scale: ${await page.textContent('#scale-status')}`);
   assert.match(await page.textContent('#scale-status'), /^(The cells found are [\d.]+ px wide \(median\); the tutorial's are 12\.7 px: scale × [\d.]+ set\. Segment again to use it\.|No cells)/);
+});
+
+test('many files: every page of each segments into one zip and one table; a broken file gets its row', async () => {
+  const page = await browser.open('?backend=cpu');
+  const stack = tiff16([{ width: 120, height: 90, value: rods(0) }, { width: 120, height: 90, value: rods(12) }]);
+  const single = tiff16([{ width: 100, height: 80, value: rods(5) }]);
+  await page.setInputFiles('#batch-files', [
+    { name: 'stack.tif', mimeType: 'image/tiff', buffer: stack },
+    { name: 'broken.tif', mimeType: 'image/tiff', buffer: Buffer.from('II*\0 but not a TIFF') },
+    { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') },
+    { name: 'one.tif', mimeType: 'image/tiff', buffer: single },
+  ]);
+  assert.equal(await page.textContent('#batch-status'), '3 images to segment (1 other file left out).');
+  await page.selectOption('#batch-scale', 'current');
+  await page.waitForFunction(() => !document.getElementById('batch-run').disabled);
+  await page.click('#batch-run');
+  await page.waitForFunction(() => /^(Done|The run stopped)/.test(document.getElementById('batch-status').textContent), null, { timeout: 300_000 });
+  const status = await page.textContent('#batch-status');
+  console.log(`many files: ${status}`);
+  assert.match(status, /^Done: 3 files, \d+ cells; 1 page or file could not be segmented/);
+  const rows = await page.evaluate(() => window.cellseg.batch.rows);
+  assert.deepEqual(rows.map((r) => [r[0], r[1], r[6].replace(/:.*/, '')]),
+    [['broken.tif', '', 'failed'], ['one.tif', '1', 'ok'], ['stack.tif', '1', 'ok'], ['stack.tif', '2', 'ok']]);
+  assert.equal(await page.locator('#batch-table tbody tr').count(), 4);
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#batch-download')]);
+  assert.equal(download.suggestedFilename(), 'cellseg-results.zip');
+  const files = new Map(unzip(readFileSync(await download.path())).map(({ name, data }) => [name, data]));
+  assert.deepEqual([...files.keys()].sort(), ['cells.csv', 'one-cells.geojson', 'one-labels.tif', 'one-rois.zip',
+    'stack-p1-cells.geojson', 'stack-p1-labels.tif', 'stack-p1-rois.zip',
+    'stack-p2-cells.geojson', 'stack-p2-labels.tif', 'stack-p2-rois.zip', 'summary.csv']);
+  for (const [name, w, h] of [['one', 100, 80], ['stack-p1', 120, 90], ['stack-p2', 120, 90]]) {
+    const labels = files.get(`${name}-labels.tif`);
+    assert.equal(labels.subarray(0, 4).toString('latin1'), 'II*\0', name);
+    assert.ok(labels.length >= 2 * w * h, `${name}: 16-bit labels`);
+    const row = name === 'one' ? rows[1] : rows[Number(name.slice(-1)) + 1];
+    const cells = Number(row[2]);
+    assert.equal(unzip(files.get(`${name}-rois.zip`)).length, cells, `${name}: an ROI per cell`);
+    assert.equal(JSON.parse(files.get(`${name}-cells.geojson`).toString()).features.length, cells);
+  }
+  const table = files.get('cells.csv').toString().trim().split('\n');
+  const counted = rows.filter((r) => r[6] === 'ok').reduce((sum, r) => sum + Number(r[2]), 0);
+  assert.equal(table.length, 1 + counted, 'a row per cell of every page');
+  const summary = files.get('summary.csv').toString().trim().split('\n');
+  assert.equal(summary[0], 'file,page,cells,median_area_px,scale,um_per_px,status');
+  assert.equal(summary.length, 5);
 });
 
 test('privacy: in all of the above, nothing was requested from anywhere but the page', () => {

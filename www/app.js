@@ -11,6 +11,7 @@ import { ImageView } from './view.js';
 import { Painter, UNPAINTED } from './paint.js';
 import { DisplayWindow } from './display.js';
 import { OwnImages } from './own.js';
+import { Batch } from './batch.js';
 import { autosave } from './autosave.js';
 import { cellsImage } from './cells.js';
 import { Training } from './training.js';
@@ -57,10 +58,12 @@ function setStatus(id, text) {
   $(id).textContent = text;
 }
 
-// Buttons reflect what can run now: one job at a time (training counts as one).
+let batch = null; // the many-files run (set up below, once the page's parts exist)
+
+// Buttons reflect what can run now: one job at a time (training and a many-files run count as one).
 function enable() {
   const ready = $('backend').dataset.state === 'ready';
-  const idle = ready && !state.training && state.jobs === 0 && !state.recovering;
+  const idle = ready && !state.training && !state.batching && state.jobs === 0 && !state.recovering;
   for (const id of ['load-tutorial', 'load-colony', 'load-test', 'file', 'arch', 'reset', 'save', 'restore']) $(id).disabled = !idle;
   $('train').disabled = !idle || !state.labelled;
   $('segment').disabled = $('compare').disabled = !idle || !state.image;
@@ -70,6 +73,7 @@ function enable() {
   $('arch-use').disabled = !idle || !architectures.valid;
   $('download-csv').disabled = !state.lastCells;
   $('download-rois').disabled = !state.lastCells;
+  batch?.enable(idle);
   $('export').disabled = !idle || !state.lastCells;
   $('fine-tune').disabled = !idle || !state.image || !painter.painted;
   $('measure-length').disabled = !idle || !state.lastCells;
@@ -202,6 +206,22 @@ const training = new Training({
   onReplaced: (text, bytes) => networkReplaced(text, bytes),
 });
 const newNetwork = (arch) => training.newNetwork(arch);
+batch = new Batch({
+  run,
+  $,
+  loadPretrained: () => loadPretrained(),
+  settings: () => cleanupSettings(),
+  networks: () => $('networks').value,
+  scale: () => state.scale || 1,
+  micron: () => Number($('pixel-size').value),
+  busy: (on) => {
+    state.batching = on;
+    enable();
+  },
+  download: (blob, name) => download(blob, name),
+});
+window.cellseg.batch = batch;
+
 const own = new OwnImages({
   run,
   $,
@@ -711,10 +731,9 @@ async function segment(naive = false, networks = $('networks').value, bar = $('s
   }
 }
 
-// Cells from the last map with the clean-up settings on the page (the networks do not rerun).
-async function findCells() {
-  const { rect } = state.lastProbs;
-  const settings = {
+// Chapter 2's clean-up settings, as the worker's `cells` and `batchFile` take them.
+function cleanupSettings() {
+  return {
     median: Number($('median').value),
     threshold: Number($('threshold').value),
     growTo: Number($('grow').value),
@@ -722,6 +741,12 @@ async function findCells() {
     rim: Number($('rim').value),
     minContrast: Number($('min-contrast').value),
   };
+}
+
+// Cells from the last map with the clean-up settings on the page (the networks do not rerun).
+async function findCells() {
+  const { rect } = state.lastProbs;
+  const settings = cleanupSettings();
   const { labels, areas, centroids, lengths } = await run('cells', settings);
   state.lastCells = { labels, areas, centroids, lengths, rect, settings };
   // drawn once here, not on every redraw of the overlay (mouse moves redraw it)

@@ -339,6 +339,17 @@ async function handle(msg) {
       return [{ bytes }, [bytes.buffer]];
     }
     case 'cellsCsv': return { csv: engine.cellsCsv(msg.file, msg.page, msg.micron) };
+    case 'batchBegin': return engine.batchBegin();
+    case 'batchFile': {
+      const { median, threshold, growTo, minArea, rim, minContrast } = msg.settings;
+      const rows = await engine.batchFile(new Uint8Array(msg.bytes), msg.name, Boolean(msg.withTrained), msg.factor,
+        median, threshold, growTo, minArea, rim, minContrast, msg.micron, (done, total) => progress({ done, total }));
+      return { rows };
+    }
+    case 'batchFinish': {
+      const zip = engine.batchFinish();
+      return [{ zip }, [zip.buffer]];
+    }
     case 'cellsRoiZip': {
       const zip = engine.cellsRoiZip();
       return [{ zip }, [zip.buffer]];

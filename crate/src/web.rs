@@ -21,6 +21,7 @@ use crate::labels::ClassMap;
 use crate::naive::segment_naive;
 use crate::network::Network;
 use crate::patch::Augment;
+use crate::pipeline::ScaleChoice;
 use crate::plane::{Plane, Rect};
 use crate::post::{Cells, PostConfig, average, cells_from_smoothed, smoothed_cell_probability};
 use crate::spec::PATCH;
@@ -66,6 +67,8 @@ struct State {
     scaled: Option<Rc<Plane>>,
     /// Labels painted on this image (unpainted pixels UNLABELLED), for fine-tuning.
     paint: Option<ClassMap>,
+    /// A run over many files (`batchBegin`, `batchFile`, `batchFinish`): its zip so far.
+    batch: Option<crate::batch::Archive>,
 }
 
 impl State {
@@ -356,6 +359,7 @@ impl Engine {
             scale: 1.0,
             scaled: None,
             paint: None,
+            batch: None,
             ensemble: Vec::new(),
             last_map: None,
             last_cells: None,
@@ -1162,6 +1166,100 @@ impl Engine {
                 s.last_cells = None; // cells of the map before: found again by `cells`
             }
             Ok(out.into())
+        })
+    }
+
+    /// Starts a run over many files: each `batchFile` adds its pages' results, and
+    /// `batchFinish` hands back one zip of them all (see [`crate::batch::Archive`]). The files
+    /// come one at a time, so memory holds one image and the compressed results.
+    #[wasm_bindgen(js_name = batchBegin)]
+    pub fn batch_begin(&self) -> Result<(), JsValue> {
+        self.with(|s| {
+            s.batch = Some(crate::batch::Archive::default());
+            Ok(())
+        })
+    }
+
+    /// Segments every page of the file `bytes` (named `name` in the tables) with the pretrained
+    /// networks, and the network from step 2 too when `with_trained`, at scale `factor` (0:
+    /// measured from the file's first page, as the CLI's `--scale auto`), with the clean-up
+    /// settings `cells` takes; `micron` above 0 is the pixel size (else what the file states).
+    /// Returns the file's summary rows (CSV, [`crate::batch::SUMMARY_HEADER`]'s columns); a
+    /// file that cannot be read gives a row with the reason, not an error.
+    /// `progress(done, pages)` follows its pages.
+    #[wasm_bindgen(js_name = batchFile)]
+    #[allow(clippy::too_many_arguments)] // a file, the networks, a scale, the clean-up, a callback
+    pub fn batch_file(
+        &self,
+        bytes: Vec<u8>,
+        name: String,
+        with_trained: bool,
+        factor: f64,
+        median_radius: u32,
+        threshold: f32,
+        grow_to: f32,
+        min_area: u32,
+        rim: u32,
+        min_contrast: f32,
+        micron: f64,
+        progress: Function,
+    ) -> Promise {
+        self.job(move |state| async move {
+            let (networks, backend) = {
+                let s = state.borrow();
+                if s.batch.is_none() {
+                    return Err(err("start the run first (batchBegin)"));
+                }
+                let mut networks = s.ensemble.clone();
+                if networks.is_empty() {
+                    return Err(err("no pretrained networks loaded"));
+                }
+                if with_trained {
+                    networks.push(s.network.clone());
+                }
+                (networks, s.backend.clone())
+            };
+            let scale = if factor > 0.0 {
+                ScaleChoice::Factor(factor)
+            } else {
+                ScaleChoice::Auto
+            };
+            let post = PostConfig {
+                median_radius: median_radius.min(MAX_MEDIAN),
+                threshold,
+                grow_to,
+                min_area,
+                rim,
+                min_contrast,
+                ..PostConfig::default()
+            };
+            let micron = (micron > 0.0).then_some(micron);
+            let mut report = reporter(progress);
+            let result = crate::batch::segment_file(
+                &bytes,
+                &name,
+                &networks,
+                scale,
+                &post,
+                micron,
+                &backend,
+                &mut report,
+            )
+            .await;
+            let mut s = state.borrow_mut();
+            let archive = s.batch.as_mut().ok_or_else(|| err("the run was not started"))?;
+            let rows = archive.add(&name, &result).map_err(err)?;
+            Ok(rows.into())
+        })
+    }
+
+    /// The run's zip: every page's label TIFF, GeoJSON and ROI set, `cells.csv` and
+    /// `summary.csv`. Ends the run.
+    #[wasm_bindgen(js_name = batchFinish)]
+    pub fn batch_finish(&self) -> Result<Vec<u8>, JsValue> {
+        self.with(|s| {
+            let archive = s.batch.take().ok_or_else(|| err("no run to finish"))?;
+            archive.finish().map_err(err)
         })
     }
 
