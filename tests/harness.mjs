@@ -14,7 +14,8 @@ export const FLAGS = [
 ];
 
 /** Starts the server and a browser; returns {base, requests, open(query, {path, ready}),
- *  close()}: `open` loads `path` (the page by default) and waits for its engine (`ready`). */
+ *  stopServer(), close()}: `open` loads `path` (the page by default) and waits for its engine
+ *  (`ready`). */
 export async function launch({ webgpu = true } = {}) {
   const server = await serve({ port: 0, data: `${DATA}/upstream` });
   const base = `http://127.0.0.1:${server.address().port}/`;
@@ -43,9 +44,14 @@ export async function launch({ webgpu = true } = {}) {
       if (ready) await page.waitForFunction(() => ['ready', 'failed'].includes(document.getElementById('backend').dataset.state), null, { timeout: 120_000 });
       return page;
     },
+    /** Cuts the server off (the page's next requests fail as they would offline). */
+    async stopServer() {
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
+    },
     async close() {
       await browser.close();
-      await new Promise((ok) => server.close(ok));
+      await new Promise((ok) => server.close(ok)); // (an error if stopped already: ignored)
     },
   };
 }

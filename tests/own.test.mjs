@@ -375,6 +375,55 @@ test('many files: every page of each segments into one zip and one table; a brok
   assert.equal(summary.length, 5);
 });
 
+test('a session saves to one file and comes back: settings and network at once, paint and scale with their image', async () => {
+  const page = await browser.open('?backend=cpu');
+  const mine = { name: 'mine.tif', mimeType: 'image/tiff', buffer: tiff16([{ width: 120, height: 90, value: rods(3) }]) };
+  await page.setInputFiles('#file', mine);
+  await page.waitForFunction(() => window.cellseg.image?.name === 'mine.tif' && document.getElementById('backend').dataset.state === 'ready' && !document.getElementById('save-session').disabled);
+  for (const [brush, from, to] of [['1', [10, 20], [14, 40]], ['2', [30, 10], [40, 10]], ['0', [50, 25], [70, 27]]]) {
+    // (the paint status appears after the first stroke and moves the view: measure it each time)
+    const box = await page.$eval('#overlay', (el) => JSON.parse(JSON.stringify(el.getBoundingClientRect())));
+    const at = (x, y) => [box.x + (x + 0.5) * box.width / 120, box.y + (y + 0.5) * box.height / 90];
+    await page.selectOption('#brush', brush);
+    await page.mouse.move(...at(...from));
+    await page.mouse.down();
+    await page.mouse.move(...at(...to), { steps: 4 });
+    await page.mouse.up();
+  }
+  const painted = await page.textContent('#paint-status');
+  assert.match(painted, /^painted: [1-9]\d* cell, [1-9]\d* edge, [1-9]\d* other px$/);
+  await page.fill('#threshold', '0.7');
+  await page.dispatchEvent('#threshold', 'change');
+  await page.fill('#scale', '0.8');
+  await page.dispatchEvent('#scale', 'change');
+  await page.waitForFunction(() => window.cellseg.scale === 0.8 && window.cellseg.jobs === 0);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save-session')]);
+  assert.equal(download.suggestedFilename(), 'mine.cellseg-session');
+  const saved = readFileSync(await download.path());
+  const files = new Map(unzip(saved).map(({ name, data }) => [name, data]));
+  assert.deepEqual([...files.keys()].sort(), ['network.cellseg', 'paint.png', 'session.json']);
+  const meta = JSON.parse(files.get('session.json').toString());
+  assert.deepEqual([meta.format, meta.version, meta.scale], ['cellseg-session', 1, 0.8]);
+  assert.deepEqual(meta.image, { name: 'mine.tif', page: 0, channel: -1, width: 120, height: 90 });
+  assert.match(meta.settings, /(^|&)threshold=0\.7(&|$)/);
+
+  // a fresh page: the session first, then its image
+  const fresh = await browser.open('?backend=cpu');
+  await fresh.setInputFiles('#file', { name: 'mine.cellseg-session', mimeType: 'application/zip', buffer: saved });
+  await fresh.waitForFunction(() => /^Session mine\.cellseg-session loaded: load mine\.tif \(120 × 90\)/.test(document.getElementById('data-status').textContent), null, { timeout: 60_000 });
+  assert.equal(await fresh.inputValue('#threshold'), '0.7');
+  assert.match(await fresh.textContent('#train-status'), /^Network from the session: original/);
+  await fresh.setInputFiles('#file', mine);
+  await fresh.waitForFunction(() => /the session's paint and scale × 0\.8 are back/.test(document.getElementById('data-status').textContent), null, { timeout: 60_000 });
+  assert.equal(await fresh.textContent('#paint-status'), painted);
+  assert.equal(await fresh.evaluate(() => window.cellseg.scale), 0.8);
+  // not a session: refused with the reason, nothing lost
+  await fresh.setInputFiles('#file', { name: 'other.cellseg-session', mimeType: 'application/zip', buffer: Buffer.from('PK not really') });
+  await fresh.waitForFunction(() => !document.getElementById('error').hidden);
+  assert.match(await fresh.textContent('#error'), /not a cellseg session/);
+  assert.equal(await fresh.textContent('#paint-status'), painted);
+});
+
 test('privacy: in all of the above, nothing was requested from anywhere but the page', () => {
   assert.ok(browser.requests.length > 0);
   assert.deepEqual(foreignRequests(browser), []);

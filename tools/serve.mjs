@@ -14,6 +14,7 @@ const types = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
   '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.png': 'image/png',
   '.tif': 'image/tiff', '.npy': 'application/octet-stream', '.svg': 'image/svg+xml',
+  '.webmanifest': 'application/manifest+json',
 };
 
 // The page's Content-Security-Policy, sent with every file (a module worker takes its policy

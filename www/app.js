@@ -64,7 +64,7 @@ let batch = null; // the many-files run (set up below, once the page's parts exi
 function enable() {
   const ready = $('backend').dataset.state === 'ready';
   const idle = ready && !state.training && !state.batching && state.jobs === 0 && !state.recovering;
-  for (const id of ['load-tutorial', 'load-colony', 'load-test', 'file', 'arch', 'reset', 'save', 'restore']) $(id).disabled = !idle;
+  for (const id of ['load-tutorial', 'load-colony', 'load-test', 'file', 'arch', 'reset', 'save', 'restore', 'save-session']) $(id).disabled = !idle;
   $('train').disabled = !idle || !state.labelled;
   $('segment').disabled = $('compare').disabled = !idle || !state.image;
   for (const id of ['pause', 'resume', 'stop']) $(id).disabled = !state.training || state.comparing;
@@ -240,6 +240,26 @@ const own = new OwnImages({
 
 // ---- backend -------------------------------------------------------------------------
 
+// Offline after the first visit (sw.js): once the page runs, the service worker is told what
+// this visit loaded — the page's files and the worker's package — and keeps a copy. Service
+// workers need a secure context (https, or localhost); elsewhere the page simply stays online.
+async function keepForOffline() {
+  if (!('serviceWorker' in navigator) || !window.isSecureContext) return;
+  await navigator.serviceWorker.register('sw.js');
+  const registration = await navigator.serviceWorker.ready;
+  const { urls } = await client.request('loadedUrls');
+  const own = performance.getEntriesByType('resource').map((e) => e.name);
+  const kept = new Promise((resolve) => {
+    navigator.serviceWorker.addEventListener('message', function done({ data }) {
+      if (data?.type !== 'kept') return;
+      navigator.serviceWorker.removeEventListener('message', done);
+      resolve(data.count);
+    });
+  });
+  registration.active.postMessage({ type: 'keep', urls: [location.href, ...own, ...urls] });
+  state.offline = await kept; // how many files are kept (the tests wait for it)
+}
+
 async function start() {
   try {
     await client.ready;
@@ -280,6 +300,7 @@ async function start() {
     // on and off, and a click in such a gap would be lost.
     el.dataset.state = 'ready';
     if (state.lostWhileStarting) recoverOnCpu(state.lostWhileStarting);
+    keepForOffline().catch((e) => console.warn('offline copy:', e));
   } catch (e) {
     $('backend').dataset.state = 'failed';
     $('backend').textContent = 'The engine failed to start.';
@@ -487,6 +508,8 @@ function imageLoaded(reply, name) {
   setStatus('data-status', `${name}: ${reply.width} × ${reply.height} pixels${depth}${page}${size}, no labels (segmentation only).`);
   setStatus('train-status', 'Training needs labels for this image.');
   enable();
+  // the image a loaded session was waiting for: its paint and scale come back
+  state.sessionApplied = sameImage(state.pendingSession?.image, imageRef()) ? applySessionToImage().catch(() => {}) : null;
 }
 
 function labelsLoaded(counts) {
@@ -537,15 +560,18 @@ async function loadFiles(files) {
   }
   const npy = files.filter((f) => f.name.toLowerCase().endsWith('.npy'));
   const weights = files.filter((f) => f.name.toLowerCase().endsWith('.cellseg'));
+  const sessions = files.filter((f) => f.name.toLowerCase().endsWith('.cellseg-session'));
   const isTruth = (f) => /truth|ground|_gt\b/i.test(f.name);
   const isLabels = (f) => !isTruth(f) && /class|label|mask/i.test(f.name);
   const truth = files.filter(isTruth);
-  const images = files.filter((f) => !npy.includes(f) && !weights.includes(f) && !isLabels(f) && !truth.includes(f));
-  const labels = files.filter((f) => !npy.includes(f) && !weights.includes(f) && isLabels(f));
+  const other = (f) => npy.includes(f) || weights.includes(f) || sessions.includes(f);
+  const images = files.filter((f) => !other(f) && !isLabels(f) && !truth.includes(f));
+  const labels = files.filter((f) => !other(f) && isLabels(f));
   try {
     for (const f of images) {
       await loadImage(await f.arrayBuffer(), f.name);
-      await own.autoScale();
+      if (state.sessionApplied) await state.sessionApplied; // the session's scale, not a new estimate
+      else await own.autoScale();
     }
     for (const f of labels) {
       const bytes = await f.arrayBuffer();
@@ -570,6 +596,7 @@ async function loadFiles(files) {
       setStatus('train-status', `Loaded weights: ${text}`);
     }
     for (const f of truth) await own.evaluate(f);
+    for (const f of sessions) await loadSession(f);
   } catch (e) {
     showError(`${e.message}`);
   }
@@ -828,6 +855,68 @@ function download(blob, name) {
   setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }
 
+// ---- sessions ----------------------------------------------------------------------
+
+// The image the paint belongs to, as a session names it (the image itself is not saved).
+function imageRef() {
+  if (!state.image) return null;
+  const { name, width, height } = state.image;
+  return { name, page: state.imageFile?.page ?? 0, channel: state.imageFile?.channel ?? -1, width, height };
+}
+
+const sameImage = (a, b) => a && b && ['name', 'page', 'channel', 'width', 'height'].every((k) => a[k] === b[k]);
+
+// One file (crate `session`): the image's name, the paint, the network and the settings.
+async function saveSession() {
+  try {
+    const { bytes: network } = await run('saveWeights');
+    const image = imageRef();
+    const paint = image && painter.painted ? painter.classes.slice() : new Uint8Array(0);
+    const meta = { image, scale: state.scale || 1, settings: location.search.slice(1) };
+    const { bytes } = await run('sessionPack', { meta: JSON.stringify(meta), paint, network }, { transfer: [paint.buffer, network.buffer] });
+    const stem = (image?.name ?? 'cellseg').replace(/\.[^.]*$/, '');
+    download(new Blob([bytes], { type: 'application/zip' }), `${stem}.cellseg-session`);
+    setStatus('data-status', `${$('data-status').textContent.replace(/ Session saved\.$/, '')} Session saved.`);
+  } catch { /* shown */ }
+}
+
+// Settings and network at once; the scale and paint with their image, now if it is the one
+// loaded, else when it is loaded next.
+async function loadSession(file) {
+  const bytes = await file.arrayBuffer();
+  const { meta, paint, network } = await run('sessionUnpack', { bytes }, { transfer: [bytes] });
+  applyLink($, `?${meta.settings}`);
+  $('threshold-slider').value = $('threshold').value;
+  syncLink?.();
+  if (network.length) {
+    const copy = network.slice(0).buffer;
+    const { text } = await run('loadWeights', { bytes: network.buffer }, { transfer: [network.buffer] });
+    networkReplaced(text, copy);
+    setStatus('train-status', `Network from the session: ${text}`);
+  }
+  state.pendingSession = { image: meta.image, paint, scale: meta.scale };
+  if (sameImage(meta.image, imageRef())) await applySessionToImage();
+  else if (meta.image) {
+    const page = meta.image.page ? `, page ${meta.image.page + 1}` : '';
+    setStatus('data-status', `Session ${file.name} loaded: load ${meta.image.name}${page} (${meta.image.width} × ${meta.image.height}) to get its paint and scale back.`);
+  }
+  refreshCells();
+}
+
+async function applySessionToImage() {
+  const { paint, scale } = state.pendingSession;
+  state.pendingSession = null;
+  if (scale && scale !== state.scale) {
+    $('scale').value = String(scale);
+    await own.setScale(scale).catch(() => {});
+  }
+  if (paint.length) {
+    painter.reset(state.image.width, state.image.height);
+    painter.restore(paint);
+  }
+  setStatus('data-status', `${state.image.name}: the session's ${paint.length ? 'paint and ' : ''}scale × ${state.scale} are back.`);
+}
+
 async function saveWeights() {
   try {
     const { bytes } = await run('saveWeights');
@@ -934,6 +1023,7 @@ $('arch').addEventListener('change', () => newNetwork().catch(() => {}));
 $('segment').addEventListener('click', () => segmentCrop());
 $('compare').addEventListener('click', compare);
 $('save').addEventListener('click', saveWeights);
+$('save-session').addEventListener('click', saveSession);
 $('export').addEventListener('click', async () => {
   const what = $('export-what').value;
   const format = $('export-format').value;

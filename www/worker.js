@@ -339,6 +339,18 @@ async function handle(msg) {
       return [{ bytes }, [bytes.buffer]];
     }
     case 'cellsCsv': return { csv: engine.cellsCsv(msg.file, msg.page, msg.micron) };
+    // what this worker fetched (its package, the networks), for the page to keep offline
+    case 'loadedUrls': return { urls: performance.getEntriesByType('resource').map((e) => e.name) };
+    case 'sessionPack': {
+      const bytes = Engine.sessionPack(msg.meta, new Uint8Array(msg.paint ?? 0), new Uint8Array(msg.network ?? 0));
+      return [{ bytes }, [bytes.buffer]];
+    }
+    case 'sessionUnpack': {
+      const file = Engine.sessionUnpack(new Uint8Array(msg.bytes));
+      const [meta, paint, network] = [file.meta, file.paint, file.network];
+      file.free();
+      return [{ meta: JSON.parse(meta), paint, network }, [paint.buffer, network.buffer]];
+    }
     case 'batchBegin': return engine.batchBegin();
     case 'batchFile': {
       const { median, threshold, growTo, minArea, rim, minContrast } = msg.settings;

@@ -23,7 +23,8 @@
 //! `measure` each cell's size, shape and intensity (the CSV table), `polygon` each cell's
 //! outline along its pixels' edges, and `geojson` and `roi` those outlines with the
 //! measurements, as QuPath reads objects and Fiji reads ROI sets; `intensity`, `evaluate` and
-//! `unmatched` explain results.
+//! `unmatched` explain results; `session` packs a whole session (image reference, paint,
+//! network, settings) into one file.
 //! `backend` picks WebGPU or the CPU at run time; `bench` times the network densely, patch by
 //! patch and in training (for the CLI and the page); `web` is the wasm-bindgen surface.
 
@@ -57,6 +58,7 @@ pub mod polygon;
 pub mod post;
 pub mod roi;
 pub mod scale;
+pub mod session;
 pub mod spec;
 pub mod tiff_pages;
 pub mod train;

@@ -90,6 +90,33 @@ impl State {
     }
 }
 
+/// A session file's parts ([`Engine::session_unpack`]).
+#[wasm_bindgen]
+pub struct SessionFile {
+    meta: String,
+    paint: Vec<u8>,
+    network: Vec<u8>,
+}
+
+#[wasm_bindgen]
+impl SessionFile {
+    /// `session.json`: `{format, version, image, scale, settings}`.
+    #[wasm_bindgen(getter)]
+    pub fn meta(&self) -> String {
+        self.meta.clone()
+    }
+    /// The painted classes over the session's image (empty when nothing was painted).
+    #[wasm_bindgen(getter)]
+    pub fn paint(&self) -> Vec<u8> {
+        self.paint.clone()
+    }
+    /// The network's weights file (empty when the session has none).
+    #[wasm_bindgen(getter)]
+    pub fn network(&self) -> Vec<u8> {
+        self.network.clone()
+    }
+}
+
 /// Cells found in a crop.
 #[wasm_bindgen]
 pub struct FoundCells {
@@ -503,6 +530,33 @@ impl Engine {
     #[wasm_bindgen(js_name = statedPixelSize)]
     pub fn stated_pixel_size(bytes: &[u8]) -> f64 {
         crate::pixel_size::of_file(bytes).unwrap_or(0.0)
+    }
+
+    /// A whole session as one file ([`crate::session`]): `meta` is the JSON of its image
+    /// (`{name, page, channel, width, height}` or null), `scale` and `settings`; `paint` the
+    /// painted classes over that image (empty: none); `network` a weights file (empty: none).
+    #[wasm_bindgen(js_name = sessionPack)]
+    pub fn session_pack(meta: &str, paint: Vec<u8>, network: Vec<u8>) -> Result<Vec<u8>, JsValue> {
+        let mut value: serde_json::Value = serde_json::from_str(meta).map_err(err)?;
+        value["format"] = crate::session::FORMAT.into();
+        value["version"] = crate::session::VERSION.into();
+        let session = crate::session::Session {
+            meta: serde_json::from_value(value).map_err(err)?,
+            paint: (!paint.is_empty()).then_some(paint),
+            network: (!network.is_empty()).then_some(network),
+        };
+        crate::session::pack(&session).map_err(err)
+    }
+
+    /// A session file read back, or why it is not one.
+    #[wasm_bindgen(js_name = sessionUnpack)]
+    pub fn session_unpack(bytes: &[u8]) -> Result<SessionFile, JsValue> {
+        let session = crate::session::unpack(bytes).map_err(err)?;
+        Ok(SessionFile {
+            meta: serde_json::to_string(&session.meta).map_err(err)?,
+            paint: session.paint.unwrap_or_default(),
+            network: session.network.unwrap_or_default(),
+        })
     }
 
     /// The input limits: `[largest image in pixels, largest file in bytes]`.
@@ -1247,7 +1301,10 @@ impl Engine {
             )
             .await;
             let mut s = state.borrow_mut();
-            let archive = s.batch.as_mut().ok_or_else(|| err("the run was not started"))?;
+            let archive = s
+                .batch
+                .as_mut()
+                .ok_or_else(|| err("the run was not started"))?;
             let rows = archive.add(&name, &result).map_err(err)?;
             Ok(rows.into())
         })
