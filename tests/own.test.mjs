@@ -65,6 +65,13 @@ test('a 16-bit two-page TIFF: pages to pick, auto-levels (not black), a display 
   await page.waitForFunction(() => /page 2 of 2/.test(document.getElementById('data-status').textContent));
   const second = await row20();
   assert.notDeepEqual(second, first, 'page 2 holds other pixels');
+
+  // every page at once: a row per page, measured in µm from the file's own pixel size
+  await page.click('#segment-pages');
+  await page.waitForFunction(() => /^(Done|The run stopped)/.test(document.getElementById('batch-status').textContent), null, { timeout: 300_000 });
+  assert.match(await page.textContent('#batch-status'), /^Done: 1 file, \d+ cells\./);
+  const rows = await page.evaluate(() => window.cellseg.batch.rows);
+  assert.deepEqual(rows.map((r) => [r[0], r[1], r[5], r[6]]), [['stack.tif', '1', '0.065', 'ok'], ['stack.tif', '2', '0.065', 'ok']]);
 });
 
 test('a float32 TIFF of raw counts loads in its own units: window and full range in counts', async () => {
@@ -342,6 +349,21 @@ test('many files: every page of each segments into one zip and one table; a brok
   assert.equal(await page.textContent('#batch-status'), '3 images to segment (1 other file left out).');
   await page.selectOption('#batch-scale', 'current');
   await page.waitForFunction(() => !document.getElementById('batch-run').disabled);
+  // several images dropped on the page wait there too, instead of replacing one another
+  await page.evaluate(() => {
+    const transfer = new DataTransfer();
+    for (const name of ['a.png', 'b.png']) transfer.items.add(new File([new Uint8Array(8)], name, { type: 'image/png' }));
+    document.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true }));
+  });
+  await page.waitForFunction(() => /^2 images dropped: they wait under "Many files"/.test(document.getElementById('data-status').textContent));
+  assert.equal(await page.textContent('#batch-status'), '2 images to segment.');
+  assert.equal(await page.evaluate(() => window.cellseg.image), null, 'no image was loaded');
+  await page.setInputFiles('#batch-files', [
+    { name: 'stack.tif', mimeType: 'image/tiff', buffer: stack },
+    { name: 'broken.tif', mimeType: 'image/tiff', buffer: Buffer.from('II*\0 but not a TIFF') },
+    { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') },
+    { name: 'one.tif', mimeType: 'image/tiff', buffer: single },
+  ]);
   await page.click('#batch-run');
   await page.waitForFunction(() => /^(Done|The run stopped)/.test(document.getElementById('batch-status').textContent), null, { timeout: 300_000 });
   const status = await page.textContent('#batch-status');

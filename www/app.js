@@ -74,6 +74,9 @@ function enable() {
   $('download-csv').disabled = !state.lastCells;
   $('download-rois').disabled = !state.lastCells;
   batch?.enable(idle);
+  const stack = state.imageFile?.pages > 1 && state.imageSource?.name === state.image?.name;
+  $('segment-pages').hidden = !stack;
+  $('segment-pages').disabled = !idle || !stack;
   $('export').disabled = !idle || !state.lastCells;
   $('fine-tune').disabled = !idle || !state.image || !painter.painted;
   $('measure-length').disabled = !idle || !state.lastCells;
@@ -567,8 +570,18 @@ async function loadFiles(files) {
   const other = (f) => npy.includes(f) || weights.includes(f) || sessions.includes(f);
   const images = files.filter((f) => !other(f) && !isLabels(f) && !truth.includes(f));
   const labels = files.filter((f) => !other(f) && isLabels(f));
+  if (images.length > 1) {
+    // several images are a batch, not one image replaced by the next: they wait under
+    // "Many files" for the networks and settings to be chosen
+    batch.choose(images);
+    if (labels.length || npy.length || truth.length) showError('Labels go with one image: drop them with it alone. The images wait under "Many files".');
+    setStatus('data-status', `${images.length} images dropped: they wait under "Many files" (Your own images); press Segment all there.`);
+    $('batch-files').closest('.form').scrollIntoView({ block: 'center' });
+    images.length = labels.length = npy.length = truth.length = 0;
+  }
   try {
     for (const f of images) {
+      state.imageSource = f; // for "Segment every page"
       await loadImage(await f.arrayBuffer(), f.name);
       if (state.sessionApplied) await state.sessionApplied; // the session's scale, not a new estimate
       else await own.autoScale();
@@ -946,8 +959,29 @@ document.addEventListener('drop', (e) => {
     showError('Busy: wait for the current job to finish (or stop training), then drop the files again.');
     return;
   }
-  loadFiles(e.dataTransfer.files);
+  droppedFiles(e.dataTransfer).then(loadFiles, (err) => showError(`The dropped folder could not be read: ${err.message}`));
 });
+
+// The files of a drop, with the contents of dropped folders (and their folders) in place of
+// the folders themselves.
+async function droppedFiles(transfer) {
+  const entries = [...transfer.items].map((item) => item.webkitGetAsEntry?.());
+  if (!entries.some((e) => e?.isDirectory)) return [...transfer.files];
+  const files = [];
+  const walk = async (entry) => {
+    if (entry.isFile) files.push(await new Promise((ok, fail) => entry.file(ok, fail)));
+    else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      for (;;) {
+        const chunk = await new Promise((ok, fail) => reader.readEntries(ok, fail));
+        if (!chunk.length) break;
+        for (const child of chunk) await walk(child);
+      }
+    }
+  };
+  for (const entry of entries) if (entry) await walk(entry);
+  return files;
+}
 // A pixel was chosen (click or Enter): the crop centres on it and its patch is shown.
 function pick(x, y) {
   if (!state.image) return;
@@ -1024,6 +1058,12 @@ $('segment').addEventListener('click', () => segmentCrop());
 $('compare').addEventListener('click', compare);
 $('save').addEventListener('click', saveWeights);
 $('save-session').addEventListener('click', saveSession);
+// a stack's pages (a time-lapse, a z-stack) all at once, with the channel shown
+$('segment-pages').addEventListener('click', () => {
+  const done = batch.segmentAll([state.imageSource], state.imageFile?.channel ?? -1);
+  $('batch-table').scrollIntoView({ block: 'center' }); // shown as the run starts
+  return done;
+});
 $('export').addEventListener('click', async () => {
   const what = $('export-what').value;
   const format = $('export-format').value;

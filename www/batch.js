@@ -49,8 +49,8 @@ export class Batch {
     this.busy(false);
   }
 
-  async segmentAll() {
-    const files = this.files;
+  /** Segments `files` (the chosen ones by default) with `channel` (the menu's by default). */
+  async segmentAll(files = this.files, channel = Number(this.$('batch-channel').value)) {
     if (!files.length || this.running) return;
     this.running = true;
     this.stopping = false;
@@ -78,7 +78,7 @@ export class Batch {
         this.status(`Segmenting ${name} (${done + 1} of ${files.length})…`);
         const bytes = await file.arrayBuffer();
         const { rows } = await this.run('batchFile', {
-          bytes, name, withTrained: networks === 'both', factor, settings: this.settings(), micron: this.micron() || 0,
+          bytes, name, channel, withTrained: networks === 'both', factor, settings: this.settings(), micron: this.micron() || 0,
         }, {
           transfer: [bytes],
           onProgress: ({ done: page, total }) => { bar.value = (done + page / Math.max(1, total)) / files.length; },

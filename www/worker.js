@@ -354,7 +354,7 @@ async function handle(msg) {
     case 'batchBegin': return engine.batchBegin();
     case 'batchFile': {
       const { median, threshold, growTo, minArea, rim, minContrast } = msg.settings;
-      const rows = await engine.batchFile(new Uint8Array(msg.bytes), msg.name, Boolean(msg.withTrained), msg.factor,
+      const rows = await engine.batchFile(new Uint8Array(msg.bytes), msg.name, msg.channel ?? -1, Boolean(msg.withTrained), msg.factor,
         median, threshold, growTo, minArea, rim, minContrast, msg.micron, (done, total) => progress({ done, total }));
       return { rows };
     }

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::io::{Cursor, Write};
 
 use crate::backend::Backend;
-use crate::decode::{self, Options};
+use crate::decode::{self, Channel, Options};
 use crate::measure;
 use crate::network::Network;
 use crate::normalise::normalise;
@@ -68,7 +68,7 @@ pub fn failed_summary(file: &str, page: Option<usize>, why: &str) -> String {
 /// A page that could not be segmented: its number (from 1) and why.
 pub type PageError = (usize, String);
 
-/// Segments every page of the file `bytes` (named `file` in the tables) at `scale`, each page
+/// Segments `channel` of every page of the file `bytes` (named `file` in the tables) at `scale`, each page
 /// measured in its own file units; `on_page(done, pages)` follows the pages. The whole image
 /// is segmented; `micron` is the pixel size for the µm columns (by default the one the file
 /// states, [`pixel_size::of_file`]). With `--scale auto` the scale
@@ -80,6 +80,7 @@ pub type PageError = (usize, String);
 pub async fn segment_file(
     bytes: &[u8],
     file: &str,
+    channel: Channel,
     networks: &[Network],
     scale: ScaleChoice,
     post: &PostConfig,
@@ -94,7 +95,9 @@ pub async fn segment_file(
     let mut found_on = None;
     for page in 0..pages {
         on_page(page, pages);
-        let result = segment_page(bytes, file, page, networks, scale, post, micron, backend).await;
+        let options = Options { page, channel };
+        let result =
+            segment_page(bytes, file, options, networks, scale, post, micron, backend).await;
         if let (ScaleChoice::Auto, Ok(done)) = (scale, &result) {
             scale = ScaleChoice::Factor(done.factor);
             found_on = Some(page + 1);
@@ -116,23 +119,20 @@ pub async fn segment_file(
     Ok(out)
 }
 
-/// Page `page` (from 0) of the file, segmented and measured.
+/// A page (from 0) and channel of the file, segmented and measured.
 #[allow(clippy::too_many_arguments)]
 async fn segment_page(
     bytes: &[u8],
     file: &str,
-    page: usize,
+    options: Options,
     networks: &[Network],
     scale: ScaleChoice,
     post: &PostConfig,
     micron: Option<f64>,
     backend: &Backend,
 ) -> Result<Page, PageError> {
+    let page = options.page;
     let failed = |e: String| (page + 1, e);
-    let options = Options {
-        page,
-        ..Options::default()
-    };
     let decoded = decode::decode_with(bytes, options).map_err(|e| failed(e.to_string()))?;
     let in_file_units = decoded.in_file_units();
     let mut plane = decoded.plane;

@@ -1234,7 +1234,8 @@ impl Engine {
         })
     }
 
-    /// Segments every page of the file `bytes` (named `name` in the tables) with the pretrained
+    /// Segments `channel` (-1: the luminance) of every page of the file `bytes` (named `name`
+    /// in the tables) with the pretrained
     /// networks, and the network from step 2 too when `with_trained`, at scale `factor` (0:
     /// measured from the file's first page, as the CLI's `--scale auto`), with the clean-up
     /// settings `cells` takes; `micron` above 0 is the pixel size (else what the file states).
@@ -1247,6 +1248,7 @@ impl Engine {
         &self,
         bytes: Vec<u8>,
         name: String,
+        channel: i32,
         with_trained: bool,
         factor: f64,
         median_radius: u32,
@@ -1289,9 +1291,11 @@ impl Engine {
             };
             let micron = (micron > 0.0).then_some(micron);
             let mut report = reporter(progress);
+            let channel = u8::try_from(channel).map_or(Channel::Luminance, Channel::Index);
             let result = crate::batch::segment_file(
                 &bytes,
                 &name,
+                channel,
                 &networks,
                 scale,
                 &post,

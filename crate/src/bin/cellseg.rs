@@ -300,6 +300,10 @@ struct SegmentArgs {
     /// three pages (unsmoothed, as the networks gave them).
     #[arg(long)]
     out_probs: Option<PathBuf>,
+    /// Segment this channel of colour or multi-channel images (0 the first; e.g. the phase
+    /// contrast of a stack with fluorescence). By default their luminance.
+    #[arg(long)]
+    channel: Option<u8>,
     /// The image's pixel size in µm: --out-cells then also gives µm and µm². By default the
     /// size a TIFF states in its ImageJ or OME metadata, if any.
     #[arg(long)]
@@ -620,8 +624,12 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     let path = &files[0];
     let backend = backend(&a.backend)?;
     let bytes = read(path)?;
-    let decoded =
-        cellseg::decode::decode(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let options = cellseg::decode::Options {
+        page: 0,
+        channel: channel_of(a.channel),
+    };
+    let decoded = cellseg::decode::decode_with(&bytes, options)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let micron = a
         .pixel_size
         .or_else(|| cellseg::pixel_size::of_file(&bytes));
@@ -831,6 +839,7 @@ fn segment_many(a: &SegmentArgs, files: &[PathBuf]) -> Result<()> {
             pollster::block_on(batch::segment_file(
                 &bytes,
                 &name,
+                channel_of(a.channel),
                 &networks,
                 a.scale,
                 &config,
@@ -912,6 +921,14 @@ fn format_of(path: &Path) -> Result<image::ImageFormat> {
         Ok(f @ (image::ImageFormat::Png | image::ImageFormat::Tiff)) => Ok(f),
         _ => Err(format!("{}: write .png, .tif or .tiff", path.display())),
     }
+}
+
+/// The channel asked for, or the luminance.
+fn channel_of(channel: Option<u8>) -> cellseg::decode::Channel {
+    channel.map_or(
+        cellseg::decode::Channel::Luminance,
+        cellseg::decode::Channel::Index,
+    )
 }
 
 fn write(path: &Path, bytes: std::result::Result<Vec<u8>, export::ExportError>) -> Result<()> {
