@@ -94,7 +94,7 @@ test('CPU: the pretrained networks segment a held-out crop right away; clean-up 
   const segmented = await page.evaluate(() => window.cellseg.lastProbs);
   await page.fill('#grow', '0.95');
   await page.fill('#threshold', '0.95');
-  await page.dispatchEvent('#threshold', 'change');
+  await page.locator('#threshold').blur(); // the change event, as leaving the field fires it (once)
   await page.waitForFunction(() => window.cellseg.lastCells.settings.threshold === 0.95 &&
     window.cellseg.lastCells.settings.growTo === 0.95);
   assert.ok(await page.evaluate(() => window.cellseg.lastCells.labels.filter((l) => l > 0).length) < first.cellPixels);
@@ -213,7 +213,7 @@ test('CPU: a test image segments with the pretrained networks and yours averaged
   const smoothed = await shown();
   assert.notEqual(smoothed, cell);
   await page.fill('#median', '0');
-  await page.dispatchEvent('#median', 'change');
+  await page.locator('#median').blur(); // the change event, as leaving the field fires it (once)
   await page.waitForFunction(() => window.cellseg.lastCells.settings.median === 0);
   await page.waitForFunction((c) => {
     const canvas = document.getElementById('prob');

@@ -247,7 +247,7 @@ test('fine-tuning at scale 0.5 on cells twice as large learns from the picture t
   await page.waitForFunction(() => window.cellseg.labelled);
   assert.match(await page.textContent('#data-status'), /cells × 2/);
   await page.fill('#scale', '0.5');
-  await page.dispatchEvent('#scale', 'change');
+  await page.locator('#scale').blur(); // the change event, as leaving the field fires it (once)
   await page.waitForFunction(() => /at 256 × 192/.test(document.getElementById('scale-status').textContent));
   // a fresh network, so that the paint has much to teach
   await page.click('#reset');
@@ -316,7 +316,7 @@ test('a scale factor resamples what the networks see; results stay in the image\
   await page.click('#load-colony');
   await page.waitForFunction(() => window.cellseg.labelled);
   await page.fill('#cell-length', '88');
-  await page.dispatchEvent('#cell-length', 'change');
+  await page.locator('#cell-length').blur(); // the change event, as leaving the field fires it (once)
   await page.waitForFunction(() => /at 256 × 192/.test(document.getElementById('scale-status').textContent));
   assert.equal(await page.inputValue('#scale'), '0.500');
   await page.selectOption('#crop', '128');
@@ -401,7 +401,8 @@ test('a session saves to one file and comes back: settings and network at once, 
   const page = await browser.open('?backend=cpu');
   const mine = { name: 'mine.tif', mimeType: 'image/tiff', buffer: tiff16([{ width: 120, height: 90, value: rods(3) }]) };
   await page.setInputFiles('#file', mine);
-  await page.waitForFunction(() => window.cellseg.image?.name === 'mine.tif' && document.getElementById('backend').dataset.state === 'ready' && !document.getElementById('save-session').disabled);
+  // (a dropped image's scale is measured next: wait for it, or it would undo the one set below)
+  await page.waitForFunction(() => window.cellseg.image?.name === 'mine.tif' && /^Scale ×/.test(document.getElementById('scale-status').textContent) && window.cellseg.jobs === 0);
   for (const [brush, from, to] of [['1', [10, 20], [14, 40]], ['2', [30, 10], [40, 10]], ['0', [50, 25], [70, 27]]]) {
     // (the paint status appears after the first stroke and moves the view: measure it each time)
     const box = await page.$eval('#overlay', (el) => JSON.parse(JSON.stringify(el.getBoundingClientRect())));
@@ -414,10 +415,11 @@ test('a session saves to one file and comes back: settings and network at once, 
   }
   const painted = await page.textContent('#paint-status');
   assert.match(painted, /^painted: [1-9]\d* cell, [1-9]\d* edge, [1-9]\d* other px$/);
+  // typed, then left (the change event fires on leaving the field, as it would for a user)
   await page.fill('#threshold', '0.7');
-  await page.dispatchEvent('#threshold', 'change');
+  await page.locator('#threshold').blur();
   await page.fill('#scale', '0.8');
-  await page.dispatchEvent('#scale', 'change');
+  await page.locator('#scale').blur();
   await page.waitForFunction(() => window.cellseg.scale === 0.8 && window.cellseg.jobs === 0);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save-session')]);
   assert.equal(download.suggestedFilename(), 'mine.cellseg-session');

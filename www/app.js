@@ -890,7 +890,9 @@ async function saveSession() {
     const stem = (image?.name ?? 'cellseg').replace(/\.[^.]*$/, '');
     download(new Blob([bytes], { type: 'application/zip' }), `${stem}.cellseg-session`);
     setStatus('data-status', `${$('data-status').textContent.replace(/ Session saved\.$/, '')} Session saved.`);
-  } catch { /* shown */ }
+  } catch (e) {
+    showError(`The session could not be saved: ${e.message}`);
+  }
 }
 
 // Settings and network at once; the scale and paint with their image, now if it is the one

@@ -226,158 +226,163 @@ async function handle(msg) {
   // a new network's first step sends a checkpoint at once
   if (['newNetwork', 'loadWeights', 'usePretrained'].includes(type)) lastCheckpoint = -Infinity;
   const progress = (data) => post({ id, type: 'progress', ...data });
-  switch (type) {
-    case 'init': return start(msg);
-    case 'loadImage': return loadImage(new Uint8Array(msg.bytes), msg.page ?? 0, msg.channel ?? -1);
-    case 'reloadImage': {
-      if (!imageFile) throw new Error('no image file loaded');
-      return loadImage(imageFile, msg.page, msg.channel);
+  if (!Object.hasOwn(REQUESTS, type)) throw new Error(`unknown request '${type}'`);
+  return REQUESTS[type](msg, progress);
+}
+
+// The requests the page may send, by name: each takes the message and a progress callback
+// and returns its reply (or [reply, transferables]).
+const REQUESTS = {
+  init: (msg) => start(msg),
+  loadImage: (msg) => loadImage(new Uint8Array(msg.bytes), msg.page ?? 0, msg.channel ?? -1),
+  reloadImage: (msg) => {
+    if (!imageFile) throw new Error('no image file loaded');
+    return loadImage(imageFile, msg.page, msg.channel);
+  },
+  imageRgba: (msg) => {
+    const rgba = engine.imageRgba(msg.low, msg.high);
+    return [{ rgba }, [rgba.buffer]];
+  },
+  displayHistogram: (msg) => ({ counts: Array.from(engine.displayHistogram(msg.bins)) }),
+  setScale: (msg) => {
+    const [width, height] = engine.setScale(msg.factor);
+    return { width, height };
+  },
+  // No estimate is an answer too (an empty field, cells out of range), not an error.
+  estimateScale: () => {
+    try {
+      const [factor, sigma, tutorialSigma] = engine.estimateScale();
+      return { factor, sigma, tutorialSigma };
+    } catch (e) {
+      return { factor: null, why: e.message ?? String(e) };
     }
-    case 'imageRgba': {
-      const rgba = engine.imageRgba(msg.low, msg.high);
-      return [{ rgba }, [rgba.buffer]];
-    }
-    case 'displayHistogram': return { counts: Array.from(engine.displayHistogram(msg.bins)) };
-    case 'setScale': {
-      const [width, height] = engine.setScale(msg.factor);
-      return { width, height };
-    }
-    // No estimate is an answer too (an empty field, cells out of range), not an error.
-    case 'estimateScale': {
-      try {
-        const [factor, sigma, tutorialSigma] = engine.estimateScale();
-        return { factor, sigma, tutorialSigma };
-      } catch (e) {
-        return { factor: null, why: e.message ?? String(e) };
-      }
-    }
-    case 'typicalWidth': {
-      const [width, factor, tutorial] = engine.typicalWidth();
-      return Number.isNaN(width) ? { width: null, factor: null, tutorial } : { width, factor, tutorial };
-    }
-    case 'typicalLength': {
-      const length = engine.typicalLength();
-      return { length: Number.isNaN(length) ? null : length, factor: Number.isNaN(length) ? null : Engine.factorFor(length) };
-    }
-    // How much memory the wasm module holds (it grows, never shrinks): for the soak test.
-    case 'memory': return { wasmBytes: wasm.memory.buffer.byteLength };
-    case 'factorFor': return { factor: Engine.factorFor(msg.length) };
-    case 'setPaint': return { counts: Array.from(engine.setPaint(new Uint8Array(msg.classes))) };
-    case 'usePretrained': return { text: engine.usePretrained(msg.index) };
-    case 'evaluate': return JSON.parse(engine.evaluateTruth(new Uint8Array(msg.bytes), msg.kind));
-    case 'loadColony': {
-      const [width, height, heldoutFrom, ...counts] = engine.loadColony(msg.width, msg.height, msg.seed, msg.size ?? 1);
-      imageFile = null;
-      const rgba = engine.imageRgba(NaN, NaN);
-      return [{ width, height, heldoutFrom, rgba, counts }, [rgba.buffer]];
-    }
-    case 'bench': {
-      const figures = await engine.bench(msg.width, msg.height, JSON.stringify(msg.plan), (figure) => progress({ figure }));
-      return { figures };
-    }
-    case 'loadClassLabels': return { counts: Array.from(engine.loadClassLabels(new Uint8Array(msg.bytes))) };
-    case 'loadNpyLabels': {
-      const [c, e, o] = msg.masks.map((b) => new Uint8Array(b));
-      return { counts: Array.from(engine.loadNpyLabels(c, e, o)) };
-    }
-    case 'classMap': {
-      const classes = engine.classMap();
-      return [{ classes }, [classes.buffer]];
-    }
-    case 'histograms': {
-      const bins = msg.bins;
-      return { counts: Array.from(engine.classHistograms(bins)), overlap: engine.intensityOverlap(bins) };
-    }
-    case 'patch': {
-      const at = (x, y) => ({ x, y, values: engine.patchAt(x, y), label: engine.classAt(x, y) });
-      const clicked = at(msg.x, msg.y);
-      const twin = clicked.label >= 0 ? engine.lookalike(msg.x, msg.y) : [];
-      return { clicked, twin: twin.length === 2 ? at(twin[0], twin[1]) : null };
-    }
-    case 'describe': return { spec: Engine.describe(msg.arch) };
-    case 'smoothed': {
-      const p = engine.smoothedCellProbability(msg.radius);
-      return [{ p }, [p.buffer]];
-    }
-    case 'labelledAreas': return { areas: Array.from(engine.labelledCellAreas()) };
-    case 'ksTest': {
-      const [d, p] = Engine.ksTest(new Uint32Array(msg.a), new Uint32Array(msg.b));
-      return { d, p };
-    }
-    case 'newNetwork': return { text: engine.newNetwork(msg.arch, msg.seed) };
-    case 'presets': {
-      const [median, threshold, growTo, minArea, rim, minContrast] = Engine.postDefaults();
-      const [maxPixels, maxFileBytes] = Engine.limits();
-      return {
-        limits: { maxPixels, maxFileBytes },
-        presets: Engine.presets().map(([name, text, about, params]) => ({ name, text, about, params })),
-        post: { median, threshold, growTo, minArea, rim, minContrast },
-      };
-    }
-    case 'train': return train(msg, progress);
-    case 'compareTrain': return compareTrain(msg, progress);
-    case 'segment': {
-      const t0 = performance.now();
-      control.cancelled = false;
-      if (!msg.naive && msg.width * msg.height > BAND_PIXELS) {
-        const probs = await segmentInBands(msg, progress);
-        return [{ probs, ms: performance.now() - t0 }, [probs.buffer]];
-      }
-      const naiveBatch = msg.naive ? (msg.batch || 256) : 0;
-      const probs = await engine.segment(msg.x, msg.y, msg.width, msg.height, Boolean(msg.ensemble),
-        Boolean(msg.withTrained), naiveBatch, (done, total) => progress({ done, total }));
+  },
+  typicalWidth: () => {
+    const [width, factor, tutorial] = engine.typicalWidth();
+    return Number.isNaN(width) ? { width: null, factor: null, tutorial } : { width, factor, tutorial };
+  },
+  typicalLength: () => {
+    const length = engine.typicalLength();
+    return { length: Number.isNaN(length) ? null : length, factor: Number.isNaN(length) ? null : Engine.factorFor(length) };
+  },
+  // How much memory the wasm module holds (it grows, never shrinks): for the soak test.
+  memory: () => ({ wasmBytes: wasm.memory.buffer.byteLength }),
+  factorFor: (msg) => ({ factor: Engine.factorFor(msg.length) }),
+  setPaint: (msg) => ({ counts: Array.from(engine.setPaint(new Uint8Array(msg.classes))) }),
+  usePretrained: (msg) => ({ text: engine.usePretrained(msg.index) }),
+  evaluate: (msg) => JSON.parse(engine.evaluateTruth(new Uint8Array(msg.bytes), msg.kind)),
+  loadColony: (msg) => {
+    const [width, height, heldoutFrom, ...counts] = engine.loadColony(msg.width, msg.height, msg.seed, msg.size ?? 1);
+    imageFile = null;
+    const rgba = engine.imageRgba(NaN, NaN);
+    return [{ width, height, heldoutFrom, rgba, counts }, [rgba.buffer]];
+  },
+  bench: async (msg, progress) => {
+    const figures = await engine.bench(msg.width, msg.height, JSON.stringify(msg.plan), (figure) => progress({ figure }));
+    return { figures };
+  },
+  loadClassLabels: (msg) => ({ counts: Array.from(engine.loadClassLabels(new Uint8Array(msg.bytes))) }),
+  loadNpyLabels: (msg) => {
+    const [c, e, o] = msg.masks.map((b) => new Uint8Array(b));
+    return { counts: Array.from(engine.loadNpyLabels(c, e, o)) };
+  },
+  classMap: () => {
+    const classes = engine.classMap();
+    return [{ classes }, [classes.buffer]];
+  },
+  histograms: (msg) => {
+    const bins = msg.bins;
+    return { counts: Array.from(engine.classHistograms(bins)), overlap: engine.intensityOverlap(bins) };
+  },
+  patch: (msg) => {
+    const at = (x, y) => ({ x, y, values: engine.patchAt(x, y), label: engine.classAt(x, y) });
+    const clicked = at(msg.x, msg.y);
+    const twin = clicked.label >= 0 ? engine.lookalike(msg.x, msg.y) : [];
+    return { clicked, twin: twin.length === 2 ? at(twin[0], twin[1]) : null };
+  },
+  describe: (msg) => ({ spec: Engine.describe(msg.arch) }),
+  smoothed: (msg) => {
+    const p = engine.smoothedCellProbability(msg.radius);
+    return [{ p }, [p.buffer]];
+  },
+  labelledAreas: () => ({ areas: Array.from(engine.labelledCellAreas()) }),
+  ksTest: (msg) => {
+    const [d, p] = Engine.ksTest(new Uint32Array(msg.a), new Uint32Array(msg.b));
+    return { d, p };
+  },
+  newNetwork: (msg) => ({ text: engine.newNetwork(msg.arch, msg.seed) }),
+  presets: () => {
+    const [median, threshold, growTo, minArea, rim, minContrast] = Engine.postDefaults();
+    const [maxPixels, maxFileBytes] = Engine.limits();
+    return {
+      limits: { maxPixels, maxFileBytes },
+      presets: Engine.presets().map(([name, text, about, params]) => ({ name, text, about, params })),
+      post: { median, threshold, growTo, minArea, rim, minContrast },
+    };
+  },
+  train: (msg, progress) => train(msg, progress),
+  compareTrain: (msg, progress) => compareTrain(msg, progress),
+  segment: async (msg, progress) => {
+    const t0 = performance.now();
+    control.cancelled = false;
+    if (!msg.naive && msg.width * msg.height > BAND_PIXELS) {
+      const probs = await segmentInBands(msg, progress);
       return [{ probs, ms: performance.now() - t0 }, [probs.buffer]];
     }
-    case 'cells': {
-      const found = engine.cells(msg.median, msg.threshold, msg.growTo, msg.minArea, msg.rim ?? 0, msg.minContrast ?? 0);
-      const { labels, areas, centroids, lengths } = found;
-      found.free();
-      return [{ labels, areas, centroids, lengths }, [labels.buffer, areas.buffer, centroids.buffer, lengths.buffer]];
-    }
-    case 'export': {
-      const bytes = engine.exportCells(msg.what, msg.format);
-      return [{ bytes }, [bytes.buffer]];
-    }
-    case 'cellsCsv': return { csv: engine.cellsCsv(msg.file, msg.page, msg.micron) };
-    // what this worker fetched (its package, the networks), for the page to keep offline
-    case 'loadedUrls': return { urls: performance.getEntriesByType('resource').map((e) => e.name) };
-    case 'sessionPack': {
-      const bytes = Engine.sessionPack(msg.meta, new Uint8Array(msg.paint ?? 0), new Uint8Array(msg.network ?? 0));
-      return [{ bytes }, [bytes.buffer]];
-    }
-    case 'sessionUnpack': {
-      const file = Engine.sessionUnpack(new Uint8Array(msg.bytes));
-      const [meta, paint, network] = [file.meta, file.paint, file.network];
-      file.free();
-      return [{ meta: JSON.parse(meta), paint, network }, [paint.buffer, network.buffer]];
-    }
-    case 'batchBegin': return engine.batchBegin();
-    case 'batchFile': {
-      const { median, threshold, growTo, minArea, rim, minContrast } = msg.settings;
-      const rows = await engine.batchFile(new Uint8Array(msg.bytes), msg.name, msg.channel ?? -1, Boolean(msg.withTrained), msg.factor,
-        median, threshold, growTo, minArea, rim, minContrast, msg.micron, (done, total) => progress({ done, total }));
-      return { rows };
-    }
-    case 'batchFinish': {
-      const zip = engine.batchFinish();
-      return [{ zip }, [zip.buffer]];
-    }
-    case 'cellsRoiZip': {
-      const zip = engine.cellsRoiZip();
-      return [{ zip }, [zip.buffer]];
-    }
-    case 'setEnsemble': {
-      const texts = engine.setEnsemble(msg.files.map((b) => new Uint8Array(b)));
-      return { texts, size: engine.ensembleSize };
-    }
-    case 'saveWeights': {
-      const bytes = await engine.saveWeights();
-      return [{ bytes }, [bytes.buffer]];
-    }
-    case 'loadWeights': return { text: engine.loadWeights(new Uint8Array(msg.bytes)) };
-    default: throw new Error(`unknown request '${type}'`);
-  }
-}
+    const naiveBatch = msg.naive ? (msg.batch || 256) : 0;
+    const probs = await engine.segment(msg.x, msg.y, msg.width, msg.height, Boolean(msg.ensemble),
+      Boolean(msg.withTrained), naiveBatch, (done, total) => progress({ done, total }));
+    return [{ probs, ms: performance.now() - t0 }, [probs.buffer]];
+  },
+  cells: (msg) => {
+    const found = engine.cells(msg.median, msg.threshold, msg.growTo, msg.minArea, msg.rim ?? 0, msg.minContrast ?? 0);
+    const { labels, areas, centroids, lengths } = found;
+    found.free();
+    return [{ labels, areas, centroids, lengths }, [labels.buffer, areas.buffer, centroids.buffer, lengths.buffer]];
+  },
+  export: (msg) => {
+    const bytes = engine.exportCells(msg.what, msg.format);
+    return [{ bytes }, [bytes.buffer]];
+  },
+  cellsCsv: (msg) => ({ csv: engine.cellsCsv(msg.file, msg.page, msg.micron) }),
+  // what this worker fetched (its package, the networks), for the page to keep offline
+  loadedUrls: () => ({ urls: performance.getEntriesByType('resource').map((e) => e.name) }),
+  sessionPack: (msg) => {
+    const bytes = Engine.sessionPack(msg.meta, new Uint8Array(msg.paint ?? 0), new Uint8Array(msg.network ?? 0));
+    return [{ bytes }, [bytes.buffer]];
+  },
+  sessionUnpack: (msg) => {
+    const file = Engine.sessionUnpack(new Uint8Array(msg.bytes));
+    const [meta, paint, network] = [file.meta, file.paint, file.network];
+    file.free();
+    return [{ meta: JSON.parse(meta), paint, network }, [paint.buffer, network.buffer]];
+  },
+  batchBegin: () => engine.batchBegin(),
+  batchFile: async (msg, progress) => {
+    const { median, threshold, growTo, minArea, rim, minContrast } = msg.settings;
+    const rows = await engine.batchFile(new Uint8Array(msg.bytes), msg.name, msg.channel ?? -1, Boolean(msg.withTrained), msg.factor,
+      median, threshold, growTo, minArea, rim, minContrast, msg.micron, (done, total) => progress({ done, total }));
+    return { rows };
+  },
+  batchFinish: () => {
+    const zip = engine.batchFinish();
+    return [{ zip }, [zip.buffer]];
+  },
+  cellsRoiZip: () => {
+    const zip = engine.cellsRoiZip();
+    return [{ zip }, [zip.buffer]];
+  },
+  setEnsemble: (msg) => {
+    const texts = engine.setEnsemble(msg.files.map((b) => new Uint8Array(b)));
+    return { texts, size: engine.ensembleSize };
+  },
+  saveWeights: async () => {
+    const bytes = await engine.saveWeights();
+    return [{ bytes }, [bytes.buffer]];
+  },
+  loadWeights: (msg) => ({ text: engine.loadWeights(new Uint8Array(msg.bytes)) }),
+
+};
 
 let inFlight = null;
 

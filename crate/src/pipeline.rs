@@ -4,6 +4,7 @@
 
 use crate::backend::Backend;
 use crate::dense::{ProbabilityMap, segment};
+use crate::naive::segment_naive;
 use crate::network::Network;
 use crate::normalise::noise_sigma;
 use crate::plane::{Plane, Rect};
@@ -122,9 +123,18 @@ pub fn resampled(plane: &Plane, factor: f64) -> Plane {
     scale::resample(plane, w, h)
 }
 
+/// How a map is made: densely (the dilated twin), or patch by patch in batches of a size
+/// (post 4's slow way, to compare against).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Path {
+    Dense,
+    PatchByPatch(usize),
+}
+
 /// The mean probability map of `rect` (in `plane`'s pixels) over the networks, which see
-/// `scaled` — `plane` resampled by `factor` ([`resampled`]; `plane` itself at 1).
-/// `progress(done, total)` follows all networks' work as one bar.
+/// `scaled` — `plane` resampled by `factor` ([`resampled`]; `plane` itself at 1) — along
+/// `path`. `progress(done, total)` follows all networks' work as one bar.
+#[allow(clippy::too_many_arguments)]
 pub async fn ensemble_map(
     networks: &[Network],
     plane: &Plane,
@@ -132,6 +142,7 @@ pub async fn ensemble_map(
     factor: f64,
     rect: Rect,
     backend: &Backend,
+    path: Path,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ProbabilityMap, String> {
     if networks.is_empty() {
@@ -147,16 +158,24 @@ pub async fn ensemble_map(
     let mut maps = Vec::with_capacity(n);
     for (k, net) in networks.iter().enumerate() {
         let mut overall = |done: usize, total: usize| progress(k * total + done, n * total);
-        let map = segment(
-            net,
-            scaled,
-            on_scaled,
-            backend.max_buffer,
-            &backend.device,
-            &mut overall,
-        )
-        .await?;
-        maps.push(map);
+        let map = match path {
+            Path::Dense => {
+                let max_buffer = backend.max_buffer;
+                segment(
+                    net,
+                    scaled,
+                    on_scaled,
+                    max_buffer,
+                    &backend.device,
+                    &mut overall,
+                )
+                .await
+            }
+            Path::PatchByPatch(batch) => {
+                segment_naive(net, scaled, on_scaled, batch, &backend.device, &mut overall).await
+            }
+        };
+        maps.push(map?);
     }
     let map = average(&maps)?;
     Ok(if factor == 1.0 {
@@ -191,7 +210,8 @@ pub async fn segment_cells(
         Some(resampled(plane, factor))
     };
     let on = scaled.as_ref().unwrap_or(plane);
-    let map = ensemble_map(networks, plane, on, factor, rect, backend, progress).await?;
+    let dense = Path::Dense;
+    let map = ensemble_map(networks, plane, on, factor, rect, backend, dense, progress).await?;
     let cells = clean_up(&map, plane, rect, &post.at_scale(factor));
     Ok(Segmentation { map, cells, factor })
 }

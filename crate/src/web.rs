@@ -15,15 +15,14 @@ use crate::backend::Backend;
 use crate::bench::{self, Plan};
 use crate::comparison::Comparison;
 use crate::decode::{Channel, Options};
-use crate::dense::{ProbabilityMap, segment};
+use crate::dense::ProbabilityMap;
 use crate::display::FileUnits;
 use crate::labels::ClassMap;
-use crate::naive::segment_naive;
 use crate::network::Network;
 use crate::patch::Augment;
-use crate::pipeline::ScaleChoice;
+use crate::pipeline::{Path, ScaleChoice, ensemble_map};
 use crate::plane::{Plane, Rect};
-use crate::post::{Cells, PostConfig, average, cells_from_smoothed, smoothed_cell_probability};
+use crate::post::{Cells, PostConfig, cells_from_smoothed, smoothed_cell_probability};
 use crate::spec::PATCH;
 use crate::spec::{PRESETS, Spec};
 use crate::train::{TrainConfig, Trainer, heldout_split};
@@ -72,6 +71,27 @@ struct State {
 }
 
 impl State {
+    /// The networks to segment with: the pretrained ones (`ensemble`; with `trained`, the
+    /// network from step 2, when `with_trained`), or `trained` alone.
+    fn segmenting(
+        &self,
+        trained: Network,
+        ensemble: bool,
+        with_trained: bool,
+    ) -> Result<Vec<Network>, JsValue> {
+        if !ensemble {
+            return Ok(vec![trained]);
+        }
+        let mut networks = self.ensemble.clone();
+        if networks.is_empty() {
+            return Err(err("no pretrained networks loaded"));
+        }
+        if with_trained {
+            networks.push(trained);
+        }
+        Ok(networks)
+    }
+
     /// Sets the scale and resamples the image for the networks (none needed at 1).
     fn set_scale(&mut self, factor: f64) {
         self.scale = factor;
@@ -302,52 +322,26 @@ impl Engine {
             let s = state.borrow();
             (s.networks_plane().expect("an image is loaded"), s.scale)
         };
-        let networks = if ensemble {
-            let mut nets = state.borrow().ensemble.clone();
-            if nets.is_empty() {
-                return Err(err("no pretrained networks loaded"));
-            }
-            if with_trained {
-                nets.push(network);
-            }
-            nets
-        } else {
-            vec![network]
-        };
+        let networks = state.borrow().segmenting(network, ensemble, with_trained)?;
         let (rect, _) = ProbabilityMap::for_crop(&image, rect).map_err(err)?;
-        let on_plane = if factor == 1.0 {
-            rect
-        } else {
-            scale::scaled_rect(rect, factor, plane.width, plane.height)
+        let path = match naive_batch {
+            0 => Path::Dense,
+            batch => Path::PatchByPatch(batch as usize),
         };
-        let n = networks.len();
         let mut report = reporter(progress);
-        let mut maps = Vec::with_capacity(n);
-        for (k, net) in networks.iter().enumerate() {
-            // one bar for all networks: the work of network k comes after that of 0..k
-            let mut overall = |done: usize, total: usize| report(k * total + done, n * total);
-            let (device, batch) = (&backend.device, naive_batch as usize);
-            let map = if batch == 0 {
-                segment(
-                    net,
-                    &plane,
-                    on_plane,
-                    backend.max_buffer,
-                    device,
-                    &mut overall,
-                )
-                .await
-            } else {
-                segment_naive(net, &plane, on_plane, batch, device, &mut overall).await
-            };
-            maps.push(map.map_err(err)?);
-        }
-        let map = average(&maps).map_err(err)?;
-        if factor == 1.0 {
-            Ok((rect, map))
-        } else {
-            Ok((rect, scale::map_back(&map, on_plane, factor, rect)))
-        }
+        let map = ensemble_map(
+            &networks,
+            &image,
+            &plane,
+            factor,
+            rect,
+            &backend,
+            path,
+            &mut report,
+        )
+        .await
+        .map_err(err)?;
+        Ok((rect, map))
     }
 
     /// The image and the network, cloned cheaply out of the state for a job.
@@ -1266,14 +1260,10 @@ impl Engine {
                 if s.batch.is_none() {
                     return Err(err("start the run first (batchBegin)"));
                 }
-                let mut networks = s.ensemble.clone();
-                if networks.is_empty() {
-                    return Err(err("no pretrained networks loaded"));
-                }
-                if with_trained {
-                    networks.push(s.network.clone());
-                }
-                (networks, s.backend.clone())
+                (
+                    s.segmenting(s.network.clone(), true, with_trained)?,
+                    s.backend.clone(),
+                )
             };
             let scale = if factor > 0.0 {
                 ScaleChoice::Factor(factor)
