@@ -144,7 +144,30 @@ test('CPU: the pretrained networks segment a held-out crop right away; clean-up 
   const bytes = await readFile(await tiff.path());
   assert.equal(bytes.subarray(0, 4).toString('latin1'), 'II*\0', 'a little-endian TIFF');
   assert.ok(bytes.length > 128 * 128 * 2, 'two bytes per pixel');
+
+  // the three class probabilities as Fiji and napari read them: a float32 TIFF of three pages
+  await page.selectOption('#export-what', 'probabilities');
+  const [stack] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+  assert.equal(stack.suggestedFilename(), 'phase_027-probabilities-x1100y420.tif');
+  const pages = tiffPages(await readFile(await stack.path()));
+  assert.deepEqual(pages, Array(3).fill({ width: 128, height: 128, bits: 32, format: 3 }));
 });
+
+/** Each page's size and sample type, from a little-endian TIFF's directory chain. */
+function tiffPages(bytes) {
+  const pages = [];
+  for (let at = bytes.readUInt32LE(4); at !== 0; at = bytes.readUInt32LE(at + 2 + 12 * bytes.readUInt16LE(at))) {
+    const tag = (code) => {
+      for (let i = 0; i < bytes.readUInt16LE(at); i++) {
+        const o = at + 2 + 12 * i;
+        if (bytes.readUInt16LE(o) === code) return bytes.readUInt16LE(o + 2) === 3 ? bytes.readUInt16LE(o + 8) : bytes.readUInt32LE(o + 8);
+      }
+      return undefined;
+    };
+    pages.push({ width: tag(256), height: tag(257), bits: tag(258), format: tag(339) });
+  }
+  return pages;
+}
 
 test('CPU: training pauses, resumes and stops between steps, keeping what it learned', async () => {
   const page = await browser.open('?backend=cpu&data=/data/');

@@ -1073,7 +1073,8 @@ $('export').addEventListener('click', async () => {
     const { bytes } = await run('export', { what, format });
     const name = (state.image?.name ?? 'image').replace(/\.[^.]*$/, '');
     const { x, y } = state.lastCells.rect;
-    download(new Blob([bytes], { type: `image/${format}` }), `${name}-${what}-x${x}y${y}.${format === 'tiff' ? 'tif' : 'png'}`);
+    const tiff = format === 'tiff' || what === 'probabilities'; // the float32 stack is TIFF only
+    download(new Blob([bytes], { type: tiff ? 'image/tiff' : 'image/png' }), `${name}-${what}-x${x}y${y}.${tiff ? 'tif' : 'png'}`);
   } catch { /* shown */ }
 });
 // The measurements come from the crate (the CLI's `--out-cells` columns, intensities in the

@@ -1426,8 +1426,10 @@ impl Engine {
         })
     }
 
-    /// The last cells as an image file: `what` is "labels" (16-bit ids), "mask" or
-    /// "probability" (p(cell) after the median, 16-bit); `format` "png" or "tiff".
+    /// The last cells as an image file: `what` is "labels" (16-bit ids), "mask",
+    /// "probability" (p(cell) after the median, 16-bit), each as `format` "png" or "tiff", or
+    /// "probabilities" (p(cell), p(edge), p(other) unsmoothed: a float32 TIFF of three pages,
+    /// whatever `format` says).
     #[wasm_bindgen(js_name = exportCells)]
     pub fn export_cells(&self, what: &str, format: &str) -> Result<Vec<u8>, JsValue> {
         let format = match format {
@@ -1444,6 +1446,8 @@ impl Engine {
                 "labels" => export::labels(found, format),
                 "mask" => export::mask(found, format),
                 "probability" => export::probability(p, found.width, found.height, format),
+                // the three classes as the networks gave them: always a float32 TIFF stack
+                "probabilities" => export::probabilities(Engine::last_map(s)?),
                 other => return Err(err(format!("unknown export '{other}'"))),
             };
             bytes.map_err(err)
