@@ -18,7 +18,7 @@ const HEIGHT = 1040;
 // (SwiftShader) and TF.js's plain-JavaScript backend get the small plan: the full one would
 // take them the better part of an hour.
 const PLANS = {
-  full: { dense: [98, 256], whole: true, naive: 32, train: [16, 256], repeats: 3 },
+  full: { dense: [98, 256], whole: true, naive: 32, train: [16, 256], repeats: 3, unet: true },
   small: { dense: [64], whole: false, naive: 16, train: [16], repeats: 3 },
   // ?quick: for the browser test, seconds in all
   quick: { dense: [32], whole: false, naive: 8, train: [4], repeats: 1 },
@@ -59,6 +59,8 @@ const ROWS = [
   ['train_4_patches_per_s', 'Adam step, batch 4, patches/s'],
   ['train_16_patches_per_s', 'Adam step, batch 16, patches/s'],
   ['train_256_patches_per_s', 'Adam step, batch 256, patches/s'],
+  ['unet_256_px_per_s', 'U-Net 256×256, px/s (cellseg only)'],
+  ['unet_full_px_per_s', `U-Net ${WIDTH}×${HEIGHT} (tiled), px/s (cellseg only)`],
 ];
 
 const bench = { state: 'idle', adapter: null, runs: {} };
@@ -70,8 +72,10 @@ function planFor(run) {
   return { ...(small ? PLANS.small : PLANS.full), whole: !small && $('whole').checked };
 }
 
+// Figures a run reports: TF.js adds its dense-twin check; only cellseg runs the U-Net.
 function expected(plan, run) {
-  return plan.dense.length + (plan.whole ? 1 : 0) + (plan.naive > 0 ? 1 : 0) + plan.train.length + (run.engine === 'tfjs' ? 1 : 0);
+  const unet = run.engine === 'cellseg' && plan.unet ? 1 + (plan.whole ? 1 : 0) : 0;
+  return plan.dense.length + (plan.whole ? 1 : 0) + (plan.naive > 0 ? 1 : 0) + plan.train.length + (run.engine === 'tfjs' ? 1 : 0) + unet;
 }
 
 // A run that stops answering (TF.js's wasm can abort on running out of memory without a

@@ -10,7 +10,7 @@ use std::io::{Cursor, Write};
 use crate::backend::Backend;
 use crate::decode::{self, Channel, Options};
 use crate::measure;
-use crate::network::Network;
+use crate::model::Model;
 use crate::normalise::normalise;
 use crate::pipeline::{ScaleChoice, segment_auto, segment_cells};
 use crate::pixel_size;
@@ -81,7 +81,7 @@ pub async fn segment_file(
     bytes: &[u8],
     file: &str,
     channel: Channel,
-    networks: &[Network],
+    networks: &[Model],
     scale: ScaleChoice,
     post: &PostConfig,
     micron: Option<f64>,
@@ -125,7 +125,7 @@ async fn segment_page(
     bytes: &[u8],
     file: &str,
     options: Options,
-    networks: &[Network],
+    networks: &[Model],
     scale: ScaleChoice,
     post: &PostConfig,
     micron: Option<f64>,

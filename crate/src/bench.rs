@@ -1,5 +1,5 @@
 //! The benchmark: how fast the posts' original network runs densely, patch by patch and in
-//! training on one backend. The CLI (`cellseg bench`) and the page's bench mode run this same
+//! training on one backend, and how fast the U-Net beyond the posts segments. The CLI (`cellseg bench`) and the page's bench mode run this same
 //! code, so their figures mean the same thing; the peers (TensorFlow, TF.js) time the same
 //! shapes on the same sizes.
 //!
@@ -17,6 +17,7 @@ use crate::network::Network;
 use crate::plane::{Plane, Rect};
 use crate::spec::Spec;
 use crate::train::{TrainConfig, Trainer, heldout_split};
+use crate::unet::{self, UNet};
 
 /// What to measure (the page's bench, www/bench.js, sends its plans as JSON).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -31,6 +32,9 @@ pub struct Plan {
     pub train: Vec<usize>,
     /// Timed runs per figure (their median is reported).
     pub repeats: usize,
+    /// Also the U-Net ([`crate::unet`]): a 256×256 crop, and the whole image with `whole`.
+    #[serde(default)]
+    pub unet: bool,
 }
 
 impl Plan {
@@ -55,6 +59,7 @@ impl Plan {
             naive: 32,
             train: vec![16, 256],
             repeats: 3,
+            unet: true,
         }
     }
 }
@@ -193,6 +198,46 @@ pub async fn run(
             },
             &mut figures,
         );
+    }
+
+    if plan.unet {
+        let net = &UNet::new(1, device);
+        let unet_map = |rect: Rect| async move {
+            unet::segment(net, plane, rect, backend.max_buffer, device, &mut |_, _| {})
+                .await
+                .map(|_| ())
+        };
+        let rect = crop(256);
+        let s = median_time(repeats, clock, || unet_map(rect)).await?;
+        let px = (rect.width() * rect.height()) as f64 / s;
+        record(
+            Figure {
+                key: "unet_256_px_per_s".into(),
+                value: px,
+                seconds: s,
+                text: format!("U-Net 256×256: {s:.3} s, {px:.0} px/s"),
+            },
+            &mut figures,
+        );
+        if plan.whole {
+            let rect = Rect::new(0, 0, plane.width, plane.height);
+            let t = clock();
+            unet_map(rect).await?;
+            let s = (clock() - t) / 1000.0;
+            let px = (rect.width() * rect.height()) as f64 / s;
+            record(
+                Figure {
+                    key: "unet_full_px_per_s".into(),
+                    value: px,
+                    seconds: s,
+                    text: format!(
+                        "U-Net {}×{} (whole image): {s:.2} s, {px:.0} px/s",
+                        plane.width, plane.height
+                    ),
+                },
+                &mut figures,
+            );
+        }
     }
 
     let (train_region, heldout) = heldout_split(plane.width, plane.height);

@@ -10,8 +10,11 @@
 //!                          └▶ dense (dilated twin, tiled; on the CPU as matrix products,
 //!                             dense_cpu) ─▶ probability maps
 //!                          └▶ naive (patch by patch, for comparison)
+//! image + labels ─▶ unet_train (crops, weighted pixels) ─▶ unet (beyond the posts: a U-Net,
+//!                                                          dense by design) ─▶ probability maps
 //! probability maps ─▶ post (average nets, median, threshold, whole cells) ─▶ metrics, outline
 //! ```
+//! `model` holds a network of either kind, so everything from the map on takes both.
 //! `pipeline` is that flow end to end for the CLI, the page and the tests: an ensemble at a
 //! scale, the map back in the image's pixels, the clean-up at that scale; `batch` runs it over
 //! every page of many files, one table of cells and a summary row per page.
@@ -46,6 +49,7 @@ pub mod looks;
 pub mod measure;
 pub mod metrics;
 pub mod mistake;
+pub mod model;
 pub mod naive;
 pub mod network;
 pub mod normalise;
@@ -62,6 +66,8 @@ pub mod session;
 pub mod spec;
 pub mod tiff_pages;
 pub mod train;
+pub mod unet;
+pub mod unet_train;
 pub mod unmatched;
 pub mod weights;
 pub mod width;

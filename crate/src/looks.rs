@@ -83,11 +83,16 @@ impl Look {
     pub fn patch(&self, plane: &Plane, x: usize, y: usize, rng: &mut StdRng, out: &mut Vec<f32>) {
         let start = out.len();
         zoomed_patch(plane, x, y, self.zoom, out);
-        let patch = &mut out[start..];
+        self.apply(&mut out[start..], PATCH, rng);
+    }
+
+    /// This look's focus, contrast, offset and noise on a square of side `side` (a patch,
+    /// or a U-Net's training crop already sampled at this look's zoom), in place.
+    pub fn apply(&self, square: &mut [f32], side: usize, rng: &mut StdRng) {
         if self.blur > 0.3 {
-            blur(patch, self.blur);
+            blur(square, side, self.blur);
         }
-        for v in patch.iter_mut() {
+        for v in square.iter_mut() {
             *v = BACKGROUND_LEVEL
                 + self.gain * (*v - BACKGROUND_LEVEL)
                 + self.offset
@@ -99,11 +104,24 @@ impl Look {
 /// The 31x31 patch about (x, y) sampled `zoom` pixels apart (bilinear; beyond the border the
 /// image is mirrored, as [`crate::patch::patch_at`] does). `zoom` 1 is the patch itself.
 pub fn zoomed_patch(plane: &Plane, x: usize, y: usize, zoom: f32, out: &mut Vec<f32>) {
-    for dy in 0..PATCH {
-        let sy = y as f32 + (dy as f32 - HALF as f32) * zoom;
+    let half = HALF as f32 * zoom;
+    sampled_square(plane, (x as f32 - half, y as f32 - half), PATCH, zoom, out);
+}
+
+/// `side` x `side` samples of `plane` from `origin`, `step` pixels apart (bilinear, mirrored
+/// beyond the border), appended to `out`.
+pub fn sampled_square(
+    plane: &Plane,
+    origin: (f32, f32),
+    side: usize,
+    step: f32,
+    out: &mut Vec<f32>,
+) {
+    for dy in 0..side {
+        let sy = origin.1 + dy as f32 * step;
         let (y0, fy) = (sy.floor() as isize, sy - sy.floor());
-        for dx in 0..PATCH {
-            let sx = x as f32 + (dx as f32 - HALF as f32) * zoom;
+        for dx in 0..side {
+            let sx = origin.0 + dx as f32 * step;
             let (x0, fx) = (sx.floor() as isize, sx - sx.floor());
             let top = plane.reflected(x0, y0) * (1.0 - fx) + plane.reflected(x0 + 1, y0) * fx;
             let bottom =
@@ -113,13 +131,13 @@ pub fn zoomed_patch(plane: &Plane, x: usize, y: usize, zoom: f32, out: &mut Vec<
     }
 }
 
-/// A Gaussian blur of a 31x31 patch in place (imageproc's; the few border pixels its edge
-/// handling touches lie far from the centre the class belongs to).
-fn blur(patch: &mut [f32], sigma: f32) {
-    let side = PATCH as u32;
-    let image = image::ImageBuffer::<image::Luma<f32>, _>::from_raw(side, side, patch.to_vec())
-        .expect("a patch is 31x31");
-    patch.copy_from_slice(&imageproc::filter::gaussian_blur_f32(&image, sigma));
+/// A Gaussian blur of a square of side `side` in place (imageproc's; the few border pixels
+/// its edge handling touches lie far from a patch's centre, and a crop's are few).
+fn blur(square: &mut [f32], side: usize, sigma: f32) {
+    let side = side as u32;
+    let image = image::ImageBuffer::<image::Luma<f32>, _>::from_raw(side, side, square.to_vec())
+        .expect("a square of side `side`");
+    square.copy_from_slice(&imageproc::filter::gaussian_blur_f32(&image, sigma));
 }
 
 /// A standard normal draw (Box–Muller).
@@ -164,11 +182,11 @@ mod tests {
     #[test]
     fn blur_keeps_the_mean_of_a_flat_patch_and_softens_a_spike() {
         let mut flat = vec![0.4f32; PATCH * PATCH];
-        blur(&mut flat, 1.0);
+        blur(&mut flat, PATCH, 1.0);
         assert!(flat.iter().all(|v| (v - 0.4).abs() < 1e-5));
         let mut spike = vec![0.0f32; PATCH * PATCH];
         spike[HALF * PATCH + HALF] = 1.0;
-        blur(&mut spike, 1.0);
+        blur(&mut spike, PATCH, 1.0);
         let c = spike[HALF * PATCH + HALF];
         assert!((0.1..0.2).contains(&c), "{c}"); // 1/(2πσ²) ≈ 0.16
         assert!((spike.iter().sum::<f32>() - 1.0).abs() < 1e-4);

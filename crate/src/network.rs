@@ -133,7 +133,7 @@ pub fn patch_tensor(pixels: Vec<f32>, device: &Device) -> Tensor<4> {
     Tensor::from_data(TensorData::new(pixels, [n, 1, PATCH, PATCH]), device)
 }
 
-fn he_uniform<const D: usize>(
+pub(crate) fn he_uniform<const D: usize>(
     rng: &mut StdRng,
     shape: [usize; D],
     fan_in: usize,
@@ -145,6 +145,6 @@ fn he_uniform<const D: usize>(
     Param::from_data(TensorData::new(values, shape), device)
 }
 
-fn zeros<const D: usize>(shape: [usize; D], device: &Device) -> Param<Tensor<D>> {
+pub(crate) fn zeros<const D: usize>(shape: [usize; D], device: &Device) -> Param<Tensor<D>> {
     Param::from_data(TensorData::zeros::<f32, _>(shape), device)
 }

@@ -240,17 +240,23 @@ impl Sampler {
 }
 
 /// Mirrors (left-right) and then turns a 31x31 patch by quarter turns, in place.
-fn transform(patch: &mut [f32], (flip, turns): (bool, u8)) {
+fn transform(patch: &mut [f32], symmetry: (bool, u8)) {
+    transform_square(patch, PATCH, symmetry);
+}
+
+/// Mirrors (left-right) and then turns a square of side `side` by quarter turns, in place:
+/// patches, and the U-Net's training crops with their labels.
+pub fn transform_square<T: Copy>(square: &mut [T], side: usize, (flip, turns): (bool, u8)) {
     if flip {
-        for row in patch.chunks_mut(PATCH) {
+        for row in square.chunks_mut(side) {
             row.reverse();
         }
     }
     for _ in 0..turns {
-        let src = patch.to_vec();
-        for y in 0..PATCH {
-            for x in 0..PATCH {
-                patch[y * PATCH + x] = src[x * PATCH + (PATCH - 1 - y)];
+        let src = square.to_vec();
+        for y in 0..side {
+            for x in 0..side {
+                square[y * side + x] = src[x * side + (side - 1 - y)];
             }
         }
     }

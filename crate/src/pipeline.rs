@@ -3,9 +3,8 @@
 //! scale → whole cells.
 
 use crate::backend::Backend;
-use crate::dense::{ProbabilityMap, segment};
-use crate::naive::segment_naive;
-use crate::network::Network;
+use crate::dense::ProbabilityMap;
+use crate::model::Model;
 use crate::normalise::noise_sigma;
 use crate::plane::{Plane, Rect};
 use crate::post::{Cells, PostConfig, average, cells, drop_faint};
@@ -57,7 +56,7 @@ pub fn check_factor(factor: f64) -> Result<f64, String> {
 /// sweep, or a scale outside the factors offered, are refused. If the checks do not settle,
 /// the last scale is kept and `how` says so.
 pub async fn segment_auto(
-    networks: &[Network],
+    networks: &[Model],
     plane: &Plane,
     rect: Rect,
     post: &PostConfig,
@@ -136,7 +135,7 @@ pub enum Path {
 /// `path`. `progress(done, total)` follows all networks' work as one bar.
 #[allow(clippy::too_many_arguments)]
 pub async fn ensemble_map(
-    networks: &[Network],
+    networks: &[Model],
     plane: &Plane,
     scaled: &Plane,
     factor: f64,
@@ -158,23 +157,9 @@ pub async fn ensemble_map(
     let mut maps = Vec::with_capacity(n);
     for (k, net) in networks.iter().enumerate() {
         let mut overall = |done: usize, total: usize| progress(k * total + done, n * total);
-        let map = match path {
-            Path::Dense => {
-                let max_buffer = backend.max_buffer;
-                segment(
-                    net,
-                    scaled,
-                    on_scaled,
-                    max_buffer,
-                    &backend.device,
-                    &mut overall,
-                )
-                .await
-            }
-            Path::PatchByPatch(batch) => {
-                segment_naive(net, scaled, on_scaled, batch, &backend.device, &mut overall).await
-            }
-        };
+        let map = net
+            .map(scaled, on_scaled, backend, path, &mut overall)
+            .await;
         maps.push(map?);
     }
     let map = average(&maps)?;
@@ -195,7 +180,7 @@ pub struct Segmentation {
 /// Segments `rect` of a normalised plane: the ensemble at the chosen scale, then the clean-up
 /// `post` (given at the networks' scale) in the image's pixels.
 pub async fn segment_cells(
-    networks: &[Network],
+    networks: &[Model],
     plane: &Plane,
     rect: Rect,
     factor: f64,

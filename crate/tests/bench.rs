@@ -23,6 +23,7 @@ fn a_small_plan_measures_every_figure() {
         naive: 8,
         train: vec![4],
         repeats: 2,
+        unet: true,
     };
     let started = std::time::Instant::now();
     let clock = || started.elapsed().as_secs_f64() * 1000.0;
@@ -44,6 +45,8 @@ fn a_small_plan_measures_every_figure() {
             "dense_40_px_per_s",
             "dense_full_px_per_s",
             "naive_px_per_s",
+            "unet_256_px_per_s",
+            "unet_full_px_per_s",
             "train_4_patches_per_s"
         ]
     );

@@ -22,6 +22,8 @@ const NATIVE_ROWS = [
   ['naive_px_per_s', 'patch by patch (batches of 256), px/s'],
   ['train_16_patches_per_s', 'Adam step, batch 16, patches/s'],
   ['train_256_patches_per_s', 'Adam step, batch 256, patches/s'],
+  ['unet_256_px_per_s', 'U-Net 256×256, px/s'],
+  ['unet_full_px_per_s', 'U-Net 1392×1040 (tiled), px/s'],
 ];
 const PAGE_ROWS = [
   ['dense_64_px_per_s', 'dense 64×64, px/s'],
@@ -101,6 +103,9 @@ for (const r of pageRatios.filter((r) => r.pair[0] === 'cellseg-webgpu' && /^(de
 }
 target('native CPU dense 256×256 vs TensorFlow', ours.dense_256_px_per_s / tf.dense_256_px_per_s, 1);
 target('native CPU dense, whole image vs TensorFlow', ours.dense_full_px_per_s / tf.dense_full_px_per_s, 1);
+target('native CPU U-Net, whole image vs TensorFlow', ours.unet_full_px_per_s / tf.unet_full_px_per_s, 1);
+const unetPage = pageFig('cellseg-cpu', 'unet_full_px_per_s');
+if (unetPage) target('page CPU: U-Net segments the whole 1392×1040 image', (1392 * 1040) / unetPage, 30, 's');
 const fastest = pageRatios.find((r) => r.key === 'train_16_patches_per_s' && /fastest of each/.test(r.what));
 if (fastest) target('browser Adam step (batch 16), fastest cellseg vs fastest TF.js that trains', fastest.ratio, 10);
 target('native dense vs patch by patch', ours.dense_256_px_per_s / ours.naive_px_per_s, 15);

@@ -1,5 +1,8 @@
 """The posts' original network in TensorFlow (CPU), for `make bench`: the same shapes as
-cellseg's, random weights, patch network and dense (dilated) twin. Prints one JSON object
+cellseg's, random weights, patch network and dense (dilated) twin; and the U-Net beyond the
+posts (crate/src/unet.rs: levels of 16, 32, 64, 128 channels, two 3x3 convs each, 2x2 max
+pools, nearest upsampling joined to each level's features, a 1x1 conv to 3 classes), tiled
+as cellseg tiles it (512-pixel tiles read with 64 pixels of context). Prints one JSON object
 with the same keys as `cellseg bench --json`, after checking the dense twin equals the patch
 network on sampled pixels.
 
@@ -72,6 +75,51 @@ def dense_net(x, w):
     return tf.nn.softmax(tf.einsum("nhwc,cd->nhwd", x, fc2[0]) + fc2[1])
 
 
+UNET_WIDTHS = (16, 32, 64, 128)
+UNET_HALO = 64
+UNET_TILE = 512
+
+
+def unet_weights(seed=2):
+    rng = np.random.default_rng(seed)
+
+    def conv(k, cin, cout):
+        return (rng.normal(0, np.sqrt(2.0 / (k * k * cin)), (k, k, cin, cout)).astype(np.float32),
+                np.zeros(cout, np.float32))
+
+    down, cin = [], 1
+    for c in UNET_WIDTHS:
+        down.append((conv(3, cin, c), conv(3, c, c)))
+        cin = c
+    up = [(conv(3, UNET_WIDTHS[i] + UNET_WIDTHS[i + 1], UNET_WIDTHS[i]), conv(3, UNET_WIDTHS[i], UNET_WIDTHS[i]))
+          for i in reversed(range(len(UNET_WIDTHS) - 1))]
+    return down, up, conv(1, UNET_WIDTHS[0], CLASSES)
+
+
+def unet(x, w):
+    """[1, h, w, 1] (sides multiples of 8) -> [1, h, w, 3] probabilities."""
+    down, up, out = w
+
+    def block(x, b):
+        for k, bias in b:
+            x = tf.nn.relu(tf.nn.conv2d(x, k, 1, "SAME") + bias)
+        return x
+
+    skips = []
+    for i, b in enumerate(down):
+        if i > 0:
+            x = tf.nn.max_pool2d(x, 2, 2, "VALID")
+        x = block(x, b)
+        skips.append(x)
+    skips.pop()
+    for b in up:
+        skip = skips.pop()
+        x = tf.repeat(tf.repeat(x, 2, axis=1), 2, axis=2)
+        x = block(tf.concat([skip, x], -1), b)
+    return tf.nn.softmax(tf.nn.conv2d(x, out[0], 1, "SAME") + out[1])
+
+
+unet_fn = tf.function(unet, reduce_retracing=True)
 dense_fn = tf.function(dense_net, reduce_retracing=True)
 patch_fn = tf.function(patch_net, reduce_retracing=True)
 
@@ -117,6 +165,22 @@ def main():
             dense_fn(tf.constant(band), w).numpy()
 
     out["dense_full_px_per_s"] = 1040 * 1392 / median_seconds(whole, 1)
+
+    # the U-Net: a 256x256 crop with its context, and the whole image in 512-pixel tiles
+    uw = unet_weights()
+    x = tf.constant(rng.random((1, 256 + 2 * UNET_HALO, 256 + 2 * UNET_HALO, 1), dtype=np.float32))
+    s = median_seconds(lambda: unet_fn(x, uw).numpy(), args.repeats)
+    out["unet_256_px_per_s"] = 256 * 256 / s
+    padded = np.pad(full[HALF:-HALF, HALF:-HALF], UNET_HALO + UNET_TILE, mode="reflect")
+
+    def unet_whole():
+        for top in range(0, 1040, UNET_TILE):
+            for left in range(0, 1392, UNET_TILE):
+                y, x = top + UNET_TILE, left + UNET_TILE
+                tile = padded[y:y + UNET_TILE + 2 * UNET_HALO, x:x + UNET_TILE + 2 * UNET_HALO]
+                unet_fn(tf.constant(tile[None, :, :, None]), uw).numpy()
+
+    out["unet_full_px_per_s"] = 1040 * 1392 / median_seconds(unet_whole, 1)
 
     # patch by patch, batched (the slow way)
     batch = tf.constant(rng.random((256, PATCH, PATCH, 1), dtype=np.float32))

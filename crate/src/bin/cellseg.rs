@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cellseg train   --image IMG --labels CLASSES.png --out W.cellseg   learn a network
+//!                 [--arch unet]                                        (or the U-Net)
 //! cellseg segment --weights W1[,W2..] --image IMG --out-mask M.png    dense inference + clean-up
 //!                 [--scale auto|FACTOR]                                at the networks' scale
 //!                                                                      (measured by default)
@@ -22,21 +23,24 @@ use indicatif::{ProgressBar, ProgressStyle};
 use cellseg::backend::Backend;
 use cellseg::batch;
 use cellseg::bench::{self, Plan};
-use cellseg::dense::{ProbabilityMap, segment};
+use cellseg::dense::ProbabilityMap;
 use cellseg::evaluate::{Kind, Report, evaluate_kind};
 use cellseg::export;
 use cellseg::labels::{ClassMap, instances_from_image};
 use cellseg::measure;
+use cellseg::model::Model;
 use cellseg::network::Network;
 use cellseg::outline;
 use cellseg::patch::Augment;
-use cellseg::pipeline::{ScaleChoice, faint_dropped, segment_auto, segment_cells};
+use cellseg::pipeline::{Path as MapPath, ScaleChoice, faint_dropped, segment_auto, segment_cells};
 use cellseg::plane::{Plane, Rect};
 use cellseg::post::{
     Cells, PostConfig, average, cells_from_smoothed, ks_test, smoothed_cell_probability,
 };
 use cellseg::spec::Spec;
-use cellseg::train::{TrainConfig, Trainer, cosine_decay, heldout_split};
+use cellseg::train::{StepReport, TrainConfig, Trainer, cosine_decay, heldout_split};
+use cellseg::unet::UNet;
+use cellseg::unet_train::{CROP, UNetConfig, UNetTrainer};
 use cellseg::weights::{self, Precision};
 
 #[derive(Parser)]
@@ -103,14 +107,15 @@ struct TrainArgs {
     /// Class image of the same size: 0 other, 1 cell, 2 edge.
     #[arg(long)]
     labels: PathBuf,
-    /// Architecture: a preset (original, network1, network2, network3, deepcell) or a text
-    /// form such as "conv4x20 pool conv3x40 conv3x80 pool conv3x120 conv3x240 fc1000".
+    /// Architecture: a preset (original, network1, network2, network3, deepcell), a text
+    /// form such as "conv4x20 pool conv3x40 conv3x80 pool conv3x120 conv3x240 fc1000", or
+    /// "unet" (beyond the posts: the U-Net, trained on whole crops; see the crate's `unet`).
     #[arg(long, default_value = "original")]
     arch: String,
     /// Adam steps.
     #[arg(long, default_value_t = 2000)]
     steps: usize,
-    /// Patches per step (an equal number per class).
+    /// Patches per step (an equal number per class); for the U-Net, crops of 96x96 per step.
     #[arg(long, default_value_t = 64)]
     batch: usize,
     /// Adam learning rate (the posts used 1e-4).
@@ -143,7 +148,8 @@ struct TrainArgs {
     /// contrast and noise a little off (see the crate's `looks` module).
     #[arg(long)]
     looks: bool,
-    /// Share of the edge patches drawn from the lines between two touching cells (0..1).
+    /// Share of the edge patches drawn from the lines between two touching cells (0..1);
+    /// for the U-Net, the extra weight of those pixels' loss (0: as any edge pixel).
     #[arg(long, default_value_t = 0.0)]
     septa: f32,
     /// Where the networks run.
@@ -494,6 +500,9 @@ fn train(a: TrainArgs) -> Result<()> {
         a.region.unwrap_or(default_train),
         a.heldout.unwrap_or(default_heldout),
     );
+    if a.arch == weights::UNET_NAME {
+        return train_unet(&a, &backend, &plane, &labels, region, heldout);
+    }
     let spec = Spec::lookup(&a.arch).map_err(|e| e.to_string())?;
     let config = TrainConfig {
         learning_rate: a.lr,
@@ -534,17 +543,110 @@ fn train(a: TrainArgs) -> Result<()> {
             .map(|end| format!(" annealed to {end}"))
             .unwrap_or_default()
     );
-    let mut csv = String::from("step,loss,batch_mistakes,heldout_mistakes\n");
+    run_steps(&a, &mut trainer)?;
+    save_trained(&a, &Model::Patch(trainer.network()))
+}
+
+/// The U-Net's training run (`train --arch unet`): the same flags, crops for patches.
+fn train_unet(
+    a: &TrainArgs,
+    backend: &Backend,
+    plane: &Plane,
+    labels: &ClassMap,
+    region: Rect,
+    heldout: Rect,
+) -> Result<()> {
+    let config = UNetConfig {
+        learning_rate: a.lr,
+        batch: a.batch.max(1),
+        seed: a.seed,
+        symmetries: !a.no_augment,
+        looks: a.looks,
+        septa_weight: a.septa.max(0.0),
+    };
+    let initial = match &a.init {
+        Some(path) => match weights::model_from_bytes(&read(path)?, &backend.device)
+            .map_err(|e| format!("{}: {e}", path.display()))?
+        {
+            Model::UNet(net) => net,
+            Model::Patch(_) => return Err(format!("{}: not U-Net weights", path.display())),
+        },
+        None => UNet::new(a.seed, &backend.device),
+    };
+    let params = initial.params();
+    let mut trainer = UNetTrainer::new(
+        initial,
+        plane,
+        labels,
+        region,
+        heldout,
+        config,
+        &backend.device,
+    )?;
+    eprintln!(
+        "training the U-Net ({params} parameters) on {} for {} steps, {} crops of {CROP}x{CROP} a step, lr {}{}{}",
+        backend.adapter,
+        a.steps,
+        a.batch,
+        a.lr,
+        a.lr_final
+            .map(|end| format!(" annealed to {end}"))
+            .unwrap_or_default(),
+        if a.septa > 0.0 {
+            format!(", septa weighing {}x more", 1.0 + a.septa)
+        } else {
+            String::new()
+        }
+    );
+    run_steps(a, &mut trainer)?;
+    save_trained(a, &Model::UNet(trainer.network()))
+}
+
+/// What the training loop needs of a trainer of either kind.
+trait Steps {
+    fn set_learning_rate(&mut self, lr: f64);
+    fn step(&mut self) -> Result<StepReport>;
+    fn heldout_mistake_rate(&mut self) -> Result<f32>;
+}
+
+impl Steps for Trainer {
+    fn set_learning_rate(&mut self, lr: f64) {
+        Trainer::set_learning_rate(self, lr);
+    }
+    fn step(&mut self) -> Result<StepReport> {
+        pollster::block_on(Trainer::step(self))
+    }
+    fn heldout_mistake_rate(&mut self) -> Result<f32> {
+        pollster::block_on(Trainer::heldout_mistake_rate(self))
+    }
+}
+
+impl Steps for UNetTrainer {
+    fn set_learning_rate(&mut self, lr: f64) {
+        UNetTrainer::set_learning_rate(self, lr);
+    }
+    fn step(&mut self) -> Result<StepReport> {
+        pollster::block_on(UNetTrainer::step(self))
+    }
+    fn heldout_mistake_rate(&mut self) -> Result<f32> {
+        pollster::block_on(UNetTrainer::heldout_mistake_rate(self))
+    }
+}
+
+/// The training loop of either kind: the schedule, a progress bar, the held-out mistake
+/// rate every `--eval-every` steps, and the learning curve written to `--curve`.
+fn run_steps(a: &TrainArgs, trainer: &mut dyn Steps) -> Result<()> {
     let start = Instant::now();
+    let mut csv = String::from("step,loss,batch_mistakes,heldout_mistakes\n");
     let progress = bar(a.steps, "training");
     for i in 1..=a.steps {
         if let Some(end) = a.lr_final {
             trainer.set_learning_rate(cosine_decay(i - 1, a.steps, a.lr, end));
         }
-        let r = pollster::block_on(trainer.step())?;
+        let r = trainer.step()?;
         let mut heldout = String::new();
         if i % a.eval_every.max(1) == 0 || i == a.steps {
-            let rate = pollster::block_on(trainer.heldout_mistake_rate())?;
+            let rate = trainer.heldout_mistake_rate()?;
             heldout = format!("{rate:.4}");
             say(
                 &progress,
@@ -562,26 +664,29 @@ fn train(a: TrainArgs) -> Result<()> {
         progress.inc(1);
     }
     progress.finish_and_clear();
-    let net = trainer.network();
-    std::fs::write(&a.out, weights::to_bytes(&net).map_err(|e| e.to_string())?)
-        .map_err(|e| format!("{}: {e}", a.out.display()))?;
     if let Some(path) = &a.curve {
         std::fs::write(path, csv).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     eprintln!(
-        "saved {} after {:.1} min",
-        a.out.display(),
+        "trained for {:.1} min",
         start.elapsed().as_secs_f64() / 60.0
     );
     Ok(())
 }
 
-/// The networks of some weights files.
-fn networks(paths: &[PathBuf], backend: &Backend) -> Result<Vec<Network>> {
+/// Saves a trained model to `--out` in f32.
+fn save_trained(a: &TrainArgs, model: &Model) -> Result<()> {
+    let bytes = weights::model_to_bytes(model, Precision::F32).map_err(|e| e.to_string())?;
+    std::fs::write(&a.out, bytes).map_err(|e| format!("{}: {e}", a.out.display()))?;
+    eprintln!("saved {}", a.out.display());
+    Ok(())
+}
+/// The networks of some weights files (either kind).
+fn networks(paths: &[PathBuf], backend: &Backend) -> Result<Vec<Model>> {
     paths
         .iter()
         .map(|path| {
-            weights::from_bytes(&read(path)?, None, &backend.device)
+            weights::model_from_bytes(&read(path)?, &backend.device)
                 .map_err(|e| format!("{}: {e}", path.display()))
         })
         .collect()
@@ -601,14 +706,7 @@ fn probability_maps(
             progress.set_length(total as u64);
             progress.set_position(done as u64);
         };
-        let map = pollster::block_on(segment(
-            &net,
-            plane,
-            rect,
-            backend.max_buffer,
-            &backend.device,
-            &mut report,
-        ))?;
+        let map = pollster::block_on(net.map(plane, rect, backend, MapPath::Dense, &mut report))?;
         progress.finish_and_clear();
         maps.push(map);
     }
@@ -1106,9 +1204,9 @@ fn convert(a: ConvertArgs) -> Result<()> {
         PrecisionArg::F32 => (Precision::F32, "f32"),
     };
     let bytes = read(&a.weights)?;
-    let net = weights::from_bytes(&bytes, None, &Backend::cpu().device)
+    let net = weights::model_from_bytes(&bytes, &Backend::cpu().device)
         .map_err(|e| format!("{}: {e}", a.weights.display()))?;
-    let out = weights::to_bytes_as(&net, precision).map_err(|e| e.to_string())?;
+    let out = weights::model_to_bytes(&net, precision).map_err(|e| e.to_string())?;
     std::fs::write(&a.out, &out).map_err(|e| format!("{}: {e}", a.out.display()))?;
     eprintln!(
         "wrote {} ({}, {} -> {} bytes)",

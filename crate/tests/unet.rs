@@ -1,0 +1,163 @@
+//! The U-Net beyond the posts: its shapes, maps that do not depend on how the image is cut
+//! into tiles, a weights file that loads back to the same network (and is refused where a
+//! patch network is wanted), and training that lowers the loss.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use cellseg::backend::Backend;
+use cellseg::colony::colony;
+use cellseg::model::Model;
+use cellseg::pipeline::Path;
+use cellseg::plane::Rect;
+use cellseg::unet::{UNet, segment, tile_side};
+use cellseg::unet_train::{CROP, CropSampler, UNetConfig, UNetTrainer};
+use cellseg::weights::{self, Precision, WeightsError};
+
+fn device() -> Device {
+    Backend::cpu().device
+}
+
+/// A buffer limit that makes tiles of `side` pixels.
+fn buffer_for(side: usize) -> u64 {
+    let with_halo = (side + 2 * cellseg::unet::HALO) as u64;
+    with_halo * with_halo * 4 * 9 * 48
+}
+
+#[test]
+fn forward_keeps_the_size_and_gives_three_scores_a_pixel() {
+    let net = UNet::new(1, &device());
+    let x = Tensor::<4>::from_data(
+        TensorData::new(vec![0.3f32; 2 * 40 * 48], [2, 1, 40, 48]),
+        &device(),
+    );
+    assert_eq!(net.forward(x).dims(), [2, 3, 40, 48]);
+    assert!(
+        (400_000..600_000).contains(&net.params()),
+        "{}",
+        net.params()
+    );
+    // about 80 kFLOP a pixel: a sixteenth of the posts' dense twin
+    assert!((50_000..120_000).contains(&UNet::flops_per_pixel()));
+}
+
+#[test]
+fn a_map_does_not_depend_on_the_tiles_or_the_crop() {
+    let (plane, _) = colony(150, 110, 3);
+    let net = UNet::new(2, &device());
+    assert_eq!(tile_side(buffer_for(16)), 16);
+    let whole = pollster::block_on(segment(
+        &net,
+        &plane,
+        Rect::new(0, 0, 150, 110),
+        buffer_for(16),
+        &device(),
+        &mut |_, _| {},
+    ))
+    .unwrap();
+    // a crop off the tile grid, in one big tile
+    let rect = Rect::new(37, 21, 121, 99);
+    let crop = pollster::block_on(segment(
+        &net,
+        &plane,
+        rect,
+        buffer_for(512),
+        &device(),
+        &mut |_, _| {},
+    ))
+    .unwrap();
+    assert_eq!((crop.width, crop.height), (84, 78));
+    let n = crop.width * crop.height;
+    let mut worst = 0.0f32;
+    for class in 0..3 {
+        for y in 0..crop.height {
+            for x in 0..crop.width {
+                let a = crop.data[class * n + y * crop.width + x];
+                let b = whole.data[class * 150 * 110 + (y + rect.y0) * 150 + (x + rect.x0)];
+                worst = worst.max((a - b).abs());
+            }
+        }
+    }
+    assert!(worst < 1e-4, "tiles disagree by {worst}");
+    // probabilities: each pixel's three sum to one
+    for i in 0..n {
+        let s: f32 = (0..3).map(|c| crop.data[c * n + i]).sum();
+        assert!((s - 1.0).abs() < 1e-4);
+    }
+}
+
+#[test]
+fn weights_load_back_to_the_same_map_and_are_refused_as_a_patch_network() {
+    let net = UNet::new(4, &device());
+    let bytes = weights::model_to_bytes(&Model::UNet(net.clone()), Precision::F32).unwrap();
+    let back = weights::model_from_bytes(&bytes, &device()).unwrap();
+    assert_eq!(back.name(), "unet");
+    let (plane, _) = colony(64, 64, 5);
+    let rect = Rect::new(0, 0, 64, 64);
+    let b = Backend::cpu();
+    let map = |m: &Model| pollster::block_on(m.map(&plane, rect, &b, Path::Dense, &mut |_, _| {}));
+    assert_eq!(
+        map(&Model::UNet(net)).unwrap(),
+        map(&back).unwrap(),
+        "f32 weights load back exactly"
+    );
+    let err = weights::from_bytes(&bytes, None, &device()).unwrap_err();
+    assert!(matches!(err, WeightsError::UNet(_)), "{err}");
+    assert!(err.to_string().contains("U-Net"));
+    // f16 files are half the size and load as f32
+    let half = weights::model_to_bytes(&back, Precision::F16).unwrap();
+    assert!(half.len() < bytes.len() * 6 / 10);
+    assert!(matches!(
+        weights::model_from_bytes(&half, &device()).unwrap(),
+        Model::UNet(_)
+    ));
+}
+
+#[test]
+fn crops_stay_inside_the_region_and_clear_of_forgotten_pixels() {
+    let (plane, mut labels) = colony(300, 200, 6);
+    labels.forget(Rect::new(0, 0, 150, 100));
+    let config = UNetConfig {
+        looks: true,
+        septa_weight: 2.0,
+        ..UNetConfig::default()
+    };
+    let mut sampler = CropSampler::new(&labels, Rect::new(0, 0, 300, 200), config).unwrap();
+    let batch = sampler.batch(&plane, &labels, 20);
+    assert_eq!(batch.pixels.len(), 20 * CROP * CROP);
+    // no crop reached the forgotten corner: every pixel weighs something
+    assert!(batch.weights.iter().all(|&w| w > 0.0));
+    assert!(batch.classes.iter().all(|&c| (0..3).contains(&c)));
+    // a region smaller than a crop is refused with a reason
+    let small = CropSampler::new(&labels, Rect::new(0, 0, 50, 50), UNetConfig::default());
+    assert!(small.err().unwrap().contains("smaller than one"));
+}
+
+#[test]
+fn training_lowers_the_loss() {
+    let (plane, labels) = colony(256, 192, 7);
+    let b = Backend::cpu();
+    let config = UNetConfig {
+        batch: 2,
+        ..UNetConfig::default()
+    };
+    let all = Rect::new(0, 0, 256, 192);
+    let mut trainer = UNetTrainer::new(
+        UNet::new(1, &b.device),
+        &plane,
+        &labels,
+        all,
+        Rect::new(0, 0, 128, 96),
+        config,
+        &b.device,
+    )
+    .unwrap();
+    let before = pollster::block_on(trainer.heldout_mistake_rate()).unwrap();
+    let mut losses = Vec::new();
+    for _ in 0..40 {
+        losses.push(pollster::block_on(trainer.step()).unwrap().loss);
+    }
+    let first: f32 = losses[..5].iter().sum::<f32>() / 5.0;
+    let last: f32 = losses[35..].iter().sum::<f32>() / 5.0;
+    assert!(last < 0.8 * first, "loss {first} -> {last}");
+    let after = pollster::block_on(trainer.heldout_mistake_rate()).unwrap();
+    assert!(after < before, "held-out mistakes {before} -> {after}");
+}
