@@ -14,9 +14,10 @@ self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     await cache.addAll(SHELL);
-    // the pretrained networks the page segments with by default
+    // the pretrained networks the page segments with by default, and those fine-tuning
+    // starts from
     const index = await (await cache.match('models/index.json')).json();
-    await cache.addAll(index.ensemble.map((name) => `models/${name}`));
+    await cache.addAll([...index.ensemble, ...index.fine_tune].map((name) => `models/${name}`));
     await self.skipWaiting();
   })());
 });

@@ -76,7 +76,7 @@ test('CPU: the pretrained networks segment a held-out crop right away; clean-up 
     !document.getElementById('error').hidden, null, { timeout: 300_000 });
   const status = await page.textContent('#segment-status');
   console.log(`CPU (wasm), pretrained: ${status}`);
-  assert.match(status, /with 3 pretrained networks/);
+  assert.match(status, /with the pretrained network/);
   const found = () => page.evaluate(() => ({
     count: window.cellseg.lastCells.areas.length,
     rect: window.cellseg.lastCells.rect,
@@ -214,7 +214,7 @@ test('CPU: a test image segments with the pretrained networks and yours averaged
   await page.click('#segment');
   await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent) ||
     !document.getElementById('error').hidden, null, { timeout: 300_000 });
-  assert.match(await page.textContent('#segment-status'), /with 3 pretrained networks and yours/);
+  assert.match(await page.textContent('#segment-status'), /with the pretrained network and yours/);
   assert.match(await page.textContent('#sizes-status'), /^(Load the tutorial labels|No cells)/);
   const shown = () => page.evaluate(() => {
     const c = document.getElementById('prob');

@@ -65,7 +65,7 @@ test('a dropped image segments; a bad file is refused and the image stays', asyn
   await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 120_000 });
   const size = await page.evaluate(() => window.cellseg.lastProbs.probs.length);
   assert.equal(size, 3 * 64 * 64);
-  assert.match(await page.textContent('#segment-status'), /with 3 pretrained networks/);
+  assert.match(await page.textContent('#segment-status'), /with the pretrained network/);
   assert.match(await page.textContent('#segment-status'), /; \d+ cells, median area \d+ px\.$/);
   assert.deepEqual(await page.evaluate(() => window.cspViolations), [], 'the page works under its CSP');
 });

@@ -16,7 +16,7 @@ test('installable and offline: load once, cut the server, reload, segment', asyn
     const cache = await caches.open('cellseg-v1');
     return (await cache.keys()).map((r) => new URL(r.url).pathname);
   });
-  for (const path of ['/', '/www/app.js', '/www/worker.js', '/www/style.css', '/models/index.json', '/models/looks-1.cellseg']) {
+  for (const path of ['/', '/www/app.js', '/www/worker.js', '/www/style.css', '/models/index.json', '/models/unet-1.cellseg', '/models/looks-1.cellseg']) {
     assert.ok(kept.includes(path), `${path} is kept (${kept.length} files)`);
   }
   assert.ok(kept.some((p) => /^\/pkg(-cpu|-threads)?\/cellseg_bg\.wasm$/.test(p)), 'the package this page runs on is kept');
@@ -42,6 +42,6 @@ test('installable and offline: load once, cut the server, reload, segment', asyn
   assert.equal(await page.isVisible('#error'), false, await page.textContent('#error'));
   const status = await page.textContent('#segment-status');
   console.log(`offline: ${status}`);
-  assert.match(status, /with 3 pretrained networks/);
+  assert.match(status, /with the pretrained network/);
   assert.ok(await page.evaluate(() => window.cellseg.lastCells.areas.length) > 0, 'cells found offline');
 });

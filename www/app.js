@@ -724,11 +724,15 @@ async function loadPretrained() {
   enable();
   try {
     const index = JSON.parse(new TextDecoder().decode(await fetchBytes('models/index.json')));
+    // the networks that segment, and the posts' networks that fine-tuning starts from
+    const names = [...index.ensemble, ...index.fine_tune];
     const files = [];
-    for (const name of index.ensemble) {
+    for (const name of names) {
       files.push(await fetchBytes(`models/${name}`));
-      bar.value = files.length / index.ensemble.length;
+      bar.value = files.length / names.length;
     }
+    const starts = files.splice(index.ensemble.length);
+    await run('setFineTuneStarts', { files: starts }, { transfer: starts });
     const { size } = await run('setEnsemble', { files }, { transfer: files });
     state.ensembleSize = size;
   } catch (e) {
@@ -740,8 +744,8 @@ async function loadPretrained() {
   }
 }
 
-// Which networks segment: 'pretrained' (the three, averaged), 'trained' (the network from
-// step 2) or 'both' (all four averaged, as post 2 averages networks).
+// Which networks segment: 'pretrained' (the page's default, models/index.json's ensemble),
+// 'trained' (the network from step 2) or 'both' (averaged, as post 2 averages networks).
 async function segment(naive = false, networks = $('networks').value, bar = $('segment-progress'), status = 'segment-status') {
   const ensemble = networks !== 'trained';
   const withTrained = networks === 'both';
@@ -749,8 +753,9 @@ async function segment(naive = false, networks = $('networks').value, bar = $('s
   const rect = cropRect();
   bar.value = 0;
   const what = naive ? 'patch by patch' : 'densely';
-  const nets = withTrained ? `with ${state.ensembleSize} pretrained networks and yours`
-    : ensemble ? `with ${state.ensembleSize} pretrained networks` : 'with the network from step 2';
+  const pretrained = state.ensembleSize === 1 ? 'the pretrained network' : `${state.ensembleSize} pretrained networks`;
+  const nets = withTrained ? `with ${pretrained} and yours`
+    : ensemble ? `with ${pretrained}` : 'with the network from step 2';
   setStatus(status, `Segmenting ${rect.width} × ${rect.height} ${what} ${nets}…`);
   state.segmenting = true;
   try {

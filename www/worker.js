@@ -372,6 +372,7 @@ const REQUESTS = {
     const zip = engine.cellsRoiZip();
     return [{ zip }, [zip.buffer]];
   },
+  setFineTuneStarts: (msg) => ({ texts: engine.setFineTuneStarts(msg.files.map((b) => new Uint8Array(b))) }),
   setEnsemble: (msg) => {
     const texts = engine.setEnsemble(msg.files.map((b) => new Uint8Array(b)));
     return { texts, size: engine.ensembleSize };

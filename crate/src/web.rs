@@ -18,6 +18,7 @@ use crate::decode::{Channel, Options};
 use crate::dense::ProbabilityMap;
 use crate::display::FileUnits;
 use crate::labels::ClassMap;
+use crate::model::Model;
 use crate::network::Network;
 use crate::patch::Augment;
 use crate::pipeline::{Path, ScaleChoice, ensemble_map};
@@ -50,7 +51,10 @@ struct State {
     /// Architectures in training side by side (post 3), apart from the network above.
     comparison: Option<Comparison>,
     /// Networks loaded to segment with instead, their maps averaged (the pretrained ones).
-    ensemble: Vec<Network>,
+    ensemble: Vec<Model>,
+    /// The pretrained patch networks fine-tuning on painted strokes starts from (the page's
+    /// default network, the U-Net, is not trained in the page).
+    fine_tune_starts: Vec<Network>,
     /// The last dense segmentation, kept so the clean-up can be redone without the networks.
     last_map: Option<ProbabilityMap>,
     /// The last clean-up of it, and the median-filtered p(cell) it worked on, for export.
@@ -78,16 +82,16 @@ impl State {
         trained: Network,
         ensemble: bool,
         with_trained: bool,
-    ) -> Result<Vec<Network>, JsValue> {
+    ) -> Result<Vec<Model>, JsValue> {
         if !ensemble {
-            return Ok(vec![trained]);
+            return Ok(vec![Model::Patch(trained)]);
         }
         let mut networks = self.ensemble.clone();
         if networks.is_empty() {
             return Err(err("no pretrained networks loaded"));
         }
         if with_trained {
-            networks.push(trained);
+            networks.push(Model::Patch(trained));
         }
         Ok(networks)
     }
@@ -382,6 +386,7 @@ impl Engine {
             paint: None,
             batch: None,
             ensemble: Vec::new(),
+            fine_tune_starts: Vec::new(),
             last_map: None,
             last_cells: None,
         };
@@ -668,17 +673,39 @@ impl Engine {
         })
     }
 
-    /// Makes pretrained network `index` the network to train (to fine-tune it).
+    /// Makes pretrained patch network `index` (of those given to `setFineTuneStarts`) the
+    /// network to train (to fine-tune it).
     #[wasm_bindgen(js_name = usePretrained)]
     pub fn use_pretrained(&self, index: u32) -> Result<String, JsValue> {
         self.with(|s| {
             let net = s
-                .ensemble
+                .fine_tune_starts
                 .get(index as usize)
                 .ok_or_else(|| err("the pretrained networks are not loaded"))?;
             s.network = net.clone();
             s.trainer = None;
             Ok(format!("{} ({})", net.spec.name, net.spec))
+        })
+    }
+
+    /// The pretrained patch networks that fine-tuning may start from (weights files as
+    /// Uint8Arrays); returns their text forms. All or nothing, as `setEnsemble`.
+    #[wasm_bindgen(js_name = setFineTuneStarts)]
+    pub fn set_fine_tune_starts(&self, files: js_sys::Array) -> Result<Vec<String>, JsValue> {
+        self.with(|s| {
+            let mut nets = Vec::new();
+            for (k, file) in files.iter().enumerate() {
+                let bytes = Uint8Array::new(&file).to_vec();
+                let net = weights::from_bytes(&bytes, None, &s.backend.device)
+                    .map_err(|e| err(format!("pretrained network {} to fine-tune: {e}", k + 1)))?;
+                nets.push(net);
+            }
+            let texts = nets
+                .iter()
+                .map(|n| format!("{} ({})", n.spec.name, n.spec))
+                .collect();
+            s.fine_tune_starts = nets;
+            Ok(texts)
         })
     }
 
@@ -1164,13 +1191,16 @@ impl Engine {
             let mut nets = Vec::new();
             for (k, file) in files.iter().enumerate() {
                 let bytes = Uint8Array::new(&file).to_vec();
-                let net = weights::from_bytes(&bytes, None, &s.backend.device)
+                let net = weights::model_from_bytes(&bytes, &s.backend.device)
                     .map_err(|e| err(format!("network {} of the ensemble: {e}", k + 1)))?;
                 nets.push(net);
             }
             let texts = nets
                 .iter()
-                .map(|n| format!("{} ({})", n.spec.name, n.spec))
+                .map(|m| match m {
+                    Model::Patch(n) => format!("{} ({})", n.spec.name, n.spec),
+                    Model::UNet(n) => format!("unet ({} parameters)", n.params()),
+                })
                 .collect();
             s.ensemble = nets;
             Ok(texts)

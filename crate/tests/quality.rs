@@ -10,7 +10,7 @@ use cellseg::backend::Backend;
 use cellseg::colony::{Look, colony_with};
 use cellseg::evaluate::{Kind, Report, evaluate_kind};
 use cellseg::labels::ClassMap;
-use cellseg::network::Network;
+use cellseg::model::Model;
 use cellseg::normalise::normalise;
 use cellseg::pipeline::{Segmentation, resampled, segment_auto, segment_cells};
 use cellseg::plane::{Plane, Rect};
@@ -19,7 +19,7 @@ use cellseg::train::heldout_split;
 use cellseg::{scale, weights, width};
 
 /// The default ensemble: the networks models/index.json lists for the page.
-fn ensemble(backend: &Backend) -> Vec<Network> {
+fn ensemble(backend: &Backend) -> Vec<Model> {
     let models = concat!(env!("CARGO_MANIFEST_DIR"), "/../models");
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(format!("{models}/index.json")).unwrap()).unwrap();
@@ -29,7 +29,7 @@ fn ensemble(backend: &Backend) -> Vec<Network> {
         .iter()
         .map(|name| {
             let path = format!("{models}/{}", name.as_str().unwrap());
-            weights::from_bytes(&std::fs::read(path).unwrap(), None, &backend.device).unwrap()
+            weights::model_from_bytes(&std::fs::read(path).unwrap(), &backend.device).unwrap()
         })
         .collect()
 }
@@ -56,13 +56,7 @@ fn as_loaded(field: Plane, offset: f32, gain: f32) -> Plane {
 }
 
 /// The default segmentation of `rect` at `factor`.
-fn segmented(
-    nets: &[Network],
-    plane: &Plane,
-    rect: Rect,
-    factor: f64,
-    b: &Backend,
-) -> Segmentation {
+fn segmented(nets: &[Model], plane: &Plane, rect: Rect, factor: f64, b: &Backend) -> Segmentation {
     let post = PostConfig::default();
     pollster::block_on(segment_cells(
         nets,
@@ -76,14 +70,14 @@ fn segmented(
     .unwrap()
 }
 
-fn cells_of(nets: &[Network], plane: &Plane, rect: Rect, factor: f64, b: &Backend) -> Cells {
+fn cells_of(nets: &[Model], plane: &Plane, rect: Rect, factor: f64, b: &Backend) -> Cells {
     segmented(nets, plane, rect, factor, b).cells
 }
 
 /// Whole-cell scores of the default segmentation of the held-out region of `plane` (labels
 /// `labels`, same size) at `factor`.
 fn heldout_whole(
-    nets: &[Network],
+    nets: &[Model],
     plane: &Plane,
     labels: &ClassMap,
     factor: f64,
