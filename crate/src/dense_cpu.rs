@@ -39,11 +39,18 @@ fn band_for(per_pixel: usize) -> usize {
 }
 
 /// A layer as a matrix product: `weights` is `outputs x inputs`, row-major.
-struct Matrix {
-    outputs: usize,
-    inputs: usize,
-    weights: Vec<f32>,
-    bias: Vec<f32>,
+pub(crate) struct Matrix {
+    pub(crate) outputs: usize,
+    pub(crate) inputs: usize,
+    pub(crate) weights: Vec<f32>,
+    pub(crate) bias: Vec<f32>,
+}
+
+impl Matrix {
+    /// Whether the weights and biases have the sizes the shape says.
+    pub(crate) fn fits(&self) -> bool {
+        self.weights.len() == self.outputs * self.inputs && self.bias.len() == self.outputs
+    }
 }
 
 enum Step {
@@ -56,11 +63,11 @@ enum Step {
 }
 
 /// `c` planes of `w` x `h` pixels: `data[(channel * h + y) * w + x]`.
-struct Image {
-    w: usize,
-    h: usize,
-    c: usize,
-    data: Vec<f32>,
+pub(crate) struct Image {
+    pub(crate) w: usize,
+    pub(crate) h: usize,
+    pub(crate) c: usize,
+    pub(crate) data: Vec<f32>,
 }
 
 impl Image {
@@ -161,8 +168,7 @@ impl DenseCpu {
         let (hidden, output) = (linear(&net.hidden).await?, linear(&net.output).await?);
         // the products below trust these shapes: a network that disagrees with its spec
         // gets an error here, not a write out of bounds
-        let fits =
-            |m: &Matrix| m.weights.len() == m.outputs * m.inputs && m.bias.len() == m.outputs;
+        let fits = Matrix::fits;
         let convs_fit = steps.iter().all(|s| match s {
             Step::Conv { matrix, .. } => fits(matrix),
             Step::Pool => true,
@@ -206,7 +212,7 @@ impl DenseCpu {
         let mut d = 1;
         for step in body {
             let next = match step {
-                Step::Conv { kernel, matrix } => conv(&x, *kernel, d, matrix, spare),
+                Step::Conv { kernel, matrix } => conv(&x, *kernel, d, matrix, spare, true),
                 Step::Pool => {
                     d *= 2;
                     pool(&x, d / 2, spare)
@@ -301,8 +307,16 @@ fn im2col(x: &Image, kernel: usize, d: usize, w: usize, start: usize, px: usize,
     }
 }
 
-/// A `kernel` x `kernel` conv with taps `d` apart, then ReLU, into `out`'s memory.
-fn conv(x: &Image, kernel: usize, d: usize, m: &Matrix, mut out: Vec<f32>) -> Image {
+/// A `kernel` x `kernel` conv with taps `d` apart (no padding), then ReLU where `relu`, into
+/// `out`'s memory.
+pub(crate) fn conv(
+    x: &Image,
+    kernel: usize,
+    d: usize,
+    m: &Matrix,
+    mut out: Vec<f32>,
+    relu: bool,
+) -> Image {
     let span = (kernel - 1) * d;
     let (w, h) = (x.w - span, x.h - span);
     let pixels = w * h;
@@ -317,7 +331,7 @@ fn conv(x: &Image, kernel: usize, d: usize, m: &Matrix, mut out: Vec<f32>) -> Im
             im2col(x, kernel, d, w, start, px, taps);
             product(m, Operand::new(taps, px), &mut band);
         });
-        finish(band.rows(), &m.bias, true);
+        finish(band.rows(), &m.bias, relu);
     });
     Image {
         w,

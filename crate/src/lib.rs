@@ -67,6 +67,7 @@ pub mod spec;
 pub mod tiff_pages;
 pub mod train;
 pub mod unet;
+pub mod unet_cpu;
 pub mod unet_train;
 pub mod unmatched;
 pub mod weights;

@@ -25,6 +25,7 @@ use rand::rngs::StdRng;
 use crate::dense::ProbabilityMap;
 use crate::network::{he_uniform, zeros};
 use crate::plane::{Plane, Rect};
+use crate::unet_cpu::UNetCpu;
 
 /// Channels at each level, from full resolution down to the bottom (1/8).
 pub const WIDTHS: [usize; 4] = [16, 32, 64, 128];
@@ -35,9 +36,10 @@ pub const ALIGN: usize = 8;
 /// about 50 px from a pixel; beyond it, what the zero padding of a tile's own border does
 /// cannot reach the tile's inside.
 pub const HALO: usize = 64;
-/// Floats per input pixel of the largest intermediate (the first decoder conv unfolded:
-/// 3×3 × the two finest levels' channels), for choosing tile sizes within a buffer limit.
-const FLOATS_PER_PIXEL: usize = 9 * (WIDTHS[0] + WIDTHS[1]);
+/// Floats per input pixel of the largest intermediate on a GPU (the first decoder conv
+/// unfolded: 3×3 × the two finest levels' channels), for choosing tile sizes within a buffer
+/// limit. (On the CPU, [`crate::unet_cpu::FLOATS_PER_PIXEL`].)
+pub const GPU_FLOATS_PER_PIXEL: usize = 9 * (WIDTHS[0] + WIDTHS[1]);
 /// Output tiles are never larger than this, so progress stays fine-grained.
 const MAX_TILE: usize = 512;
 
@@ -137,6 +139,17 @@ impl UNet {
     }
 }
 
+/// The middle `side` x `side` of each of three `n` x `n` planes (the tile without its halo).
+fn interior(planes: &[f32], n: usize, side: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(3 * side * side);
+    for plane in planes.chunks_exact(n * n) {
+        for y in HALO..HALO + side {
+            out.extend_from_slice(&plane[y * n + HALO..][..side]);
+        }
+    }
+    out
+}
+
 fn conv(rng: &mut StdRng, inputs: usize, outputs: usize, k: usize, device: &Device) -> Conv2d {
     let pad = k / 2;
     Conv2d {
@@ -150,10 +163,11 @@ fn conv(rng: &mut StdRng, inputs: usize, outputs: usize, k: usize, device: &Devi
     }
 }
 
-/// Output side of the tiles for a buffer limit: a multiple of [`ALIGN`], at least one
-/// alignment step, at most [`MAX_TILE`].
-pub fn tile_side(max_buffer: u64) -> usize {
-    let bytes_per_pixel = 4 * FLOATS_PER_PIXEL as u64;
+/// Output side of the tiles for a buffer limit, with `floats_per_pixel` floats held for
+/// every input pixel: a multiple of [`ALIGN`], at least one alignment step, at most
+/// [`MAX_TILE`].
+pub fn tile_side(floats_per_pixel: usize, max_buffer: u64) -> usize {
+    let bytes_per_pixel = 4 * floats_per_pixel as u64;
     let with_halo = ((max_buffer / bytes_per_pixel) as f64).sqrt() as usize;
     let side = with_halo.saturating_sub(2 * HALO) / ALIGN * ALIGN;
     side.clamp(ALIGN, MAX_TILE)
@@ -161,7 +175,8 @@ pub fn tile_side(max_buffer: u64) -> usize {
 
 /// Class probabilities for `rect` of a normalised plane, tile by tile. Tiles sit on a grid
 /// of [`ALIGN`] in image coordinates and read [`HALO`] pixels around them (mirrored beyond
-/// the image's border), so a pixel's probabilities do not depend on the crop asked for.
+/// the image's border), so a pixel's probabilities do not depend on the crop asked for. On
+/// the CPU the network runs as matrix products ([`crate::unet_cpu`]), elsewhere through burn.
 pub async fn segment(
     net: &UNet,
     plane: &Plane,
@@ -171,10 +186,16 @@ pub async fn segment(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ProbabilityMap, String> {
     let (rect, mut map) = ProbabilityMap::for_crop(plane, rect)?;
+    let (on_cpu, floats) = if *device == Device::flex() {
+        let cpu = UNetCpu::new(net).await?;
+        (Some(cpu), crate::unet_cpu::FLOATS_PER_PIXEL)
+    } else {
+        (None, GPU_FLOATS_PER_PIXEL)
+    };
     let (ax, ay) = (rect.x0 / ALIGN * ALIGN, rect.y0 / ALIGN * ALIGN);
     // no larger than the crop needs: a small crop is one small tile
     let span = (rect.x1 - ax).max(rect.y1 - ay).next_multiple_of(ALIGN);
-    let side = tile_side(max_buffer).min(span);
+    let side = tile_side(floats, max_buffer).min(span);
     let mut tiles = Vec::new();
     for y0 in (ay..rect.y1).step_by(side) {
         for x0 in (ax..rect.x1).step_by(side) {
@@ -184,19 +205,19 @@ pub async fn segment(
     let n = side + 2 * HALO;
     for (i, tile) in tiles.iter().enumerate() {
         let input = plane.crop_reflected(*tile, HALO);
-        let tensor = Tensor::from_data(TensorData::new(input.data, [1, 1, n, n]), device);
-        let probabilities = softmax(net.forward(tensor), 1).slice([
-            0..1,
-            0..3,
-            HALO..HALO + side,
-            HALO..HALO + side,
-        ]);
-        let values = probabilities
-            .into_data_async()
-            .await
-            .map_err(|e| format!("reading results: {e:?}"))?
-            .try_into_vec::<f32>()
-            .map_err(|e| format!("{e:?}"))?;
+        let values = match &on_cpu {
+            Some(cpu) => interior(&cpu.run(&input), n, side),
+            None => {
+                let tensor = Tensor::from_data(TensorData::new(input.data, [1, 1, n, n]), device);
+                softmax(net.forward(tensor), 1)
+                    .slice([0..1, 0..3, HALO..HALO + side, HALO..HALO + side])
+                    .into_data_async()
+                    .await
+                    .map_err(|e| format!("reading results: {e:?}"))?
+                    .try_into_vec::<f32>()
+                    .map_err(|e| format!("{e:?}"))?
+            }
+        };
         // The part of the tile inside `rect`.
         let (x0, x1) = (tile.x0.max(rect.x0), tile.x1.min(rect.x1));
         let (y0, y1) = (tile.y0.max(rect.y0), tile.y1.min(rect.y1));

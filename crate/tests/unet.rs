@@ -2,6 +2,7 @@
 //! into tiles, a weights file that loads back to the same network (and is refused where a
 //! patch network is wanted), and training that lowers the loss.
 
+use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 use cellseg::backend::Backend;
 use cellseg::colony::colony;
@@ -9,6 +10,7 @@ use cellseg::model::Model;
 use cellseg::pipeline::Path;
 use cellseg::plane::Rect;
 use cellseg::unet::{UNet, segment, tile_side};
+use cellseg::unet_cpu::UNetCpu;
 use cellseg::unet_train::{CROP, CropSampler, UNetConfig, UNetTrainer};
 use cellseg::weights::{self, Precision, WeightsError};
 
@@ -16,10 +18,10 @@ fn device() -> Device {
     Backend::cpu().device
 }
 
-/// A buffer limit that makes tiles of `side` pixels.
+/// A buffer limit that makes tiles of `side` pixels on the CPU.
 fn buffer_for(side: usize) -> u64 {
     let with_halo = (side + 2 * cellseg::unet::HALO) as u64;
-    with_halo * with_halo * 4 * 9 * 48
+    with_halo * with_halo * 4 * cellseg::unet_cpu::FLOATS_PER_PIXEL as u64
 }
 
 #[test]
@@ -43,7 +45,10 @@ fn forward_keeps_the_size_and_gives_three_scores_a_pixel() {
 fn a_map_does_not_depend_on_the_tiles_or_the_crop() {
     let (plane, _) = colony(150, 110, 3);
     let net = UNet::new(2, &device());
-    assert_eq!(tile_side(buffer_for(16)), 16);
+    assert_eq!(
+        tile_side(cellseg::unet_cpu::FLOATS_PER_PIXEL, buffer_for(16)),
+        16
+    );
     let whole = pollster::block_on(segment(
         &net,
         &plane,
@@ -82,6 +87,28 @@ fn a_map_does_not_depend_on_the_tiles_or_the_crop() {
         let s: f32 = (0..3).map(|c| crop.data[c * n + i]).sum();
         assert!((s - 1.0).abs() < 1e-4);
     }
+}
+
+#[test]
+fn the_cpu_path_computes_what_burn_computes() {
+    let net = UNet::new(3, &device());
+    let (plane, _) = colony(72, 56, 8);
+    let cpu = pollster::block_on(UNetCpu::new(&net)).unwrap().run(&plane);
+    let x = Tensor::<4>::from_data(
+        TensorData::new(plane.data.clone(), [1, 1, 56, 72]),
+        &device(),
+    );
+    let burn = softmax(net.forward(x), 1)
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap();
+    assert_eq!(cpu.len(), burn.len());
+    let worst = cpu
+        .iter()
+        .zip(&burn)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-5, "CPU path and burn differ by {worst}");
 }
 
 #[test]
