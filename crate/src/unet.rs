@@ -139,12 +139,14 @@ impl UNet {
     }
 }
 
-/// The middle `side` x `side` of each of three `n` x `n` planes (the tile without its halo).
-fn interior(planes: &[f32], n: usize, side: usize) -> Vec<f32> {
-    let mut out = Vec::with_capacity(3 * side * side);
-    for plane in planes.chunks_exact(n * n) {
-        for y in HALO..HALO + side {
-            out.extend_from_slice(&plane[y * n + HALO..][..side]);
+/// The middle `tw` x `th` of each of three planes `tw + 2 HALO` wide (the tile without its
+/// halo).
+fn interior(planes: &[f32], tw: usize, th: usize) -> Vec<f32> {
+    let (nw, nh) = (tw + 2 * HALO, th + 2 * HALO);
+    let mut out = Vec::with_capacity(3 * tw * th);
+    for plane in planes.chunks_exact(nw * nh) {
+        for y in HALO..HALO + th {
+            out.extend_from_slice(&plane[y * nw + HALO..][..tw]);
         }
     }
     out
@@ -193,24 +195,29 @@ pub async fn segment(
         (None, GPU_FLOATS_PER_PIXEL)
     };
     let (ax, ay) = (rect.x0 / ALIGN * ALIGN, rect.y0 / ALIGN * ALIGN);
-    // no larger than the crop needs: a small crop is one small tile
-    let span = (rect.x1 - ax).max(rect.y1 - ay).next_multiple_of(ALIGN);
-    let side = tile_side(floats, max_buffer).min(span);
+    // As few tiles as the memory allows, each as small as that many need: every tile pays
+    // for its halo, so 1392 px are three tiles of 464, not two of 512 and one of 368.
+    let largest = tile_side(floats, max_buffer);
+    let share = |span: usize| {
+        let pieces = span.div_ceil(largest);
+        span.div_ceil(pieces).next_multiple_of(ALIGN)
+    };
+    let (tw, th) = (share(rect.x1 - ax), share(rect.y1 - ay));
     let mut tiles = Vec::new();
-    for y0 in (ay..rect.y1).step_by(side) {
-        for x0 in (ax..rect.x1).step_by(side) {
-            tiles.push(Rect::new(x0, y0, x0 + side, y0 + side));
+    for y0 in (ay..rect.y1).step_by(th) {
+        for x0 in (ax..rect.x1).step_by(tw) {
+            tiles.push(Rect::new(x0, y0, x0 + tw, y0 + th));
         }
     }
-    let n = side + 2 * HALO;
+    let (nw, nh) = (tw + 2 * HALO, th + 2 * HALO);
     for (i, tile) in tiles.iter().enumerate() {
         let input = plane.crop_reflected(*tile, HALO);
         let values = match &on_cpu {
-            Some(cpu) => interior(&cpu.run(&input), n, side),
+            Some(cpu) => interior(&cpu.run(&input), tw, th),
             None => {
-                let tensor = Tensor::from_data(TensorData::new(input.data, [1, 1, n, n]), device);
+                let tensor = Tensor::from_data(TensorData::new(input.data, [1, 1, nh, nw]), device);
                 softmax(net.forward(tensor), 1)
-                    .slice([0..1, 0..3, HALO..HALO + side, HALO..HALO + side])
+                    .slice([0..1, 0..3, HALO..HALO + th, HALO..HALO + tw])
                     .into_data_async()
                     .await
                     .map_err(|e| format!("reading results: {e:?}"))?
@@ -223,7 +230,7 @@ pub async fn segment(
         let (y0, y1) = (tile.y0.max(rect.y0), tile.y1.min(rect.y1));
         for class in 0..3 {
             for y in y0..y1 {
-                let src = (class * side + (y - tile.y0)) * side + (x0 - tile.x0);
+                let src = (class * th + (y - tile.y0)) * tw + (x0 - tile.x0);
                 let dst = class * map.width * map.height + (y - rect.y0) * map.width + x0 - rect.x0;
                 map.data[dst..dst + (x1 - x0)].copy_from_slice(&values[src..src + (x1 - x0)]);
             }

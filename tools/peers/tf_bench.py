@@ -2,7 +2,8 @@
 cellseg's, random weights, patch network and dense (dilated) twin; and the U-Net beyond the
 posts (crate/src/unet.rs: levels of 16, 32, 64, 128 channels, two 3x3 convs each, 2x2 max
 pools, nearest upsampling joined to each level's features, a 1x1 conv to 3 classes), tiled
-as cellseg tiles it (512-pixel tiles read with 64 pixels of context). Prints one JSON object
+as cellseg tiles it (as few tiles of at most 512 pixels a side as cover the image, each read
+with 64 pixels of context). Prints one JSON object
 with the same keys as `cellseg bench --json`, after checking the dense twin equals the patch
 network on sampled pixels.
 
@@ -173,11 +174,17 @@ def main():
     out["unet_256_px_per_s"] = 256 * 256 / s
     padded = np.pad(full[HALF:-HALF, HALF:-HALF], UNET_HALO + UNET_TILE, mode="reflect")
 
+    def share(span):  # as cellseg's unet::segment: 1392 -> 3 tiles of 464
+        pieces = -(-span // UNET_TILE)
+        return -(-(-(-span // pieces)) // 8) * 8
+
+    tw, th = share(1392), share(1040)
+
     def unet_whole():
-        for top in range(0, 1040, UNET_TILE):
-            for left in range(0, 1392, UNET_TILE):
+        for top in range(0, 1040, th):
+            for left in range(0, 1392, tw):
                 y, x = top + UNET_TILE, left + UNET_TILE
-                tile = padded[y:y + UNET_TILE + 2 * UNET_HALO, x:x + UNET_TILE + 2 * UNET_HALO]
+                tile = padded[y:y + th + 2 * UNET_HALO, x:x + tw + 2 * UNET_HALO]
                 unet_fn(tf.constant(tile[None, :, :, None]), uw).numpy()
 
     out["unet_full_px_per_s"] = 1040 * 1392 / median_seconds(unet_whole, 1)
