@@ -3,7 +3,7 @@
 // backends, in the same browser, one after another. For `make bench`.
 //
 // Then, on the CPU, the time from opening the page to the first segmented 256×256 crop with
-// the three pretrained networks (a test image served from DATA, as `make demo` serves it).
+// the default pretrained network (a test image served from DATA, as `make demo` serves it).
 //
 // usage: node tools/bench-page.mjs [--no-whole] [--quick] > bench/page.json
 

@@ -73,7 +73,7 @@ if (page) {
     .map(([, r]) => `${r.label} ${r.figures.dense_equals_patchwise_max_diff.toExponential(1)}`);
   if (checks.length) lines.push('', `The peers' dense twins against their patch networks, max |difference|: ${checks.join('; ')}.`);
   if (page.firstCrop) {
-    lines.push('', `Page load to the first segmented 256×256 crop with the three pretrained networks (CPU, the tutorial image served locally): ${(page.firstCrop.ms / 1000).toFixed(2)} s, of which segmenting ${(page.firstCrop.segmentMs / 1000).toFixed(2)} s.`);
+    lines.push('', `Page load to the first segmented 256×256 crop with the default pretrained network (CPU, the tutorial image served locally): ${(page.firstCrop.ms / 1000).toFixed(2)} s, of which segmenting ${(page.firstCrop.segmentMs / 1000).toFixed(2)} s.`);
   }
 }
 
