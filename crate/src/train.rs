@@ -30,6 +30,36 @@ pub fn cosine_decay(step: usize, total: usize, start: f64, end: f64) -> f64 {
     end + (start - end) * 0.5 * (1.0 + (std::f64::consts::PI * t.min(1.0)).cos())
 }
 
+/// One Adam update of `model` by the gradients of `loss`, then the loss and `wrong` (a
+/// count or share of mistakes) read back together: on a GPU every read is a round trip. A
+/// step whose loss is not finite is undone, with a message naming step `step`.
+pub(crate) async fn adam_update<M: Module + Clone>(
+    model: &mut M,
+    optimizer: &mut ModuleOptimizer,
+    learning_rate: f64,
+    loss: Tensor<1>,
+    wrong: Tensor<1>,
+    step: usize,
+) -> Result<(f32, f32), String> {
+    let grads = GradientsParams::from_grads(loss.backward(), &*model);
+    // Cheap (the tensors are shared): lets a step with a non-finite loss be undone.
+    let before = model.clone();
+    *model = optimizer.step(learning_rate, before.clone(), grads);
+    let values = Tensor::cat(vec![loss.detach(), wrong], 0)
+        .into_data_async()
+        .await
+        .map_err(|e| format!("reading the loss: {e:?}"))?;
+    let v = values.as_slice::<f32>().map_err(|e| format!("{e:?}"))?;
+    if !v[0].is_finite() {
+        *model = before;
+        return Err(format!(
+            "the loss became {} at step {step}: the step was undone; lower the learning rate",
+            v[0]
+        ));
+    }
+    Ok((v[0], v[1]))
+}
+
 /// Training settings. Defaults follow the posts: Adam at 1e-4; batch 256 as upstream.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
@@ -158,31 +188,20 @@ impl Trainer {
             .init(&self.device)
             .forward(logits.clone(), classes.clone());
         let wrong = count_mistakes(logits.detach(), classes);
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        // Cheap (the tensors are shared): lets a step with a non-finite loss be undone.
-        let before = self.model.clone();
-        self.model = self
-            .optimizer
-            .step(self.config.learning_rate, before.clone(), grads);
-        // One read-back for both numbers: on a GPU every read is a round trip.
-        let values = Tensor::cat(vec![loss.detach(), wrong], 0)
-            .into_data_async()
-            .await
-            .map_err(|e| format!("reading the loss: {e:?}"))?;
-        let v = values.as_slice::<f32>().map_err(|e| format!("{e:?}"))?;
-        if !v[0].is_finite() {
-            self.model = before;
-            return Err(format!(
-                "the loss became {} at step {}: the step was undone; lower the learning rate",
-                v[0],
-                self.step + 1
-            ));
-        }
+        let (loss, wrong) = adam_update(
+            &mut self.model,
+            &mut self.optimizer,
+            self.config.learning_rate,
+            loss,
+            wrong,
+            self.step + 1,
+        )
+        .await?;
         self.step += 1;
         Ok(StepReport {
             step: self.step,
-            loss: v[0],
-            batch_mistakes: v[1] / n as f32,
+            loss,
+            batch_mistakes: wrong / n as f32,
         })
     }
 

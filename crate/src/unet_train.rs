@@ -12,7 +12,7 @@
 //! crop, and the eight symmetries of the square.
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::rngs::StdRng;
@@ -23,7 +23,7 @@ use crate::labels::{ClassMap, UNLABELLED};
 use crate::looks::{Look, sampled_square};
 use crate::patch::{septa, transform_square};
 use crate::plane::{Plane, Rect};
-use crate::train::StepReport;
+use crate::train::{StepReport, adam_update};
 use crate::unet::{ALIGN, UNet, segment};
 
 /// Side of a training crop: a multiple of [`ALIGN`], long enough to hold two cells end to
@@ -274,29 +274,20 @@ impl UNetTrainer {
             .mul(labelled.clone())
             .sum()
             / labelled.sum().clamp_min(1.0);
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        let before = self.model.clone();
-        self.model = self
-            .optimizer
-            .step(self.config.learning_rate, before.clone(), grads);
-        let values = Tensor::cat(vec![loss.detach(), wrong], 0)
-            .into_data_async()
-            .await
-            .map_err(|e| format!("reading the loss: {e:?}"))?;
-        let v = values.as_slice::<f32>().map_err(|e| format!("{e:?}"))?;
-        if !v[0].is_finite() {
-            self.model = before;
-            return Err(format!(
-                "the loss became {} at step {}: the step was undone; lower the learning rate",
-                v[0],
-                self.step + 1
-            ));
-        }
+        let (loss, wrong) = adam_update(
+            &mut self.model,
+            &mut self.optimizer,
+            self.config.learning_rate,
+            loss,
+            wrong,
+            self.step + 1,
+        )
+        .await?;
         self.step += 1;
         Ok(StepReport {
             step: self.step,
-            loss: v[0],
-            batch_mistakes: v[1],
+            loss,
+            batch_mistakes: wrong,
         })
     }
 
