@@ -41,6 +41,27 @@ impl ProbabilityMap {
         Ok((rect, ProbabilityMap::new(rect.width(), rect.height())))
     }
 
+    /// Copies a tile's probabilities into this map of `rect` (both in image pixels):
+    /// `values` are three planes of `tile`'s size, and only the part of `tile` inside `rect`
+    /// is kept.
+    pub fn paste(&mut self, rect: Rect, tile: Rect, values: &[f32]) {
+        let (tw, th) = (tile.width(), tile.height());
+        assert_eq!(values.len(), 3 * tw * th, "three planes of the tile's size");
+        let (x0, x1) = (tile.x0.max(rect.x0), tile.x1.min(rect.x1));
+        let (y0, y1) = (tile.y0.max(rect.y0), tile.y1.min(rect.y1));
+        if x0 >= x1 || y0 >= y1 {
+            return;
+        }
+        let n = self.width * self.height;
+        for class in 0..3 {
+            for y in y0..y1 {
+                let src = (class * th + y - tile.y0) * tw + x0 - tile.x0;
+                let dst = class * n + (y - rect.y0) * self.width + x0 - rect.x0;
+                self.data[dst..dst + x1 - x0].copy_from_slice(&values[src..src + x1 - x0]);
+            }
+        }
+    }
+
     /// One class's plane.
     pub fn class(&self, class: u8) -> &[f32] {
         let n = self.width * self.height;
@@ -172,16 +193,7 @@ pub async fn segment(
                     .map_err(|e| format!("{e:?}"))?
             }
         };
-        let (tw, th) = (tile.width(), tile.height());
-        for class in 0..3 {
-            for y in 0..th {
-                let src = &values[(class * th + y) * tw..][..tw];
-                let dst = class * map.width * map.height
-                    + (tile.y0 - rect.y0 + y) * map.width
-                    + (tile.x0 - rect.x0);
-                map.data[dst..dst + tw].copy_from_slice(src);
-            }
-        }
+        map.paste(rect, *tile, &values);
         progress(i + 1, tiles.len());
     }
     Ok(map)

@@ -11,7 +11,7 @@
 //!                             dense_cpu) ─▶ probability maps
 //!                          └▶ naive (patch by patch, for comparison)
 //! image + labels ─▶ unet_train (crops, weighted pixels) ─▶ unet (beyond the posts: a U-Net,
-//!                                                          dense by design) ─▶ probability maps
+//!                        dense by design; on the CPU as matrix products, unet_cpu) ─▶ probability maps
 //! probability maps ─▶ post (average nets, median, threshold, whole cells) ─▶ metrics, outline
 //! ```
 //! `model` holds a network of either kind, so everything from the map on takes both.

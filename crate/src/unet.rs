@@ -225,16 +225,7 @@ pub async fn segment(
                     .map_err(|e| format!("{e:?}"))?
             }
         };
-        // The part of the tile inside `rect`.
-        let (x0, x1) = (tile.x0.max(rect.x0), tile.x1.min(rect.x1));
-        let (y0, y1) = (tile.y0.max(rect.y0), tile.y1.min(rect.y1));
-        for class in 0..3 {
-            for y in y0..y1 {
-                let src = (class * th + (y - tile.y0)) * tw + (x0 - tile.x0);
-                let dst = class * map.width * map.height + (y - rect.y0) * map.width + x0 - rect.x0;
-                map.data[dst..dst + (x1 - x0)].copy_from_slice(&values[src..src + (x1 - x0)]);
-            }
-        }
+        map.paste(rect, *tile, &values);
         progress(i + 1, tiles.len());
     }
     Ok(map)

@@ -1385,16 +1385,7 @@ impl Engine {
                 Engine::map_of(&state, part, ensemble, with_trained, 0, progress).await?;
             let mut s = state.borrow_mut();
             let (whole, pending) = s.pending.as_mut().ok_or_else(|| err("no map was begun"))?;
-            let (n, m) = (pending.width * pending.height, map.width * map.height);
-            for class in 0..3 {
-                for y in 0..map.height {
-                    let to =
-                        class * n + (part.y0 - whole.y0 + y) * pending.width + part.x0 - whole.x0;
-                    let from = class * m + y * map.width;
-                    pending.data[to..to + map.width]
-                        .copy_from_slice(&map.data[from..from + map.width]);
-                }
-            }
+            pending.paste(*whole, part, &map.data);
             Ok(JsValue::UNDEFINED)
         })
     }
