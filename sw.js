@@ -17,7 +17,7 @@ self.addEventListener('install', (event) => {
     // the pretrained networks the page segments with by default, and those fine-tuning
     // starts from
     const index = await (await cache.match('models/index.json')).json();
-    await cache.addAll([...index.ensemble, ...index.fine_tune].map((name) => `models/${name}`));
+    await cache.addAll([...index.ensemble, ...(index.fine_tune ?? [])].map((name) => `models/${name}`));
     await self.skipWaiting();
   })());
 });

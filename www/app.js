@@ -725,7 +725,7 @@ async function loadPretrained() {
   try {
     const index = JSON.parse(new TextDecoder().decode(await fetchBytes('models/index.json')));
     // the networks that segment, and the posts' networks that fine-tuning starts from
-    const names = [...index.ensemble, ...index.fine_tune];
+    const names = [...index.ensemble, ...(index.fine_tune ?? [])];
     const files = [];
     for (const name of names) {
       files.push(await fetchBytes(`models/${name}`));

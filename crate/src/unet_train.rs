@@ -154,9 +154,10 @@ impl CropSampler {
             let mut classes = Vec::with_capacity(area);
             let mut weights = Vec::with_capacity(area);
             for dy in 0..CROP {
-                let y = (oy + (dy as f32 + 0.5) * zoom) as usize;
+                // the pixel nearest the image sample's position (`sampled_square`'s grid)
+                let y = (oy + dy as f32 * zoom).round() as usize;
                 for dx in 0..CROP {
-                    let x = (ox + (dx as f32 + 0.5) * zoom) as usize;
+                    let x = (ox + dx as f32 * zoom).round() as usize;
                     let i = y * labels.width + x;
                     let c = labels.classes[i];
                     classes.push(if c == UNLABELLED { 0 } else { c as i64 });

@@ -12,6 +12,7 @@ usage: python tools/peers/tf_bench.py [--repeats 3]
 
 import argparse
 import json
+import math
 import os
 import time
 
@@ -175,8 +176,8 @@ def main():
     padded = np.pad(full[HALF:-HALF, HALF:-HALF], UNET_HALO + UNET_TILE, mode="reflect")
 
     def share(span):  # as cellseg's unet::segment: 1392 -> 3 tiles of 464
-        pieces = -(-span // UNET_TILE)
-        return -(-(-(-span // pieces)) // 8) * 8
+        pieces = math.ceil(span / UNET_TILE)
+        return math.ceil(math.ceil(span / pieces) / 8) * 8
 
     tw, th = share(1392), share(1040)
 
