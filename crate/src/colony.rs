@@ -66,6 +66,8 @@ pub struct Look {
     pub cells: bool,
     /// Small dark and bright specks (1–3 px across), labelled background.
     pub debris: usize,
+    /// The specks' size relative to that: real fields hold specks as wide as the cells.
+    pub speck_size: f32,
 }
 
 impl Default for Look {
@@ -77,6 +79,7 @@ impl Default for Look {
             fill: 0.92,
             cells: true,
             debris: 0,
+            speck_size: 1.0,
         }
     }
 }
@@ -103,7 +106,13 @@ pub fn colony_with(width: usize, height: usize, seed: u64, look: &Look) -> (Plan
     } else {
         Vec::new()
     };
-    let specks = debris(width as f32, height as f32, look.debris, seed);
+    let specks = debris(
+        width as f32,
+        height as f32,
+        look.debris,
+        look.speck_size,
+        seed,
+    );
     let mut data = vec![0f32; width * height];
     let mut classes = vec![CLASS_OTHER; width * height];
     // A slow illumination gradient, as real fields have.
@@ -153,9 +162,9 @@ pub fn colony_with(width: usize, height: usize, seed: u64, look: &Look) -> (Plan
     (plane, labels)
 }
 
-/// Debris: `n` round specks `(x, y, radius, brightness change)`, from their own stream so
-/// they do not move the cells.
-fn debris(width: f32, height: f32, n: usize, seed: u64) -> Vec<(f32, f32, f32, f32)> {
+/// Debris: `n` round specks `(x, y, radius, brightness change)`, radii 0.6–1.6 px times
+/// `size`, from their own stream so they do not move the cells.
+fn debris(width: f32, height: f32, n: usize, size: f32, seed: u64) -> Vec<(f32, f32, f32, f32)> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0xdeb415);
     (0..n)
         .map(|_| {
@@ -163,7 +172,7 @@ fn debris(width: f32, height: f32, n: usize, seed: u64) -> Vec<(f32, f32, f32, f
             (
                 rng.random_range(0.0..width),
                 rng.random_range(0.0..height),
-                rng.random_range(0.6..1.6f32),
+                rng.random_range(0.6..1.6f32) * size,
                 if rng.random_range(0.0..1.0f32) < 0.5 {
                     -depth
                 } else {

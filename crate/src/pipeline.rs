@@ -50,7 +50,8 @@ pub fn check_factor(factor: f64) -> Result<f64, String> {
 /// cell's halo makes it look wider than a packed one), so the cells found at that scale are
 /// measured across ([`scale::typical_width`]: pieces of a split cell are as wide as the
 /// cell, unlike their lengths) and, while that disagrees by more than 5%, the image is
-/// segmented again at the scale their width gives ([`CHECKS`] times at most). Where no width
+/// segmented again at the scale their width gives ([`CHECKS`] times at most, and no further
+/// than an octave from the start). Where no width
 /// stands out in the image ([`NoEstimate::Unclear`]), the checks start from ×1. An image with
 /// nothing above its noise is segmented as it is (and gives no cells); cells finer than the
 /// sweep, or a scale outside the factors offered, are refused. If the checks do not settle,
@@ -90,7 +91,9 @@ pub async fn segment_auto(
         else {
             break;
         };
-        let next = scale::factor_for_width(width);
+        // an octave either side of the start at most: where the cells found are debris or
+        // merged clumps, each check can take the scale further the wrong way
+        let next = scale::factor_for_width(width).clamp(first / REACH, first * REACH);
         if (next / factor - 1.0).abs() <= 0.05 {
             how.push_str(&format!(
                 "; the cells found are {width:.1} px wide, as expected"
@@ -112,6 +115,9 @@ pub async fn segment_auto(
     }
     Ok((seg, how))
 }
+
+/// How far [`segment_auto`]'s checks may take the scale from where they started: an octave.
+const REACH: f64 = 2.0;
 
 /// How many times [`segment_auto`] checks a scale against the width of the cells found.
 const CHECKS: usize = 3;

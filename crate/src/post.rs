@@ -40,7 +40,9 @@ pub struct PostConfig {
     /// Cells grow from their cores (p above `threshold`) over connected pixels with p above
     /// this; at or above `threshold` nothing grows.
     pub grow_to: f32,
-    /// Cells smaller than this many pixels (after growing) are dropped as noise.
+    /// Cells smaller than this many pixels (after growing) are dropped as noise. The default,
+    /// 100, is below a round cell as wide as the tutorial's rods (π/4 · 12.7² ≈ 127 px): at
+    /// the networks' scale, anything smaller is a speck of debris or a sliver, not a cell.
     pub min_area: u32,
     /// Whole cells: each grown cell then takes the touching pixels with p(other) < 0.5 (the
     /// rim: cell or edge is likelier than background), up to this many pixels out; 0 keeps
@@ -59,7 +61,7 @@ impl Default for PostConfig {
             median_radius: 2,
             threshold: 0.8,
             grow_to: 0.5,
-            min_area: 30,
+            min_area: 100,
             rim: 3,
             min_contrast: 3.0,
             ring: 3,

@@ -351,16 +351,20 @@ fn empty_fields_give_no_cells() {
 fn sparse_fields_and_other_cell_sizes_find_their_cells_and_nothing_else() {
     let b = Backend::cpu();
     let nets = ensemble(&b);
-    for (size, fill, debris) in [
-        (1.0, 0.06, 40),
-        (2.0, 0.3, 0),
-        (0.6, 0.9, 0),
-        (1.6, 0.1, 40),
+    for (size, fill, debris, speck_size) in [
+        (1.0, 0.06, 40, 1.0),
+        (2.0, 0.3, 0, 1.0),
+        (0.6, 0.9, 0, 1.0),
+        (1.6, 0.1, 40, 1.0),
+        // as in van Vliet et al.'s E. coli time-lapse: a few large cells among many specks
+        // 5–13 px across, which outnumber them (once, 31 "cells" were found beside 2)
+        (1.5, 0.04, 40, 4.0),
     ] {
         let look = Look {
             size,
             fill,
             debris,
+            speck_size,
             ..Look::default()
         };
         let (image, truth) = colony_with(480, 360, 21, &look);
