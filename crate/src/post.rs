@@ -76,6 +76,9 @@ impl PostConfig {
             grow_to: 0.8,
             rim: 0,
             min_contrast: 0.0,
+            // as this reproduction has always dropped specks for post 2 (the default is
+            // larger now, for fields with debris)
+            min_area: 30,
             ..PostConfig::default()
         }
     }
