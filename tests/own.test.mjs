@@ -74,6 +74,27 @@ test('a 16-bit two-page TIFF: pages to pick, auto-levels (not black), a display 
   assert.deepEqual(rows.map((r) => [r[0], r[1], r[5], r[6]]), [['stack.tif', '1', '0.065', 'ok'], ['stack.tif', '2', '0.065', 'ok']]);
 });
 
+test('Stop ends a long stack between its pages; the pages done are kept', async () => {
+  const page = await browser.open('?backend=cpu');
+  const pages = Array.from({ length: 12 }, (_, k) => ({ width: 160, height: 120, value: rods(2 * k) }));
+  await page.setInputFiles('#file', { name: 'timelapse.tif', mimeType: 'image/tiff', buffer: tiff16(pages) });
+  await page.waitForFunction(() => /page 1 of 12/.test(document.getElementById('data-status').textContent));
+  await page.click('#segment-pages');
+  // once the first page is done, Stop: the run ends at the next page, not after all twelve
+  await page.waitForFunction(() => document.getElementById('batch-progress').value > 0, null, { timeout: 120_000 });
+  await page.click('#batch-cancel');
+  await page.waitForFunction(() => /^(Done|The run stopped)/.test(document.getElementById('batch-status').textContent), null, { timeout: 300_000 });
+  const status = await page.textContent('#batch-status');
+  const stopped = status.match(/^Done: stopped after 0 of 1 files \(timelapse\.tif stopped after page (\d+) of 12\), \d+ cells\./);
+  assert.ok(stopped, status);
+  const rows = await page.evaluate(() => window.cellseg.batch.rows);
+  assert.equal(rows.length, Number(stopped[1]), 'a row for each page done');
+  assert.ok(rows.length >= 1 && rows.length < 12, `${rows.length} pages segmented`);
+  assert.deepEqual(rows.map((r) => r[1]), rows.map((_, k) => String(k + 1)));
+  assert.equal(await page.isVisible('#batch-download'), true, 'the pages done are in the zip');
+  assert.equal(await page.isDisabled('#segment-pages'), false, 'the page is ready for the next run');
+});
+
 test('a float32 TIFF of raw counts loads in its own units: window and full range in counts', async () => {
   const page = await browser.open('?backend=cpu');
   const file = tiffFloat32([{ width: 120, height: 90, value: (x, y) => rods(0)(x, y) + 0.25 }]);

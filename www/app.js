@@ -222,6 +222,7 @@ batch = new Batch({
     enable();
   },
   download: (blob, name) => download(blob, name),
+  signal: (type) => client.signal(type),
 });
 window.cellseg.batch = batch;
 

@@ -8,9 +8,10 @@ const IMAGE = /\.(tiff?|png|jpe?g)$/i;
 export class Batch {
   /** `run` asks the worker; `settings()` gives the clean-up settings, `networks()` chapter
    *  2's choice, `scale()` the scale set above, `micron()` the pixel size field;
-   *  `loadPretrained()` fetches the pretrained networks; `busy(flag)` marks the run. */
-  constructor({ run, $, loadPretrained, settings, networks, scale, micron, busy, download }) {
-    Object.assign(this, { run, $, loadPretrained, settings, networks, scale, micron, busy, download });
+   *  `loadPretrained()` fetches the pretrained networks; `busy(flag)` marks the run;
+   *  `signal('cancel')` asks the worker to stop at the next page. */
+  constructor({ run, $, loadPretrained, settings, networks, scale, micron, busy, download, signal }) {
+    Object.assign(this, { run, $, loadPretrained, settings, networks, scale, micron, busy, download, signal });
     this.files = [];
     this.running = false;
     this.stopping = false;
@@ -20,9 +21,11 @@ export class Batch {
       $(id).addEventListener('change', (e) => this.choose(Array.from(e.target.files)));
     }
     $('batch-run').addEventListener('click', () => this.segmentAll());
+    // Stops between pages (a stack's too) and between files; what was done stays in the zip.
     $('batch-cancel').addEventListener('click', () => {
       this.stopping = true;
-      this.status('Stopping after this file…');
+      this.signal('cancel');
+      this.status('Stopping after this page…');
     });
     $('batch-download').addEventListener('click', () => {
       if (this.zip) this.download(this.zip, 'cellseg-results.zip');
@@ -54,6 +57,7 @@ export class Batch {
     if (!files.length || this.running) return;
     this.running = true;
     this.stopping = false;
+    this.partly = null;
     this.zip = null;
     this.rows = [];
     this.$('batch-download').hidden = true;
@@ -77,7 +81,7 @@ export class Batch {
         const name = file.webkitRelativePath || file.name;
         this.status(`Segmenting ${name} (${done + 1} of ${files.length})…`);
         const bytes = await file.arrayBuffer();
-        const { rows } = await this.run('batchFile', {
+        const { rows, stoppedAt } = await this.run('batchFile', {
           bytes, name, channel, withTrained: networks === 'both', factor, settings: this.settings(), micron: this.micron() || 0,
         }, {
           transfer: [bytes],
@@ -95,13 +99,18 @@ export class Batch {
           }
           body.append(tr);
         }
+        if (stoppedAt) {
+          this.partly = `${name} stopped after page ${stoppedAt.done} of ${stoppedAt.total}`;
+          break;
+        }
         done += 1;
         bar.value = done / files.length;
       }
       const { zip } = await this.run('batchFinish', {});
       this.zip = new Blob([zip], { type: 'application/zip' });
       this.$('batch-download').hidden = false;
-      const stopped = done < files.length ? `stopped after ${done} of ${files.length} files` : `${done} file${done > 1 ? 's' : ''}`;
+      const partly = this.partly ? ` (${this.partly})` : '';
+      const stopped = done < files.length ? `stopped after ${done} of ${files.length} files${partly}` : `${done} file${done > 1 ? 's' : ''}`;
       const problems = failed ? `; ${failed} page${failed > 1 ? 's' : ''} or file${failed > 1 ? 's' : ''} could not be segmented (see the table)` : '';
       this.status(`Done: ${stopped}, ${cells} cells${problems}. The zip holds what was segmented.`);
     } catch (e) {

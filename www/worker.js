@@ -358,11 +358,21 @@ const REQUESTS = {
     return [{ meta: JSON.parse(meta), paint, network }, [paint.buffer, network.buffer]];
   },
   batchBegin: () => engine.batchBegin(),
+  // Between pages the engine awaits this callback's promise: a task later, a Stop (the
+  // 'cancel' signal) has come in or not, and the file ends there if it has.
   batchFile: async (msg, progress) => {
     const { median, threshold, growTo, minArea, rim, minContrast } = msg.settings;
+    control.cancelled = false;
+    let stoppedAt = null;
+    const betweenPages = async (done, total) => {
+      progress({ done, total });
+      await nextTask();
+      if (control.cancelled && done < total) stoppedAt = { done, total };
+      return stoppedAt === null;
+    };
     const rows = await engine.batchFile(new Uint8Array(msg.bytes), msg.name, msg.channel ?? -1, Boolean(msg.withTrained), msg.factor,
-      median, threshold, growTo, minArea, rim, minContrast, msg.micron, (done, total) => progress({ done, total }));
-    return { rows };
+      median, threshold, growTo, minArea, rim, minContrast, msg.micron, betweenPages);
+    return { rows, stoppedAt };
   },
   batchFinish: () => {
     const zip = engine.batchFinish();

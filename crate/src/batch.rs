@@ -75,9 +75,12 @@ pub type PageError = (usize, String);
 /// is found on the first page that segments and kept for the rest: a stack's pages come
 /// from one microscope, and sizes compared across a time-lapse must be measured alike. A
 /// file that cannot be read at all is an `Err`; a page that fails is its own `Err` in the
-/// list, and the other pages go on.
+/// list, and the other pages go on. Before each page, and once after the last,
+/// `on_page(done, pages)` is awaited: answering `false` stops the file there, and the pages
+/// done so far are what it gave (the page awaits a moment there, so that a Stop can come
+/// in between a stack's pages).
 #[allow(clippy::too_many_arguments)]
-pub async fn segment_file(
+pub async fn segment_file<Next: Future<Output = bool>>(
     bytes: &[u8],
     file: &str,
     channel: Channel,
@@ -86,7 +89,7 @@ pub async fn segment_file(
     post: &PostConfig,
     micron: Option<f64>,
     backend: &Backend,
-    on_page: &mut dyn FnMut(usize, usize),
+    mut on_page: impl FnMut(usize, usize) -> Next,
 ) -> Result<Vec<Result<Page, PageError>>, String> {
     let pages = decode::page_count(bytes).map_err(|e| e.to_string())?;
     let micron = micron.or_else(|| pixel_size::of_file(bytes));
@@ -94,7 +97,9 @@ pub async fn segment_file(
     let mut scale = scale;
     let mut found_on = None;
     for page in 0..pages {
-        on_page(page, pages);
+        if !on_page(page, pages).await {
+            return Ok(out);
+        }
         let options = Options { page, channel };
         let result =
             segment_page(bytes, file, options, networks, scale, post, micron, backend).await;
@@ -109,7 +114,7 @@ pub async fn segment_file(
             done
         }));
     }
-    on_page(pages, pages);
+    on_page(pages, pages).await;
     if pages == 1 {
         // a one-page file that fails is a file that fails
         if let Some(Err((_, why))) = out.first() {
@@ -298,6 +303,46 @@ impl Archive {
 mod tests {
     use super::*;
     use crate::plane::Plane;
+
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn a_stack_stops_between_pages_when_asked_and_keeps_the_pages_done() {
+        use tiff::encoder::{TiffEncoder, colortype::Gray16};
+        let backend = Backend::cpu();
+        let networks = [Model::UNet(crate::unet::UNet::new(0, &backend.device))];
+        let mut bytes = Vec::new();
+        let mut encoder = TiffEncoder::new(Cursor::new(&mut bytes)).unwrap();
+        for k in 0..3u16 {
+            let pixels: Vec<u16> = (0..64 * 48).map(|i| 1000 + (i % 64) * 3 + k).collect();
+            encoder.write_image::<Gray16>(64, 48, &pixels).unwrap();
+        }
+        let run = |pages_wanted: usize| {
+            let mut asked = Vec::new();
+            let out = pollster::block_on(segment_file(
+                &bytes,
+                "stack.tif",
+                Channel::Luminance,
+                &networks,
+                ScaleChoice::Factor(1.0),
+                &PostConfig::default(),
+                None,
+                &backend,
+                |done, pages| {
+                    asked.push((done, pages));
+                    std::future::ready(done < pages_wanted)
+                },
+            ))
+            .unwrap();
+            let numbers: Vec<usize> = out.iter().map(|p| p.as_ref().unwrap().page).collect();
+            (numbers, asked)
+        };
+        // stopped before the second page: the first is kept, nothing after it is segmented
+        assert_eq!(run(1), (vec![1], vec![(0, 3), (1, 3)]));
+        assert_eq!(
+            run(usize::MAX),
+            (vec![1, 2, 3], vec![(0, 3), (1, 3), (2, 3), (3, 3)])
+        );
+    }
 
     #[test]
     fn names_stay_unique_across_files_and_pages() {

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use js_sys::{Float32Array, Function, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use crate::backend::Backend;
 use crate::bench::{self, Plan};
@@ -219,6 +219,31 @@ fn reporter(progress: Function) -> impl FnMut(usize, usize) {
             &(done as u32).into(),
             &(total as u32).into(),
         );
+    }
+}
+
+/// `progress(done, total)` between the pages of a stack: its answer, or the value of the
+/// promise it returns, `false` stops the stack there (anything else goes on). Awaiting the
+/// promise lets the worker take messages, such as Stop, between pages.
+fn between_pages(
+    progress: Function,
+) -> impl FnMut(usize, usize) -> std::pin::Pin<Box<dyn Future<Output = bool>>> {
+    move |done, total| {
+        let answer = progress.call2(
+            &JsValue::NULL,
+            &(done as u32).into(),
+            &(total as u32).into(),
+        );
+        Box::pin(async move {
+            let value = match answer {
+                Ok(v) if v.is_instance_of::<Promise>() => JsFuture::from(Promise::from(v))
+                    .await
+                    .unwrap_or(JsValue::TRUE),
+                Ok(v) => v,
+                Err(_) => JsValue::TRUE,
+            };
+            value.as_bool() != Some(false)
+        })
     }
 }
 
@@ -1310,7 +1335,6 @@ impl Engine {
                 ..PostConfig::default()
             };
             let micron = (micron > 0.0).then_some(micron);
-            let mut report = reporter(progress);
             let channel = u8::try_from(channel).map_or(Channel::Luminance, Channel::Index);
             let result = crate::batch::segment_file(
                 &bytes,
@@ -1321,7 +1345,7 @@ impl Engine {
                 &post,
                 micron,
                 &backend,
-                &mut report,
+                between_pages(progress),
             )
             .await;
             let mut s = state.borrow_mut();

@@ -943,7 +943,7 @@ fn segment_many(a: &SegmentArgs, files: &[PathBuf]) -> Result<()> {
                 &config,
                 a.pixel_size,
                 &backend,
-                &mut |_, _| {},
+                |_, _| std::future::ready(true),
             ))
         });
         let segmented = match result {
