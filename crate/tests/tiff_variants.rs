@@ -1,6 +1,8 @@
 //! TIFFs as other labs' microscopes and tools write them: the same real frame (a crop of
 //! phase_027) in every sample format, BigTIFF, zstd, planar colour and separate channels must
-//! give the networks the same input as the 16-bit original; what cannot be read is named.
+//! give the networks the same input as the 16-bit original, and so must LZW, Deflate and
+//! PackBits with and without a predictor and a 20-page Deflate time-lapse; what cannot be read
+//! is named.
 
 mod common;
 
@@ -364,4 +366,67 @@ fn the_pixel_size_comes_from_imagej_and_ome_metadata() {
     assert_eq!(of_file(&uncalibrated), None);
     // and the image itself reads as before
     assert_eq!(normalised(&fiji, "fiji"), normalised(&plain, "plain"));
+}
+
+/// `frame` as the encoder writes it with `compression` (and `predictor`), `pages` times, page
+/// k's counts raised by k.
+fn compressed(
+    frame: &[u16],
+    compression: tiff::encoder::Compression,
+    predictor: tiff::tags::Predictor,
+    pages: u16,
+) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    let mut e = TiffEncoder::new(&mut out)
+        .unwrap()
+        .with_compression(compression)
+        .with_predictor(predictor);
+    for k in 0..pages {
+        let page: Vec<u16> = frame.iter().map(|&v| v + k).collect();
+        e.write_image::<colortype::Gray16>(W, H, &page).unwrap();
+    }
+    out.into_inner()
+}
+
+#[test]
+fn compressed_tiffs_and_a_twenty_page_deflate_time_lapse_give_the_same_input() {
+    use tiff::encoder::{Compression, DeflateLevel};
+    use tiff::tags::Predictor;
+    let counts = frame();
+    let reference = normalised(&encoded::<colortype::Gray16>(&counts, false), "16-bit");
+    let deflate = Compression::Deflate(DeflateLevel::Balanced);
+    for (name, compression, predictor) in [
+        ("LZW", Compression::Lzw, Predictor::None),
+        (
+            "LZW, horizontal predictor",
+            Compression::Lzw,
+            Predictor::Horizontal,
+        ),
+        ("Deflate", deflate, Predictor::None),
+        (
+            "Deflate, horizontal predictor",
+            deflate,
+            Predictor::Horizontal,
+        ),
+        ("PackBits", Compression::Packbits, Predictor::None),
+    ] {
+        let bytes = compressed(&counts, compression, predictor, 1);
+        assert_same_input(name, &normalised(&bytes, name), &reference);
+    }
+    // a time-lapse as microscopes save it: every page readable, each its own frame
+    let stack = compressed(&counts, deflate, Predictor::Horizontal, 20);
+    assert_eq!(cellseg::decode::page_count(&stack).unwrap(), 20);
+    for page in [0, 7, 19] {
+        let options = Options {
+            page,
+            channel: Channel::Luminance,
+        };
+        let decoded = decode_with(&stack, options).unwrap();
+        let want = (counts[0] + page as u16) as f32 / 65535.0;
+        assert!(
+            (decoded.plane.data[0] - want).abs() < 1e-6,
+            "page {page}: {} against {want}",
+            decoded.plane.data[0]
+        );
+    }
 }
