@@ -16,7 +16,7 @@ use crate::pipeline::{ScaleChoice, segment_auto, segment_cells};
 use crate::pixel_size;
 use crate::plane::Rect;
 use crate::post::{Cells, PostConfig};
-use crate::{export, geojson, roi};
+use crate::{export, geojson, hyperstack, roi};
 
 /// The summary table's columns: one row per page (or per file that failed).
 /// `um_per_px` is the pixel size the µm columns used (given, or stated by the file; empty if none).
@@ -68,7 +68,8 @@ pub fn failed_summary(file: &str, page: Option<usize>, why: &str) -> String {
 /// A page that could not be segmented: its number (from 1) and why.
 pub type PageError = (usize, String);
 
-/// Segments `channel` of every page of the file `bytes` (named `file` in the tables) at `scale`, each page
+/// Segments `channel` of every page of the file `bytes` (named `file` in the tables; in a
+/// hyperstack, every page of that channel, [`pages_of_channel`]) at `scale`, each page
 /// measured in its own file units; `on_page(done, pages)` follows the pages. The whole image
 /// is segmented; `micron` is the pixel size for the µm columns (by default the one the file
 /// states, [`pixel_size::of_file`]). With `--scale auto` the scale
@@ -91,13 +92,15 @@ pub async fn segment_file<Next: Future<Output = bool>>(
     backend: &Backend,
     mut on_page: impl FnMut(usize, usize) -> Next,
 ) -> Result<Vec<Result<Page, PageError>>, String> {
-    let pages = decode::page_count(bytes).map_err(|e| e.to_string())?;
+    let all = decode::page_count(bytes).map_err(|e| e.to_string())?;
+    let (chosen, channel) = pages_of_channel(bytes, all, channel)?;
+    let pages = chosen.len();
     let micron = micron.or_else(|| pixel_size::of_file(bytes));
     let mut out = Vec::with_capacity(pages);
     let mut scale = scale;
     let mut found_on = None;
-    for page in 0..pages {
-        if !on_page(page, pages).await {
+    for (done, page) in chosen.into_iter().enumerate() {
+        if !on_page(done, pages).await {
             return Ok(out);
         }
         let options = Options { page, channel };
@@ -122,6 +125,46 @@ pub async fn segment_file<Next: Future<Output = bool>>(
         }
     }
     Ok(out)
+}
+
+/// The page (and channel) that stands for the file where one image is segmented: the first,
+/// or the first of `channel`'s pages in a hyperstack (see [`pages_of_channel`]).
+pub fn first_page(bytes: &[u8], channel: Channel) -> Result<Options, String> {
+    // pages that cannot be counted are left to the decoder, which says why
+    let Ok(all) = decode::page_count(bytes) else {
+        return Ok(Options { page: 0, channel });
+    };
+    let (pages, channel) = pages_of_channel(bytes, all, channel)?;
+    let page = pages.first().copied().ok_or("the file has no pages")?;
+    Ok(Options { page, channel })
+}
+
+/// The pages (from 0) to segment of a file of `pages` pages for `channel`, and the channel to
+/// take from each: every page, or, where the file stores channels as pages of their own
+/// ([`hyperstack`]), the chosen channel's pages whole. Such a file with no channel chosen is
+/// refused: its luminance would mix phase contrast with fluorescence.
+fn pages_of_channel(
+    bytes: &[u8],
+    pages: usize,
+    channel: Channel,
+) -> Result<(Vec<usize>, Channel), String> {
+    let layout = hyperstack::layout(bytes, pages);
+    let last = layout.channels.saturating_sub(1);
+    match channel {
+        _ if layout.channels == 1 => Ok(((0..pages).collect(), channel)),
+        Channel::Index(c) if (c as usize) < layout.channels => {
+            Ok((layout.pages_of(c as usize, pages), Channel::Luminance))
+        }
+        Channel::Index(c) => Err(format!(
+            "channel {c} is not in this {} hyperstack of {} channels (0..{last})",
+            layout.source, layout.channels
+        )),
+        Channel::Luminance => Err(format!(
+            "this {} hyperstack holds {} channels as pages of their own: choose the phase \
+             contrast one (--channel 0..{last}; in the page, the channel menu under Many files)",
+            layout.source, layout.channels
+        )),
+    }
 }
 
 /// A page (from 0) and channel of the file, segmented and measured.
@@ -342,6 +385,52 @@ mod tests {
             run(usize::MAX),
             (vec![1, 2, 3], vec![(0, 3), (1, 3), (2, 3), (3, 3)])
         );
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn a_hyperstack_segments_the_chosen_channels_pages_and_refuses_to_mix_them() {
+        use tiff::encoder::{TiffEncoder, colortype::Gray16};
+        let backend = Backend::cpu();
+        let networks = [Model::UNet(crate::unet::UNet::new(0, &backend.device))];
+        // as Fiji saves 2 channels × 3 frames: pages c0 t0, c1 t0, c0 t1, …
+        let mut bytes = Vec::new();
+        let mut encoder = TiffEncoder::new(Cursor::new(&mut bytes)).unwrap();
+        for k in 0..6u16 {
+            let mut image = encoder.new_image::<Gray16>(64, 48).unwrap();
+            if k == 0 {
+                let description = "ImageJ=1.54f\nimages=6\nchannels=2\nframes=3\nhyperstack=true\n";
+                image
+                    .encoder()
+                    .write_tag(tiff::tags::Tag::ImageDescription, description)
+                    .unwrap();
+            }
+            let pixels: Vec<u16> = (0..64 * 48).map(|i| 1000 + (i % 64) * 3 + k).collect();
+            image.write_data(&pixels).unwrap();
+        }
+        let run = |channel| {
+            pollster::block_on(segment_file(
+                &bytes,
+                "hyper.tif",
+                channel,
+                &networks,
+                ScaleChoice::Factor(1.0),
+                &PostConfig::default(),
+                None,
+                &backend,
+                |_, _| std::future::ready(true),
+            ))
+            .map(|out| -> Vec<usize> { out.iter().map(|p| p.as_ref().unwrap().page).collect() })
+        };
+        assert_eq!(run(Channel::Index(1)), Ok(vec![2, 4, 6]));
+        assert_eq!(run(Channel::Index(0)), Ok(vec![1, 3, 5]));
+        let mixed = run(Channel::Luminance).unwrap_err();
+        assert!(
+            mixed.contains("2 channels as pages of their own"),
+            "{mixed}"
+        );
+        assert!(run(Channel::Index(2)).unwrap_err().contains("0..1"));
+        assert_eq!(first_page(&bytes, Channel::Index(1)).unwrap().page, 1);
     }
 
     #[test]

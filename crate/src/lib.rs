@@ -43,6 +43,7 @@ pub mod display;
 pub mod evaluate;
 pub mod export;
 pub mod geojson;
+pub mod hyperstack;
 pub mod intensity;
 pub mod labels;
 pub mod looks;

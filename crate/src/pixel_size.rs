@@ -52,7 +52,7 @@ fn microns_in(unit: &str) -> Option<f64> {
 }
 
 /// The value of XML attribute `name` in the first element that has it.
-fn attribute<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn attribute<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
     let key = format!(" {name}=");
     let at = xml.find(&key)? + key.len();
     let quote = xml[at..]

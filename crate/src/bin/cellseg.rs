@@ -722,10 +722,8 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     let path = &files[0];
     let backend = backend(&a.backend)?;
     let bytes = read(path)?;
-    let options = cellseg::decode::Options {
-        page: 0,
-        channel: channel_of(a.channel),
-    };
+    let options = batch::first_page(&bytes, channel_of(a.channel))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let decoded = cellseg::decode::decode_with(&bytes, options)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let micron = a
