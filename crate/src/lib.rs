@@ -17,7 +17,8 @@
 //! `model` holds a network of either kind, so everything from the map on takes both.
 //! `pipeline` is that flow end to end for the CLI, the page and the tests: an ensemble at a
 //! scale, the map back in the image's pixels, the clean-up at that scale; `batch` runs it over
-//! every page of many files, one table of cells and a summary row per page.
+//! every page of many files, one table of cells and a summary row per page (`hyperstack`
+//! says which pages hold which channel).
 //! Around it: `comparison` trains several architectures on the same batches (post 3);
 //! `scale` resamples an image to the tutorial's cell size and maps back, and `width` measures
 //! that size from the image itself (scale space, before any cell is found); `display` is the
