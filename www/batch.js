@@ -1,6 +1,6 @@
 // Many files: a lab's folder segmented in one go. Each file is read only when its turn comes
-// and handed to the worker, which segments every page with the pretrained networks (and the
-// trained one where chapter 2 says so) and adds the results to one zip (crate `batch`), so
+// and handed to the worker, which segments every page with the networks chapter 2's menu
+// names (the pretrained ones, the network trained there, or both) and adds the results to one zip (crate `batch`), so
 // memory holds one image at a time. A file that cannot be read gets its row and reason.
 
 const IMAGE = /\.(tiff?|png|jpe?g)$/i;
@@ -72,9 +72,9 @@ export class Batch {
     let failed = 0;
     let cells = 0;
     try {
-      await this.loadPretrained();
-      await this.run('batchBegin', {});
       const networks = this.networks();
+      if (networks !== 'trained') await this.loadPretrained();
+      await this.run('batchBegin', {});
       const factor = this.$('batch-scale').value === 'auto' ? 0 : this.scale();
       for (const file of files) {
         if (this.stopping) break;
@@ -82,7 +82,7 @@ export class Batch {
         this.status(`Segmenting ${name} (${done + 1} of ${files.length})…`);
         const bytes = await file.arrayBuffer();
         const { rows, stoppedAt } = await this.run('batchFile', {
-          bytes, name, channel, withTrained: networks === 'both', factor, settings: this.settings(), micron: this.micron() || 0,
+          bytes, name, channel, ensemble: networks !== 'trained', withTrained: networks === 'both', factor, settings: this.settings(), micron: this.micron() || 0,
         }, {
           transfer: [bytes],
           onProgress: ({ done: page, total }) => { bar.value = (done + page / Math.max(1, total)) / files.length; },

@@ -370,7 +370,7 @@ const REQUESTS = {
       if (control.cancelled && done < total) stoppedAt = { done, total };
       return stoppedAt === null;
     };
-    const rows = await engine.batchFile(new Uint8Array(msg.bytes), msg.name, msg.channel ?? -1, Boolean(msg.withTrained), msg.factor,
+    const rows = await engine.batchFile(new Uint8Array(msg.bytes), msg.name, msg.channel ?? -1, msg.ensemble ?? true, Boolean(msg.withTrained), msg.factor,
       median, threshold, growTo, minArea, rim, minContrast, msg.micron, betweenPages);
     return { rows, stoppedAt };
   },

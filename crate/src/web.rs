@@ -1284,8 +1284,8 @@ impl Engine {
     }
 
     /// Segments `channel` (-1: the luminance) of every page of the file `bytes` (named `name`
-    /// in the tables) with the pretrained
-    /// networks, and the network from step 2 too when `with_trained`, at scale `factor` (0:
+    /// in the tables) with the pretrained networks (`ensemble`; else the network from step 2
+    /// alone), and the network from step 2 too when `with_trained`, at scale `factor` (0:
     /// measured from the file's first page, as the CLI's `--scale auto`), with the clean-up
     /// settings `cells` takes; `micron` above 0 is the pixel size (else what the file states).
     /// Returns the file's summary rows (CSV, [`crate::batch::SUMMARY_HEADER`]'s columns); a
@@ -1298,6 +1298,7 @@ impl Engine {
         bytes: Vec<u8>,
         name: String,
         channel: i32,
+        ensemble: bool,
         with_trained: bool,
         factor: f64,
         median_radius: u32,
@@ -1316,7 +1317,7 @@ impl Engine {
                     return Err(err("start the run first (batchBegin)"));
                 }
                 (
-                    s.segmenting(s.network.clone(), true, with_trained)?,
+                    s.segmenting(s.network.clone(), ensemble, with_trained)?,
                     s.backend.clone(),
                 )
             };
