@@ -347,37 +347,62 @@ mod tests {
     use super::*;
     use crate::plane::Plane;
 
+    /// A 64 × 48 16-bit stack of `pages` pages (page k's counts raised by k), the first page
+    /// carrying `description`.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn stack(pages: u16, description: Option<&str>) -> Vec<u8> {
+        use tiff::encoder::{TiffEncoder, colortype::Gray16};
+        let mut bytes = Vec::new();
+        let mut encoder = TiffEncoder::new(Cursor::new(&mut bytes)).unwrap();
+        for k in 0..pages {
+            let mut image = encoder.new_image::<Gray16>(64, 48).unwrap();
+            if let Some(description) = description.filter(|_| k == 0) {
+                image
+                    .encoder()
+                    .write_tag(tiff::tags::Tag::ImageDescription, description)
+                    .unwrap();
+            }
+            let pixels: Vec<u16> = (0..64 * 48).map(|i| 1000 + (i % 64) * 3 + k).collect();
+            image.write_data(&pixels).unwrap();
+        }
+        bytes
+    }
+
+    /// `bytes` segmented at ×1 by an untrained U-Net (quick; only the pages matter here), the
+    /// pages found (from 1), with `on_page` between them.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn pages_segmented(
+        bytes: &[u8],
+        channel: Channel,
+        on_page: impl FnMut(usize, usize) -> std::future::Ready<bool>,
+    ) -> Result<Vec<usize>, String> {
+        let backend = Backend::cpu();
+        let networks = [Model::UNet(crate::unet::UNet::new(0, &backend.device))];
+        let out = pollster::block_on(segment_file(
+            bytes,
+            "stack.tif",
+            channel,
+            &networks,
+            ScaleChoice::Factor(1.0),
+            &PostConfig::default(),
+            None,
+            &backend,
+            on_page,
+        ))?;
+        Ok(out.iter().map(|p| p.as_ref().unwrap().page).collect())
+    }
+
     #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn a_stack_stops_between_pages_when_asked_and_keeps_the_pages_done() {
-        use tiff::encoder::{TiffEncoder, colortype::Gray16};
-        let backend = Backend::cpu();
-        let networks = [Model::UNet(crate::unet::UNet::new(0, &backend.device))];
-        let mut bytes = Vec::new();
-        let mut encoder = TiffEncoder::new(Cursor::new(&mut bytes)).unwrap();
-        for k in 0..3u16 {
-            let pixels: Vec<u16> = (0..64 * 48).map(|i| 1000 + (i % 64) * 3 + k).collect();
-            encoder.write_image::<Gray16>(64, 48, &pixels).unwrap();
-        }
+        let bytes = stack(3, None);
         let run = |pages_wanted: usize| {
             let mut asked = Vec::new();
-            let out = pollster::block_on(segment_file(
-                &bytes,
-                "stack.tif",
-                Channel::Luminance,
-                &networks,
-                ScaleChoice::Factor(1.0),
-                &PostConfig::default(),
-                None,
-                &backend,
-                |done, pages| {
-                    asked.push((done, pages));
-                    std::future::ready(done < pages_wanted)
-                },
-            ))
-            .unwrap();
-            let numbers: Vec<usize> = out.iter().map(|p| p.as_ref().unwrap().page).collect();
-            (numbers, asked)
+            let pages = pages_segmented(&bytes, Channel::Luminance, |done, pages| {
+                asked.push((done, pages));
+                std::future::ready(done < pages_wanted)
+            });
+            (pages.unwrap(), asked)
         };
         // stopped before the second page: the first is kept, nothing after it is segmented
         assert_eq!(run(1), (vec![1], vec![(0, 3), (1, 3)]));
@@ -390,38 +415,10 @@ mod tests {
     #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn a_hyperstack_segments_the_chosen_channels_pages_and_refuses_to_mix_them() {
-        use tiff::encoder::{TiffEncoder, colortype::Gray16};
-        let backend = Backend::cpu();
-        let networks = [Model::UNet(crate::unet::UNet::new(0, &backend.device))];
         // as Fiji saves 2 channels × 3 frames: pages c0 t0, c1 t0, c0 t1, …
-        let mut bytes = Vec::new();
-        let mut encoder = TiffEncoder::new(Cursor::new(&mut bytes)).unwrap();
-        for k in 0..6u16 {
-            let mut image = encoder.new_image::<Gray16>(64, 48).unwrap();
-            if k == 0 {
-                let description = "ImageJ=1.54f\nimages=6\nchannels=2\nframes=3\nhyperstack=true\n";
-                image
-                    .encoder()
-                    .write_tag(tiff::tags::Tag::ImageDescription, description)
-                    .unwrap();
-            }
-            let pixels: Vec<u16> = (0..64 * 48).map(|i| 1000 + (i % 64) * 3 + k).collect();
-            image.write_data(&pixels).unwrap();
-        }
-        let run = |channel| {
-            pollster::block_on(segment_file(
-                &bytes,
-                "hyper.tif",
-                channel,
-                &networks,
-                ScaleChoice::Factor(1.0),
-                &PostConfig::default(),
-                None,
-                &backend,
-                |_, _| std::future::ready(true),
-            ))
-            .map(|out| -> Vec<usize> { out.iter().map(|p| p.as_ref().unwrap().page).collect() })
-        };
+        let description = "ImageJ=1.54f\nimages=6\nchannels=2\nframes=3\nhyperstack=true\n";
+        let bytes = stack(6, Some(description));
+        let run = |channel| pages_segmented(&bytes, channel, |_, _| std::future::ready(true));
         assert_eq!(run(Channel::Index(1)), Ok(vec![2, 4, 6]));
         assert_eq!(run(Channel::Index(0)), Ok(vec![1, 3, 5]));
         let mixed = run(Channel::Luminance).unwrap_err();
