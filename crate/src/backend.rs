@@ -1,7 +1,17 @@
 //! Where the networks run: WebGPU (burn's wgpu backend) or the CPU (burn's flex backend),
 //! chosen at run time.
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
+
+/// A tensor's values, read back from wherever it lives (asynchronously: a GPU's memory is
+/// read after its work is done); `what` names them in the error.
+pub async fn read_floats<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f32>, String> {
+    let data = t
+        .into_data_async()
+        .await
+        .map_err(|e| format!("reading {what}: {e:?}"))?;
+    Ok(data.iter::<f32>().collect())
+}
 
 /// Which kind of device runs the networks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

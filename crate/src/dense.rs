@@ -11,6 +11,7 @@ use burn::tensor::module::{conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::backend::read_floats;
 use crate::dense_cpu::{self, DenseCpu};
 use crate::network::Network;
 use crate::plane::{Plane, Rect};
@@ -185,12 +186,7 @@ pub async fn segment(
                     TensorData::new(input.data, [1, 1, input.height, input.width]),
                     device,
                 );
-                net.dense(tensor)
-                    .into_data_async()
-                    .await
-                    .map_err(|e| format!("reading results: {e:?}"))?
-                    .try_into_vec::<f32>()
-                    .map_err(|e| format!("{e:?}"))?
+                read_floats(net.dense(tensor), "results").await?
             }
         };
         map.paste(rect, *tile, &values);

@@ -22,6 +22,7 @@
 
 use std::marker::PhantomData;
 
+use crate::backend::read_floats;
 use crate::network::Network;
 use crate::plane::Plane;
 use crate::spec::{Layer, PATCH, Spec};
@@ -110,19 +111,12 @@ pub struct DenseCpu {
 impl DenseCpu {
     /// Reads `net`'s weights (asynchronously: they may live on a GPU).
     pub async fn new(net: &Network) -> Result<DenseCpu, String> {
-        async fn values<const D: usize>(t: burn::tensor::Tensor<D>) -> Result<Vec<f32>, String> {
-            let data = t
-                .into_data_async()
-                .await
-                .map_err(|e| format!("reading weights: {e:?}"))?;
-            Ok(data.iter::<f32>().collect())
-        }
         async fn bias(
             b: &Option<burn::module::Param<burn::tensor::Tensor<1>>>,
             n: usize,
         ) -> Result<Vec<f32>, String> {
             match b {
-                Some(b) => values(b.val()).await,
+                Some(b) => read_floats(b.val(), "weights").await,
                 None => Ok(vec![0.0; n]),
             }
         }
@@ -139,7 +133,7 @@ impl DenseCpu {
                         matrix: Matrix {
                             outputs: channels,
                             inputs: depth * kernel * kernel,
-                            weights: values(conv.weight.val()).await?,
+                            weights: read_floats(conv.weight.val(), "weights").await?,
                             bias: bias(&conv.bias, channels).await?,
                         },
                     });
@@ -151,7 +145,7 @@ impl DenseCpu {
         // burn's Linear weight is [in, out]: transposed here once
         let linear = async |l: &burn::nn::Linear| -> Result<Matrix, String> {
             let [inputs, outputs] = l.weight.val().dims();
-            let w = values(l.weight.val()).await?;
+            let w = read_floats(l.weight.val(), "weights").await?;
             let mut weights = vec![0.0; inputs * outputs];
             for i in 0..inputs {
                 for o in 0..outputs {

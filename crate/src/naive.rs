@@ -5,6 +5,7 @@
 use burn::tensor::Device;
 use burn::tensor::activation::softmax;
 
+use crate::backend::read_floats;
 use crate::dense::ProbabilityMap;
 use crate::network::{Network, patch_tensor};
 use crate::patch::patch_at;
@@ -31,11 +32,7 @@ pub async fn segment_naive(
             patch_at(plane, rect.x0 + i % w, rect.y0 + i / w, &mut pixels);
         }
         let probabilities = softmax(net.forward(patch_tensor(pixels, device)), 1);
-        let data = probabilities
-            .into_data_async()
-            .await
-            .map_err(|e| format!("reading results: {e:?}"))?;
-        let values = data.as_slice::<f32>().map_err(|e| format!("{e:?}"))?;
+        let values = read_floats(probabilities, "results").await?;
         for (k, p) in values.chunks_exact(3).enumerate() {
             for (class, &value) in p.iter().enumerate() {
                 map.data[class * n + start + k] = value;

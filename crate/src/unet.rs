@@ -22,6 +22,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use crate::backend::read_floats;
 use crate::dense::ProbabilityMap;
 use crate::network::{he_uniform, zeros};
 use crate::plane::{Plane, Rect};
@@ -216,13 +217,13 @@ pub async fn segment(
             Some(cpu) => interior(&cpu.run(&input), tw, th),
             None => {
                 let tensor = Tensor::from_data(TensorData::new(input.data, [1, 1, nh, nw]), device);
-                softmax(net.forward(tensor), 1)
-                    .slice([0..1, 0..3, HALO..HALO + th, HALO..HALO + tw])
-                    .into_data_async()
-                    .await
-                    .map_err(|e| format!("reading results: {e:?}"))?
-                    .try_into_vec::<f32>()
-                    .map_err(|e| format!("{e:?}"))?
+                let probabilities = softmax(net.forward(tensor), 1).slice([
+                    0..1,
+                    0..3,
+                    HALO..HALO + th,
+                    HALO..HALO + tw,
+                ]);
+                read_floats(probabilities, "results").await?
             }
         };
         map.paste(rect, *tile, &values);

@@ -12,6 +12,7 @@
 
 use burn::nn::conv::Conv2d;
 
+use crate::backend::read_floats;
 use crate::dense_cpu::{Image, Matrix, conv};
 use crate::plane::Plane;
 use crate::unet::UNet;
@@ -36,17 +37,10 @@ impl UNetCpu {
     pub async fn new(net: &UNet) -> Result<UNetCpu, String> {
         async fn matrix(c: &Conv2d) -> Result<Matrix, String> {
             let [outputs, inputs, ky, kx] = c.weight.val().dims();
-            let read = async |t: burn::tensor::Tensor<1>| -> Result<Vec<f32>, String> {
-                let data = t
-                    .into_data_async()
-                    .await
-                    .map_err(|e| format!("reading weights: {e:?}"))?;
-                Ok(data.iter::<f32>().collect())
-            };
             // burn's [out, in, ky, kx] is already outputs × (channel, ky, kx)
-            let weights = read(c.weight.val().flatten(0, 3)).await?;
+            let weights = read_floats(c.weight.val().flatten::<1>(0, 3), "weights").await?;
             let bias = match &c.bias {
-                Some(b) => read(b.val()).await?,
+                Some(b) => read_floats(b.val(), "weights").await?,
                 None => vec![0.0; outputs],
             };
             let m = Matrix {
