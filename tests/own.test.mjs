@@ -383,6 +383,37 @@ test('a scale factor resamples what the networks see; results stay in the image\
   assert.match(await page.textContent('#scale-status'), /^(The cells found are [\d.]+ px wide \(median\); the tutorial's are 12\.7 px: scale × [\d.]+ set\. Segment again to use it\.|No cells)/);
 });
 
+test('a dropped image\'s automatic scale is checked by the cells found, as the CLI\'s --scale auto', async () => {
+  const page = await browser.open('?backend=cpu');
+  const file = { name: 'rods.tif', mimeType: 'image/tiff', buffer: tiff16([{ width: 160, height: 120, value: rods(0) }]) };
+  await page.setInputFiles('#file', file);
+  await page.waitForFunction(() => window.cellseg.image?.name === 'rods.tif' && /^Scale ×/.test(document.getElementById('scale-status').textContent) && window.cellseg.jobs === 0);
+  const start = await page.textContent('#scale-status');
+  assert.match(start, /Segment checks it against the width of the cells found\.$/, start);
+  const first = Number(await page.inputValue('#scale'));
+  await page.selectOption('#crop', '0');
+  await page.click('#segment');
+  // each check either settles the scale or segments again; the crate stops it after 3 rounds
+  await page.waitForFunction(() => /(as expected|not settled|cells found there to check it by)[^.]*\.$/.test(document.getElementById('scale-status').textContent) && window.cellseg.jobs === 0, null, { timeout: 240_000 });
+  const how = await page.textContent('#scale-status');
+  console.log(`automatic scale: ${how}`);
+  assert.match(how, new RegExp(`^Scale ×${first.toFixed(3)}, measured from the image \\(cells answer best at σ [\\d.]+ px`), how);
+  const scale = Number(await page.inputValue('#scale'));
+  const moved = /the cells found there are/.test(how);
+  if (moved) assert.notEqual(scale, first, 'a check that moved the scale set it');
+  else assert.equal(scale, first);
+  assert.equal((await page.evaluate(() => window.cellseg.scale)).toFixed(3), scale.toFixed(3), 'the page segments at the scale it shows');
+  assert.match(await page.textContent('#segment-status'), /^Dense: 160 × 120 .*; \d+ cells, median area \d+ px\.$/);
+  // a scale set by hand ends the checks: segmenting again leaves it alone
+  await page.fill('#scale', '0.9');
+  await page.locator('#scale').blur();
+  await page.waitForFunction(() => /× 0\.900/.test(document.getElementById('scale-status').textContent));
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent) && window.cellseg.jobs === 0, null, { timeout: 120_000 });
+  assert.equal(await page.inputValue('#scale'), '0.9');
+  assert.match(await page.textContent('#scale-status'), /× 0\.900/);
+});
+
 test('many files: every page of each segments into one zip and one table; a broken file gets its row', async () => {
   const page = await browser.open('?backend=cpu');
   const stack = tiff16([{ width: 120, height: 90, value: rods(0) }, { width: 120, height: 90, value: rods(12) }]);

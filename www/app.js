@@ -769,7 +769,7 @@ async function segment(naive = false, networks = $('networks').value, bar = $('s
         }
       },
     });
-    return { probs: reply.probs, ms: reply.ms, rect, nets };
+    return { probs: reply.probs, ms: reply.ms, rect, nets, scale: state.scale || 1 };
   } finally {
     state.segmenting = false;
     state.cancellable = false;
@@ -803,19 +803,29 @@ async function findCells() {
   return `${areas.length} cells, median area ${areas.length ? median(areas) : 0} px`;
 }
 
-// `rethrow`: for callers that must know it failed (the error is shown either way).
-async function segmentCrop({ rethrow = false } = {}) {
+// `rethrow`: for callers that must know it failed (the error is shown either way);
+// `checkScale`: the Segment button's run, where the cells found check an automatic scale
+// and the crop is segmented again where they move it (not while fine-tuning resegments).
+async function segmentCrop({ rethrow = false, checkScale = false } = {}) {
+  let again = false;
   try {
-    const result = await segment(false);
-    state.lastProbs = result;
-    state.lastCells = null;
-    state.smoothed = null;
-    if ($('prob-class').value === 'smoothed') await showProbability();
-    const n = result.rect.width * result.rect.height;
-    const timing = `${result.rect.width} × ${result.rect.height} ${result.nets} in ${result.ms.toFixed(0)} ms ` +
-      `(${(n / result.ms * 1000).toFixed(0)} px/s)`;
-    state.segmentSummary = timing;
-    setStatus('segment-status', `Dense: ${timing}; ${await findCells()}.`);
+    do {
+      const result = await segment(false);
+      state.lastProbs = result;
+      state.lastCells = null;
+      state.smoothed = null;
+      if ($('prob-class').value === 'smoothed') await showProbability();
+      const n = result.rect.width * result.rect.height;
+      const timing = `${result.rect.width} × ${result.rect.height} ${result.nets} in ${result.ms.toFixed(0)} ms ` +
+        `(${(n / result.ms * 1000).toFixed(0)} px/s)`;
+      state.segmentSummary = timing;
+      const found = await findCells();
+      again = checkScale && await own.checkScale();
+      // "Dense: …" once the scale stands (what waits for a result waits for that)
+      setStatus('segment-status', again
+        ? `${found} at × ${result.scale.toFixed(3)}; the cells found move the scale: segmenting again…`
+        : `Dense: ${timing}; ${found}.`);
+    } while (again);
   } catch (e) {
     if (rethrow) throw e; // shown already
   }
@@ -1062,7 +1072,7 @@ $('resume').addEventListener('click', () => client.signal('resume'));
 $('stop').addEventListener('click', () => client.signal('stop'));
 $('reset').addEventListener('click', () => newNetwork().catch(() => {}));
 $('arch').addEventListener('change', () => newNetwork().catch(() => {}));
-$('segment').addEventListener('click', () => segmentCrop());
+$('segment').addEventListener('click', () => segmentCrop({ checkScale: true }));
 $('compare').addEventListener('click', compare);
 $('save').addEventListener('click', saveWeights);
 $('save-session').addEventListener('click', saveSession);

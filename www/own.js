@@ -43,16 +43,38 @@ export class OwnImages {
       : `The networks see the image at ${width} × ${height} (× ${factor.toFixed(3)}); results come back at full size. Segment again to use it.`);
   }
 
-  // The scale measured from the image itself (the crate's width estimate): what a dropped
-  // image gets. Without an estimate the image is seen as it is, and the page says why.
+  // The automatic scale, as the CLI's `--scale auto` chooses it: measured from the image
+  // itself (the crate's width estimate) — what a dropped image gets — and then checked
+  // against the width of the cells found there (`checkScale`, after each Segment).
   async autoScale() {
-    const { factor, sigma, tutorialSigma, why } = await this.run('estimateScale');
-    this.$('scale').value = (factor ?? 1).toFixed(3);
-    await this.setScale(factor ?? 1);
-    this.status('scale-status', factor === null
-      ? `Scale × 1: ${why}.`
-      : `Scale × ${factor.toFixed(3)}, measured from the image: its cells answer best at σ ${sigma.toFixed(2)} px, the tutorial's at σ ${tutorialSigma.toFixed(2)} px.${factor === 1 ? '' : ' The networks see it resampled; results come back at full size.'}`);
+    const { factor, reason, width, height, why } = await this.run('estimateScale');
+    if (factor === null) {
+      this.$('scale').value = '1.000';
+      await this.setScale(1);
+      this.status('scale-status', `Scale × 1: ${why}.`);
+      return 1;
+    }
+    this.$('scale').value = factor.toFixed(3);
+    this.state.scale = factor;
+    this.state.trainerReady = false;
+    const seen = factor === 1 ? '' : ` The networks see it at ${width} × ${height}; results come back at full size.`;
+    this.status('scale-status', `Scale × ${factor === 1 ? 1 : factor.toFixed(3)}: ${reason}.${seen} Segment checks it against the width of the cells found.`);
     return factor;
+  }
+
+  // After a segmentation at the automatic scale, the cells found check it; true when the
+  // image should be segmented again at the scale they gave (the crate says when to stop).
+  async checkScale() {
+    const { check } = await this.run('checkScale');
+    if (!check) return false;
+    this.$('scale').value = check.factor.toFixed(3);
+    this.state.scale = check.factor;
+    if (check.again) this.state.trainerReady = false;
+    const how = check.how[0].toUpperCase() + check.how.slice(1);
+    this.status('scale-status', check.again
+      ? `${how}: segmenting again at ${check.width} × ${check.height}…`
+      : `${how}.`);
+    return check.again;
   }
 
   // The cells found measured across: a split cell's pieces are as wide as the cell, so the

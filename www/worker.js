@@ -248,15 +248,15 @@ const REQUESTS = {
     const [width, height] = engine.setScale(msg.factor);
     return { width, height };
   },
-  // No estimate is an answer too (an empty field, cells out of range), not an error.
+  // No estimate is an answer too (cells out of range), not an error.
   estimateScale: () => {
     try {
-      const [factor, sigma, tutorialSigma] = engine.estimateScale();
-      return { factor, sigma, tutorialSigma };
+      return engine.estimateScale();
     } catch (e) {
       return { factor: null, why: e.message ?? String(e) };
     }
   },
+  checkScale: () => ({ check: engine.checkScale() }),
   typicalWidth: () => {
     const [width, factor, tutorial] = engine.typicalWidth();
     return Number.isNaN(width) ? { width: null, factor: null, tutorial } : { width, factor, tutorial };

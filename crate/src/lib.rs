@@ -20,8 +20,10 @@
 //! every page of many files, one table of cells and a summary row per page (`hyperstack`
 //! says which pages hold which channel).
 //! Around it: `comparison` trains several architectures on the same batches (post 3);
-//! `scale` resamples an image to the tutorial's cell size and maps back, and `width` measures
-//! that size from the image itself (scale space, before any cell is found); `display` is the
+//! `scale` resamples an image to the tutorial's cell size and maps back, `width` measures
+//! that size from the image itself (scale space, before any cell is found), and
+//! `auto_scale` checks it against the cells found there, step by step (the CLI's
+//! `--scale auto` and the page's Segment alike); `display` is the
 //! display window in file units, and `pixel_size` the µm per pixel a TIFF states; `colony`
 //! draws synthetic images with exact labels; `export` writes labels, masks and maps,
 //! `measure` each cell's size, shape and intensity (the CSV table), `polygon` each cell's
@@ -32,6 +34,7 @@
 //! `backend` picks WebGPU or the CPU at run time; `bench` times the network densely, patch by
 //! patch and in training (for the CLI and the page); `web` is the wasm-bindgen surface.
 
+pub mod auto_scale;
 pub mod backend;
 pub mod batch;
 pub mod bench;

@@ -2,14 +2,14 @@
 //! networks at a scale → averaged probability map in the image's pixels → clean-up at that
 //! scale → whole cells.
 
+use crate::auto_scale::{Check, ScaleSearch};
 use crate::backend::Backend;
 use crate::dense::ProbabilityMap;
 use crate::model::Model;
 use crate::normalise::noise_sigma;
 use crate::plane::{Plane, Rect};
 use crate::post::{Cells, PostConfig, average, cells, drop_faint};
-use crate::width::NoEstimate;
-use crate::{scale, width};
+use crate::scale;
 
 /// How the scale is chosen: measured from the image ([`crate::width`]) or given.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -45,17 +45,10 @@ pub fn check_factor(factor: f64) -> Result<f64, String> {
     }
 }
 
-/// Segments `rect` at a scale found automatically, and says how it was found. The image's
-/// own estimate ([`crate::width`]) comes first; it can be off where cells lie apart (a lone
-/// cell's halo makes it look wider than a packed one), so the cells found at that scale are
-/// measured across ([`scale::typical_width`]: pieces of a split cell are as wide as the
-/// cell, unlike their lengths) and, while that disagrees by more than 5%, the image is
-/// segmented again at the scale their width gives ([`CHECKS`] times at most, and no further
-/// than an octave from the start). Where no width
-/// stands out in the image ([`NoEstimate::Unclear`]), the checks start from ×1. An image with
-/// nothing above its noise is segmented as it is (and gives no cells); cells finer than the
-/// sweep, or a scale outside the factors offered, are refused. If the checks do not settle,
-/// the last scale is kept and `how` says so.
+/// Segments `rect` at a scale found automatically ([`crate::auto_scale`]: the image's own
+/// estimate, checked against the width of the cells found there); the search that found it
+/// says how ([`ScaleSearch::how`]) and how many cells confirmed it. If the checks do not
+/// settle, the last scale is kept and the search says so.
 pub async fn segment_auto(
     networks: &[Model],
     plane: &Plane,
@@ -63,64 +56,25 @@ pub async fn segment_auto(
     post: &PostConfig,
     backend: &Backend,
     progress: &mut dyn FnMut(usize, usize),
-) -> Result<(Segmentation, String), String> {
-    let (first, mut how) = match width::estimate(plane) {
-        Ok(e) => (
-            e.factor,
-            format!(
-                "scale ×{:.3}, measured from the image (cells answer best at σ {:.2} px; \
-                 the tutorial's at σ {:.2} px)",
-                e.factor,
-                e.sigma,
-                width::TUTORIAL_SIGMA
-            ),
-        ),
-        Err(why @ NoEstimate::NoiseOnly) => (1.0, format!("{why}; scale ×1")),
-        // ×1 and then the width of the cells found, which holds even where cells split
-        Err(why @ NoEstimate::Unclear { .. }) => (1.0, format!("{why}; scale ×1 to start")),
-        Err(why) => return Err(format!("no automatic scale: {why}")),
-    };
-    let mut factor = first;
-    let mut seg = segment_cells(networks, plane, rect, factor, post, backend, progress).await?;
-    // Each round measures the cells found across and segments again at the scale their width
-    // gives, until the two agree: at a scale far off, the cells found are only roughly as
-    // wide as the cells, and nearer the right scale they are measured better.
-    let mut rounds = 0;
-    while rounds < CHECKS {
-        let Some(width) = scale::typical_width(&seg.cells).filter(|_| seg.cells.count() >= 3)
-        else {
-            break;
-        };
-        // an octave either side of the start at most: where the cells found are debris or
-        // merged clumps, each check can take the scale further the wrong way
-        let next = scale::factor_for_width(width).clamp(first / REACH, first * REACH);
-        if (next / factor - 1.0).abs() <= 0.05 {
-            how.push_str(&format!(
-                "; the cells found are {width:.1} px wide, as expected"
-            ));
-            break;
+) -> Result<(Segmentation, ScaleSearch), String> {
+    let mut search = ScaleSearch::start(plane)?;
+    loop {
+        let seg = segment_cells(
+            networks,
+            plane,
+            rect,
+            search.factor(),
+            post,
+            backend,
+            progress,
+        )
+        .await?;
+        if let Check::Again { .. } = search.check(&seg.cells) {
+            continue;
         }
-        how.push_str(&format!(
-            "; the cells found there are {width:.1} px wide (the tutorial's {:.1}): scale ×{next:.3}",
-            scale::TUTORIAL_CELL_WIDTH
-        ));
-        factor = next;
-        seg = segment_cells(networks, plane, rect, factor, post, backend, progress).await?;
-        rounds += 1;
+        return Ok((seg, search));
     }
-    if rounds == CHECKS {
-        how.push_str(&format!(
-            "; not settled after {CHECKS} checks: set the scale by hand if the cells look wrong"
-        ));
-    }
-    Ok((seg, how))
 }
-
-/// How far [`segment_auto`]'s checks may take the scale from where they started: an octave.
-const REACH: f64 = 2.0;
-
-/// How many times [`segment_auto`] checks a scale against the width of the cells found.
-const CHECKS: usize = 3;
 
 /// `plane` as the networks see it at `factor` (itself at 1).
 pub fn resampled(plane: &Plane, factor: f64) -> Plane {

@@ -11,6 +11,7 @@ use js_sys::{Float32Array, Function, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
+use crate::auto_scale::{Check, ScaleSearch};
 use crate::backend::Backend;
 use crate::bench::{self, Plan};
 use crate::comparison::Comparison;
@@ -72,6 +73,9 @@ struct State {
     paint: Option<ClassMap>,
     /// A run over many files (`batchBegin`, `batchFile`, `batchFinish`): its zip so far.
     batch: Option<crate::batch::Archive>,
+    /// The automatic scale while the cells found still check it (`estimateScale`,
+    /// `checkScale`); a scale set by hand ends it.
+    auto_scale: Option<ScaleSearch>,
 }
 
 impl State {
@@ -106,6 +110,28 @@ impl State {
             }
             _ => None,
         };
+    }
+
+    /// Replaces the image: what was made for the one before (labels, paint, training runs,
+    /// maps, cells, the automatic scale's checks) goes with it; a scale set by hand stays.
+    fn replace_image(
+        &mut self,
+        plane: Plane,
+        labels: Option<ClassMap>,
+        units: Option<(FileUnits, (f64, f64))>,
+    ) {
+        self.image = Some(Rc::new(plane));
+        self.labels = labels;
+        self.units = units;
+        self.paint = None;
+        self.set_scale(self.scale);
+        self.auto_scale = None;
+        self.trainer = None;
+        self.comparison = None;
+        self.last_map = None;
+        self.last_cells = None;
+        self.last_rect = None;
+        self.pending = None;
     }
 
     /// The image as the networks see it: resampled to the tutorial's scale if asked.
@@ -410,6 +436,7 @@ impl Engine {
             scaled: None,
             paint: None,
             batch: None,
+            auto_scale: None,
             ensemble: Vec::new(),
             fine_tune_starts: Vec::new(),
             last_map: None,
@@ -535,17 +562,8 @@ impl Engine {
                 decoded.channels as u32,
                 bits as u32,
             ];
-            // Labels, paint and scale belong to the image they were made for.
-            s.labels = None;
-            s.paint = None;
-            s.units = Some((FileUnits::new(window, decoded.unit), decoded.range));
-            s.image = Some(Rc::new(plane));
-            s.set_scale(s.scale);
-            s.trainer = None;
-            s.comparison = None;
-            s.last_map = None;
-            s.last_cells = None;
-            s.pending = None;
+            let units = (FileUnits::new(window, decoded.unit), decoded.range);
+            s.replace_image(plane, None, Some(units));
             Ok(size)
         })
     }
@@ -628,21 +646,66 @@ impl Engine {
         }
         self.with(|s| {
             s.set_scale(factor);
+            s.auto_scale = None; // set by hand: the cells found no longer move it
             s.trainer = None; // a fine-tuning run saw the other scale
             let image = s.networks_plane().ok_or_else(|| err("no image loaded"))?;
             Ok(vec![image.width as u32, image.height as u32])
         })
     }
 
-    /// The scale measured from the image itself ([`crate::width`]): `[factor, sigma, the
-    /// tutorial's sigma]`, or an error saying why there is none (nothing but noise; cells
-    /// outside the range).
+    /// Starts the automatic scale ([`crate::auto_scale`], as the CLI's `--scale auto`): the
+    /// image's own estimate, set as the scale, to be checked against the cells found there
+    /// (`checkScale`). Returns `{factor, reason, width, height}` (the resampled size), or an
+    /// error saying why there is none (cells finer than the sweep).
     #[wasm_bindgen(js_name = estimateScale)]
-    pub fn estimate_scale(&self) -> Result<Vec<f64>, JsValue> {
+    pub fn estimate_scale(&self) -> Result<JsValue, JsValue> {
         self.with(|s| {
             let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
-            let e = crate::width::estimate(image).map_err(err)?;
-            Ok(vec![e.factor, e.sigma, crate::width::TUTORIAL_SIGMA])
+            let search = ScaleSearch::start(image).map_err(err)?;
+            s.set_scale(search.factor());
+            s.trainer = None;
+            let plane = s.networks_plane().ok_or_else(|| err("no image loaded"))?;
+            let reply = serde_wasm(&serde_json::json!({
+                "factor": search.factor(),
+                "reason": search.reason(),
+                "width": plane.width,
+                "height": plane.height,
+            }));
+            s.auto_scale = Some(search);
+            reply
+        })
+    }
+
+    /// Checks the automatic scale against the cells found last (`cells`), as the CLI's
+    /// `--scale auto` does after each segmentation, and moves the scale where they say.
+    /// Returns `{again, factor, width, height, how}`: `again` when the image should be
+    /// segmented again at the new `factor` (resampled to `width` x `height`), `how` the whole
+    /// story so far; null when no automatic scale is being checked (none was started, it
+    /// settled, a scale was set by hand, or the last cells were found at another scale).
+    #[wasm_bindgen(js_name = checkScale)]
+    pub fn check_scale(&self) -> Result<JsValue, JsValue> {
+        self.with(|s| {
+            let (Some(search), Some((found, _))) = (s.auto_scale.as_mut(), s.last_cells.as_ref())
+            else {
+                return Ok(JsValue::NULL);
+            };
+            if search.settled() || search.factor() != s.scale {
+                return Ok(JsValue::NULL);
+            }
+            let again = matches!(search.check(found), Check::Again { .. });
+            let (factor, how) = (search.factor(), search.how());
+            if again {
+                s.set_scale(factor);
+                s.trainer = None;
+            }
+            let plane = s.networks_plane().ok_or_else(|| err("no image loaded"))?;
+            serde_wasm(&serde_json::json!({
+                "again": again,
+                "factor": factor,
+                "width": plane.width,
+                "height": plane.height,
+                "how": how,
+            }))
         })
     }
 
@@ -779,6 +842,7 @@ impl Engine {
             )
             .map_err(|e| err(format!("painted labels: {e}")))?;
             s.trainer = Some(trainer);
+            s.auto_scale = None; // the paint was made for this scale: it stays
             Ok(())
         })
     }
@@ -866,16 +930,7 @@ impl Engine {
             let (train, _) = heldout_split(w, h);
             let mut out = vec![w as u32, h as u32, train.x1 as u32];
             out.extend(labels.counts().iter().map(|&c| c as u32));
-            s.image = Some(Rc::new(plane));
-            s.labels = Some(labels);
-            s.units = None;
-            s.paint = None;
-            s.pending = None;
-            s.set_scale(s.scale);
-            s.trainer = None;
-            s.comparison = None;
-            s.last_map = None;
-            s.last_cells = None;
+            s.replace_image(plane, Some(labels), None);
             Ok(out)
         })
     }

@@ -745,7 +745,7 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     let config = a.post.config();
     let result = match a.scale {
         ScaleChoice::Auto => {
-            let (result, how) = pollster::block_on(segment_auto(
+            let (result, search) = pollster::block_on(segment_auto(
                 &networks,
                 &plane,
                 rect,
@@ -753,7 +753,7 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
                 &backend,
                 &mut report,
             ))?;
-            say(&progress, how);
+            say(&progress, search.how());
             result
         }
         ScaleChoice::Factor(factor) => pollster::block_on(segment_cells(
