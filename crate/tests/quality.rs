@@ -371,7 +371,7 @@ fn sparse_fields_and_other_cell_sizes_find_their_cells_and_nothing_else() {
         let image = as_loaded(image, 300.0, 1500.0);
         let whole = Rect::new(0, 0, image.width, image.height);
         let post = PostConfig::default();
-        let (seg, how) = pollster::block_on(segment_auto(
+        let (seg, search) = pollster::block_on(segment_auto(
             &nets,
             &image,
             whole,
@@ -380,6 +380,7 @@ fn sparse_fields_and_other_cell_sizes_find_their_cells_and_nothing_else() {
             &mut |_, _| {},
         ))
         .unwrap();
+        let how = search.how();
         eprintln!("{how}");
         let factor = seg.factor;
         let r = evaluate_kind(Kind::Whole, &seg.map, &seg.cells, &truth, &truth.cells());
@@ -418,4 +419,94 @@ fn sparse_fields_and_other_cell_sizes_find_their_cells_and_nothing_else() {
         );
         assert!(f1(&r) > 0.8, "size ×{size}: {r:?}");
     }
+}
+
+/// `fields` as a 16-bit TIFF stack, as a camera writes them (`offset + gain · v`).
+fn tiff_stack(fields: &[&Plane]) -> Vec<u8> {
+    use tiff::encoder::{TiffEncoder, colortype::Gray16};
+    let mut bytes = Vec::new();
+    let mut encoder = TiffEncoder::new(std::io::Cursor::new(&mut bytes)).unwrap();
+    for field in fields {
+        let counts: Vec<u16> = field
+            .data
+            .iter()
+            .map(|v| (800.0 + 2000.0 * v).clamp(0.0, 65535.0) as u16)
+            .collect();
+        encoder
+            .write_image::<Gray16>(field.width as u32, field.height as u32, &counts)
+            .unwrap();
+    }
+    bytes
+}
+
+#[test]
+fn a_time_lapse_that_starts_sparse_keeps_the_scale_its_colony_confirms() {
+    // cells ×1.5 the tutorial's: a first frame of 3 cells among specks of debris (too few to
+    // check a scale by), then the colony grown (enough to confirm one), then more of it
+    let b = Backend::cpu();
+    let nets = ensemble(&b);
+    let sparse = Look {
+        size: 1.5,
+        fill: 0.04,
+        debris: 40,
+        speck_size: 4.0,
+        ..Look::default()
+    };
+    let colony = Look {
+        size: 1.5,
+        fill: 0.3,
+        ..Look::default()
+    };
+    let frames = [
+        colony_with(480, 360, 21, &sparse),
+        colony_with(480, 360, 5, &colony),
+        colony_with(480, 360, 6, &colony),
+    ];
+    let bytes = tiff_stack(&frames.iter().map(|(plane, _)| plane).collect::<Vec<_>>());
+    let pages = pollster::block_on(cellseg::batch::segment_file(
+        &bytes,
+        "time-lapse.tif",
+        cellseg::decode::Channel::Luminance,
+        &nets,
+        cellseg::pipeline::ScaleChoice::Auto,
+        &PostConfig::default(),
+        None,
+        &b,
+        |_, _| std::future::ready(true),
+    ))
+    .unwrap();
+    let pages: Vec<_> = pages.into_iter().map(|p| p.unwrap()).collect();
+    for (page, (_, truth)) in pages.iter().zip(&frames) {
+        let f1 =
+            cellseg::metrics::object_scores(&page.cells.labels, &truth.whole_cells().labels, 0.5)
+                .f1;
+        eprintln!(
+            "page {}: ×{:.3}, {} cells of {}, F1 {f1:.3}, confirmed by {:?}: {}",
+            page.page,
+            page.factor,
+            page.cells.count(),
+            truth.cells().count(),
+            page.confirmed_by,
+            page.how
+        );
+        assert!(f1 >= 0.8, "page {}: F1 {f1:.3}", page.page);
+    }
+    // the first frame's scale was not kept: its cells could not confirm it
+    assert!(page_is_its_own(&pages[1].how), "{}", pages[1].how);
+    assert!(
+        pages[0]
+            .confirmed_by
+            .is_none_or(|n| n < cellseg::batch::PIN_CELLS)
+    );
+    // the colony's was, for the frame after it
+    assert!(pages[1].confirmed_by.unwrap() >= cellseg::batch::PIN_CELLS);
+    assert_eq!(pages[2].factor, pages[1].factor);
+    assert_eq!(
+        pages[2].how,
+        format!("scale ×{:.3}, as found on page 2", pages[1].factor)
+    );
+}
+
+fn page_is_its_own(how: &str) -> bool {
+    how.contains("measured from the image") || how.starts_with("scale ×1.000")
 }
