@@ -1,8 +1,8 @@
 //! TIFFs as other labs' microscopes and tools write them: the same real frame (a crop of
 //! phase_027) in every sample format, BigTIFF, zstd, planar colour and separate channels must
-//! give the networks the same input as the 16-bit original, and so must LZW, Deflate and
-//! PackBits with and without a predictor and a 20-page Deflate time-lapse; what cannot be read
-//! is named.
+//! give the networks the same input as the 16-bit original, and so must big-endian files,
+//! contiguous RGB, LZW, Deflate and PackBits with and without a predictor and a 20-page Deflate
+//! time-lapse; a JPEG-compressed TIFF decodes as its JPEG does; what cannot be read is named.
 
 mod common;
 
@@ -44,10 +44,31 @@ where
 /// One IFD entry: tag, TIFF type (3 SHORT, 4 LONG) and values.
 struct Entry(u16, u16, Vec<u32>);
 
-/// A little-endian classic TIFF, one page, written by hand for what the encoder cannot write
-/// (planar samples, zstd or LZMA compression): its strips as given, the tags as listed.
-fn hand_written(strips: &[Vec<u8>], mut entries: Vec<Entry>) -> Vec<u8> {
-    let mut out = b"II*\0\0\0\0\0".to_vec();
+/// A classic TIFF, one page, written by hand for what the encoder cannot write (planar
+/// samples, zstd or JPEG compression, big-endian byte order, as older Macs' and some
+/// microscope vendors' software writes): its strips as given, the tags as listed.
+fn hand_written(strips: &[Vec<u8>], entries: Vec<Entry>) -> Vec<u8> {
+    hand_written_in(false, strips, entries)
+}
+
+/// [`hand_written`] in either byte order (`big`: "MM", Motorola's).
+fn hand_written_in(big: bool, strips: &[Vec<u8>], mut entries: Vec<Entry>) -> Vec<u8> {
+    let u16_bytes = |v: u16| {
+        if big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let u32_bytes = |v: u32| {
+        if big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let mut out = if big { b"MM\0*" } else { b"II*\0" }.to_vec();
+    out.extend_from_slice(&[0; 4]);
     let mut offsets = Vec::new();
     for s in strips {
         offsets.push(out.len() as u32);
@@ -66,8 +87,8 @@ fn hand_written(strips: &[Vec<u8>], mut entries: Vec<Entry>) -> Vec<u8> {
         let bytes: Vec<u8> = values
             .iter()
             .flat_map(|&v| match kind {
-                3 => (v as u16).to_le_bytes().to_vec(),
-                _ => v.to_le_bytes().to_vec(),
+                3 => u16_bytes(v as u16).to_vec(),
+                _ => u32_bytes(v).to_vec(),
             })
             .collect();
         let field = if bytes.len() <= 4 {
@@ -77,20 +98,21 @@ fn hand_written(strips: &[Vec<u8>], mut entries: Vec<Entry>) -> Vec<u8> {
         } else {
             let at = out.len() as u32;
             out.extend_from_slice(&bytes);
-            at.to_le_bytes().to_vec()
+            u32_bytes(at).to_vec()
         };
         inline.push((*tag, *kind, values.len() as u32, field));
     }
     let ifd = out.len() as u32;
-    out[4..8].copy_from_slice(&ifd.to_le_bytes());
-    out.extend_from_slice(&(inline.len() as u16).to_le_bytes());
+    out[4..8].copy_from_slice(&u32_bytes(ifd));
+    out.extend_from_slice(&u16_bytes(inline.len() as u16));
     for (tag, kind, count, field) in inline {
-        out.extend_from_slice(&tag.to_le_bytes());
-        out.extend_from_slice(&kind.to_le_bytes());
-        out.extend_from_slice(&count.to_le_bytes());
+        out.extend_from_slice(&u16_bytes(tag));
+        out.extend_from_slice(&u16_bytes(kind));
+        out.extend_from_slice(&u32_bytes(count));
+        // a SHORT value held in the field sits at its start, in the file's byte order
         out.extend_from_slice(&field);
     }
-    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
     out
 }
 
@@ -98,12 +120,23 @@ fn hand_written(strips: &[Vec<u8>], mut entries: Vec<Entry>) -> Vec<u8> {
 fn hand_written_u16(
     samples: &[Vec<u16>],
     planar: bool,
+    big: bool,
     photometric: u32,
     compression: u32,
     compress: impl Fn(Vec<u8>) -> Vec<u8>,
 ) -> Vec<u8> {
     let spp = samples.len();
-    let le = |v: &[u16]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let le = |v: &[u16]| {
+        v.iter()
+            .flat_map(|x| {
+                if big {
+                    x.to_be_bytes()
+                } else {
+                    x.to_le_bytes()
+                }
+            })
+            .collect::<Vec<u8>>()
+    };
     let strips: Vec<Vec<u8>> = if planar {
         samples.iter().map(|s| compress(le(s))).collect()
     } else {
@@ -112,7 +145,8 @@ fn hand_written_u16(
             .collect();
         vec![compress(le(&chunky))]
     };
-    hand_written(
+    hand_written_in(
+        big,
         &strips,
         vec![
             Entry(256, 4, vec![W]),
@@ -199,18 +233,46 @@ fn every_sample_format_gives_the_networks_the_same_input() {
         ),
         (
             "zstd",
-            hand_written_u16(std::slice::from_ref(&counts), false, 1, 50000, |raw| {
-                zstd::encode_all(&raw[..], 3).unwrap()
-            }),
+            hand_written_u16(
+                std::slice::from_ref(&counts),
+                false,
+                false,
+                1,
+                50000,
+                |raw| zstd::encode_all(&raw[..], 3).unwrap(),
+            ),
         ),
         (
             "planar RGB, luminance of gray",
             hand_written_u16(
                 &[counts.clone(), counts.clone(), counts.clone()],
                 true,
+                false,
                 2,
                 1,
                 |raw| raw,
+            ),
+        ),
+        (
+            "big-endian 16-bit",
+            hand_written_u16(std::slice::from_ref(&counts), false, true, 1, 1, |raw| raw),
+        ),
+        (
+            "big-endian contiguous RGB, luminance of gray",
+            hand_written_u16(
+                &[counts.clone(), counts.clone(), counts.clone()],
+                false,
+                true,
+                2,
+                1,
+                |raw| raw,
+            ),
+        ),
+        (
+            "contiguous RGB, luminance of gray",
+            encoded::<colortype::RGB16>(
+                &counts.iter().flat_map(|&v| [v; 3]).collect::<Vec<_>>(),
+                false,
             ),
         ),
     ];
@@ -250,6 +312,7 @@ fn a_channel_of_a_planar_or_multi_band_page_can_be_chosen() {
     let rgb = hand_written_u16(
         &[counts.clone(), inverted.clone(), flat.clone()],
         true,
+        false,
         2,
         1,
         |raw| raw,
@@ -257,7 +320,14 @@ fn a_channel_of_a_planar_or_multi_band_page_can_be_chosen() {
     assert_same_input("planar RGB, green", &pick(&rgb, 1), &reference);
     // two separate channels in one page (BlackIsZero, 2 samples): the second
     for planar in [false, true] {
-        let bands = hand_written_u16(&[flat.clone(), inverted.clone()], planar, 1, 1, |r| r);
+        let bands = hand_written_u16(
+            &[flat.clone(), inverted.clone()],
+            planar,
+            false,
+            1,
+            1,
+            |r| r,
+        );
         assert_eq!(decode(&bands).unwrap().channels, 2);
         assert_same_input(
             &format!("bands, planar {planar}"),
@@ -287,10 +357,60 @@ fn a_channel_of_a_planar_or_multi_band_page_can_be_chosen() {
 }
 
 #[test]
+fn a_jpeg_compressed_tiff_decodes_as_its_jpeg_does() {
+    // the frame in 8 bits as a baseline JPEG, then that JPEG as the one strip of a TIFF with
+    // compression 7 (as some slide scanners and older acquisition software write them)
+    let counts = frame();
+    let top = *counts.iter().max().unwrap() as f32;
+    let gray: Vec<u8> = counts
+        .iter()
+        .map(|&v| (v as f32 / top * 255.0).round() as u8)
+        .collect();
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95)
+        .encode(&gray, W, H, image::ExtendedColorType::L8)
+        .unwrap();
+    let tiff = hand_written(
+        std::slice::from_ref(&jpeg),
+        vec![
+            Entry(256, 4, vec![W]),
+            Entry(257, 4, vec![H]),
+            Entry(258, 3, vec![8]),
+            Entry(259, 3, vec![7]),
+            Entry(262, 3, vec![1]),
+            Entry(277, 3, vec![1]),
+            Entry(278, 4, vec![H]),
+        ],
+    );
+    let from_tiff = normalised(&tiff, "JPEG in TIFF");
+    let from_jpeg = normalised(&jpeg, "the JPEG itself");
+    assert_same_input("JPEG in TIFF", &from_tiff, &from_jpeg);
+    // and it is the frame, as far as 8 bits and a JPEG keep it (0.012 on average here)
+    let reference = normalised(&encoded::<colortype::Gray16>(&counts, false), "16-bit");
+    let mean = from_tiff
+        .iter()
+        .zip(&reference)
+        .map(|(a, b)| (a - b).abs())
+        .sum::<f32>()
+        / reference.len() as f32;
+    assert!(
+        mean < 0.02,
+        "JPEG in TIFF differs from the frame by {mean} on average"
+    );
+}
+
+#[test]
 fn unreadable_tiffs_say_what_is_unsupported() {
     let counts = frame();
     // LZMA (34925), as libtiff writes it: the compression is named, with what to do
-    let lzma = hand_written_u16(std::slice::from_ref(&counts), false, 1, 34925, |raw| raw);
+    let lzma = hand_written_u16(
+        std::slice::from_ref(&counts),
+        false,
+        false,
+        1,
+        34925,
+        |raw| raw,
+    );
     let err = decode(&lzma).err().unwrap().to_string();
     assert!(
         err.contains("LZMA compression is not supported") && err.contains("LZW or Deflate"),
