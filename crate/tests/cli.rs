@@ -321,6 +321,63 @@ fn segment_measures_the_scale_when_asked_and_refuses_a_bad_one() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+#[test]
+fn colony_draws_other_magnifications_and_sparse_fields_for_the_scale_to_find() {
+    let dir = scratch("colony-look");
+    let image = dir.join("big.png");
+    let draw = |extra: &[&str]| {
+        let mut args = vec!["colony", "--width", "320", "--height", "240"];
+        args.extend_from_slice(extra);
+        args.extend(["--out-image", image.to_str().unwrap()]);
+        cellseg(&args)
+    };
+    // cells twice the tutorial's size, a sparse field with specks of debris
+    let out = draw(&[
+        "--size", "2", "--fill", "0.5", "--debris", "20", "--seed", "3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let weights = format!("{}/../models/unet-1.cellseg", env!("CARGO_MANIFEST_DIR"));
+    let out = cellseg(&[
+        "segment",
+        "--weights",
+        &weights,
+        "--image",
+        image.to_str().unwrap(),
+        "--scale",
+        "auto",
+    ]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    // the scale the search ended at: the last "×F" it names
+    let last = said
+        .rsplit("scale ×")
+        .next()
+        .and_then(|tail| {
+            tail.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .next()
+        })
+        .and_then(|f| f.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no scale in {said}"));
+    assert!(
+        (0.4..0.65).contains(&last),
+        "cells ×2 want about ×0.5: {said}"
+    );
+    for (flag, bad) in [("--size", "9"), ("--fill", "1.5"), ("--noise", "20")] {
+        let out = draw(&[flag, bad]);
+        assert!(!out.status.success());
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains("outside") || said.contains("invalid"),
+            "{flag} {bad}: {said}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// A 16-bit crop of phase_027 as raw pixels.
 fn crop16(x0: usize, y0: usize, w: usize, h: usize) -> Vec<u16> {
     let bytes = std::fs::read(data("upstream/Images/phase_027.tif")).unwrap();

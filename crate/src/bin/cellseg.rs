@@ -78,6 +78,23 @@ struct ColonyArgs {
     height: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Cell size relative to the tutorial's (another magnification), 0.25..=4.
+    #[arg(long, default_value_t = 1.0)]
+    size: f32,
+    /// Chance that each place holds a cell (a sparse field: small), 0..=1.
+    #[arg(long, default_value_t = 0.92)]
+    fill: f32,
+    /// Depth of the dark body and the halo relative to the tutorial's, 0.1..=4.
+    #[arg(long, default_value_t = 1.0)]
+    contrast: f32,
+    /// Noise relative to the tutorial's, 0..=10.
+    #[arg(long, default_value_t = 1.0)]
+    noise: f32,
+    /// How many specks of debris, and their size relative to 1–3 px (0.5..=10).
+    #[arg(long, default_value_t = 0)]
+    debris: usize,
+    #[arg(long, default_value_t = 1.0)]
+    speck_size: f32,
     /// The image, 16-bit gray PNG.
     #[arg(long)]
     out_image: PathBuf,
@@ -1179,7 +1196,23 @@ fn colony_cmd(a: ColonyArgs) -> Result<()> {
     if !(31..=8192).contains(&a.width) || !(31..=8192).contains(&a.height) {
         return Err("a colony is 31 to 8192 pixels a side".into());
     }
-    let (plane, labels) = cellseg::colony::colony(a.width, a.height, a.seed);
+    let within = |v: f32, lo: f32, hi: f32, what: &str| {
+        if (lo..=hi).contains(&v) {
+            Ok(v)
+        } else {
+            Err(format!("--{what} {v} is outside {lo}..{hi}"))
+        }
+    };
+    let look = cellseg::colony::Look {
+        size: within(a.size, 0.25, 4.0, "size")?,
+        fill: within(a.fill, 0.0, 1.0, "fill")?,
+        contrast: within(a.contrast, 0.1, 4.0, "contrast")?,
+        noise: within(a.noise, 0.0, 10.0, "noise")?,
+        debris: a.debris.min(100_000),
+        speck_size: within(a.speck_size, 0.5, 10.0, "speck-size")?,
+        ..cellseg::colony::Look::default()
+    };
+    let (plane, labels) = cellseg::colony::colony_with(a.width, a.height, a.seed, &look);
     let (w, h) = (a.width as u32, a.height as u32);
     // intensities 0..1 quantise to 16 bits exactly as probabilities do
     let format = format_of(&a.out_image)?;
