@@ -1,5 +1,5 @@
 //! Many images, one table: every page of a file segmented with the same networks and settings,
-//! its cells measured ([`crate::measure`]) and summed up in a row of its own. A lab segments
+//! its cells measured ([`crate::post::measure`]) and summed up in a row of its own. A lab segments
 //! folders and time-lapse stacks this way; the CLI's `segment --out-dir` is a loop over files
 //! around [`segment_file`], and a file that cannot be read gets its own message while the rest
 //! go on.
@@ -7,16 +7,18 @@
 use std::collections::HashSet;
 use std::io::{Cursor, Write};
 
-use crate::backend::Backend;
-use crate::decode::{self, Channel, Options};
-use crate::measure;
+use crate::core::cells::Cells;
+use crate::core::plane::Rect;
+use crate::io::decode::{self, Channel, Options};
+use crate::io::normalise::normalise;
+use crate::io::pixel_size;
+use crate::io::{export, hyperstack};
 use crate::model::Model;
-use crate::normalise::normalise;
+use crate::model::backend::Backend;
 use crate::pipeline::{ScaleChoice, segment_auto, segment_cells};
-use crate::pixel_size;
-use crate::plane::Rect;
-use crate::post::{Cells, PostConfig};
-use crate::{export, geojson, hyperstack, roi};
+use crate::post::PostConfig;
+use crate::post::measure;
+use crate::post::{geojson, roi};
 
 /// The summary table's columns: one row per page (or per file that failed).
 /// `um_per_px` is the pixel size the µm columns used (given, or stated by the file; empty if none).
@@ -31,7 +33,7 @@ pub struct Page {
     pub factor: f64,
     pub how: String,
     /// How many cells confirmed the scale, where it was found on this page and they did
-    /// ([`crate::auto_scale::ScaleSearch::confirmed_by`]).
+    /// ([`crate::scale::auto_scale::ScaleSearch::confirmed_by`]).
     pub confirmed_by: Option<usize>,
     /// The pixel size in µm the measurements used, if known.
     pub micron: Option<f64>,
@@ -358,7 +360,7 @@ impl Archive {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plane::Plane;
+    use crate::core::plane::Plane;
 
     /// A 64 × 48 16-bit stack of `pages` pages (page k's counts raised by k), the first page
     /// carrying `description`.
@@ -390,7 +392,10 @@ mod tests {
         on_page: impl FnMut(usize, usize) -> std::future::Ready<bool>,
     ) -> Result<Vec<usize>, String> {
         let backend = Backend::cpu();
-        let networks = [Model::UNet(crate::unet::UNet::new(0, &backend.device))];
+        let networks = [Model::UNet(crate::model::unet::UNet::new(
+            0,
+            &backend.device,
+        ))];
         let out = pollster::block_on(segment_file(
             bytes,
             "stack.tif",

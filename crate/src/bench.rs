@@ -9,15 +9,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::Backend;
-use crate::dense::segment;
-use crate::labels::ClassMap;
-use crate::naive::segment_naive;
-use crate::network::Network;
-use crate::plane::{Plane, Rect};
-use crate::spec::Spec;
+use crate::core::plane::{Plane, Rect};
+use crate::io::labels::ClassMap;
+use crate::model::backend::Backend;
+use crate::model::dense::segment;
+use crate::model::naive::segment_naive;
+use crate::model::network::Network;
+use crate::model::spec::Spec;
+use crate::model::unet::{self, UNet};
 use crate::train::{TrainConfig, Trainer, heldout_split};
-use crate::unet::{self, UNet};
 
 /// What to measure (the page's bench, www/bench.js, sends its plans as JSON).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -32,7 +32,7 @@ pub struct Plan {
     pub train: Vec<usize>,
     /// Timed runs per figure (their median is reported).
     pub repeats: usize,
-    /// Also the U-Net ([`crate::unet`]): a 256×256 crop, and the whole image with `whole`.
+    /// Also the U-Net ([`crate::model::unet`]): a 256×256 crop, and the whole image with `whole`.
     #[serde(default)]
     pub unet: bool,
 }

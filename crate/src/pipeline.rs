@@ -2,16 +2,17 @@
 //! networks at a scale → averaged probability map in the image's pixels → clean-up at that
 //! scale → whole cells.
 
-use crate::auto_scale::{Check, ScaleSearch};
-use crate::backend::Backend;
-use crate::dense::ProbabilityMap;
-use crate::model::Model;
-use crate::normalise::noise_sigma;
-use crate::plane::{Plane, Rect};
-use crate::post::{Cells, PostConfig, average, cells, drop_faint};
+use crate::core::cells::Cells;
+use crate::core::plane::{Plane, Rect};
+use crate::core::probability::ProbabilityMap;
+use crate::io::normalise::noise_sigma;
+use crate::model::backend::Backend;
+use crate::model::{Model, Path};
+use crate::post::{PostConfig, average, cells, drop_faint};
 use crate::scale;
+use crate::scale::auto_scale::{Check, ScaleSearch};
 
-/// How the scale is chosen: measured from the image ([`crate::width`]) or given.
+/// How the scale is chosen: measured from the image ([`crate::scale::width`]) or given.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ScaleChoice {
     Auto,
@@ -45,7 +46,7 @@ pub fn check_factor(factor: f64) -> Result<f64, String> {
     }
 }
 
-/// Segments `rect` at a scale found automatically ([`crate::auto_scale`]: the image's own
+/// Segments `rect` at a scale found automatically ([`crate::scale::auto_scale`]: the image's own
 /// estimate, checked against the width of the cells found there); the search that found it
 /// says how ([`ScaleSearch::how`]) and how many cells confirmed it. If the checks do not
 /// settle, the last scale is kept and the search says so.
@@ -80,14 +81,6 @@ pub async fn segment_auto(
 pub fn resampled(plane: &Plane, factor: f64) -> Plane {
     let (w, h) = scale::scaled_size(plane.width, plane.height, factor);
     scale::resample(plane, w, h)
-}
-
-/// How a map is made: densely (the dilated twin), or patch by patch in batches of a size
-/// (post 4's slow way, to compare against).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Path {
-    Dense,
-    PatchByPatch(usize),
 }
 
 /// The mean probability map of `rect` (in `plane`'s pixels) over the networks, which see

@@ -11,24 +11,30 @@ use js_sys::{Float32Array, Function, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
-use crate::auto_scale::{Check, ScaleSearch};
-use crate::backend::Backend;
 use crate::bench::{self, Plan};
-use crate::comparison::Comparison;
-use crate::decode::{Channel, Options};
-use crate::dense::ProbabilityMap;
-use crate::display::FileUnits;
-use crate::labels::ClassMap;
+use crate::core::cells::Cells;
+use crate::core::plane::{Plane, Rect};
+use crate::core::probability::ProbabilityMap;
+use crate::eval::evaluate;
+use crate::io::decode::{Channel, Options};
+use crate::io::display::FileUnits;
+use crate::io::labels::ClassMap;
+use crate::io::{decode, display, export};
 use crate::model::Model;
-use crate::network::Network;
-use crate::patch::Augment;
-use crate::pipeline::{Path, ScaleChoice, ensemble_map};
-use crate::plane::{Plane, Rect};
-use crate::post::{Cells, PostConfig, cells_from_smoothed, smoothed_cell_probability};
-use crate::spec::PATCH;
-use crate::spec::{PRESETS, Spec};
+use crate::model::Path;
+use crate::model::backend::Backend;
+use crate::model::network::Network;
+use crate::model::spec::PATCH;
+use crate::model::spec::{PRESETS, Spec};
+use crate::model::{naive, weights};
+use crate::pipeline::{ScaleChoice, ensemble_map};
+use crate::post::{PostConfig, cells_from_smoothed, smoothed_cell_probability};
+use crate::scale;
+use crate::scale::auto_scale::{Check, ScaleSearch};
+use crate::teach::{colony, intensity};
+use crate::train::comparison::Comparison;
+use crate::train::patch::Augment;
 use crate::train::{TrainConfig, Trainer, heldout_split};
-use crate::{colony, decode, display, evaluate, export, intensity, patch, scale, weights};
 use image::ImageFormat;
 
 /// `initThreadPool(n)`: starts rayon's `n` workers (the threaded package only).
@@ -571,29 +577,29 @@ impl Engine {
     /// The pixel size (µm) the file states in its ImageJ or OME metadata; 0 when none.
     #[wasm_bindgen(js_name = statedPixelSize)]
     pub fn stated_pixel_size(bytes: &[u8]) -> f64 {
-        crate::pixel_size::of_file(bytes).unwrap_or(0.0)
+        crate::io::pixel_size::of_file(bytes).unwrap_or(0.0)
     }
 
-    /// A whole session as one file ([`crate::session`]): `meta` is the JSON of its image
+    /// A whole session as one file ([`crate::io::session`]): `meta` is the JSON of its image
     /// (`{name, page, channel, width, height}` or null), `scale` and `settings`; `paint` the
     /// painted classes over that image (empty: none); `network` a weights file (empty: none).
     #[wasm_bindgen(js_name = sessionPack)]
     pub fn session_pack(meta: &str, paint: Vec<u8>, network: Vec<u8>) -> Result<Vec<u8>, JsValue> {
         let mut value: serde_json::Value = serde_json::from_str(meta).map_err(err)?;
-        value["format"] = crate::session::FORMAT.into();
-        value["version"] = crate::session::VERSION.into();
-        let session = crate::session::Session {
+        value["format"] = crate::io::session::FORMAT.into();
+        value["version"] = crate::io::session::VERSION.into();
+        let session = crate::io::session::Session {
             meta: serde_json::from_value(value).map_err(err)?,
             paint: (!paint.is_empty()).then_some(paint),
             network: (!network.is_empty()).then_some(network),
         };
-        crate::session::pack(&session).map_err(err)
+        crate::io::session::pack(&session).map_err(err)
     }
 
     /// A session file read back, or why it is not one.
     #[wasm_bindgen(js_name = sessionUnpack)]
     pub fn session_unpack(bytes: &[u8]) -> Result<SessionFile, JsValue> {
-        let session = crate::session::unpack(bytes).map_err(err)?;
+        let session = crate::io::session::unpack(bytes).map_err(err)?;
         Ok(SessionFile {
             meta: serde_json::to_string(&session.meta).map_err(err)?,
             paint: session.paint.unwrap_or_default(),
@@ -653,7 +659,7 @@ impl Engine {
         })
     }
 
-    /// Starts the automatic scale ([`crate::auto_scale`], as the CLI's `--scale auto`): the
+    /// Starts the automatic scale ([`crate::scale::auto_scale`], as the CLI's `--scale auto`): the
     /// image's own estimate, set as the scale, to be checked against the cells found there
     /// (`checkScale`). Returns `{factor, reason, width, height}` (the resampled size), or an
     /// error saying why there is none (cells finer than the sweep).
@@ -852,7 +858,7 @@ impl Engine {
     /// "instances" or "auto" (classes when no value exceeds 2). Returns the report as JSON.
     #[wasm_bindgen(js_name = evaluateTruth)]
     pub fn evaluate_truth(&self, bytes: &[u8], kind: &str) -> Result<String, JsValue> {
-        let (w, h, values) = crate::labels::instances_from_image(bytes).map_err(err)?;
+        let (w, h, values) = crate::io::labels::instances_from_image(bytes).map_err(err)?;
         self.with(|s| {
             let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
             if (w, h) != (image.width, image.height) {
@@ -901,7 +907,7 @@ impl Engine {
         })
     }
 
-    /// Replaces image and labels by a synthetic colony (see [`crate::colony`]) of cells `size`
+    /// Replaces image and labels by a synthetic colony (see [`crate::teach::colony`]) of cells `size`
     /// times the tutorial's (0.5..=3; another magnification, to practise the scale on);
     /// returns `[width, height, x, other, cell, edge]`: size, held-out column and pixels per
     /// class.
@@ -945,7 +951,7 @@ impl Engine {
                 Some((units, _)) => units,
                 // a synthetic colony: already 0..1
                 None => &FileUnits::new(
-                    crate::normalise::Window {
+                    crate::io::normalise::Window {
                         low: 0.0,
                         high: 1.0,
                     },
@@ -1029,7 +1035,7 @@ impl Engine {
             let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
             let (x, y) = Engine::inside(image, x, y)?;
             let mut out = Vec::with_capacity(PATCH * PATCH);
-            patch::patch_at(image, x, y, &mut out);
+            naive::patch_at(image, x, y, &mut out);
             Ok(out)
         })
     }
@@ -1555,7 +1561,7 @@ impl Engine {
         })
     }
 
-    /// The last cells' measurements as a CSV table ([`crate::measure`], the CLI's columns):
+    /// The last cells' measurements as a CSV table ([`crate::post::measure`], the CLI's columns):
     /// for the image `file`, its `page` (from 1), with µm columns when `micron` (the pixel
     /// size) is above 0. Intensities are in the file's units where the file has them.
     #[wasm_bindgen(js_name = cellsCsv)]
@@ -1575,17 +1581,17 @@ impl Engine {
                 ),
                 None => (**image).clone(),
             };
-            let rows = crate::measure::measure(found, rect, &intensity);
+            let rows = crate::post::measure::measure(found, rect, &intensity);
             let micron = (micron > 0.0).then_some(micron);
             Ok(format!(
                 "{}\n{}",
-                crate::measure::HEADER,
-                crate::measure::csv_rows(file, page.max(1) as usize, &rows, micron)
+                crate::post::measure::HEADER,
+                crate::post::measure::csv_rows(file, page.max(1) as usize, &rows, micron)
             ))
         })
     }
 
-    /// The last cells as an ImageJ/Fiji ROI set ([`crate::roi`]): a zip of one traced polygon
+    /// The last cells as an ImageJ/Fiji ROI set ([`crate::post::roi`]): a zip of one traced polygon
     /// per cell, named `cell-NNNN` by id, in image coordinates.
     #[wasm_bindgen(js_name = cellsRoiZip)]
     pub fn cells_roi_zip(&self) -> Result<Vec<u8>, JsValue> {
@@ -1595,7 +1601,7 @@ impl Engine {
                 .as_ref()
                 .ok_or_else(|| err("segment a crop first"))?;
             let rect = s.last_rect.ok_or_else(|| err("segment a crop first"))?;
-            crate::roi::zip(found, rect).map_err(err)
+            crate::post::roi::zip(found, rect).map_err(err)
         })
     }
 

@@ -5,13 +5,13 @@
 mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use cellseg::backend::Backend;
 use cellseg::bench::{self, Plan};
-use cellseg::colony::colony;
-use cellseg::dense_cpu::DenseCpu;
-use cellseg::network::Network;
-use cellseg::plane::Rect;
-use cellseg::spec::{HALF, PRESETS, Spec};
+use cellseg::core::plane::Rect;
+use cellseg::model::backend::Backend;
+use cellseg::model::dense_cpu::DenseCpu;
+use cellseg::model::network::Network;
+use cellseg::model::spec::{HALF, PRESETS, Spec};
+use cellseg::teach::colony::colony;
 
 #[test]
 fn a_small_plan_measures_every_figure() {

@@ -148,7 +148,9 @@ fn train_segment_eval_on_small_crops() {
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(
         header,
-        cellseg::measure::HEADER.split(',').collect::<Vec<_>>()
+        cellseg::post::measure::HEADER
+            .split(',')
+            .collect::<Vec<_>>()
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), found, "{csv}");

@@ -4,8 +4,8 @@ mod common;
 
 use std::io::Cursor;
 
-use cellseg::decode::{DecodeError, decode, decode_normalised};
-use cellseg::labels::{ClassMap, LabelError};
+use cellseg::io::decode::{DecodeError, decode, decode_normalised};
+use cellseg::io::labels::{ClassMap, LabelError};
 use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, Rgb};
 
 fn encode(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
@@ -189,7 +189,7 @@ fn tutorial_npy_masks_equal_the_class_png() {
 #[test]
 fn tutorial_instances_are_the_cell_pixels() {
     let (w, h, ids) =
-        cellseg::labels::instances_from_image(&common::read("phase_027_cells_instances.png"))
+        cellseg::io::labels::instances_from_image(&common::read("phase_027_cells_instances.png"))
             .unwrap();
     assert_eq!((w, h), (1392, 1040));
     assert_eq!(ids.iter().max(), Some(&801));
@@ -225,7 +225,7 @@ fn two_page_tiff() -> Vec<u8> {
 
 #[test]
 fn multi_page_tiff_pages_are_counted_and_each_decodes() {
-    use cellseg::decode::{Channel, Options, decode_with, probe};
+    use cellseg::io::decode::{Channel, Options, decode_with, probe};
     let bytes = two_page_tiff();
     let info = probe(&bytes).unwrap();
     assert_eq!(
@@ -279,7 +279,7 @@ fn multi_page_tiff_pages_are_counted_and_each_decodes() {
 
 #[test]
 fn a_colour_channel_can_be_chosen_instead_of_luminance() {
-    use cellseg::decode::{Channel, Options, decode_with, probe};
+    use cellseg::io::decode::{Channel, Options, decode_with, probe};
     let rgb = ImageBuffer::from_fn(4, 2, |x, _| Rgb([200u8, 10 * x as u8, 50]));
     let bytes = encode(DynamicImage::ImageRgb8(rgb), ImageFormat::Png);
     assert_eq!(probe(&bytes).unwrap().channels, 3);

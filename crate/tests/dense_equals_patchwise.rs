@@ -3,16 +3,17 @@
 mod common;
 
 use burn::tensor::Device;
-use cellseg::dense::{segment, tile_side};
-use cellseg::dense_cpu;
-use cellseg::naive::segment_naive;
-use cellseg::network::Network;
-use cellseg::plane::{Plane, Rect};
-use cellseg::spec::{PRESETS, Spec};
+use cellseg::core::plane::{Plane, Rect};
+use cellseg::model::dense::{segment, tile_side};
+use cellseg::model::dense_cpu;
+use cellseg::model::naive::segment_naive;
+use cellseg::model::network::Network;
+use cellseg::model::spec::{PRESETS, Spec};
 
 fn real_crop() -> Plane {
     let (plane, _) =
-        cellseg::decode::decode_normalised(&common::read("upstream/Images/phase_027.tif")).unwrap();
+        cellseg::io::decode::decode_normalised(&common::read("upstream/Images/phase_027.tif"))
+            .unwrap();
     plane
 }
 

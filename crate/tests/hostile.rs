@@ -11,11 +11,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::Command;
 
 use burn::tensor::Device;
-use cellseg::decode::{Channel, Options, decode, decode_with, probe};
-use cellseg::labels::ClassMap;
-use cellseg::network::Network;
-use cellseg::plane::Rect;
-use cellseg::spec::Spec;
+use cellseg::core::plane::Rect;
+use cellseg::io::decode::{Channel, Options, decode, decode_with, probe};
+use cellseg::io::labels::ClassMap;
+use cellseg::model::network::Network;
+use cellseg::model::spec::Spec;
 use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, Rgb};
 
 /// Runs `f`, turning a panic into a test failure that names the file.
@@ -303,15 +303,15 @@ fn tiny_and_odd_but_valid_images_decode_and_segment() {
             DynamicImage::ImageLuma16(phase_like(w, h)),
             ImageFormat::Png,
         );
-        let plane = no_panic(&name, || cellseg::decode::decode_normalised(&bytes))
+        let plane = no_panic(&name, || cellseg::io::decode::decode_normalised(&bytes))
             .unwrap()
             .0;
         let map = no_panic(&name, || {
-            pollster::block_on(cellseg::dense::segment(
+            pollster::block_on(cellseg::model::dense::segment(
                 &net,
                 &plane,
                 Rect::new(0, 0, w as usize, h as usize),
-                cellseg::dense::DEFAULT_MAX_BUFFER,
+                cellseg::model::dense::DEFAULT_MAX_BUFFER,
                 &Device::flex(),
                 &mut |_, _| {},
             ))
@@ -477,7 +477,7 @@ fn bad_labels_and_masks_are_refused_with_reasons() {
 fn bad_weights_files_are_refused_with_reasons() {
     let device = Device::flex();
     let spec = Spec::preset("network2").unwrap();
-    let good = cellseg::weights::to_bytes(&Network::new(&spec, 1, &device)).unwrap();
+    let good = cellseg::model::weights::to_bytes(&Network::new(&spec, 1, &device)).unwrap();
     let random: Vec<u8> = bit_flipped(&[0u8; 4096], 1)
         .remove(0)
         .iter()
@@ -499,17 +499,19 @@ fn bad_weights_files_are_refused_with_reasons() {
         ),
     ];
     for (name, bad, message) in cases {
-        let err = no_panic(name, || cellseg::weights::from_bytes(&bad, None, &device))
-            .err()
-            .unwrap_or_else(|| panic!("{name}: accepted"))
-            .to_string();
+        let err = no_panic(name, || {
+            cellseg::model::weights::from_bytes(&bad, None, &device)
+        })
+        .err()
+        .unwrap_or_else(|| panic!("{name}: accepted"))
+        .to_string();
         assert!(
             err.contains(message),
             "{name}: '{err}' does not say '{message}'"
         );
     }
     let other = Spec::preset("original").unwrap();
-    let err = cellseg::weights::from_bytes(&good, Some(&other), &device)
+    let err = cellseg::model::weights::from_bytes(&good, Some(&other), &device)
         .err()
         .unwrap()
         .to_string();
@@ -519,7 +521,7 @@ fn bad_weights_files_are_refused_with_reasons() {
     );
     for (i, bad) in bit_flipped(&good, 40).iter().enumerate() {
         let _ = no_panic(&format!("bit-flipped weights #{i}"), || {
-            cellseg::weights::from_bytes(bad, None, &device)
+            cellseg::model::weights::from_bytes(bad, None, &device)
         });
     }
 }
@@ -569,7 +571,7 @@ fn the_cli_refuses_the_same_files_with_the_same_messages() {
             message,
         );
     }
-    let weights = cellseg::weights::to_bytes(&Network::new(
+    let weights = cellseg::model::weights::to_bytes(&Network::new(
         &Spec::preset("network2").unwrap(),
         1,
         &Device::flex(),
@@ -646,7 +648,7 @@ fn the_cli_refuses_the_same_files_with_the_same_messages() {
 
 #[test]
 fn limits_are_checked_before_allocating() {
-    use cellseg::decode::{MAX_FILE_BYTES, check_file_size};
+    use cellseg::io::decode::{MAX_FILE_BYTES, check_file_size};
     assert!(check_file_size(MAX_FILE_BYTES).is_ok());
     let err = check_file_size(MAX_FILE_BYTES + 1)
         .err()

@@ -6,17 +6,19 @@
 
 mod common;
 
-use cellseg::backend::Backend;
-use cellseg::colony::{Look, colony_with};
-use cellseg::evaluate::{Kind, Report, evaluate_kind};
-use cellseg::labels::ClassMap;
+use cellseg::core::cells::Cells;
+use cellseg::core::plane::{Plane, Rect};
+use cellseg::eval::evaluate::{Kind, Report, evaluate_kind};
+use cellseg::io::labels::ClassMap;
+use cellseg::io::normalise::normalise;
 use cellseg::model::Model;
-use cellseg::normalise::normalise;
+use cellseg::model::backend::Backend;
+use cellseg::model::weights;
 use cellseg::pipeline::{Segmentation, resampled, segment_auto, segment_cells};
-use cellseg::plane::{Plane, Rect};
-use cellseg::post::{Cells, PostConfig};
+use cellseg::post::PostConfig;
+use cellseg::teach::colony::{Look, colony_with};
 use cellseg::train::heldout_split;
-use cellseg::{scale, weights, width};
+use cellseg::scale::{self, width};
 
 /// The default ensemble: the networks models/index.json lists for the page.
 fn ensemble(backend: &Backend) -> Vec<Model> {
@@ -36,7 +38,7 @@ fn ensemble(backend: &Backend) -> Vec<Model> {
 
 /// phase_027 as the camera wrote it (not normalised) and its labels.
 fn raw_tutorial() -> (Plane, ClassMap) {
-    let raw = cellseg::decode::decode(&common::read("upstream/Images/phase_027.tif"))
+    let raw = cellseg::io::decode::decode(&common::read("upstream/Images/phase_027.tif"))
         .unwrap()
         .plane;
     let (_, labels) = common::training_image();
@@ -139,8 +141,8 @@ fn whole_cells_on_the_heldout_third_and_on_changed_contrast_gamma_and_noise() {
     assert!(f1(&base) > 0.78, "{base:?}");
     assert!(base.objects[1].ap > 0.53, "{base:?}");
     let (low, high) = (
-        cellseg::normalise::percentile(&raw.data, 0.001),
-        cellseg::normalise::percentile(&raw.data, 0.999),
+        cellseg::io::normalise::percentile(&raw.data, 0.001),
+        cellseg::io::normalise::percentile(&raw.data, 0.999),
     );
     let unit = |v: f32| ((v - low) / (high - low)).clamp(0.0, 1.0);
     let mut state = 12345u64;
@@ -466,7 +468,7 @@ fn a_time_lapse_that_starts_sparse_keeps_the_scale_its_colony_confirms() {
     let pages = pollster::block_on(cellseg::batch::segment_file(
         &bytes,
         "time-lapse.tif",
-        cellseg::decode::Channel::Luminance,
+        cellseg::io::decode::Channel::Luminance,
         &nets,
         cellseg::pipeline::ScaleChoice::Auto,
         &PostConfig::default(),
@@ -477,9 +479,12 @@ fn a_time_lapse_that_starts_sparse_keeps_the_scale_its_colony_confirms() {
     .unwrap();
     let pages: Vec<_> = pages.into_iter().map(|p| p.unwrap()).collect();
     for (page, (_, truth)) in pages.iter().zip(&frames) {
-        let f1 =
-            cellseg::metrics::object_scores(&page.cells.labels, &truth.whole_cells().labels, 0.5)
-                .f1;
+        let f1 = cellseg::eval::metrics::object_scores(
+            &page.cells.labels,
+            &truth.whole_cells().labels,
+            0.5,
+        )
+        .f1;
         eprintln!(
             "page {}: ×{:.3}, {} cells of {}, F1 {f1:.3}, confirmed by {:?}: {}",
             page.page,

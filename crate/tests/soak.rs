@@ -3,10 +3,10 @@
 //! this process's memory, so the resident size shows GPU-side growth too. Ignored by default
 //! (minutes): `cargo test --test soak -- --ignored --nocapture`.
 
-use cellseg::backend::Backend;
-use cellseg::network::Network;
-use cellseg::plane::{Plane, Rect};
-use cellseg::spec::Spec;
+use cellseg::core::plane::{Plane, Rect};
+use cellseg::model::backend::Backend;
+use cellseg::model::network::Network;
+use cellseg::model::spec::Spec;
 
 fn resident_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -38,7 +38,7 @@ fn resident_memory_stays_flat_over_many_segmentations() {
     );
     let mut samples = Vec::new();
     for run in 1..=runs {
-        let map = pollster::block_on(cellseg::dense::segment(
+        let map = pollster::block_on(cellseg::model::dense::segment(
             &net,
             &plane,
             Rect::new(15, 15, 113, 113),

@@ -8,7 +8,7 @@ mod common;
 
 use std::io::Cursor;
 
-use cellseg::decode::{Channel, DecodeError, Options, decode, decode_normalised, decode_with};
+use cellseg::io::decode::{Channel, DecodeError, Options, decode, decode_normalised, decode_with};
 use tiff::encoder::{TiffEncoder, colortype};
 
 const W: u32 = 160;
@@ -305,7 +305,7 @@ fn a_channel_of_a_planar_or_multi_band_page_can_be_chosen() {
             },
         )
         .unwrap();
-        cellseg::normalise::normalise(&mut d.plane);
+        cellseg::io::normalise::normalise(&mut d.plane);
         d.plane.data
     };
     // planar RGB: green is the inverted frame
@@ -432,7 +432,7 @@ fn nan_pixels_in_a_float_image_become_background() {
     values[5] = f32::INFINITY;
     let d = decode(&encoded::<colortype::Gray32Float>(&values, false)).unwrap();
     assert!(d.plane.data.iter().all(|v| v.is_finite()));
-    let median = cellseg::normalise::percentile(
+    let median = cellseg::io::normalise::percentile(
         &values
             .iter()
             .copied()
@@ -463,7 +463,7 @@ fn described(description: &str, per_unit: (u32, u32)) -> Vec<u8> {
 
 #[test]
 fn the_pixel_size_comes_from_imagej_and_ome_metadata() {
-    use cellseg::pixel_size::of_file;
+    use cellseg::io::pixel_size::of_file;
     // Fiji: 15.3846 pixels per micron (0.065 µm), as a rational
     let fiji = described(
         "ImageJ=1.54f\nimages=1\nunit=micron\nloop=false\n",
@@ -535,7 +535,7 @@ fn compressed_tiffs_and_a_twenty_page_deflate_time_lapse_give_the_same_input() {
     }
     // a time-lapse as microscopes save it: every page readable, each its own frame
     let stack = compressed(&counts, deflate, Predictor::Horizontal, 20);
-    assert_eq!(cellseg::decode::page_count(&stack).unwrap(), 20);
+    assert_eq!(cellseg::io::decode::page_count(&stack).unwrap(), 20);
     for page in [0, 7, 19] {
         let options = Options {
             page,

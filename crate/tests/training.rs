@@ -3,12 +3,12 @@
 mod common;
 
 use burn::tensor::Device;
-use cellseg::comparison::Comparison;
-use cellseg::labels::ClassMap;
-use cellseg::network::Network;
-use cellseg::patch::Augment;
-use cellseg::plane::Plane;
-use cellseg::spec::Spec;
+use cellseg::core::plane::Plane;
+use cellseg::io::labels::ClassMap;
+use cellseg::model::network::Network;
+use cellseg::model::spec::Spec;
+use cellseg::train::comparison::Comparison;
+use cellseg::train::patch::Augment;
 use cellseg::train::{TrainConfig, Trainer, heldout_split};
 
 /// A run on phase_027's train region (x < 928), measured on the held-out rest.

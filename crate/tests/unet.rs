@@ -4,15 +4,15 @@
 
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
-use cellseg::backend::Backend;
-use cellseg::colony::colony;
+use cellseg::core::plane::Rect;
 use cellseg::model::Model;
-use cellseg::pipeline::Path;
-use cellseg::plane::Rect;
-use cellseg::unet::{UNet, segment, tile_side};
-use cellseg::unet_cpu::UNetCpu;
-use cellseg::unet_train::{CROP, CropSampler, UNetConfig, UNetTrainer};
-use cellseg::weights::{self, Precision, WeightsError};
+use cellseg::model::Path;
+use cellseg::model::backend::Backend;
+use cellseg::model::unet::{UNet, segment, tile_side};
+use cellseg::model::unet_cpu::UNetCpu;
+use cellseg::model::weights::{self, Precision, WeightsError};
+use cellseg::teach::colony::colony;
+use cellseg::train::unet_train::{CROP, CropSampler, UNetConfig, UNetTrainer};
 
 fn device() -> Device {
     Backend::cpu().device
@@ -20,8 +20,8 @@ fn device() -> Device {
 
 /// A buffer limit that makes tiles of `side` pixels on the CPU.
 fn buffer_for(side: usize) -> u64 {
-    let with_halo = (side + 2 * cellseg::unet::HALO) as u64;
-    with_halo * with_halo * 4 * cellseg::unet_cpu::FLOATS_PER_PIXEL as u64
+    let with_halo = (side + 2 * cellseg::model::unet::HALO) as u64;
+    with_halo * with_halo * 4 * cellseg::model::unet_cpu::FLOATS_PER_PIXEL as u64
 }
 
 #[test]
@@ -46,7 +46,7 @@ fn a_map_does_not_depend_on_the_tiles_or_the_crop() {
     let (plane, _) = colony(150, 110, 3);
     let net = UNet::new(2, &device());
     assert_eq!(
-        tile_side(cellseg::unet_cpu::FLOATS_PER_PIXEL, buffer_for(16)),
+        tile_side(cellseg::model::unet_cpu::FLOATS_PER_PIXEL, buffer_for(16)),
         16
     );
     let whole = pollster::block_on(segment(

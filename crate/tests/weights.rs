@@ -1,9 +1,11 @@
 //! Weights files round-trip, and refuse what they cannot load with a clear reason.
 
 use burn::tensor::{Device, Tensor, TensorData};
-use cellseg::network::Network;
-use cellseg::spec::Spec;
-use cellseg::weights::{Precision, WeightsError, from_bytes, read_spec, to_bytes, to_bytes_as};
+use cellseg::model::network::Network;
+use cellseg::model::spec::Spec;
+use cellseg::model::weights::{
+    Precision, WeightsError, from_bytes, read_spec, to_bytes, to_bytes_as,
+};
 
 fn outputs(net: &Network) -> Vec<f32> {
     let input: Vec<f32> = (0..2 * 31 * 31)

@@ -2,7 +2,7 @@
 //! and channel picked by the first byte.
 #![no_main]
 
-use cellseg::decode::{Channel, Options, decode_with, probe};
+use cellseg::io::decode::{Channel, Options, decode_with, probe};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

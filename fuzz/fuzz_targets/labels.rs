@@ -1,7 +1,7 @@
 //! Any bytes as labels: a class image, an instance image, and (split in three) .npy masks.
 #![no_main]
 
-use cellseg::labels::{ClassMap, instances_from_image};
+use cellseg::io::labels::{ClassMap, instances_from_image};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

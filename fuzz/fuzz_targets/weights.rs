@@ -5,5 +5,5 @@ use burn::tensor::Device;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = cellseg::weights::from_bytes(data, None, &Device::flex());
+    let _ = cellseg::model::weights::from_bytes(data, None, &Device::flex());
 });

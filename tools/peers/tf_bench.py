@@ -1,6 +1,6 @@
 """The posts' original network in TensorFlow (CPU), for `make bench`: the same shapes as
 cellseg's, random weights, patch network and dense (dilated) twin; and the U-Net beyond the
-posts (crate/src/unet.rs: levels of 16, 32, 64, 128 channels, two 3x3 convs each, 2x2 max
+posts (crate/src/model/unet.rs: levels of 16, 32, 64, 128 channels, two 3x3 convs each, 2x2 max
 pools, nearest upsampling joined to each level's features, a 1x1 conv to 3 classes), tiled
 as cellseg tiles it (as few tiles of at most 512 pixels a side as cover the image, each read
 with 64 pixels of context). Prints one JSON object

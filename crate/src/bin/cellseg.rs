@@ -20,28 +20,28 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use image::{ImageBuffer, Luma};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use cellseg::backend::Backend;
 use cellseg::batch;
 use cellseg::bench::{self, Plan};
-use cellseg::dense::ProbabilityMap;
-use cellseg::evaluate::{Kind, Report, evaluate_kind};
-use cellseg::export;
-use cellseg::labels::{ClassMap, instances_from_image};
-use cellseg::measure;
+use cellseg::core::cells::Cells;
+use cellseg::core::plane::{Plane, Rect};
+use cellseg::core::probability::ProbabilityMap;
+use cellseg::eval::evaluate::{Kind, Report, evaluate_kind};
+use cellseg::io::export;
+use cellseg::io::labels::{ClassMap, instances_from_image};
 use cellseg::model::Model;
-use cellseg::network::Network;
-use cellseg::outline;
-use cellseg::patch::Augment;
-use cellseg::pipeline::{Path as MapPath, ScaleChoice, faint_dropped, segment_auto, segment_cells};
-use cellseg::plane::{Plane, Rect};
-use cellseg::post::{
-    Cells, PostConfig, average, cells_from_smoothed, ks_test, smoothed_cell_probability,
-};
-use cellseg::spec::Spec;
+use cellseg::model::Path as MapPath;
+use cellseg::model::backend::Backend;
+use cellseg::model::network::Network;
+use cellseg::model::spec::Spec;
+use cellseg::model::unet::UNet;
+use cellseg::model::weights::{self, Precision};
+use cellseg::pipeline::{ScaleChoice, faint_dropped, segment_auto, segment_cells};
+use cellseg::post::measure;
+use cellseg::post::outline;
+use cellseg::post::{PostConfig, average, cells_from_smoothed, ks_test, smoothed_cell_probability};
+use cellseg::train::patch::Augment;
+use cellseg::train::unet_train::{CROP, UNetConfig, UNetTrainer};
 use cellseg::train::{StepReport, TrainConfig, Trainer, cosine_decay, heldout_split};
-use cellseg::unet::UNet;
-use cellseg::unet_train::{CROP, UNetConfig, UNetTrainer};
-use cellseg::weights::{self, Precision};
 
 #[derive(Parser)]
 #[command(
@@ -454,7 +454,7 @@ fn backend(kind: &BackendArg) -> Result<Backend> {
 }
 
 fn image(path: &Path) -> Result<Plane> {
-    let (plane, _) = cellseg::decode::decode_normalised(&read(path)?)
+    let (plane, _) = cellseg::io::decode::decode_normalised(&read(path)?)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(plane)
 }
@@ -741,15 +741,15 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     let bytes = read(path)?;
     let options = batch::first_page(&bytes, channel_of(a.channel))
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    let decoded = cellseg::decode::decode_with(&bytes, options)
+    let decoded = cellseg::io::decode::decode_with(&bytes, options)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let micron = a
         .pixel_size
-        .or_else(|| cellseg::pixel_size::of_file(&bytes));
+        .or_else(|| cellseg::io::pixel_size::of_file(&bytes));
     // the file's own values, for the cells' intensities
     let in_file_units = decoded.in_file_units();
     let mut plane = decoded.plane;
-    cellseg::normalise::normalise(&mut plane);
+    cellseg::io::normalise::normalise(&mut plane);
     let rect = a
         .region
         .unwrap_or(Rect::new(0, 0, plane.width, plane.height));
@@ -814,11 +814,11 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     }
     let rows = measure::measure(&found, rect, &in_file_units);
     if let Some(json) = &a.out_geojson {
-        let text = cellseg::geojson::cells(&found, rect, &rows).to_string();
+        let text = cellseg::post::geojson::cells(&found, rect, &rows).to_string();
         std::fs::write(json, text).map_err(|e| format!("{}: {e}", json.display()))?;
     }
     if let Some(zip) = &a.out_rois {
-        let bytes = cellseg::roi::zip(&found, rect)?;
+        let bytes = cellseg::post::roi::zip(&found, rect)?;
         std::fs::write(zip, bytes).map_err(|e| format!("{}: {e}", zip.display()))?;
     }
     if let Some(table) = &a.out_cells {
@@ -1037,10 +1037,10 @@ fn format_of(path: &Path) -> Result<image::ImageFormat> {
 }
 
 /// The channel asked for, or the luminance.
-fn channel_of(channel: Option<u8>) -> cellseg::decode::Channel {
+fn channel_of(channel: Option<u8>) -> cellseg::io::decode::Channel {
     channel.map_or(
-        cellseg::decode::Channel::Luminance,
-        cellseg::decode::Channel::Index,
+        cellseg::io::decode::Channel::Luminance,
+        cellseg::io::decode::Channel::Index,
     )
 }
 
@@ -1203,16 +1203,16 @@ fn colony_cmd(a: ColonyArgs) -> Result<()> {
             Err(format!("--{what} {v} is outside {lo}..{hi}"))
         }
     };
-    let look = cellseg::colony::Look {
+    let look = cellseg::teach::colony::Look {
         size: within(a.size, 0.25, 4.0, "size")?,
         fill: within(a.fill, 0.0, 1.0, "fill")?,
         contrast: within(a.contrast, 0.1, 4.0, "contrast")?,
         noise: within(a.noise, 0.0, 10.0, "noise")?,
         debris: a.debris.min(100_000),
         speck_size: within(a.speck_size, 0.5, 10.0, "speck-size")?,
-        ..cellseg::colony::Look::default()
+        ..cellseg::teach::colony::Look::default()
     };
-    let (plane, labels) = cellseg::colony::colony_with(a.width, a.height, a.seed, &look);
+    let (plane, labels) = cellseg::teach::colony::colony_with(a.width, a.height, a.seed, &look);
     let (w, h) = (a.width as u32, a.height as u32);
     // intensities 0..1 quantise to 16 bits exactly as probabilities do
     let format = format_of(&a.out_image)?;

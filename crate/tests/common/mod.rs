@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use cellseg::labels::ClassMap;
-use cellseg::plane::Plane;
+use cellseg::core::plane::Plane;
+use cellseg::io::labels::ClassMap;
 
 /// The real labelled data (third-party, never committed): `../shared/data/bsubtilis` beside
 /// the checkout, or `$CELLSEG_DATA`.
@@ -25,7 +25,7 @@ pub fn read(name: &str) -> Vec<u8> {
 /// phase_027, normalised, and its class labels.
 pub fn training_image() -> (Plane, ClassMap) {
     let (plane, _) =
-        cellseg::decode::decode_normalised(&read("upstream/Images/phase_027.tif")).unwrap();
+        cellseg::io::decode::decode_normalised(&read("upstream/Images/phase_027.tif")).unwrap();
     let labels = ClassMap::from_class_image(&read("phase_027_classes.png")).unwrap();
     labels.check_size(plane.width, plane.height).unwrap();
     (plane, labels)
@@ -62,9 +62,9 @@ pub fn npy_with_header(dict: &str, data: &[u8]) -> Vec<u8> {
 /// `net` with every bias drawn from ±0.1 (fresh networks have zero biases, which would hide
 /// a bias applied to the wrong channel), or with no biases at all when `seed` is `None`.
 pub fn with_biases(
-    mut net: cellseg::network::Network,
+    mut net: cellseg::model::network::Network,
     seed: Option<u32>,
-) -> cellseg::network::Network {
+) -> cellseg::model::network::Network {
     use burn::module::Param;
     use burn::tensor::{Tensor, TensorData};
     let Some(seed) = seed else {

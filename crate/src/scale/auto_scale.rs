@@ -1,0 +1,315 @@
+//! The automatic scale, one step at a time, so the CLI's `--scale auto`
+//! ([`crate::pipeline::segment_auto`]) and the page (which segments between the steps, in a
+//! worker, with its own progress bar) choose the same scale the same way.
+//!
+//! It starts from the image's own estimate ([`crate::scale::width`]). That can be off where cells lie
+//! apart (a lone cell's halo makes it look wider than a packed one), so the cells found at
+//! that scale are measured across ([`scale::typical_width`]: pieces of a split cell are as
+//! wide as the cell, unlike their lengths) and, while that disagrees by more than 5%, the
+//! image is segmented again at the scale their width gives — [`CHECKS`] times at most, and no
+//! further than an octave from the start. Where no width stands out in the image
+//! ([`NoEstimate::Unclear`]), or nothing stands above the noise, the checks start from ×1;
+//! cells finer than the sweep are refused.
+
+use crate::core::cells::Cells;
+use crate::core::plane::Plane;
+use crate::scale;
+use crate::scale::width::{self, NoEstimate};
+
+/// How many times the scale is checked against the width of the cells found.
+pub const CHECKS: usize = 3;
+
+/// How far the checks may take the scale from where they started: an octave. Where the
+/// cells found are debris or merged clumps, each check could take it further the wrong way.
+pub const REACH: f64 = 2.0;
+
+/// Scales within this share of each other are the same to the checks.
+pub const AGREE: f64 = 0.05;
+
+/// Fewer cells than this say nothing about the scale.
+pub const MIN_CELLS: usize = 3;
+
+/// Where a search stands.
+#[derive(Clone, Debug)]
+pub struct ScaleSearch {
+    first: f64,
+    factor: f64,
+    rounds: usize,
+    settled: bool,
+    /// Why it started where it did.
+    reason: String,
+    /// What the checks found, one `; …` clause each.
+    checks: String,
+    /// How many cells agreed with the scale, where they did without the octave limit.
+    confirmed_by: Option<usize>,
+}
+
+/// What one check of the cells found concluded.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Check {
+    /// Segment again at this factor: the cells found are `width` px wide.
+    Again { factor: f64, width: f64 },
+    /// The cells found are `width` px wide, as the scale expects: keep it.
+    Agrees { width: f64 },
+    /// Too few cells to measure: keep the scale.
+    TooFew,
+    /// [`CHECKS`] rounds and no agreement: keep the last scale.
+    NotSettled,
+}
+
+impl ScaleSearch {
+    /// Starts at the image's own estimate, or at ×1 where it has none to give; refuses cells
+    /// too fine for the estimate's sweep (no scale offered would fit them).
+    pub fn start(plane: &Plane) -> Result<ScaleSearch, String> {
+        let (first, reason) = match width::estimate(plane) {
+            Ok(e) => (
+                e.factor,
+                format!(
+                    "measured from the image (cells answer best at σ {:.2} px; the tutorial's \
+                     at σ {:.2} px)",
+                    e.sigma,
+                    width::TUTORIAL_SIGMA
+                ),
+            ),
+            Err(why @ NoEstimate::NoiseOnly) => (1.0, why.to_string()),
+            // ×1 and then the width of the cells found, which holds even where cells split
+            Err(why @ NoEstimate::Unclear { .. }) => {
+                (1.0, format!("{why}; ×1 to start, then the cells found say"))
+            }
+            Err(why) => return Err(format!("no automatic scale: {why}")),
+        };
+        Ok(ScaleSearch::from(first, reason))
+    }
+
+    /// A search starting at `first`, for `reason`.
+    pub fn from(first: f64, reason: String) -> ScaleSearch {
+        ScaleSearch {
+            first,
+            factor: first,
+            rounds: 0,
+            settled: false,
+            reason,
+            checks: String::new(),
+            confirmed_by: None,
+        }
+    }
+
+    /// The scale to segment at now.
+    pub fn factor(&self) -> f64 {
+        self.factor
+    }
+
+    /// Where the search started.
+    pub fn first(&self) -> f64 {
+        self.first
+    }
+
+    /// Whether the search is over: the last segmentation's scale is the answer.
+    pub fn settled(&self) -> bool {
+        self.settled
+    }
+
+    /// How many cells confirmed the scale: found at it and as wide as it expects, with no
+    /// limit holding the scale there; `None` where none did (too few cells, no agreement, or
+    /// agreement only at the octave's edge).
+    pub fn confirmed_by(&self) -> Option<usize> {
+        self.confirmed_by
+    }
+
+    /// Why the search started where it did, in words.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// How the scale came about, in words (for a CLI's message or a page's status): where it
+    /// started, why, and what each check found.
+    pub fn how(&self) -> String {
+        format!("scale ×{:.3}, {}{}", self.first, self.reason, self.checks)
+    }
+
+    /// Checks the scale against `cells`, found by segmenting at [`ScaleSearch::factor`], and
+    /// moves it where they say. After anything but [`Check::Again`] the search is settled.
+    pub fn check(&mut self, cells: &Cells) -> Check {
+        if self.settled {
+            return Check::NotSettled;
+        }
+        let (outcome, limited) = self.judge(cells);
+        if let Check::Agrees { .. } = outcome {
+            self.confirmed_by = (!limited).then_some(cells.count());
+        }
+        match outcome {
+            Check::Again { factor, width } => {
+                self.checks.push_str(&format!(
+                    "; the cells found there are {width:.1} px wide (the tutorial's {:.1}): \
+                     scale ×{factor:.3}",
+                    scale::TUTORIAL_CELL_WIDTH
+                ));
+                self.factor = factor;
+                self.rounds += 1;
+            }
+            Check::Agrees { width } => {
+                self.checks.push_str(&format!(
+                    "; the cells found are {width:.1} px wide, as expected"
+                ));
+            }
+            Check::TooFew => self.checks.push_str(&format!(
+                "; fewer than {MIN_CELLS} cells found there to check it by"
+            )),
+            Check::NotSettled => self.checks.push_str(&format!(
+                "; not settled after {CHECKS} checks: set the scale by hand if the cells look wrong"
+            )),
+        }
+        self.settled = !matches!(outcome, Check::Again { .. });
+        outcome
+    }
+
+    /// What `cells` say, and whether a limit (the octave, the factors offered) held the
+    /// scale they gave.
+    fn judge(&self, cells: &Cells) -> (Check, bool) {
+        let Some(width) = scale::typical_width(cells).filter(|_| cells.count() >= MIN_CELLS) else {
+            return (Check::TooFew, false);
+        };
+        let wanted = scale::TUTORIAL_CELL_WIDTH / width;
+        let next = wanted
+            .clamp(self.first / REACH, self.first * REACH)
+            .clamp(scale::MIN_FACTOR, scale::MAX_FACTOR);
+        let check = if (next / self.factor - 1.0).abs() <= AGREE {
+            Check::Agrees { width }
+        } else if self.rounds == CHECKS {
+            Check::NotSettled
+        } else {
+            Check::Again {
+                factor: next,
+                width,
+            }
+        };
+        (check, next != wanted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` upright rods `width` px wide and 3 widths long, side by side with gaps.
+    fn rods(n: usize, width: usize) -> Cells {
+        let (length, gap) = (3 * width, 2);
+        let (w, h) = (n * (width + gap), length);
+        let mut labels = vec![0; w * h];
+        for k in 0..n {
+            for y in 0..length {
+                for x in 0..width {
+                    labels[y * w + k * (width + gap) + x] = k as u32 + 1;
+                }
+            }
+        }
+        Cells {
+            width: w,
+            height: h,
+            labels,
+            areas: vec![(width * length) as u32; n],
+        }
+    }
+
+    fn measured(width: usize) -> f64 {
+        scale::typical_width(&rods(5, width)).unwrap()
+    }
+
+    #[test]
+    fn cells_as_wide_as_expected_settle_the_scale() {
+        // at ×1, cells as wide as the tutorial's agree with it
+        let width = scale::TUTORIAL_CELL_WIDTH.round() as usize;
+        let mut search = ScaleSearch::from(1.0, "given".into());
+        let check = search.check(&rods(5, width));
+        assert!(matches!(check, Check::Agrees { .. }), "{check:?}");
+        assert!(search.settled());
+        assert_eq!(search.factor(), 1.0);
+        assert!(search.how().contains("as expected"), "{}", search.how());
+        assert_eq!(search.confirmed_by(), Some(5), "five cells agreed");
+    }
+
+    #[test]
+    fn wider_cells_move_the_scale_down_and_then_agree() {
+        let mut search = ScaleSearch::from(1.0, "given".into());
+        let check = search.check(&rods(5, 20));
+        let expected = scale::factor_for_width(measured(20));
+        assert_eq!(
+            check,
+            Check::Again {
+                factor: expected,
+                width: measured(20)
+            }
+        );
+        assert!(!search.settled());
+        assert_eq!(search.factor(), expected);
+        // segmented again at that scale, the cells (in the image's pixels) are as wide again
+        assert!(matches!(search.check(&rods(5, 20)), Check::Agrees { .. }));
+        assert!(search.settled());
+    }
+
+    #[test]
+    fn the_checks_stay_within_an_octave_and_stop() {
+        // cells four times the tutorial's width, from a start at ×1: an octave at most
+        let mut search = ScaleSearch::from(1.0, "given".into());
+        let wide = rods(5, 52);
+        assert_eq!(
+            search.check(&wide),
+            Check::Again {
+                factor: 1.0 / REACH,
+                width: measured(52)
+            }
+        );
+        // the same answer again is the same (clamped) factor: it agrees, but the limit, not
+        // the cells, put the scale there
+        assert!(matches!(search.check(&wide), Check::Agrees { .. }));
+        assert_eq!(search.confirmed_by(), None);
+
+        // cells that never agree (each segmentation finds them at another width) stop after
+        // CHECKS rounds, and the search says so
+        let mut search = ScaleSearch::from(1.0, "given".into());
+        let widths = [18, 11, 18, 11, 18];
+        let outcomes: Vec<Check> = widths.iter().map(|&w| search.check(&rods(5, w))).collect();
+        assert!(
+            outcomes[..CHECKS]
+                .iter()
+                .all(|c| matches!(c, Check::Again { .. }))
+        );
+        assert_eq!(outcomes[CHECKS], Check::NotSettled);
+        assert!(search.settled());
+        assert!(search.how().contains("not settled"), "{}", search.how());
+        // and a settled search checks nothing more
+        assert_eq!(search.check(&rods(5, 18)), Check::NotSettled);
+    }
+
+    #[test]
+    fn too_few_cells_keep_the_scale() {
+        let mut search = ScaleSearch::from(0.8, "given".into());
+        assert_eq!(search.check(&rods(MIN_CELLS - 1, 30)), Check::TooFew);
+        assert!(search.settled());
+        assert_eq!(search.factor(), 0.8);
+        assert_eq!(search.confirmed_by(), None);
+        assert!(search.how().ends_with("cells found there to check it by"));
+    }
+
+    #[test]
+    fn a_field_of_noise_starts_at_one_and_an_empty_one_too() {
+        let noise: Vec<f32> = (0..64 * 64)
+            .map(|i| ((i * 7919) % 101) as f32 / 1000.0)
+            .collect();
+        let search = ScaleSearch::start(&Plane::new(64, 64, noise)).unwrap();
+        assert_eq!(search.factor(), 1.0);
+        let flat = ScaleSearch::start(&Plane::new(64, 64, vec![0.5; 64 * 64])).unwrap();
+        assert_eq!(flat.factor(), 1.0);
+        assert!(
+            flat.reason()
+                .starts_with("no cells stand out from the noise"),
+            "{}",
+            flat.reason()
+        );
+        assert!(
+            flat.how().starts_with("scale ×1.000, no cells"),
+            "{}",
+            flat.how()
+        );
+    }
+}
