@@ -390,6 +390,9 @@ test('a dropped image\'s automatic scale is checked by the cells found, as the C
   await page.waitForFunction(() => window.cellseg.image?.name === 'rods.tif' && /^Scale ×/.test(document.getElementById('scale-status').textContent) && window.cellseg.jobs === 0);
   const start = await page.textContent('#scale-status');
   assert.match(start, /Segment checks it against the width of the cells found\.$/, start);
+  // the worker's session snapshot says the same: an image, its scale being checked, no map yet
+  const before = await page.evaluate(() => window.cellseg.session);
+  assert.deepEqual([before.image, before.checkingScale, before.map, before.cells], [[160, 120], true, false, false]);
   const first = Number(await page.inputValue('#scale'));
   await page.selectOption('#crop', '0');
   await page.click('#segment');
@@ -404,6 +407,9 @@ test('a dropped image\'s automatic scale is checked by the cells found, as the C
   else assert.equal(scale, first);
   assert.equal((await page.evaluate(() => window.cellseg.scale)).toFixed(3), scale.toFixed(3), 'the page segments at the scale it shows');
   assert.match(await page.textContent('#segment-status'), /^Dense: 160 × 120 .*; \d+ cells, median area \d+ px\.$/);
+  const settled = await page.evaluate(() => window.cellseg.session);
+  assert.deepEqual([settled.checkingScale, settled.map, settled.cells], [false, true, true]);
+  assert.equal(settled.scale.toFixed(3), scale.toFixed(3));
   // a scale set by hand ends the checks: segmenting again leaves it alone
   await page.fill('#scale', '0.9');
   await page.locator('#scale').blur();
@@ -412,6 +418,11 @@ test('a dropped image\'s automatic scale is checked by the cells found, as the C
   await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent) && window.cellseg.jobs === 0, null, { timeout: 120_000 });
   assert.equal(await page.inputValue('#scale'), '0.9');
   assert.match(await page.textContent('#scale-status'), /× 0\.900/);
+  // another image: the map and cells of this one go, the scale set by hand stays
+  await page.setInputFiles('#file', { name: 'more rods.tif', mimeType: 'image/tiff', buffer: tiff16([{ width: 100, height: 80, value: rods(5) }]) });
+  await page.waitForFunction(() => window.cellseg.image?.name === 'more rods.tif' && window.cellseg.jobs === 0 && window.cellseg.session?.image?.[0] === 100);
+  const fresh = await page.evaluate(() => window.cellseg.session);
+  assert.deepEqual([fresh.map, fresh.cells, fresh.trainer, fresh.labelled], [false, false, false, false]);
 });
 
 test('many files: every page of each segments into one zip and one table; a broken file gets its row', async () => {

@@ -28,6 +28,7 @@ let client = newClient();
 function newClient() {
   const c = new WorkerClient(new URL('./worker.js', import.meta.url));
   c.onEvent = (e) => onWorkerEvent(e);
+  c.onStatus = (status) => { state.session = status; };
   return c;
 }
 
@@ -44,6 +45,9 @@ const state = {
   lastCells: null, // {labels, areas, rect} of lastProbs after the clean-up
   compare: null,
   ensembleSize: 0, // pretrained networks loaded into the worker
+  // the worker's session after its last reply (crate/src/session.rs, Status): image,
+  // networksSee, scale, checkingScale, labelled, painted, trainer, map, cells, ensemble
+  session: null,
 };
 window.cellseg = state;
 window.cellsegClient = client; // for tools/soak.mjs (memory figures)

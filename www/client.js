@@ -20,6 +20,7 @@ export class WorkerClient {
         if (!job) return; // a reply to a request nobody waits for any more
         if (data.type === 'progress') return job.onProgress?.(data);
         this.pending.delete(data.id);
+        if (data.status) this.onStatus?.(data.status); // the session after this request
         if (data.type === 'error') job.reject(new Error(data.message));
         else job.resolve(data);
       });

@@ -408,6 +408,16 @@ function crash(reason) {
 self.addEventListener('error', (e) => crash(e.message));
 self.addEventListener('unhandledrejection', (e) => crash(e.reason?.message ?? String(e.reason)));
 
+// The session's state after a request (the crate's Session::status): the page applies it in
+// one place rather than tracking what each request changed.
+const snapshot = () => {
+  try {
+    return engine?.status() ?? null;
+  } catch {
+    return null;
+  }
+};
+
 self.onmessage = ({ data: msg }) => {
   if (msg.type === 'pause') { control.paused = true; return; }
   if (msg.type === 'resume') { control.paused = false; control.wake?.(); return; }
@@ -430,10 +440,10 @@ self.onmessage = ({ data: msg }) => {
       let result = await handle(msg);
       let transfer = [];
       if (Array.isArray(result)) [result, transfer] = result;
-      post({ id: msg.id, type: 'done', ...result }, transfer);
+      post({ id: msg.id, type: 'done', ...result, status: snapshot() }, transfer);
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) return crash(e.message);
-      post({ id: msg.id, type: 'error', message: e?.message ?? String(e) });
+      post({ id: msg.id, type: 'error', message: e?.message ?? String(e), status: snapshot() });
     } finally {
       inFlight = null;
     }

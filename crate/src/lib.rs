@@ -10,7 +10,7 @@
 //!          per pixel), cells (labelled regions, region growing), classes (other/cell/edge)
 //! io/      files in: decode (tiff_pages, hyperstack, pixel_size) ─▶ normalise; labels (PNG,
 //!          .npy); display (the display window in file units); export (label images, maps),
-//!          session (a whole session in one file)
+//!          session_file (a whole session in one file)
 //! scale/   mod.rs (resample to the tutorial's cell size and back), width (that size
 //!          measured from the image, scale space), auto_scale (checked against the cells found)
 //! model/   spec (list of layers) ─▶ network ─▶ dense (the dilated twin, tiled; dense_cpu on
@@ -30,7 +30,8 @@
 //! ensemble at a scale, the map back in the image's pixels, the clean-up at that scale);
 //! `batch` runs it over every page of many files (one table of cells, a summary row per
 //! page); `bench` times the network densely, patch by patch and in training; `web` is the
-//! wasm-bindgen surface, and `src/bin/cellseg.rs` the CLI.
+//! wasm-bindgen surface over a `session` (the page's state in one place: image, labels,
+//! paint, networks, the run in progress, the last result), and `src/bin/cellseg.rs` the CLI.
 
 pub mod batch;
 pub mod bench;
@@ -41,6 +42,7 @@ pub mod model;
 pub mod pipeline;
 pub mod post;
 pub mod scale;
+pub mod session;
 pub mod teach;
 pub mod train;
 

@@ -31,6 +31,7 @@ use crate::pipeline::{ScaleChoice, ensemble_map};
 use crate::post::{PostConfig, cells_from_smoothed, smoothed_cell_probability};
 use crate::scale;
 use crate::scale::auto_scale::{Check, ScaleSearch};
+use crate::session::Session;
 use crate::teach::{colony, intensity};
 use crate::train::comparison::Comparison;
 use crate::train::patch::Augment;
@@ -44,106 +45,6 @@ pub use wasm_bindgen_rayon::init_thread_pool;
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
-}
-
-struct State {
-    backend: Backend,
-    /// Set while an async job runs; other calls are refused until it ends.
-    busy: bool,
-    image: Option<Rc<Plane>>,
-    labels: Option<ClassMap>,
-    /// The network being trained (or loaded from a file).
-    network: Network,
-    trainer: Option<Trainer>,
-    /// Architectures in training side by side (post 3), apart from the network above.
-    comparison: Option<Comparison>,
-    /// Networks loaded to segment with instead, their maps averaged (the pretrained ones).
-    ensemble: Vec<Model>,
-    /// The pretrained patch networks fine-tuning on painted strokes starts from (the page's
-    /// default network, the U-Net, is not trained in the page).
-    fine_tune_starts: Vec<Network>,
-    /// The last dense segmentation, kept so the clean-up can be redone without the networks.
-    last_map: Option<ProbabilityMap>,
-    /// The last clean-up of it, and the median-filtered p(cell) it worked on, for export.
-    last_cells: Option<(Cells, Vec<f32>)>,
-    /// The crop `last_map` covers, in image pixels.
-    last_rect: Option<Rect>,
-    /// A map being filled part by part (`beginMap`, `segmentPart`, `finishMap`).
-    pending: Option<(Rect, ProbabilityMap)>,
-    /// The image's values in file units and the range to show them in, for the display window.
-    units: Option<(FileUnits, (f64, f64))>,
-    /// Resampling factor to the tutorial's scale, and the image resampled by it.
-    scale: f64,
-    scaled: Option<Rc<Plane>>,
-    /// Labels painted on this image (unpainted pixels UNLABELLED), for fine-tuning.
-    paint: Option<ClassMap>,
-    /// A run over many files (`batchBegin`, `batchFile`, `batchFinish`): its zip so far.
-    batch: Option<crate::batch::Archive>,
-    /// The automatic scale while the cells found still check it (`estimateScale`,
-    /// `checkScale`); a scale set by hand ends it.
-    auto_scale: Option<ScaleSearch>,
-}
-
-impl State {
-    /// The networks to segment with: the pretrained ones (`ensemble`; with `trained`, the
-    /// network from step 2, when `with_trained`), or `trained` alone.
-    fn segmenting(
-        &self,
-        trained: Network,
-        ensemble: bool,
-        with_trained: bool,
-    ) -> Result<Vec<Model>, JsValue> {
-        if !ensemble {
-            return Ok(vec![Model::Patch(trained)]);
-        }
-        let mut networks = self.ensemble.clone();
-        if networks.is_empty() {
-            return Err(err("no pretrained networks loaded"));
-        }
-        if with_trained {
-            networks.push(Model::Patch(trained));
-        }
-        Ok(networks)
-    }
-
-    /// Sets the scale and resamples the image for the networks (none needed at 1).
-    fn set_scale(&mut self, factor: f64) {
-        self.scale = factor;
-        self.scaled = match &self.image {
-            Some(image) if factor != 1.0 => {
-                let (w, h) = scale::scaled_size(image.width, image.height, factor);
-                Some(Rc::new(scale::resample(image, w, h)))
-            }
-            _ => None,
-        };
-    }
-
-    /// Replaces the image: what was made for the one before (labels, paint, training runs,
-    /// maps, cells, the automatic scale's checks) goes with it; a scale set by hand stays.
-    fn replace_image(
-        &mut self,
-        plane: Plane,
-        labels: Option<ClassMap>,
-        units: Option<(FileUnits, (f64, f64))>,
-    ) {
-        self.image = Some(Rc::new(plane));
-        self.labels = labels;
-        self.units = units;
-        self.paint = None;
-        self.set_scale(self.scale);
-        self.auto_scale = None;
-        self.trainer = None;
-        self.comparison = None;
-        self.last_map = None;
-        self.last_cells = None;
-        self.last_rect = None;
-        self.pending = None;
-    }
-
-    /// The image as the networks see it: resampled to the tutorial's scale if asked.
-    fn networks_plane(&self) -> Option<Rc<Plane>> {
-        self.scaled.clone().or_else(|| self.image.clone())
-    }
 }
 
 /// A session file's parts ([`Engine::session_unpack`]).
@@ -212,7 +113,7 @@ impl FoundCells {
 /// The worker's handle on everything loaded: backend, image, labels, network, trainer.
 #[wasm_bindgen]
 pub struct Engine {
-    state: Rc<RefCell<State>>,
+    state: Rc<RefCell<Session>>,
 }
 
 fn err(message: impl std::fmt::Display) -> JsValue {
@@ -302,7 +203,7 @@ const MAX_COMPARED: usize = 5;
 const MAX_MEDIAN: u32 = 7;
 
 impl Engine {
-    fn with<T>(&self, f: impl FnOnce(&mut State) -> Result<T, JsValue>) -> Result<T, JsValue> {
+    fn with<T>(&self, f: impl FnOnce(&mut Session) -> Result<T, JsValue>) -> Result<T, JsValue> {
         let mut state = self.state.borrow_mut();
         if state.busy {
             return Err(err("busy: another job is running"));
@@ -314,7 +215,7 @@ impl Engine {
     /// and the busy flag refuses other calls until it ends.
     fn job<F, Fut>(&self, f: F) -> Promise
     where
-        F: FnOnce(Rc<RefCell<State>>) -> Fut + 'static,
+        F: FnOnce(Rc<RefCell<Session>>) -> Fut + 'static,
         Fut: std::future::Future<Output = Result<JsValue, JsValue>> + 'static,
     {
         let state = self.state.clone();
@@ -329,7 +230,7 @@ impl Engine {
     }
 
     /// The image and its labels, or why they are not there.
-    fn labelled(s: &State) -> Result<(&Plane, &ClassMap), JsValue> {
+    fn labelled(s: &Session) -> Result<(&Plane, &ClassMap), JsValue> {
         let image = s.image.as_deref().ok_or_else(|| err("no image loaded"))?;
         let labels = s
             .labels
@@ -339,7 +240,7 @@ impl Engine {
     }
 
     /// The last dense segmentation, or why there is none.
-    fn last_map(s: &State) -> Result<&ProbabilityMap, JsValue> {
+    fn last_map(s: &Session) -> Result<&ProbabilityMap, JsValue> {
         s.last_map
             .as_ref()
             .ok_or_else(|| err("segment a crop first"))
@@ -359,7 +260,7 @@ impl Engine {
     }
 
     /// The comparison in progress, taken out of the state for the length of a job.
-    fn take_comparison(state: &Rc<RefCell<State>>) -> Result<Comparison, JsValue> {
+    fn take_comparison(state: &Rc<RefCell<Session>>) -> Result<Comparison, JsValue> {
         state
             .borrow_mut()
             .comparison
@@ -371,19 +272,22 @@ impl Engine {
     /// averaged: densely, or patch by patch in batches of `naive_batch`. The networks see the
     /// image at its scale (see `setScale`); the map comes back in image pixels.
     async fn map_of(
-        state: &Rc<RefCell<State>>,
+        state: &Rc<RefCell<Session>>,
         rect: Rect,
         ensemble: bool,
         with_trained: bool,
         naive_batch: u32,
         progress: Function,
     ) -> Result<(Rect, ProbabilityMap), JsValue> {
-        let (image, network, backend) = Engine::inputs(state)?;
+        let (image, _, backend) = Engine::inputs(state)?;
         let (plane, factor) = {
             let s = state.borrow();
-            (s.networks_plane().expect("an image is loaded"), s.scale)
+            (s.networks_plane().expect("an image is loaded"), s.scale())
         };
-        let networks = state.borrow().segmenting(network, ensemble, with_trained)?;
+        let networks = state
+            .borrow()
+            .segmenting(ensemble, with_trained)
+            .map_err(err)?;
         let (rect, _) = ProbabilityMap::for_crop(&image, rect).map_err(err)?;
         let path = match naive_batch {
             0 => Path::Dense,
@@ -406,7 +310,7 @@ impl Engine {
     }
 
     /// The image and the network, cloned cheaply out of the state for a job.
-    fn inputs(state: &Rc<RefCell<State>>) -> Result<(Rc<Plane>, Network, Backend), JsValue> {
+    fn inputs(state: &Rc<RefCell<Session>>) -> Result<(Rc<Plane>, Network, Backend), JsValue> {
         let s = state.borrow();
         let image = s.image.clone().ok_or_else(|| err("no image loaded"))?;
         Ok((image, s.network.clone(), s.backend.clone()))
@@ -427,30 +331,20 @@ impl Engine {
             1,
             &backend.device,
         );
-        let state = State {
-            backend,
-            busy: false,
-            image: None,
-            labels: None,
-            network,
-            trainer: None,
-            comparison: None,
-            last_rect: None,
-            pending: None,
-            units: None,
-            scale: 1.0,
-            scaled: None,
-            paint: None,
-            batch: None,
-            auto_scale: None,
-            ensemble: Vec::new(),
-            fine_tune_starts: Vec::new(),
-            last_map: None,
-            last_cells: None,
-        };
+        let state = Session::new(backend, network);
         Ok(Engine {
             state: Rc::new(RefCell::new(state)),
         })
+    }
+
+    /// The session's snapshot ([`crate::session::Status`]): what is loaded, trained and
+    /// found, at which scale. The worker attaches it to every reply. While a job runs the
+    /// state is lent to it, and the snapshot is null.
+    pub fn status(&self) -> Result<JsValue, JsValue> {
+        match self.state.try_borrow() {
+            Ok(s) if !s.busy => serde_wasm(&s.status()),
+            _ => Ok(JsValue::NULL),
+        }
     }
 
     /// "webgpu" or "cpu".
@@ -586,20 +480,20 @@ impl Engine {
     #[wasm_bindgen(js_name = sessionPack)]
     pub fn session_pack(meta: &str, paint: Vec<u8>, network: Vec<u8>) -> Result<Vec<u8>, JsValue> {
         let mut value: serde_json::Value = serde_json::from_str(meta).map_err(err)?;
-        value["format"] = crate::io::session::FORMAT.into();
-        value["version"] = crate::io::session::VERSION.into();
-        let session = crate::io::session::Session {
+        value["format"] = crate::io::session_file::FORMAT.into();
+        value["version"] = crate::io::session_file::VERSION.into();
+        let session = crate::io::session_file::SessionFile {
             meta: serde_json::from_value(value).map_err(err)?,
             paint: (!paint.is_empty()).then_some(paint),
             network: (!network.is_empty()).then_some(network),
         };
-        crate::io::session::pack(&session).map_err(err)
+        crate::io::session_file::pack(&session).map_err(err)
     }
 
     /// A session file read back, or why it is not one.
     #[wasm_bindgen(js_name = sessionUnpack)]
     pub fn session_unpack(bytes: &[u8]) -> Result<SessionFile, JsValue> {
-        let session = crate::io::session::unpack(bytes).map_err(err)?;
+        let session = crate::io::session_file::unpack(bytes).map_err(err)?;
         Ok(SessionFile {
             meta: serde_json::to_string(&session.meta).map_err(err)?,
             paint: session.paint.unwrap_or_default(),
@@ -653,7 +547,6 @@ impl Engine {
         self.with(|s| {
             s.set_scale(factor);
             s.auto_scale = None; // set by hand: the cells found no longer move it
-            s.trainer = None; // a fine-tuning run saw the other scale
             let image = s.networks_plane().ok_or_else(|| err("no image loaded"))?;
             Ok(vec![image.width as u32, image.height as u32])
         })
@@ -669,7 +562,6 @@ impl Engine {
             let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
             let search = ScaleSearch::start(image).map_err(err)?;
             s.set_scale(search.factor());
-            s.trainer = None;
             let plane = s.networks_plane().ok_or_else(|| err("no image loaded"))?;
             let reply = serde_wasm(&serde_json::json!({
                 "factor": search.factor(),
@@ -691,18 +583,18 @@ impl Engine {
     #[wasm_bindgen(js_name = checkScale)]
     pub fn check_scale(&self) -> Result<JsValue, JsValue> {
         self.with(|s| {
+            let current = s.scale();
             let (Some(search), Some((found, _))) = (s.auto_scale.as_mut(), s.last_cells.as_ref())
             else {
                 return Ok(JsValue::NULL);
             };
-            if search.settled() || search.factor() != s.scale {
+            if search.settled() || search.factor() != current {
                 return Ok(JsValue::NULL);
             }
             let again = matches!(search.check(found), Check::Again { .. });
             let (factor, how) = (search.factor(), search.how());
             if again {
                 s.set_scale(factor);
-                s.trainer = None;
             }
             let plane = s.networks_plane().ok_or_else(|| err("no image loaded"))?;
             serde_wasm(&serde_json::json!({
@@ -1378,7 +1270,7 @@ impl Engine {
                     return Err(err("start the run first (batchBegin)"));
                 }
                 (
-                    s.segmenting(s.network.clone(), ensemble, with_trained)?,
+                    s.segmenting(ensemble, with_trained).map_err(err)?,
                     s.backend.clone(),
                 )
             };
@@ -1501,7 +1393,7 @@ impl Engine {
         min_contrast: f32,
     ) -> Result<FoundCells, JsValue> {
         self.with(|s| {
-            let factor = s.scale;
+            let factor = s.scale();
             let map = Engine::last_map(s)?;
             let config = PostConfig {
                 median_radius,

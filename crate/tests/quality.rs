@@ -16,9 +16,9 @@ use cellseg::model::backend::Backend;
 use cellseg::model::weights;
 use cellseg::pipeline::{Segmentation, resampled, segment_auto, segment_cells};
 use cellseg::post::PostConfig;
+use cellseg::scale::{self, width};
 use cellseg::teach::colony::{Look, colony_with};
 use cellseg::train::heldout_split;
-use cellseg::scale::{self, width};
 
 /// The default ensemble: the networks models/index.json lists for the page.
 fn ensemble(backend: &Backend) -> Vec<Model> {

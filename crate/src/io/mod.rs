@@ -10,5 +10,5 @@ pub mod hyperstack;
 pub mod labels;
 pub mod normalise;
 pub mod pixel_size;
-pub mod session;
+pub mod session_file;
 pub mod tiff_pages;

@@ -43,7 +43,7 @@ pub struct Meta {
 /// A session: its description, the paint over its image (`width * height` classes, row by
 /// row) and the network's weights file.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Session {
+pub struct SessionFile {
     pub meta: Meta,
     pub paint: Option<Vec<u8>>,
     pub network: Option<Vec<u8>>,
@@ -53,7 +53,7 @@ pub struct Session {
 pub const MAX_BYTES: usize = 256 << 20;
 
 /// The session as one zip file.
-pub fn pack(session: &Session) -> Result<Vec<u8>, String> {
+pub fn pack(session: &SessionFile) -> Result<Vec<u8>, String> {
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
@@ -89,7 +89,7 @@ pub fn pack(session: &Session) -> Result<Vec<u8>, String> {
 }
 
 /// Reads a session file back, or says why it is not one.
-pub fn unpack(bytes: &[u8]) -> Result<Session, String> {
+pub fn unpack(bytes: &[u8]) -> Result<SessionFile, String> {
     const NOT: &str = "this is not a cellseg session (a .cellseg-session file saved by the page)";
     if bytes.len() > MAX_BYTES {
         return Err(format!("{NOT}: it is larger than any session"));
@@ -143,7 +143,7 @@ pub fn unpack(bytes: &[u8]) -> Result<Session, String> {
         }
     };
     let network = read("network.cellseg", MAX_BYTES as u64)?;
-    Ok(Session {
+    Ok(SessionFile {
         meta,
         paint,
         network,
@@ -154,8 +154,8 @@ pub fn unpack(bytes: &[u8]) -> Result<Session, String> {
 mod tests {
     use super::*;
 
-    fn session() -> Session {
-        Session {
+    fn session() -> SessionFile {
+        SessionFile {
             meta: Meta {
                 format: FORMAT.into(),
                 version: VERSION,
@@ -178,7 +178,7 @@ mod tests {
     fn a_session_comes_back_as_it_was_saved() {
         let s = session();
         assert_eq!(unpack(&pack(&s).unwrap()).unwrap(), s);
-        let bare = Session {
+        let bare = SessionFile {
             paint: None,
             network: None,
             ..session()
