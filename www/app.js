@@ -831,6 +831,11 @@ async function segmentCrop({ rethrow = false, checkScale = false } = {}) {
         : `Dense: ${timing}; ${found}.`);
     } while (again);
   } catch (e) {
+    // stopped on the way to the scale the cells found asked for: say so, not "segmenting again"
+    if (again) {
+      const how = $('scale-status').textContent.replace(/: segmenting again at .*…$/, '');
+      setStatus('scale-status', `${how}: stopped before the cells found there could check it; Segment goes on from there.`);
+    }
     if (rethrow) throw e; // shown already
   }
 }

@@ -30,8 +30,9 @@ pub struct Session {
     pub labels: Option<ClassMap>,
     /// The network being trained (or loaded from a file).
     pub network: Network,
-    /// The run training `network`; it samples the plane it was made with (the image at the
-    /// scale of the day), so a new image, scale or paint ends it.
+    /// The run training `network`. Fine-tuning samples the image as the networks see it at
+    /// the scale of the day, so a new image, scale or paint ends it (and the page starts the
+    /// next run afresh, as it does when the scale is set by hand).
     pub trainer: Option<Trainer>,
     /// Architectures in training side by side (post 3), apart from the network above.
     pub comparison: Option<Comparison>,
@@ -42,6 +43,9 @@ pub struct Session {
     pub fine_tune_starts: Vec<Network>,
     /// The last dense segmentation, kept so the clean-up can be redone without the networks.
     pub last_map: Option<ProbabilityMap>,
+    /// The scale `last_map` was made at: its clean-up follows that one, whatever the scale
+    /// is set to since.
+    pub map_scale: f64,
     /// The last clean-up of it, and the median-filtered p(cell) it worked on, for export.
     pub last_cells: Option<(Cells, Vec<f32>)>,
     /// The crop `last_map` covers, in image pixels.
@@ -99,6 +103,7 @@ impl Session {
             ensemble: Vec::new(),
             fine_tune_starts: Vec::new(),
             last_map: None,
+            map_scale: 1.0,
             last_cells: None,
             last_rect: None,
             pending: None,
@@ -135,7 +140,7 @@ impl Session {
     }
 
     /// Sets the scale and resamples the image for the networks (none needed at 1). A
-    /// training run sampled the plane before, so it ends.
+    /// training run may have sampled the plane before, so it ends.
     pub fn set_scale(&mut self, factor: f64) {
         self.scale = factor;
         self.scaled = match &self.image {

@@ -474,7 +474,7 @@ impl Engine {
         crate::io::pixel_size::of_file(bytes).unwrap_or(0.0)
     }
 
-    /// A whole session as one file ([`crate::io::session`]): `meta` is the JSON of its image
+    /// A whole session as one file ([`crate::io::session_file`]): `meta` is the JSON of its image
     /// (`{name, page, channel, width, height}` or null), `scale` and `settings`; `paint` the
     /// painted classes over that image (empty: none); `network` a weights file (empty: none).
     #[wasm_bindgen(js_name = sessionPack)]
@@ -583,12 +583,12 @@ impl Engine {
     #[wasm_bindgen(js_name = checkScale)]
     pub fn check_scale(&self) -> Result<JsValue, JsValue> {
         self.with(|s| {
-            let current = s.scale();
+            let found_at = s.map_scale;
             let (Some(search), Some((found, _))) = (s.auto_scale.as_mut(), s.last_cells.as_ref())
             else {
                 return Ok(JsValue::NULL);
             };
-            if search.settled() || search.factor() != current {
+            if search.settled() || search.factor() != found_at {
                 return Ok(JsValue::NULL);
             }
             let again = matches!(search.check(found), Check::Again { .. });
@@ -1218,6 +1218,7 @@ impl Engine {
                 // the naive map only exists to be compared with the dense one
                 let mut s = state.borrow_mut();
                 s.last_map = Some(map);
+                s.map_scale = s.scale();
                 s.last_rect = Some(rect);
                 s.last_cells = None; // cells of the map before: found again by `cells`
             }
@@ -1375,6 +1376,7 @@ impl Engine {
             let (rect, map) = s.pending.take().ok_or_else(|| err("no map was begun"))?;
             let out = Float32Array::from(map.data.as_slice());
             s.last_map = Some(map);
+            s.map_scale = s.scale();
             s.last_rect = Some(rect);
             s.last_cells = None;
             Ok(out)
@@ -1393,7 +1395,7 @@ impl Engine {
         min_contrast: f32,
     ) -> Result<FoundCells, JsValue> {
         self.with(|s| {
-            let factor = s.scale();
+            let factor = s.map_scale;
             let map = Engine::last_map(s)?;
             let config = PostConfig {
                 median_radius,

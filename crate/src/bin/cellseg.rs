@@ -10,6 +10,7 @@
 //! cellseg bench                                                        speed per backend
 //! cellseg convert --weights W --precision f16 --out W16                 smaller weights files
 //! cellseg colony  --out-image IMG.png --out-labels CLASSES.png         a synthetic colony
+//!                 [--size 2 --fill 0.1 --debris 40 ...]                other sizes, sparse
 //! ```
 //! Every flag has `--help`. Regions are `X0,Y0,X1,Y1` in pixels, half-open.
 
@@ -90,9 +91,11 @@ struct ColonyArgs {
     /// Noise relative to the tutorial's, 0..=10.
     #[arg(long, default_value_t = 1.0)]
     noise: f32,
-    /// How many specks of debris, and their size relative to 1–3 px (0.5..=10).
+    /// How many specks of debris (dark and bright, labelled background).
     #[arg(long, default_value_t = 0)]
     debris: usize,
+    /// The specks' size relative to 1–3 px across, 0.5..=10 (real fields hold specks as wide
+    /// as the cells).
     #[arg(long, default_value_t = 1.0)]
     speck_size: f32,
     /// The image, 16-bit gray PNG.

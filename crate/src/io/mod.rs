@@ -1,7 +1,8 @@
 //! Files in and out: decoding every image a microscope writes (TIFF pages, samples and
 //! channels, hyperstacks, the pixel size), normalising it for the networks, the display
-//! window, labels, and what goes back out (label images, maps, weights, GeoJSON, ROI sets,
-//! sessions).
+//! window, labels, and what goes back out as images and sessions (label images, masks,
+//! maps, session files). Weights are the model's own format (`model::weights`); outlines
+//! with their measurements are the clean-up's (`post::geojson`, `post::roi`).
 
 pub mod decode;
 pub mod display;

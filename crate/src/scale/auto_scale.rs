@@ -26,7 +26,7 @@ pub const REACH: f64 = 2.0;
 /// Scales within this share of each other are the same to the checks.
 pub const AGREE: f64 = 0.05;
 
-/// Fewer cells than this say nothing about the scale.
+/// Fewer cells found than this say nothing about the scale.
 pub const MIN_CELLS: usize = 3;
 
 /// Where a search stands.
@@ -109,8 +109,8 @@ impl ScaleSearch {
         self.settled
     }
 
-    /// How many cells confirmed the scale: found at it and as wide as it expects, with no
-    /// limit holding the scale there; `None` where none did (too few cells, no agreement, or
+    /// How many cells confirmed the scale: found at it, large enough to be measured, and as
+    /// wide as it expects, with no limit holding the scale there; `None` where none did (too few cells, no agreement, or
     /// agreement only at the octave's edge).
     pub fn confirmed_by(&self) -> Option<usize> {
         self.confirmed_by
@@ -133,9 +133,9 @@ impl ScaleSearch {
         if self.settled {
             return Check::NotSettled;
         }
-        let (outcome, limited) = self.judge(cells);
+        let (outcome, limited, measured) = self.judge(cells);
         if let Check::Agrees { .. } = outcome {
-            self.confirmed_by = (!limited).then_some(cells.count());
+            self.confirmed_by = (!limited).then_some(measured);
         }
         match outcome {
             Check::Again { factor, width } => {
@@ -163,11 +163,17 @@ impl ScaleSearch {
         outcome
     }
 
-    /// What `cells` say, and whether a limit (the octave, the factors offered) held the
-    /// scale they gave.
-    fn judge(&self, cells: &Cells) -> (Check, bool) {
-        let Some(width) = scale::typical_width(cells).filter(|_| cells.count() >= MIN_CELLS) else {
-            return (Check::TooFew, false);
+    /// What `cells` say, whether a limit (the octave, the factors offered) held the scale
+    /// they gave away from it, and how many cells were measured (those large enough to count:
+    /// specks of debris beside one rod do not confirm a scale).
+    fn judge(&self, cells: &Cells) -> (Check, bool, usize) {
+        // the check itself goes on with a rod among specks (its width is still a width, and
+        // a scale that shrinks the specks below the smallest cell is the better for it); only
+        // confirming a scale for others to keep needs cells that were measured
+        let Some((width, measured)) =
+            scale::typical_width_measured(cells).filter(|_| cells.count() >= MIN_CELLS)
+        else {
+            return (Check::TooFew, false, 0);
         };
         let wanted = scale::TUTORIAL_CELL_WIDTH / width;
         let next = wanted
@@ -183,7 +189,9 @@ impl ScaleSearch {
                 width,
             }
         };
-        (check, next != wanted)
+        // held by a limit: the scale the cells want lies beyond it, not within the agreement
+        let limited = (wanted / next - 1.0).abs() > AGREE;
+        (check, limited, measured)
     }
 }
 
@@ -279,6 +287,41 @@ mod tests {
         assert!(search.how().contains("not settled"), "{}", search.how());
         // and a settled search checks nothing more
         assert_eq!(search.check(&rods(5, 18)), Check::NotSettled);
+    }
+
+    #[test]
+    fn specks_beside_the_cells_are_not_counted_as_confirming_them() {
+        // three rods as wide as the tutorial's and nine 2 × 2 specks of debris
+        let (w, h) = (100, 40);
+        let mut labels = vec![0; w * h];
+        let mut areas = Vec::new();
+        for k in 0..3 {
+            for y in 0..39 {
+                for x in 0..13 {
+                    labels[y * w + 15 * k + x] = k as u32 + 1;
+                }
+            }
+            areas.push(13 * 39);
+        }
+        for k in 0..9 {
+            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                labels[dy * w + 50 + 4 * k + dx] = k as u32 + 4;
+            }
+            areas.push(4);
+        }
+        let cells = Cells {
+            width: w,
+            height: h,
+            labels,
+            areas,
+        };
+        let mut search = ScaleSearch::from(1.0, "given".into());
+        assert!(matches!(search.check(&cells), Check::Agrees { .. }));
+        assert_eq!(
+            search.confirmed_by(),
+            Some(3),
+            "the rods, not the 12 objects"
+        );
     }
 
     #[test]

@@ -39,6 +39,11 @@ pub fn factor_for_width(typical_width: f64) -> f64 {
 /// scale the wrong way. Not weighted by area beyond that, so that a colony's merged clumps
 /// (wider than its cells) do not count for more than one cell each.
 pub fn typical_width(cells: &Cells) -> Option<f64> {
+    typical_width_measured(cells).map(|(width, _)| width)
+}
+
+/// [`typical_width`] and how many cells it measured (the ones large enough to count).
+pub fn typical_width_measured(cells: &Cells) -> Option<(f64, usize)> {
     let mut areas = cells.areas.clone();
     areas.sort_unstable();
     let half = areas.iter().map(|&a| a as u64).sum::<u64>().div_ceil(2);
@@ -47,13 +52,15 @@ pub fn typical_width(cells: &Cells) -> Option<f64> {
         seen += a as u64;
         seen >= half
     })?;
-    let widths = cells.widths().into_iter().zip(&cells.areas);
-    median(
-        widths
-            .filter(|&(_, &a)| 4 * a >= large)
-            .map(|(w, _)| w)
-            .collect(),
-    )
+    let widths: Vec<f64> = cells
+        .widths()
+        .into_iter()
+        .zip(&cells.areas)
+        .filter(|&(_, &a)| 4 * a >= large)
+        .map(|(w, _)| w)
+        .collect();
+    let measured = widths.len();
+    median(widths).map(|width| (width, measured))
 }
 
 fn median(mut values: Vec<f64>) -> Option<f64> {

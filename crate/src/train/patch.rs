@@ -1,4 +1,5 @@
-//! Patches: the 31x31 neighbourhood of a pixel, the unit the patch network classifies.
+//! Patches for training: class-balanced batches of the 31x31 neighbourhoods the patch
+//! network classifies, cut by [`crate::model::naive::patch_at`].
 //!
 //! Borders: a patch centred near the image edge takes its missing pixels by mirroring the
 //! image (numpy's 'reflect', see [`crate::core::plane::reflect`]), exactly as the dense twin pads the
