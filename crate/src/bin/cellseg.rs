@@ -91,7 +91,7 @@ struct ColonyArgs {
     /// Noise relative to the tutorial's, 0..=10.
     #[arg(long, default_value_t = 1.0)]
     noise: f32,
-    /// How many specks of debris (dark and bright, labelled background).
+    /// How many specks of debris (dark and bright, labelled background), 0..=100000.
     #[arg(long, default_value_t = 0)]
     debris: usize,
     /// The specks' size relative to 1–3 px across, 0.5..=10 (real fields hold specks as wide
@@ -1211,7 +1211,7 @@ fn colony_cmd(a: ColonyArgs) -> Result<()> {
         fill: within(a.fill, 0.0, 1.0, "fill")?,
         contrast: within(a.contrast, 0.1, 4.0, "contrast")?,
         noise: within(a.noise, 0.0, 10.0, "noise")?,
-        debris: a.debris.min(100_000),
+        debris: within(a.debris as f32, 0.0, 100_000.0, "debris")? as usize,
         speck_size: within(a.speck_size, 0.5, 10.0, "speck-size")?,
         ..cellseg::teach::colony::Look::default()
     };

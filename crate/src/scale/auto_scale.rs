@@ -99,19 +99,14 @@ impl ScaleSearch {
         self.factor
     }
 
-    /// Where the search started.
-    pub fn first(&self) -> f64 {
-        self.first
-    }
-
     /// Whether the search is over: the last segmentation's scale is the answer.
     pub fn settled(&self) -> bool {
         self.settled
     }
 
     /// How many cells confirmed the scale: found at it, large enough to be measured, and as
-    /// wide as it expects, with no limit holding the scale there; `None` where none did (too few cells, no agreement, or
-    /// agreement only at the octave's edge).
+    /// wide as it expects, with no limit holding the scale there; `None` where none did (too
+    /// few cells, no agreement, or agreement only at the octave's edge).
     pub fn confirmed_by(&self) -> Option<usize> {
         self.confirmed_by
     }
