@@ -12,7 +12,7 @@ WASM_PACK_VERSION := 0.15.1
 # worked out for this one.
 NIGHTLY := nightly-2026-05-20
 
-.PHONY: setup pkg demo test test-native test-browser readers-venv test-readers test-workflow lint clean models models-looks models-unet eval eval-other-labs fuzz bench
+.PHONY: setup pkg demo test test-native test-browser readers-venv test-readers test-workflow lint clean models models-looks models-unet eval eval-other-labs fuzz bench bench-gpu
 
 setup:
 	@command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
@@ -224,6 +224,13 @@ bench: pkg
 	$(TF_VENV)/bin/python tools/peers/tf_bench.py > bench/tensorflow.json
 	CELLSEG_DATA=$(DATA) node tools/bench-page.mjs > bench/page.json
 	node tools/peers/table.mjs bench/cellseg.json bench/tensorflow.json bench/page.json
+
+# The native benchmark on a machine with a GPU (wgpu on Vulkan against PyTorch on CUDA, the
+# committed networks' scores computed on the GPU, the U-Net's recipe timed there), as one
+# script: tools/gpu-bench.sh, results in bench/gpu/.
+bench-gpu:
+	cargo build --bin cellseg
+	tools/gpu-bench.sh $(CARGO_TARGET_DIR)/debug/cellseg $(DATA) bench/gpu 3600
 
 clean:
 	rm -rf pkg pkg-cpu pkg-threads

@@ -671,9 +671,10 @@ fn run_steps(a: &TrainArgs, trainer: &mut dyn Steps) -> Result<()> {
             say(
                 &progress,
                 format!(
-                    "step {i}: loss {:.4}, held-out mistakes {:.1}%",
+                    "step {i}: loss {:.4}, held-out mistakes {:.1}% ({:.0} s)",
                     r.loss,
-                    100.0 * rate
+                    100.0 * rate,
+                    start.elapsed().as_secs_f64()
                 ),
             );
         }
