@@ -356,6 +356,15 @@ test('fine-tuning at scale 0.5 on cells twice as large learns from the picture t
   console.log(`fine-tuning at × 0.5: paint misclassified ${record.initialMistakes} before, ${record.rounds.map((r) => r.mistakesOnPaint)} after each round`);
   assert.ok(record.initialMistakes > 0.3, `a fresh network gets much of the paint wrong: ${record.initialMistakes}`);
   assert.ok(last < record.initialMistakes - 0.1, `the paint's mistake rate falls: ${record.initialMistakes} → ${last}`);
+
+  // the session says what its run learns from; chapter 2's Train then starts one on the labels
+  const seed = Number(await page.inputValue('#seed'));
+  assert.deepEqual(await page.evaluate(() => window.cellseg.session.trainer), { learnsFrom: 'paint', seed });
+  await page.fill('#steps', '2');
+  await page.click('#train');
+  await page.waitForFunction(() => /^(Done|Training failed)/.test(document.getElementById('train-status').textContent), null, { timeout: 120_000 });
+  assert.match(await page.textContent('#train-status'), /^Done after 2 steps/);
+  assert.deepEqual(await page.evaluate(() => window.cellseg.session.trainer), { learnsFrom: 'labels', seed });
 });
 
 test('a scale factor resamples what the networks see; results stay in the image\'s pixels', async () => {
@@ -422,7 +431,7 @@ test('a dropped image\'s automatic scale is checked by the cells found, as the C
   await page.setInputFiles('#file', { name: 'more rods.tif', mimeType: 'image/tiff', buffer: tiff16([{ width: 100, height: 80, value: rods(5) }]) });
   await page.waitForFunction(() => window.cellseg.image?.name === 'more rods.tif' && window.cellseg.jobs === 0 && window.cellseg.session?.image?.[0] === 100);
   const fresh = await page.evaluate(() => window.cellseg.session);
-  assert.deepEqual([fresh.map, fresh.cells, fresh.trainer, fresh.labelled], [false, false, false, false]);
+  assert.deepEqual([fresh.map, fresh.cells, fresh.trainer, fresh.labelled], [false, false, null, false]);
 });
 
 test('many files: every page of each segments into one zip and one table; a broken file gets its row', async () => {

@@ -277,7 +277,7 @@ async function start() {
     // the CPU's adapter text says how many threads, e.g. "CPU (burn flex, 8 threads)"
     const where = info.backend === 'webgpu' ? `WebGPU: ${info.adapter}` : `the ${info.adapter}, in the worker`;
     el.textContent = `Running on ${where}${info.note ? ` — ${info.note}` : ''}`;
-    const { presets, post, limits } = await client.request('presets');
+    const { presets, post, limits } = await client.request('defaults');
     state.limits = limits;
     // The clean-up's defaults come from the library, so page and CLI agree.
     $('median').value = post.median;
@@ -323,7 +323,7 @@ async function start() {
 function networkReplaced(text, bytes = null) {
   const name = text.split(' ')[0];
   if ([...$('arch').options].some((o) => o.value === name)) $('arch').value = name;
-  Object.assign(state, { trainerReady: false, trainedSteps: 0, lastHeldout: undefined, checkpoint: null });
+  Object.assign(state, { trainedSteps: 0, lastHeldout: undefined, checkpoint: null });
   state.curve = { step: [], batch: [], heldout: [], loss: [] };
   training.plotCurve();
   if (bytes) keepSource('weights', { bytes });
@@ -361,7 +361,7 @@ async function recoverOnCpu(reason) {
   window.cellsegClient = client;
   // jobs in flight fail with the old worker and undo their own counts; what lived in the
   // worker is gone: pretrained networks, the prepared run, the last map
-  Object.assign(state, { ensembleSize: 0, trainerReady: false, lastProbs: null, lastCells: null, smoothed: null });
+  Object.assign(state, { ensembleSize: 0, lastProbs: null, lastCells: null, smoothed: null });
   if (state.image) drawOverlay();
   const el = $('backend');
   el.dataset.state = 'starting';
@@ -500,7 +500,6 @@ function imageLoaded(reply, name) {
   $('paint-tools').hidden = false;
   if (state.scale && state.scale !== 1) setStatus('scale-status', `Scale × ${state.scale} applies to this image too.`);
   state.labelled = false;
-  state.trainerReady = false;
   state.lastProbs = null;
   state.lastCells = null;
   state.compare = null;
@@ -522,7 +521,6 @@ function imageLoaded(reply, name) {
 
 function labelsLoaded(counts) {
   state.labelled = true;
-  state.trainerReady = false;
   const total = counts.reduce((a, b) => a + b, 0);
   const pct = (n) => `${(100 * n / total).toFixed(0)}%`;
   setStatus('data-status', `${state.image.name}: ${state.image.width} × ${state.image.height} pixels, labelled: ` +
@@ -911,7 +909,7 @@ async function saveSession() {
     const image = imageRef();
     const paint = image && painter.painted ? painter.classes.slice() : new Uint8Array(0);
     const meta = { image, scale: state.scale || 1, settings: location.search.slice(1) };
-    const { bytes } = await run('sessionPack', { meta: JSON.stringify(meta), paint, network }, { transfer: [paint.buffer, network.buffer] });
+    const { bytes } = await run('sessionPack', { meta, paint, network }, { transfer: [paint.buffer, network.buffer] });
     const stem = (image?.name ?? 'cellseg').replace(/\.[^.]*$/, '');
     download(new Blob([bytes], { type: 'application/zip' }), `${stem}.cellseg-session`);
     setStatus('data-status', `${$('data-status').textContent.replace(/ Session saved\.$/, '')} Session saved.`);
@@ -1121,6 +1119,5 @@ $('download-rois').addEventListener('click', async () => {
 });
 // A new seed means a new run (new patches, new held-out set); learning rate, batch and
 // augmentation apply to the run in progress.
-$('seed').addEventListener('change', () => { state.trainerReady = false; });
 
 start();

@@ -37,7 +37,6 @@ export class OwnImages {
   async setScale(factor) {
     const { width, height } = await this.run('setScale', { factor });
     this.state.scale = factor;
-    this.state.trainerReady = false;
     this.status('scale-status', factor === 1
       ? 'The networks see the image as it is.'
       : `The networks see the image at ${width} × ${height} (× ${factor.toFixed(3)}); results come back at full size. Segment again to use it.`);
@@ -56,7 +55,6 @@ export class OwnImages {
     }
     this.$('scale').value = factor.toFixed(3);
     this.state.scale = factor;
-    this.state.trainerReady = false;
     const seen = factor === 1 ? '' : ` The networks see it at ${width} × ${height}; results come back at full size.`;
     this.status('scale-status', `Scale × ${factor === 1 ? 1 : factor.toFixed(3)}: ${reason}.${seen} Segment checks it against the width of the cells found.`);
     return factor;
@@ -69,7 +67,6 @@ export class OwnImages {
     if (!check) return false;
     this.$('scale').value = check.factor.toFixed(3);
     this.state.scale = check.factor;
-    if (check.again) this.state.trainerReady = false;
     const how = check.how[0].toUpperCase() + check.how.slice(1);
     this.status('scale-status', check.again
       ? `${how}: segmenting again at ${check.width} × ${check.height}…`
@@ -155,7 +152,6 @@ export class OwnImages {
       this.status('tune-status', `Fine-tuning stopped: ${e.message}`);
       record.failed = true;
     } finally {
-      this.state.trainerReady = false; // chapter 2's next run starts afresh on the image's labels
       this.busy(false);
     }
     if (!record.failed) await this.saved?.();

@@ -33,7 +33,6 @@ export class Training {
   }
 
   async train() {
-    const restart = !this.state.trainerReady;
     const settings = {
       steps: Number(this.$('steps').value),
       learningRate: Number(this.$('lr').value),
@@ -41,7 +40,6 @@ export class Training {
       seed: Number(this.$('seed').value),
       augment: this.$('augment').checked,
       evalEvery: Math.max(1, Number(this.$('eval-every').value)),
-      restart,
     };
     this.state.training = true;
     this.enable();
@@ -73,7 +71,6 @@ export class Training {
           this.plotCurve();
         },
       });
-      this.state.trainerReady = true;
       const verb = result.stopped ? 'Stopped' : 'Done';
       this.setStatus('train-status', `${verb} after ${this.state.trainedSteps - started} steps: ${this.state.summary ?? ''}`);
     } catch (e) {
@@ -129,7 +126,6 @@ export class Training {
     }
     this.$('arch').value = arch;
     this.onNewNetwork(arch);
-    this.state.trainerReady = false;
     this.state.trainedSteps = 0;
     this.state.curve = { step: [], batch: [], heldout: [], loss: [] };
     this.state.lastHeldout = undefined;

@@ -140,7 +140,11 @@ async function train(msg, progress) {
   // Cleared before any await, so a Pause or Stop sent while the run starts is kept.
   control.paused = false;
   control.stopped = false;
-  if (restart || !engine.hasTrainer) {
+  // The run in the session goes on only if it learns from what is asked, with the seed
+  // asked; the session ends it when the image, scale, labels, paint or network change.
+  const run = engine.trainer;
+  const learnsFrom = msg.fineTune ? 'paint' : 'labels';
+  if (restart || !run || run.learnsFrom !== learnsFrom || run.seed !== seed) {
     if (msg.fineTune) engine.startFineTuning(learningRate, batch, seed, augment);
     else engine.startTraining(learningRate, batch, seed, augment);
     progress({ initial: true, step: 0, heldoutMistakes: await engine.heldoutMistakes() });
@@ -153,10 +157,9 @@ async function train(msg, progress) {
   while (done < steps && !control.stopped) {
     if (await pausedFor(progress)) continue;
     const t0 = performance.now();
-    const triple = await engine.trainSteps(1);
+    last = await engine.trainSteps(1);
     stepMs += performance.now() - t0;
     done += 1;
-    last = { step: triple[0], loss: triple[1], batchMistakes: triple[2] };
     const update = { ...last, done, of: steps, msPerStep: stepMs / done };
     if (done % evalEvery === 0 || done === steps) update.heldoutMistakes = await engine.heldoutMistakes();
     progress(update);
@@ -179,14 +182,10 @@ async function compareTrain(msg, progress) {
   while (done < steps && !control.stopped) {
     if (await pausedFor(progress)) continue;
     const t0 = performance.now();
-    const pairs = await engine.comparisonStep();
+    const { loss, batchMistakes } = await engine.comparisonStep();
     stepMs += performance.now() - t0;
     done += 1;
-    const update = {
-      step: done, done, of: steps, msPerStep: stepMs / done,
-      loss: Array.from(pairs.filter((_, i) => i % 2 === 0)),
-      batchMistakes: Array.from(pairs.filter((_, i) => i % 2 === 1)),
-    };
+    const update = { step: done, done, of: steps, msPerStep: stepMs / done, loss, batchMistakes };
     if (done % evalEvery === 0 || done === steps) update.heldoutMistakes = Array.from(await engine.comparisonHeldout());
     progress(update);
     await nextTask();
@@ -197,12 +196,10 @@ async function compareTrain(msg, progress) {
 // The image decoded from `bytes` (a page and a channel of it), with what the file holds and
 // how it is shown.
 function loadImage(bytes, page = 0, channel = -1) {
-  const [width, height, heldoutFrom, pages, channels, bits] = engine.loadImage(bytes, page, channel);
+  const info = engine.loadImage(bytes, page, channel);
   imageFile = bytes;
   const rgba = engine.imageRgba(NaN, NaN);
-  const [low, high, full, floor] = engine.displayRange();
-  const micron = Engine.statedPixelSize(bytes);
-  return [{ width, height, heldoutFrom, rgba, pages, channels, bits, page, channel, micron, display: { low, high, floor, full } }, [rgba.buffer]];
+  return [{ ...info, rgba, page, channel }, [rgba.buffer]];
 }
 
 // Dense maps of large crops come in bands: progress over the whole, and a cancel between bands.
@@ -244,10 +241,7 @@ const REQUESTS = {
     return [{ rgba }, [rgba.buffer]];
   },
   displayHistogram: (msg) => ({ counts: Array.from(engine.displayHistogram(msg.bins)) }),
-  setScale: (msg) => {
-    const [width, height] = engine.setScale(msg.factor);
-    return { width, height };
-  },
+  setScale: (msg) => engine.setScale(msg.factor),
   // No estimate is an answer too (cells out of range), not an error.
   estimateScale: () => {
     try {
@@ -257,28 +251,22 @@ const REQUESTS = {
     }
   },
   checkScale: () => ({ check: engine.checkScale() }),
-  typicalWidth: () => {
-    const [width, factor, tutorial] = engine.typicalWidth();
-    return Number.isNaN(width) ? { width: null, factor: null, tutorial } : { width, factor, tutorial };
-  },
-  typicalLength: () => {
-    const length = engine.typicalLength();
-    return { length: Number.isNaN(length) ? null : length, factor: Number.isNaN(length) ? null : Engine.factorFor(length) };
-  },
+  typicalWidth: () => engine.typicalWidth(),
+  typicalLength: () => engine.typicalLength(),
   // How much memory the wasm module holds (it grows, never shrinks): for the soak test.
   memory: () => ({ wasmBytes: wasm.memory.buffer.byteLength }),
   factorFor: (msg) => ({ factor: Engine.factorFor(msg.length) }),
   setPaint: (msg) => ({ counts: Array.from(engine.setPaint(new Uint8Array(msg.classes))) }),
   usePretrained: (msg) => ({ text: engine.usePretrained(msg.index) }),
-  evaluate: (msg) => JSON.parse(engine.evaluateTruth(new Uint8Array(msg.bytes), msg.kind)),
+  evaluate: (msg) => engine.evaluateTruth(new Uint8Array(msg.bytes), msg.kind),
   loadColony: (msg) => {
-    const [width, height, heldoutFrom, ...counts] = engine.loadColony(msg.width, msg.height, msg.seed, msg.size ?? 1);
+    const info = engine.loadColony(msg.width, msg.height, msg.seed, msg.size ?? 1);
     imageFile = null;
     const rgba = engine.imageRgba(NaN, NaN);
-    return [{ width, height, heldoutFrom, rgba, counts }, [rgba.buffer]];
+    return [{ ...info, rgba }, [rgba.buffer]];
   },
   bench: async (msg, progress) => {
-    const figures = await engine.bench(msg.width, msg.height, JSON.stringify(msg.plan), (figure) => progress({ figure }));
+    const figures = await engine.bench(msg.width, msg.height, msg.plan, (figure) => progress({ figure }));
     return { figures };
   },
   loadClassLabels: (msg) => ({ counts: Array.from(engine.loadClassLabels(new Uint8Array(msg.bytes))) }),
@@ -297,8 +285,8 @@ const REQUESTS = {
   patch: (msg) => {
     const at = (x, y) => ({ x, y, values: engine.patchAt(x, y), label: engine.classAt(x, y) });
     const clicked = at(msg.x, msg.y);
-    const twin = clicked.label >= 0 ? engine.lookalike(msg.x, msg.y) : [];
-    return { clicked, twin: twin.length === 2 ? at(twin[0], twin[1]) : null };
+    const twin = clicked.label >= 0 ? engine.lookalike(msg.x, msg.y) : null;
+    return { clicked, twin: twin ? at(twin.x, twin.y) : null };
   },
   describe: (msg) => ({ spec: Engine.describe(msg.arch) }),
   smoothed: (msg) => {
@@ -306,20 +294,9 @@ const REQUESTS = {
     return [{ p }, [p.buffer]];
   },
   labelledAreas: () => ({ areas: Array.from(engine.labelledCellAreas()) }),
-  ksTest: (msg) => {
-    const [d, p] = Engine.ksTest(new Uint32Array(msg.a), new Uint32Array(msg.b));
-    return { d, p };
-  },
+  ksTest: (msg) => Engine.ksTest(new Uint32Array(msg.a), new Uint32Array(msg.b)),
   newNetwork: (msg) => ({ text: engine.newNetwork(msg.arch, msg.seed) }),
-  presets: () => {
-    const [median, threshold, growTo, minArea, rim, minContrast] = Engine.postDefaults();
-    const [maxPixels, maxFileBytes] = Engine.limits();
-    return {
-      limits: { maxPixels, maxFileBytes },
-      presets: Engine.presets().map(([name, text, about, params]) => ({ name, text, about, params })),
-      post: { median, threshold, growTo, minArea, rim, minContrast },
-    };
-  },
+  defaults: () => Engine.defaults(),
   train: (msg, progress) => train(msg, progress),
   compareTrain: (msg, progress) => compareTrain(msg, progress),
   segment: async (msg, progress) => {
@@ -335,7 +312,7 @@ const REQUESTS = {
     return [{ probs, ms: performance.now() - t0 }, [probs.buffer]];
   },
   cells: (msg) => {
-    const found = engine.cells(msg.median, msg.threshold, msg.growTo, msg.minArea, msg.rim ?? 0, msg.minContrast ?? 0);
+    const found = engine.cells(msg);
     const { labels, areas, centroids, lengths } = found;
     found.free();
     return [{ labels, areas, centroids, lengths }, [labels.buffer, areas.buffer, centroids.buffer, lengths.buffer]];
@@ -355,13 +332,12 @@ const REQUESTS = {
     const file = Engine.sessionUnpack(new Uint8Array(msg.bytes));
     const [meta, paint, network] = [file.meta, file.paint, file.network];
     file.free();
-    return [{ meta: JSON.parse(meta), paint, network }, [paint.buffer, network.buffer]];
+    return [{ meta, paint, network }, [paint.buffer, network.buffer]];
   },
   batchBegin: () => engine.batchBegin(),
   // Between pages the engine awaits this callback's promise: a task later, a Stop (the
   // 'cancel' signal) has come in or not, and the file ends there if it has.
   batchFile: async (msg, progress) => {
-    const { median, threshold, growTo, minArea, rim, minContrast } = msg.settings;
     control.cancelled = false;
     let stoppedAt = null;
     const betweenPages = async (done, total) => {
@@ -371,7 +347,7 @@ const REQUESTS = {
       return stoppedAt === null;
     };
     const rows = await engine.batchFile(new Uint8Array(msg.bytes), msg.name, msg.channel ?? -1, msg.ensemble ?? true, Boolean(msg.withTrained), msg.factor,
-      median, threshold, growTo, minArea, rim, minContrast, msg.micron, betweenPages);
+      msg.settings, msg.micron, betweenPages);
     return { rows, stoppedAt };
   },
   batchFinish: () => {

@@ -31,8 +31,10 @@
 //! `batch` runs it over every page of many files (one table of cells, a summary row per
 //! page); `bench` times the network densely, patch by patch and in training; `web` is the
 //! wasm-bindgen surface over a `session` (the page's state in one place: image, labels,
-//! paint, networks, the run in progress, the last result), and `src/bin/cellseg.rs` the CLI.
+//! paint, networks, the run in progress, the last result), its messages typed in `api`
+//! (what the worker sends and gets back, as serde structs), and `src/bin/cellseg.rs` the CLI.
 
+pub mod api;
 pub mod batch;
 pub mod bench;
 pub mod core;

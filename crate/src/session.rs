@@ -31,9 +31,10 @@ pub struct Session {
     /// The network being trained (or loaded from a file).
     pub network: Network,
     /// The run training `network`. Fine-tuning samples the image as the networks see it at
-    /// the scale of the day, so a new image, scale or paint ends it (and the page starts the
-    /// next run afresh, as it does when the scale is set by hand).
-    pub trainer: Option<Trainer>,
+    /// the scale of the day, so a new image, scale, labels, paint or network ends it; the
+    /// worker starts the next run afresh when none is left, or when this one learns from
+    /// something else or with another seed than asked ([`RunStatus`]).
+    pub trainer: Option<Run>,
     /// Architectures in training side by side (post 3), apart from the network above.
     pub comparison: Option<Comparison>,
     /// Networks loaded to segment with instead, their maps averaged (the pretrained ones).
@@ -67,6 +68,32 @@ pub struct Session {
     pub auto_scale: Option<ScaleSearch>,
 }
 
+/// What a training run learns from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LearnsFrom {
+    /// The image's labels, the left two thirds (chapter 2).
+    Labels,
+    /// The strokes painted on it (fine-tuning a network to one's own images).
+    Paint,
+}
+
+/// A training run and what it was started on.
+pub struct Run {
+    pub trainer: Trainer,
+    pub learns_from: LearnsFrom,
+    /// The seed it draws its patches with.
+    pub seed: u64,
+}
+
+/// What the page knows of a training run: enough to tell whether to go on with it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunStatus {
+    pub learns_from: LearnsFrom,
+    pub seed: u64,
+}
+
 /// What the page shows of a session, after every call that changes it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -80,8 +107,8 @@ pub struct Status {
     pub checking_scale: bool,
     pub labelled: bool,
     pub painted: bool,
-    /// Whether a training run is ready to take steps.
-    pub trainer: bool,
+    /// The training run ready to take more steps, if any.
+    pub trainer: Option<RunStatus>,
     /// Whether a map (and cells of it) can be cleaned up and exported.
     pub map: bool,
     pub cells: bool,
@@ -190,7 +217,10 @@ impl Session {
             checking_scale: self.auto_scale.as_ref().is_some_and(|s| !s.settled()),
             labelled: self.labels.is_some(),
             painted: self.paint.is_some(),
-            trainer: self.trainer.is_some(),
+            trainer: self.trainer.as_ref().map(|run| RunStatus {
+                learns_from: run.learns_from,
+                seed: run.seed,
+            }),
             map: self.last_map.is_some(),
             cells: self.last_cells.is_some(),
             ensemble: self.ensemble.len(),
@@ -221,8 +251,8 @@ mod tests {
         let seen = s.networks_plane().unwrap();
         let (train, heldout) = heldout_split(seen.width, seen.height);
         let at_scale = labels.paint_resized(seen.width, seen.height);
-        s.trainer = Some(
-            Trainer::new(
+        s.trainer = Some(Run {
+            trainer: Trainer::new(
                 s.network.clone(),
                 &seen,
                 &at_scale,
@@ -232,7 +262,9 @@ mod tests {
                 &s.backend.device,
             )
             .unwrap(),
-        );
+            learns_from: LearnsFrom::Labels,
+            seed: 1,
+        });
         s.paint = Some(labels);
         s.last_map = Some(ProbabilityMap::new(96, 80));
         s.last_cells = Some((Cells::from_labels(vec![0; 96 * 80], 96, 80, 1), Vec::new()));
@@ -245,7 +277,14 @@ mod tests {
     fn a_new_image_resets_all_that_depended_on_the_old_one_and_keeps_the_scale() {
         let mut s = loaded();
         let before = s.status();
-        assert!(before.labelled && before.painted && before.trainer && before.map);
+        assert!(before.labelled && before.painted && before.map);
+        assert_eq!(
+            before.trainer,
+            Some(RunStatus {
+                learns_from: LearnsFrom::Labels,
+                seed: 1
+            })
+        );
         assert!(before.cells && before.checking_scale);
         let (plane, _) = colony(64, 48, 9);
         s.replace_image(plane, None, None);
@@ -259,7 +298,7 @@ mod tests {
                 checking_scale: false,
                 labelled: false,
                 painted: false,
-                trainer: false,
+                trainer: None,
                 map: false,
                 cells: false,
                 ensemble: 0,
@@ -278,7 +317,10 @@ mod tests {
             &s.networks_plane().unwrap(),
             s.image.as_ref().unwrap()
         ));
-        assert!(!s.status().trainer, "the run sampled the plane at ×0.5");
+        assert!(
+            s.status().trainer.is_none(),
+            "the run sampled the plane at ×0.5"
+        );
         s.set_scale(2.0);
         assert_eq!(s.status().networks_see, Some((192, 160)));
     }
