@@ -434,6 +434,41 @@ test('a dropped image\'s automatic scale is checked by the cells found, as the C
   assert.deepEqual([fresh.map, fresh.cells, fresh.trainer, fresh.labelled], [false, false, null, false]);
 });
 
+// Not phase contrast: bright rods on black, as fluorescence shows cells (crate/tests/quality.rs
+// draws the same field). What the networks find there wants a scale far out of reach, and the
+// page says the result is doubtful instead of passing it off as settled.
+const brightRods = (x, y) => {
+  let v = 0;
+  for (let k = 0; k < 25; k++) {
+    const [cy, cx] = [20 + (k * 97) % 216, 20 + (k * 61) % 280];
+    const [s, c] = [Math.sin(k * 0.7), Math.cos(k * 0.7)];
+    const along = (x - cx) * c + (y - cy) * s;
+    const across = -(x - cx) * s + (y - cy) * c;
+    const d = Math.hypot(Math.max(Math.abs(along) - 12, 0), across);
+    v += Math.min(1, Math.max(0, 1 - (d - 5)));
+  }
+  return Math.round(1000 + 3000 * v + ((x * 7 + y * 13) % 5) * 4);
+};
+
+test('bright cells on black get a scale said to be doubtful, not a settled one', async () => {
+  const page = await browser.open('?backend=cpu');
+  await page.setInputFiles('#file', { name: 'bright.tif', mimeType: 'image/tiff', buffer: tiff16([{ width: 320, height: 256, value: brightRods }]) });
+  await page.waitForFunction(() => window.cellseg.image?.name === 'bright.tif' && /^Scale ×/.test(document.getElementById('scale-status').textContent) && window.cellseg.jobs === 0);
+  await page.selectOption('#crop', '0');
+  await page.click('#segment');
+  await page.waitForFunction(() => window.cellseg.session?.checkingScale === false && window.cellseg.session?.cells && window.cellseg.jobs === 0, null, { timeout: 240_000 });
+  const how = await page.textContent('#scale-status');
+  console.log(`bright rods: ${how}`);
+  assert.match(how, /the scale is doubtful, and so are the cells/, how);
+  assert.doesNotMatch(how, /as expected/, how);
+  assert.ok(await page.$eval('#scale-status', (el) => el.classList.contains('bad')), 'shown as a warning');
+  // a scale set by hand is the user's: no warning left over
+  await page.fill('#scale', '0.5');
+  await page.locator('#scale').blur();
+  await page.waitForFunction(() => /× 0\.500/.test(document.getElementById('scale-status').textContent));
+  assert.equal(await page.$eval('#scale-status', (el) => el.classList.contains('bad')), false);
+});
+
 test('many files: every page of each segments into one zip and one table; a broken file gets its row', async () => {
   const page = await browser.open('?backend=cpu');
   const stack = tiff16([{ width: 120, height: 90, value: rods(0) }, { width: 120, height: 90, value: rods(12) }]);

@@ -36,6 +36,7 @@ export class OwnImages {
 
   async setScale(factor) {
     const { width, height } = await this.run('setScale', { factor });
+    this.$('scale-status').classList.remove('bad');
     this.state.scale = factor;
     this.status('scale-status', factor === 1
       ? 'The networks see the image as it is.'
@@ -47,6 +48,7 @@ export class OwnImages {
   // against the width of the cells found there (`checkScale`, after each Segment).
   async autoScale() {
     const { factor, reason, width, height, why } = await this.run('estimateScale');
+    this.$('scale-status').classList.remove('bad');
     if (factor === null) {
       this.$('scale').value = '1.000';
       await this.setScale(1);
@@ -71,6 +73,8 @@ export class OwnImages {
     this.status('scale-status', check.again
       ? `${how}: segmenting again at ${check.width} × ${check.height}…`
       : `${how}.`);
+    // a scale the cells could not confirm is said as a warning, not as an answer
+    this.$('scale-status').classList.toggle('bad', Boolean(check.doubt));
     return check.again;
   }
 

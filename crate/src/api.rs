@@ -76,6 +76,8 @@ pub struct ScaleCheck {
     pub height: usize,
     /// The whole story of the search so far.
     pub how: String,
+    /// Why the scale it settled at is doubtful, where it is.
+    pub doubt: Option<String>,
 }
 
 /// The median width of the cells found and the scale factor it gives; none without cells.

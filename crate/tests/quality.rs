@@ -420,7 +420,56 @@ fn sparse_fields_and_other_cell_sizes_find_their_cells_and_nothing_else() {
             "size ×{size}: scale ×{factor}"
         );
         assert!(f1(&r) > 0.8, "size ×{size}: {r:?}");
+        assert_eq!(
+            search.doubt(),
+            None,
+            "phase-contrast cells leave no doubt: {how}"
+        );
     }
+}
+
+/// Not phase contrast: bright rods on a dark field, as a fluorescence image shows cells. The
+/// networks know dark cells with bright halos; here they find a few huge "cells" (the field
+/// between the rods), which want a scale far beyond what the checks may reach. The result
+/// must say it is doubtful rather than pass for an answer.
+#[test]
+fn bright_cells_on_black_are_said_to_be_doubtful() {
+    let b = Backend::cpu();
+    let nets = ensemble(&b);
+    let (w, h) = (320usize, 256usize);
+    let mut data = vec![0f32; w * h];
+    for k in 0..25usize {
+        let (cy, cx) = (
+            (20 + (k * 97) % (h - 40)) as f32,
+            (20 + (k * 61) % (w - 40)) as f32,
+        );
+        let (sin, cos) = (k as f32 * 0.7).sin_cos();
+        for (i, v) in data.iter_mut().enumerate() {
+            let (x, y) = ((i % w) as f32 - cx, (i / w) as f32 - cy);
+            let (along, across) = (x * cos + y * sin, -x * sin + y * cos);
+            let d = ((along.abs() - 12.0).max(0.0).powi(2) + across * across).sqrt();
+            *v += (1.0 - (d - 5.0)).clamp(0.0, 1.0);
+        }
+    }
+    for (i, v) in data.iter_mut().enumerate() {
+        *v += ((i % w * 7 + i / w * 13) % 5) as f32 * 0.0013;
+    }
+    let image = as_loaded(Plane::new(w, h, data), 1000.0, 3000.0);
+    let whole = Rect::new(0, 0, w, h);
+    let (_, search) = pollster::block_on(segment_auto(
+        &nets,
+        &image,
+        whole,
+        &PostConfig::default(),
+        &b,
+        &mut |_, _| {},
+    ))
+    .unwrap();
+    let how = search.how();
+    eprintln!("{how}");
+    let doubt = search.doubt().unwrap_or_else(|| panic!("no doubt: {how}"));
+    assert!(doubt.contains("may not be cells"), "{doubt}");
+    assert!(!how.contains("as expected"), "{how}");
 }
 
 /// `fields` as a 16-bit TIFF stack, as a camera writes them (`offset + gain · v`).

@@ -775,6 +775,9 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
                 &mut report,
             ))?;
             say(&progress, search.how());
+            if let Some(doubt) = search.doubt() {
+                say(&progress, format!("warning: {doubt}"));
+            }
             result
         }
         ScaleChoice::Factor(factor) => pollster::block_on(segment_cells(

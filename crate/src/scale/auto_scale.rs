@@ -42,6 +42,8 @@ pub struct ScaleSearch {
     checks: String,
     /// How many cells agreed with the scale, where they did without the octave limit.
     confirmed_by: Option<usize>,
+    /// Why the answer is doubtful, where a limit held the scale from where the cells wanted.
+    doubt: Option<String>,
 }
 
 /// What one check of the cells found concluded.
@@ -91,6 +93,7 @@ impl ScaleSearch {
             reason,
             checks: String::new(),
             confirmed_by: None,
+            doubt: None,
         }
     }
 
@@ -111,6 +114,14 @@ impl ScaleSearch {
         self.confirmed_by
     }
 
+    /// Why the scale it settled at is doubtful, where it is: the cells found there wanted a
+    /// scale beyond what the checks may reach, so they may not be cells as the networks know
+    /// them (fluorescence, an inverted image, a field of debris, a whole colony taken for one
+    /// cell). Said with the result, never kept quiet.
+    pub fn doubt(&self) -> Option<&str> {
+        self.doubt.as_deref()
+    }
+
     /// Why the search started where it did, in words.
     pub fn reason(&self) -> &str {
         &self.reason
@@ -128,9 +139,25 @@ impl ScaleSearch {
         if self.settled {
             return Check::NotSettled;
         }
-        let (outcome, limited, measured) = self.judge(cells);
+        let at = self.factor;
+        let (outcome, wanted, measured) = self.judge(cells);
         if let Check::Agrees { .. } = outcome {
-            self.confirmed_by = (!limited).then_some(measured);
+            self.confirmed_by = wanted.is_none().then_some(measured);
+        }
+        // a check the limits held: doubtful unless a later one agrees within them
+        match (wanted, outcome) {
+            (Some(wanted), Check::Again { width, .. } | Check::Agrees { width }) => {
+                let (low, high) = self.reach();
+                self.doubt = Some(format!(
+                    "the cells found at ×{at:.3} are {width:.1} px wide and would want \
+                     ×{wanted:.3}, beyond what the checks may reach (×{low:.3}–×{high:.3}): \
+                     the scale is doubtful, and so are the cells, which may not be cells as \
+                     the networks know them (phase-contrast rods, dark with bright halos); \
+                     check the result, or set the scale by hand"
+                ));
+            }
+            (None, Check::Agrees { .. }) => self.doubt = None,
+            _ => {}
         }
         match outcome {
             Check::Again { factor, width } => {
@@ -142,11 +169,10 @@ impl ScaleSearch {
                 self.factor = factor;
                 self.rounds += 1;
             }
-            Check::Agrees { width } => {
-                self.checks.push_str(&format!(
-                    "; the cells found are {width:.1} px wide, as expected"
-                ));
-            }
+            Check::Agrees { width } if wanted.is_none() => self.checks.push_str(&format!(
+                "; the cells found are {width:.1} px wide, as expected"
+            )),
+            Check::Agrees { .. } => {}
             Check::TooFew => self.checks.push_str(&format!(
                 "; fewer than {MIN_CELLS} cells found there to check it by"
             )),
@@ -155,25 +181,36 @@ impl ScaleSearch {
             )),
         }
         self.settled = !matches!(outcome, Check::Again { .. });
+        if let (true, Some(doubt)) = (self.settled, &self.doubt) {
+            self.checks.push_str(&format!("; {doubt}"));
+        }
         outcome
     }
 
-    /// What `cells` say, whether a limit (the octave, the factors offered) held the scale
-    /// they gave away from it, and how many cells were measured (those large enough to count:
-    /// specks of debris beside one rod do not confirm a scale).
-    fn judge(&self, cells: &Cells) -> (Check, bool, usize) {
+    /// The scales the checks may reach: an octave either way from the start, within the
+    /// factors offered.
+    fn reach(&self) -> (f64, f64) {
+        (
+            (self.first / REACH).max(scale::MIN_FACTOR),
+            (self.first * REACH).min(scale::MAX_FACTOR),
+        )
+    }
+
+    /// What `cells` say; the scale they wanted where a limit (the octave, the factors
+    /// offered) held it away from that; and how many cells were measured (those large enough
+    /// to count: specks of debris beside one rod do not confirm a scale).
+    fn judge(&self, cells: &Cells) -> (Check, Option<f64>, usize) {
         // the check itself goes on with a rod among specks (its width is still a width, and
         // a scale that shrinks the specks below the smallest cell is the better for it); only
         // confirming a scale for others to keep needs cells that were measured
         let Some((width, measured)) =
             scale::typical_width_measured(cells).filter(|_| cells.count() >= MIN_CELLS)
         else {
-            return (Check::TooFew, false, 0);
+            return (Check::TooFew, None, 0);
         };
         let wanted = scale::TUTORIAL_CELL_WIDTH / width;
-        let next = wanted
-            .clamp(self.first / REACH, self.first * REACH)
-            .clamp(scale::MIN_FACTOR, scale::MAX_FACTOR);
+        let (low, high) = self.reach();
+        let next = wanted.clamp(low, high);
         let check = if (next / self.factor - 1.0).abs() <= AGREE {
             Check::Agrees { width }
         } else if self.rounds == CHECKS {
@@ -186,7 +223,7 @@ impl ScaleSearch {
         };
         // held by a limit: the scale the cells want lies beyond it, not within the agreement
         let limited = (wanted / next - 1.0).abs() > AGREE;
-        (check, limited, measured)
+        (check, limited.then_some(wanted), measured)
     }
 }
 
@@ -229,6 +266,7 @@ mod tests {
         assert_eq!(search.factor(), 1.0);
         assert!(search.how().contains("as expected"), "{}", search.how());
         assert_eq!(search.confirmed_by(), Some(5), "five cells agreed");
+        assert_eq!(search.doubt(), None);
     }
 
     #[test]
@@ -266,6 +304,24 @@ mod tests {
         // the cells, put the scale there
         assert!(matches!(search.check(&wide), Check::Agrees { .. }));
         assert_eq!(search.confirmed_by(), None);
+        // and the search says the answer is doubtful rather than "as expected"
+        let doubt = search.doubt().expect("a doubt");
+        assert!(
+            doubt.contains("would want ×0.24") && doubt.contains("×0.500–×2.000"),
+            "{doubt}"
+        );
+        assert!(!search.how().contains("as expected"), "{}", search.how());
+        // so is finding too few cells once the limit held the scale (bright blobs on black
+        // taken for a few huge cells), and a later agreement within reach clears it
+        let mut search = ScaleSearch::from(1.0, "given".into());
+        search.check(&wide);
+        assert_eq!(search.check(&rods(2, 52)), Check::TooFew);
+        assert!(search.doubt().is_some() && search.how().ends_with("by hand"));
+        let mut search = ScaleSearch::from(1.0, "given".into());
+        search.check(&rods(5, 40));
+        assert!(search.doubt().is_some(), "held at the octave's edge so far");
+        assert!(matches!(search.check(&rods(5, 25)), Check::Agrees { .. }));
+        assert_eq!((search.doubt(), search.confirmed_by()), (None, Some(5)));
 
         // cells that never agree (each segmentation finds them at another width) stop after
         // CHECKS rounds, and the search says so

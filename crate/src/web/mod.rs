@@ -457,6 +457,7 @@ impl Engine {
             }
             let again = matches!(search.check(found), Check::Again { .. });
             let (factor, how) = (search.factor(), search.how());
+            let doubt = search.doubt().map(str::to_string);
             if again {
                 s.set_scale(factor);
             }
@@ -467,6 +468,7 @@ impl Engine {
                 width: plane.width,
                 height: plane.height,
                 how,
+                doubt,
             })
         })
     }
