@@ -15,6 +15,8 @@ import { Batch } from './batch.js';
 import { autosave } from './autosave.js';
 import { cellsImage } from './cells.js';
 import { Training } from './training.js';
+import { Sessions } from './sessions.js';
+import { state, applyStatus } from './store.js';
 
 const UPSTREAM = 'https://raw.githubusercontent.com/levinejh/simple-cell-seg-demo/master/';
 const params = new URLSearchParams(location.search);
@@ -28,27 +30,10 @@ let client = newClient();
 function newClient() {
   const c = new WorkerClient(new URL('./worker.js', import.meta.url));
   c.onEvent = (e) => onWorkerEvent(e);
-  c.onStatus = (status) => { state.session = status; };
+  c.onStatus = applyStatus;
   return c;
 }
 
-// What is loaded; also read by the browser tests.
-const state = {
-  image: null, // {width, height, rgba}
-  labelled: false,
-  crop: { x: 0, y: 0 },
-  training: false,
-  jobs: 0, // requests running other than training
-  trainedSteps: 0,
-  curve: { step: [], batch: [], heldout: [], loss: [] },
-  lastProbs: null,
-  lastCells: null, // {labels, areas, rect} of lastProbs after the clean-up
-  compare: null,
-  ensembleSize: 0, // pretrained networks loaded into the worker
-  // the worker's session after its last reply (crate/src/session.rs, Status): image,
-  // networksSee, scale, checkingScale, labelled, painted, trainer, map, cells, ensemble
-  session: null,
-};
 window.cellseg = state;
 window.cellsegClient = client; // for tools/soak.mjs (memory figures)
 
@@ -244,6 +229,23 @@ const own = new OwnImages({
   },
   saved: () => training.autosaveNetwork(), // the fine-tuned network survives a reload too
   replaced: (text) => networkReplaced(text),
+});
+
+const sessions = new Sessions({
+  run,
+  $,
+  state,
+  painter,
+  own,
+  setStatus,
+  showError,
+  download: (blob, name) => download(blob, name),
+  networkReplaced: (text, bytes) => networkReplaced(text, bytes),
+  settingsApplied: () => {
+    $('threshold-slider').value = $('threshold').value;
+    syncLink?.();
+  },
+  applyLink,
 });
 
 // ---- backend -------------------------------------------------------------------------
@@ -516,7 +518,7 @@ function imageLoaded(reply, name) {
   setStatus('train-status', 'Training needs labels for this image.');
   enable();
   // the image a loaded session was waiting for: its paint and scale come back
-  state.sessionApplied = sameImage(state.pendingSession?.image, imageRef()) ? applySessionToImage().catch(() => {}) : null;
+  sessions.imageLoaded();
 }
 
 function labelsLoaded(counts) {
@@ -566,11 +568,11 @@ async function loadFiles(files) {
   }
   const npy = files.filter((f) => f.name.toLowerCase().endsWith('.npy'));
   const weights = files.filter((f) => f.name.toLowerCase().endsWith('.cellseg'));
-  const sessions = files.filter((f) => f.name.toLowerCase().endsWith('.cellseg-session'));
+  const sessionFiles = files.filter((f) => f.name.toLowerCase().endsWith('.cellseg-session'));
   const isTruth = (f) => /truth|ground|_gt\b/i.test(f.name);
   const isLabels = (f) => !isTruth(f) && /class|label|mask/i.test(f.name);
   const truth = files.filter(isTruth);
-  const other = (f) => npy.includes(f) || weights.includes(f) || sessions.includes(f);
+  const other = (f) => npy.includes(f) || weights.includes(f) || sessionFiles.includes(f);
   const images = files.filter((f) => !other(f) && !isLabels(f) && !truth.includes(f));
   const labels = files.filter((f) => !other(f) && isLabels(f));
   if (images.length > 1) {
@@ -612,7 +614,10 @@ async function loadFiles(files) {
       setStatus('train-status', `Loaded weights: ${text}`);
     }
     for (const f of truth) await own.evaluate(f);
-    for (const f of sessions) await loadSession(f);
+    for (const f of sessionFiles) {
+      await sessions.load(f);
+      refreshCells();
+    }
   } catch (e) {
     showError(`${e.message}`);
   }
@@ -891,70 +896,6 @@ function download(blob, name) {
   setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }
 
-// ---- sessions ----------------------------------------------------------------------
-
-// The image the paint belongs to, as a session names it (the image itself is not saved).
-function imageRef() {
-  if (!state.image) return null;
-  const { name, width, height } = state.image;
-  return { name, page: state.imageFile?.page ?? 0, channel: state.imageFile?.channel ?? -1, width, height };
-}
-
-const sameImage = (a, b) => a && b && ['name', 'page', 'channel', 'width', 'height'].every((k) => a[k] === b[k]);
-
-// One file (crate `session`): the image's name, the paint, the network and the settings.
-async function saveSession() {
-  try {
-    const { bytes: network } = await run('saveWeights');
-    const image = imageRef();
-    const paint = image && painter.painted ? painter.classes.slice() : new Uint8Array(0);
-    const meta = { image, scale: state.scale || 1, settings: location.search.slice(1) };
-    const { bytes } = await run('sessionPack', { meta, paint, network }, { transfer: [paint.buffer, network.buffer] });
-    const stem = (image?.name ?? 'cellseg').replace(/\.[^.]*$/, '');
-    download(new Blob([bytes], { type: 'application/zip' }), `${stem}.cellseg-session`);
-    setStatus('data-status', `${$('data-status').textContent.replace(/ Session saved\.$/, '')} Session saved.`);
-  } catch (e) {
-    showError(`The session could not be saved: ${e.message}`);
-  }
-}
-
-// Settings and network at once; the scale and paint with their image, now if it is the one
-// loaded, else when it is loaded next.
-async function loadSession(file) {
-  const bytes = await file.arrayBuffer();
-  const { meta, paint, network } = await run('sessionUnpack', { bytes }, { transfer: [bytes] });
-  applyLink($, `?${meta.settings}`);
-  $('threshold-slider').value = $('threshold').value;
-  syncLink?.();
-  if (network.length) {
-    const copy = network.slice(0).buffer;
-    const { text } = await run('loadWeights', { bytes: network.buffer }, { transfer: [network.buffer] });
-    networkReplaced(text, copy);
-    setStatus('train-status', `Network from the session: ${text}`);
-  }
-  state.pendingSession = { image: meta.image, paint, scale: meta.scale };
-  if (sameImage(meta.image, imageRef())) await applySessionToImage();
-  else if (meta.image) {
-    const page = meta.image.page ? `, page ${meta.image.page + 1}` : '';
-    setStatus('data-status', `Session ${file.name} loaded: load ${meta.image.name}${page} (${meta.image.width} × ${meta.image.height}) to get its paint and scale back.`);
-  }
-  refreshCells();
-}
-
-async function applySessionToImage() {
-  const { paint, scale } = state.pendingSession;
-  state.pendingSession = null;
-  if (scale && scale !== state.scale) {
-    $('scale').value = String(scale);
-    await own.setScale(scale).catch(() => {});
-  }
-  if (paint.length) {
-    painter.reset(state.image.width, state.image.height);
-    painter.restore(paint);
-  }
-  setStatus('data-status', `${state.image.name}: the session's ${paint.length ? 'paint and ' : ''}scale × ${state.scale} are back.`);
-}
-
 async function saveWeights() {
   try {
     const { bytes } = await run('saveWeights');
@@ -1067,7 +1008,7 @@ async function showProbability() {
   state.smoothed = null;
   if ($('prob-class').value === 'smoothed') {
     try {
-      state.smoothed = (await run('smoothed', { radius: Number($('median').value) })).p;
+      state.smoothed = (await run('smoothedCellProbability', { radius: Number($('median').value) })).p;
     } catch { /* shown */ }
   }
   drawResults();
@@ -1082,7 +1023,7 @@ $('arch').addEventListener('change', () => newNetwork().catch(() => {}));
 $('segment').addEventListener('click', () => segmentCrop({ checkScale: true }));
 $('compare').addEventListener('click', compare);
 $('save').addEventListener('click', saveWeights);
-$('save-session').addEventListener('click', saveSession);
+$('save-session').addEventListener('click', () => sessions.save());
 // a stack's pages (a time-lapse, a z-stack) all at once, with the channel shown
 $('segment-pages').addEventListener('click', () => {
   const done = batch.segmentAll([state.imageSource], state.imageFile?.channel ?? -1);
@@ -1093,7 +1034,7 @@ $('export').addEventListener('click', async () => {
   const what = $('export-what').value;
   const format = $('export-format').value;
   try {
-    const { bytes } = await run('export', { what, format });
+    const { bytes } = await run('exportCells', { what, format });
     const name = (state.image?.name ?? 'image').replace(/\.[^.]*$/, '');
     const { x, y } = state.lastCells.rect;
     const tiff = format === 'tiff' || what === 'probabilities'; // the float32 stack is TIFF only

@@ -166,7 +166,7 @@ export class OwnImages {
   async evaluate(file) {
     try {
       const bytes = await file.arrayBuffer();
-      const reply = await this.run('evaluate', { bytes, kind: this.$('truth-kind').value }, { transfer: [bytes] });
+      const reply = await this.run('evaluateTruth', { bytes, kind: this.$('truth-kind').value }, { transfer: [bytes] });
       this.state.evaluation = reply;
       const r = reply.report;
       const [x, y, w, h] = reply.crop;

@@ -18,7 +18,7 @@ export class Sizes {
 
   /** Keeps the labelled cells of the image just labelled as the reference sample. */
   async setReference(name) {
-    const { areas } = await this.request('labelledAreas');
+    const { areas } = await this.request('labelledCellAreas');
     this.reference = { name, areas };
   }
 

@@ -228,7 +228,9 @@ async function handle(msg) {
 }
 
 // The requests the page may send, by name: each takes the message and a progress callback
-// and returns its reply (or [reply, transferables]).
+// and returns its reply (or [reply, transferables]). A request named as an Engine method
+// calls that method and passes its typed reply on (crate/src/api.rs); the others (init,
+// train, segment, patch, histograms, batchFile, ...) are a few calls of the engine together.
 const REQUESTS = {
   init: (msg) => start(msg),
   loadImage: (msg) => loadImage(new Uint8Array(msg.bytes), msg.page ?? 0, msg.channel ?? -1),
@@ -258,7 +260,7 @@ const REQUESTS = {
   factorFor: (msg) => ({ factor: Engine.factorFor(msg.length) }),
   setPaint: (msg) => ({ counts: Array.from(engine.setPaint(new Uint8Array(msg.classes))) }),
   usePretrained: (msg) => ({ text: engine.usePretrained(msg.index) }),
-  evaluate: (msg) => engine.evaluateTruth(new Uint8Array(msg.bytes), msg.kind),
+  evaluateTruth: (msg) => engine.evaluateTruth(new Uint8Array(msg.bytes), msg.kind),
   loadColony: (msg) => {
     const info = engine.loadColony(msg.width, msg.height, msg.seed, msg.size ?? 1);
     imageFile = null;
@@ -289,11 +291,11 @@ const REQUESTS = {
     return { clicked, twin: twin ? at(twin.x, twin.y) : null };
   },
   describe: (msg) => ({ spec: Engine.describe(msg.arch) }),
-  smoothed: (msg) => {
+  smoothedCellProbability: (msg) => {
     const p = engine.smoothedCellProbability(msg.radius);
     return [{ p }, [p.buffer]];
   },
-  labelledAreas: () => ({ areas: Array.from(engine.labelledCellAreas()) }),
+  labelledCellAreas: () => ({ areas: Array.from(engine.labelledCellAreas()) }),
   ksTest: (msg) => Engine.ksTest(new Uint32Array(msg.a), new Uint32Array(msg.b)),
   newNetwork: (msg) => ({ text: engine.newNetwork(msg.arch, msg.seed) }),
   defaults: () => Engine.defaults(),
@@ -317,7 +319,7 @@ const REQUESTS = {
     found.free();
     return [{ labels, areas, centroids, lengths }, [labels.buffer, areas.buffer, centroids.buffer, lengths.buffer]];
   },
-  export: (msg) => {
+  exportCells: (msg) => {
     const bytes = engine.exportCells(msg.what, msg.format);
     return [{ bytes }, [bytes.buffer]];
   },
