@@ -183,6 +183,25 @@ test('a colour PNG offers its channels; a JPEG loads; cells download as CSV rows
     assert.ok(mean > 1 && mean < 255, `intensity in the file's 8-bit units: ${mean}`);
   }
   assert.equal(await page.locator('#cells-table tbody tr').count(), cells);
+
+  // the same cells for QuPath: a polygon each, in image coordinates, with the CSV's measures
+  const [geo] = await Promise.all([page.waitForEvent('download'), page.click('#download-geojson')]);
+  assert.match(geo.suggestedFilename(), /^phase-cells\.geojson$/);
+  const collection = JSON.parse((await (await geo.createReadStream()).toArray().then(Buffer.concat)).toString());
+  assert.equal(collection.type, 'FeatureCollection');
+  assert.equal(collection.features.length, cells);
+  console.log(`GeoJSON: ${cells} cells`);
+  const crop = await page.evaluate(() => window.cellseg.lastCells.rect);
+  for (const [k, feature] of collection.features.entries()) {
+    assert.equal(feature.geometry.type, 'Polygon');
+    const ring = feature.geometry.coordinates[0];
+    assert.deepEqual(ring[0], ring.at(-1), 'a closed ring');
+    for (const [x, y] of ring) {
+      assert.ok(x >= crop.x && x <= crop.x + crop.width && y >= crop.y && y <= crop.y + crop.height, `inside the crop: ${x}, ${y}`);
+    }
+    const row = Object.fromEntries(csv[k + 1].split(',').map((v, i) => [header[i], v]));
+    assert.equal(feature.properties.measurements['Area px'], Number(row.area_px));
+  }
 });
 
 test('painted strokes fine-tune the pretrained network and change its prediction; undo works', async () => {

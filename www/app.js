@@ -62,6 +62,7 @@ function enable() {
   $('arch-use').disabled = !idle || !architectures.valid;
   $('download-csv').disabled = !state.lastCells;
   $('download-rois').disabled = !state.lastCells;
+  $('download-geojson').disabled = !state.lastCells;
   batch?.enable(idle);
   const stack = state.imageFile?.pages > 1 && state.imageSource?.name === state.image?.name;
   $('segment-pages').hidden = !stack;
@@ -1058,7 +1059,13 @@ $('download-rois').addEventListener('click', async () => {
     download(new Blob([zip], { type: 'application/zip' }), `${file.replace(/\.[^.]*$/, '')}-rois.zip`);
   } catch { /* shown */ }
 });
-// A new seed means a new run (new patches, new held-out set); learning rate, batch and
-// augmentation apply to the run in progress.
+// QuPath imports the file (File → Import objects) as detections with their measurements.
+$('download-geojson').addEventListener('click', async () => {
+  const file = state.image?.name ?? 'image';
+  try {
+    const { text } = await run('cellsGeojson', {});
+    download(new Blob([text], { type: 'application/geo+json' }), `${file.replace(/\.[^.]*$/, '')}-cells.geojson`);
+  } catch { /* shown */ }
+});
 
 start();

@@ -324,6 +324,7 @@ const REQUESTS = {
     return [{ bytes }, [bytes.buffer]];
   },
   cellsCsv: (msg) => ({ csv: engine.cellsCsv(msg.file, msg.page, msg.micron) }),
+  cellsGeojson: () => ({ text: engine.cellsGeojson() }),
   // what this worker fetched (its package, the networks), for the page to keep offline
   loadedUrls: () => ({ urls: performance.getEntriesByType('resource').map((e) => e.name) }),
   sessionPack: (msg) => {

@@ -181,27 +181,25 @@ impl Engine {
     #[wasm_bindgen(js_name = cellsCsv)]
     pub fn cells_csv(&self, file: &str, page: u32, micron: f64) -> Result<String, JsValue> {
         self.with(|s| {
-            let (found, _) = s
-                .last_cells
-                .as_ref()
-                .ok_or_else(|| err("segment a crop first"))?;
-            let rect = s.last_rect.ok_or_else(|| err("segment a crop first"))?;
-            let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
-            let intensity = match &s.units {
-                Some((units, _)) => Plane::new(
-                    image.width,
-                    image.height,
-                    image.data.iter().map(|&v| units.of(v) as f32).collect(),
-                ),
-                None => (**image).clone(),
-            };
-            let rows = crate::post::measure::measure(found, rect, &intensity);
+            let rows = Engine::measured(s)?;
             let micron = (micron > 0.0).then_some(micron);
             Ok(format!(
                 "{}\n{}",
                 crate::post::measure::HEADER,
                 crate::post::measure::csv_rows(file, page.max(1) as usize, &rows, micron)
             ))
+        })
+    }
+
+    /// The last cells as QuPath's GeoJSON ([`crate::post::geojson`]): one polygon per cell in
+    /// image coordinates, with its measurements (intensities in the file's units).
+    #[wasm_bindgen(js_name = cellsGeojson)]
+    pub fn cells_geojson(&self) -> Result<String, JsValue> {
+        self.with(|s| {
+            let rows = Engine::measured(s)?;
+            let (found, _) = s.last_cells.as_ref().expect("measured");
+            let rect = s.last_rect.expect("measured");
+            Ok(crate::post::geojson::cells(found, rect, &rows).to_string())
         })
     }
 
@@ -217,5 +215,27 @@ impl Engine {
             let rect = s.last_rect.ok_or_else(|| err("segment a crop first"))?;
             crate::post::roi::zip(found, rect).map_err(err)
         })
+    }
+}
+
+impl Engine {
+    /// The measurements of the last cells ([`crate::post::measure`]), intensities in the
+    /// file's units where the file has them.
+    fn measured(s: &Session) -> Result<Vec<crate::post::measure::Measures>, JsValue> {
+        let (found, _) = s
+            .last_cells
+            .as_ref()
+            .ok_or_else(|| err("segment a crop first"))?;
+        let rect = s.last_rect.ok_or_else(|| err("segment a crop first"))?;
+        let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
+        let intensity = match &s.units {
+            Some((units, _)) => Plane::new(
+                image.width,
+                image.height,
+                image.data.iter().map(|&v| units.of(v) as f32).collect(),
+            ),
+            None => (**image).clone(),
+        };
+        Ok(crate::post::measure::measure(found, rect, &intensity))
     }
 }
