@@ -142,17 +142,21 @@ fn weights_load_back_to_the_same_map_and_are_refused_as_a_patch_network() {
 fn crops_stay_inside_the_region_and_clear_of_forgotten_pixels() {
     let (plane, mut labels) = colony(300, 200, 6);
     labels.forget(Rect::new(0, 0, 150, 100));
-    let config = UNetConfig {
-        looks: true,
-        septa_weight: 2.0,
-        ..UNetConfig::default()
-    };
-    let mut sampler = CropSampler::new(&labels, Rect::new(0, 0, 300, 200), config).unwrap();
-    let batch = sampler.batch(&plane, &labels, 20);
-    assert_eq!(batch.pixels.len(), 20 * CROP * CROP);
-    // no crop reached the forgotten corner: every pixel weighs something
-    assert!(batch.weights.iter().all(|&w| w > 0.0));
-    assert!(batch.classes.iter().all(|&c| (0..3).contains(&c)));
+    // the looks' magnification changes as patches have them, and wider (`train --zoom`)
+    for zoom in [1.15, 1.3] {
+        let config = UNetConfig {
+            looks: true,
+            septa_weight: 2.0,
+            zoom,
+            ..UNetConfig::default()
+        };
+        let mut sampler = CropSampler::new(&labels, Rect::new(0, 0, 300, 200), config).unwrap();
+        let batch = sampler.batch(&plane, &labels, 20);
+        assert_eq!(batch.pixels.len(), 20 * CROP * CROP);
+        // no crop reached the forgotten corner: every pixel weighs something
+        assert!(batch.weights.iter().all(|&w| w > 0.0), "zoom {zoom}");
+        assert!(batch.classes.iter().all(|&c| (0..3).contains(&c)));
+    }
     // a region smaller than a crop is refused with a reason
     let small = CropSampler::new(&labels, Rect::new(0, 0, 50, 50), UNetConfig::default());
     assert!(small.err().unwrap().contains("smaller than one"));

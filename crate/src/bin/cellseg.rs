@@ -172,6 +172,10 @@ struct TrainArgs {
     /// for the U-Net, the extra weight of those pixels' loss (0: as any edge pixel).
     #[arg(long, default_value_t = 0.0)]
     septa: f32,
+    /// With --looks, the U-Net's largest magnification change either way, 1..=2 (the
+    /// patches' stays the looks module's ZOOM, 1.15).
+    #[arg(long, default_value_t = cellseg::train::looks::ZOOM, value_parser = zoom_range)]
+    zoom: f32,
     /// Where the networks run.
     #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
     backend: BackendArg,
@@ -567,6 +571,14 @@ fn train(a: TrainArgs) -> Result<()> {
     save_trained(&a, &Model::Patch(trainer.network()))
 }
 
+/// `--zoom`: a magnification change either way, 1..=2.
+fn zoom_range(s: &str) -> Result<f32> {
+    match s.parse::<f32>() {
+        Ok(z) if (1.0..=2.0).contains(&z) => Ok(z),
+        _ => Err(format!("'{s}' is not a zoom between 1 and 2")),
+    }
+}
+
 /// The U-Net's training run (`train --arch unet`): the same flags, crops for patches.
 fn train_unet(
     a: &TrainArgs,
@@ -583,6 +595,7 @@ fn train_unet(
         symmetries: !a.no_augment,
         looks: a.looks,
         septa_weight: a.septa.max(0.0),
+        zoom: a.zoom,
     };
     let initial = match &a.init {
         Some(path) => match weights::model_from_bytes(&read(path)?, &backend.device)

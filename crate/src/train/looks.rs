@@ -51,10 +51,17 @@ impl Look {
     /// A look drawn uniformly (zoom and gain uniform in their logarithm, so shrinking and
     /// growing are equally likely).
     pub fn draw(rng: &mut StdRng) -> Look {
+        Look::draw_zoomed(rng, ZOOM)
+    }
+
+    /// [`Look::draw`] with magnification changes up to `zoom` either way instead of [`ZOOM`]:
+    /// a network that should bear the scale estimate's error on other cells than the
+    /// tutorial's, not only on its own.
+    pub fn draw_zoomed(rng: &mut StdRng, zoom: f32) -> Look {
         let log_uniform =
             |rng: &mut StdRng, top: f32| (rng.random_range(-1.0..1.0f32) * top.ln()).exp();
         Look {
-            zoom: log_uniform(rng, ZOOM),
+            zoom: log_uniform(rng, zoom.max(1.0)),
             blur: if rng.random_bool(0.5) {
                 rng.random_range(0.0..BLUR)
             } else {
@@ -71,7 +78,12 @@ impl Look {
     /// logarithm). Without these patches a network that learnt faint, blurred cells from the
     /// other looks finds "cells" in the stretched mottling of an empty field.
     pub fn empty_field(rng: &mut StdRng) -> Look {
-        let look = Look::draw(rng);
+        Look::empty_field_zoomed(rng, ZOOM)
+    }
+
+    /// [`Look::empty_field`] with magnification changes up to `zoom` either way.
+    pub fn empty_field_zoomed(rng: &mut StdRng, zoom: f32) -> Look {
+        let look = Look::draw_zoomed(rng, zoom);
         let stretch = (rng.random_range(0.0..1.0f32) * EMPTY_FIELD_GAIN.ln()).exp();
         Look {
             gain: look.gain * stretch,

@@ -44,6 +44,9 @@ pub struct UNetConfig {
     pub looks: bool,
     /// Extra weight of the edge pixels between two cells, on top of the edge class's.
     pub septa_weight: f32,
+    /// With `looks`: the largest magnification change either way ([`crate::train::looks::ZOOM`]
+    /// by default).
+    pub zoom: f32,
 }
 
 impl Default for UNetConfig {
@@ -55,6 +58,7 @@ impl Default for UNetConfig {
             symmetries: true,
             looks: false,
             septa_weight: 0.0,
+            zoom: crate::train::looks::ZOOM,
         }
     }
 }
@@ -139,9 +143,9 @@ impl CropSampler {
         for _ in 0..n {
             let look = self.config.looks.then(|| {
                 if self.rng.random_range(0.0..1.0f32) < crate::train::looks::EMPTY_FIELD_SHARE {
-                    Look::empty_field(&mut self.rng)
+                    Look::empty_field_zoomed(&mut self.rng, self.config.zoom)
                 } else {
-                    Look::draw(&mut self.rng)
+                    Look::draw_zoomed(&mut self.rng, self.config.zoom)
                 }
             });
             let zoom = look.map_or(1.0, |l| l.zoom);
