@@ -4,7 +4,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { foreignRequests, launch, tiff16, tiffFloat32, unzip } from './harness.mjs';
 
 const DATA = process.env.CELLSEG_DATA || new URL('../../shared/data/bsubtilis', import.meta.url).pathname;
@@ -451,6 +453,35 @@ test('a dropped image\'s automatic scale is checked by the cells found, as the C
   await page.waitForFunction(() => window.cellseg.image?.name === 'more rods.tif' && window.cellseg.jobs === 0 && window.cellseg.session?.image?.[0] === 100);
   const fresh = await page.evaluate(() => window.cellseg.session);
   assert.deepEqual([fresh.map, fresh.cells, fresh.trainer, fresh.labelled], [false, false, null, false]);
+});
+
+// A lab's folder, picked whole: the images in it and its subfolders (two of them with the same
+// name, a day apart) segment into one zip without overwriting each other; other files stay out.
+test('a folder of images, subfolders too, segments into one zip with a name for each', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'cellseg-folder-'));
+  try {
+    const lab = join(root, 'lab');
+    for (const day of ['day1', 'day2']) mkdirSync(join(lab, day), { recursive: true });
+    writeFileSync(join(lab, 'day1', 'field.tif'), tiff16([{ width: 100, height: 80, value: rods(0) }]));
+    writeFileSync(join(lab, 'day2', 'field.tif'), tiff16([{ width: 100, height: 80, value: rods(7) }]));
+    writeFileSync(join(lab, 'notes.txt'), 'not an image');
+    const page = await browser.open('?backend=cpu');
+    await page.setInputFiles('#batch-folder', lab);
+    assert.equal(await page.textContent('#batch-status'), '2 images to segment (1 other file left out).');
+    await page.selectOption('#batch-scale', 'current');
+    await page.waitForFunction(() => !document.getElementById('batch-run').disabled);
+    await page.click('#batch-run');
+    await page.waitForFunction(() => /^(Done|The run stopped)/.test(document.getElementById('batch-status').textContent), null, { timeout: 300_000 });
+    assert.match(await page.textContent('#batch-status'), /^Done: 2 files, \d+ cells\./);
+    const rows = await page.evaluate(() => window.cellseg.batch.rows);
+    assert.deepEqual(rows.map((r) => [r[0], r[6]]), [['lab/day1/field.tif', 'ok'], ['lab/day2/field.tif', 'ok']]);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#batch-download')]);
+    const names = unzip(readFileSync(await download.path())).map(({ name }) => name).sort();
+    assert.deepEqual(names, ['cells.csv', 'field-2-cells.geojson', 'field-2-labels.tif', 'field-2-rois.zip',
+      'field-cells.geojson', 'field-labels.tif', 'field-rois.zip', 'summary.csv']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 // Not phase contrast: bright rods on black, as fluorescence shows cells (crate/tests/quality.rs
