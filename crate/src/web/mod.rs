@@ -322,7 +322,7 @@ impl Engine {
     /// change.
     #[wasm_bindgen(getter)]
     pub fn trainer(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.state.borrow().status().trainer)
+        self.with(|s| to_js(&s.status().trainer))
     }
 
     /// The presets, the clean-up's default settings and the input limits
