@@ -77,3 +77,6 @@ step train-unet-4x.txt 400 "$bin" train --backend wgpu --image "$image" --labels
   --steps 4800 --batch 16 --lr 1e-3 --lr-final 1e-5 --seed 1 --eval-every 600 \
   --out "$out/unet-gpu-4x.cellseg"
 echo "done in ${SECONDS}s"
+# (OUT then holds at most 8 files: the log, five results and two weights files; steps that
+# print nothing leave no file)
+wait

@@ -43,8 +43,10 @@ function showError(message) {
   box.hidden = !message;
 }
 
+// (a new line is no longer the warning the old one may have been)
 function setStatus(id, text) {
   $(id).textContent = text;
+  $(id).classList.remove('bad');
 }
 
 let batch = null; // the many-files run (set up below, once the page's parts exist)

@@ -21,8 +21,10 @@ export class OwnImages {
     });
   }
 
+  // (a new line is no longer the warning the old one may have been)
   status(id, text) {
     this.$(id).textContent = text;
+    this.$(id).classList.remove('bad');
   }
 
   // ---- scale ----
@@ -36,7 +38,6 @@ export class OwnImages {
 
   async setScale(factor) {
     const { width, height } = await this.run('setScale', { factor });
-    this.$('scale-status').classList.remove('bad');
     this.state.scale = factor;
     this.status('scale-status', factor === 1
       ? 'The networks see the image as it is.'
@@ -48,7 +49,6 @@ export class OwnImages {
   // against the width of the cells found there (`checkScale`, after each Segment).
   async autoScale() {
     const { factor, reason, width, height, why } = await this.run('estimateScale');
-    this.$('scale-status').classList.remove('bad');
     if (factor === null) {
       this.$('scale').value = '1.000';
       await this.setScale(1);

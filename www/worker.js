@@ -144,7 +144,8 @@ async function train(msg, progress) {
   // asked; the session ends it when the image, scale, labels, paint or network change.
   const run = engine.trainer;
   const learnsFrom = msg.fineTune ? 'paint' : 'labels';
-  if (restart || !run || run.learnsFrom !== learnsFrom || run.seed !== seed) {
+  // (the engine takes the seed as a u32, as wasm-bindgen converts a JavaScript number)
+  if (restart || !run || run.learnsFrom !== learnsFrom || run.seed !== seed >>> 0) {
     if (msg.fineTune) engine.startFineTuning(learningRate, batch, seed, augment);
     else engine.startTraining(learningRate, batch, seed, augment);
     progress({ initial: true, step: 0, heldoutMistakes: await engine.heldoutMistakes() });

@@ -76,7 +76,7 @@ pub struct ScaleCheck {
     pub height: usize,
     /// The whole story of the search so far.
     pub how: String,
-    /// Why the scale it settled at is doubtful, where it is.
+    /// Why the scale the search settled at is doubtful, where it is (none while `again`).
     pub doubt: Option<String>,
 }
 
@@ -160,18 +160,32 @@ impl Default for Defaults {
 }
 
 /// The clean-up's settings as the page's form holds them ([`PostConfig`] for the rest).
+/// Counts read from any number a form or a shared link can hold (2.5 → 3, -1 → 0), as
+/// wasm-bindgen's own integer arguments did.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CleanUp {
     /// Median filter radius in pixels.
+    #[serde(deserialize_with = "whole")]
     pub median: u32,
     pub threshold: f32,
     pub grow_to: f32,
+    #[serde(deserialize_with = "whole")]
     pub min_area: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole")]
     pub rim: u32,
     #[serde(default)]
     pub min_contrast: f32,
+}
+
+/// A count from a number: rounded, at least 0; not a number is refused.
+fn whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let v = f64::deserialize(d)?;
+    if v.is_finite() {
+        Ok(v.round().clamp(0.0, u32::MAX as f64) as u32)
+    } else {
+        Err(serde::de::Error::custom(format!("{v} is not a count")))
+    }
 }
 
 impl From<PostConfig> for CleanUp {
@@ -380,6 +394,12 @@ mod tests {
             (old.rim, old.min_contrast, old.config(4).median_radius),
             (0, 0.0, 4)
         );
+        // counts from whatever number a form holds
+        let odd: CleanUp = serde_json::from_value(
+            json!({"median": 2.5, "threshold": 0.8, "growTo": 0.5, "minArea": -3, "rim": 1e12}),
+        )
+        .unwrap();
+        assert_eq!((odd.median, odd.min_area, odd.rim), (3, 0, u32::MAX));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::post::{geojson, roi};
 
 /// The summary table's columns: one row per page (or per file that failed).
 /// `um_per_px` is the pixel size the µm columns used (given, or stated by the file; empty if none).
-pub const SUMMARY_HEADER: &str = "file,page,cells,median_area_px,scale,um_per_px,status";
+pub const SUMMARY_HEADER: &str = "file,page,cells,median_area_px,scale,um_per_px,status,note";
 
 /// One page segmented.
 pub struct Page {
@@ -32,6 +32,9 @@ pub struct Page {
     /// The scale the networks saw the page at, and how it was chosen.
     pub factor: f64,
     pub how: String,
+    /// Why the automatic scale is doubtful, where it is
+    /// ([`crate::scale::auto_scale::ScaleSearch::doubt`]): the summary's note.
+    pub doubt: Option<String>,
     /// How many cells confirmed the scale, where it was found on this page and they did
     /// ([`crate::scale::auto_scale::ScaleSearch::confirmed_by`]).
     pub confirmed_by: Option<usize>,
@@ -49,12 +52,13 @@ impl Page {
         areas.sort_unstable();
         let median = areas.get(areas.len() / 2).copied().unwrap_or(0);
         format!(
-            "{},{},{},{median},{:.3},{},ok\n",
+            "{},{},{},{median},{:.3},{},ok,{}\n",
             measure::quoted(file),
             self.page,
             self.cells.count(),
             self.factor,
-            self.micron.map(|m| m.to_string()).unwrap_or_default()
+            self.micron.map(|m| m.to_string()).unwrap_or_default(),
+            measure::quoted(self.doubt.as_deref().unwrap_or_default())
         )
     }
 }
@@ -63,7 +67,7 @@ impl Page {
 /// segmented, with the reason.
 pub fn failed_summary(file: &str, page: Option<usize>, why: &str) -> String {
     format!(
-        "{},{},,,,,{}\n",
+        "{},{},,,,,{},\n",
         measure::quoted(file),
         page.map(|p| p.to_string()).unwrap_or_default(),
         measure::quoted(&format!("failed: {why}"))
@@ -199,14 +203,17 @@ async fn segment_page(
     normalise(&mut plane);
     let whole = Rect::new(0, 0, plane.width, plane.height);
     let mut quiet = |_: usize, _: usize| {};
-    let (seg, how, confirmed_by) = match scale {
+    let (seg, how, confirmed_by, doubt) = match scale {
         ScaleChoice::Auto => segment_auto(networks, &plane, whole, post, backend, &mut quiet)
             .await
-            .map(|(seg, search)| (seg, search.how(), search.confirmed_by())),
+            .map(|(seg, search)| {
+                let doubt = search.doubt().map(str::to_string);
+                (seg, search.how(), search.confirmed_by(), doubt)
+            }),
         ScaleChoice::Factor(f) => {
             segment_cells(networks, &plane, whole, f, post, backend, &mut quiet)
                 .await
-                .map(|seg| (seg, format!("scale ×{f}, as given"), None))
+                .map(|seg| (seg, format!("scale ×{f}, as given"), None, None))
         }
     }
     .map_err(failed)?;
@@ -217,6 +224,7 @@ async fn segment_page(
         measures: measured,
         factor: seg.factor,
         how,
+        doubt,
         confirmed_by,
         micron,
         cells: seg.cells,
@@ -474,6 +482,7 @@ mod tests {
             cells: cells.clone(),
             factor: 1.0,
             how: String::new(),
+            doubt: None,
             confirmed_by: None,
             micron: None,
             rows: measure::csv_rows("s.tif", number, &measures, None),
@@ -508,7 +517,7 @@ mod tests {
             .unwrap();
         let lines: Vec<&str> = summary.lines().collect();
         assert_eq!(lines.len(), 5, "{summary}");
-        assert!(lines[3].starts_with("s.tif,2,") && lines[3].ends_with("failed: truncated"));
+        assert!(lines[3].starts_with("s.tif,2,") && lines[3].ends_with("failed: truncated,"));
         assert!(lines[4].starts_with("bad.tif,,"));
         let mut table = String::new();
         std::io::Read::read_to_string(&mut read.by_name("cells.csv").unwrap(), &mut table).unwrap();
@@ -527,6 +536,7 @@ mod tests {
             cells,
             factor: 0.5,
             how: String::new(),
+            doubt: None,
             confirmed_by: None,
             micron: Some(0.065),
             measures: Vec::new(),
@@ -534,11 +544,21 @@ mod tests {
         };
         let columns = SUMMARY_HEADER.split(',').count();
         let row = page.summary("a.tif");
-        assert_eq!(row, "a.tif,2,2,3,0.500,0.065,ok\n");
-        assert_eq!(row.trim_end().split(',').count(), columns);
+        assert_eq!(row, "a.tif,2,2,3,0.500,0.065,ok,\n");
+        assert_eq!(row.trim_end_matches('\n').split(',').count(), columns);
+        // a doubtful scale is the row's note, quoted as it needs
+        let doubtful = Page {
+            doubt: Some("the scale is doubtful, and so are the cells".into()),
+            ..page
+        };
+        assert_eq!(
+            doubtful.summary("a.tif"),
+            "a.tif,2,2,3,0.500,0.065,ok,\"the scale is doubtful, and so are the cells\"\n"
+        );
         let failed = failed_summary("b, c.png", None, "not an image");
-        assert_eq!(failed, "\"b, c.png\",,,,,,failed: not an image\n");
+        assert_eq!(failed, "\"b, c.png\",,,,,,failed: not an image,\n");
         let page = failed_summary("d.tif", Some(3), "too large");
-        assert_eq!(page, "d.tif,3,,,,,failed: too large\n");
+        assert_eq!(page, "d.tif,3,,,,,failed: too large,\n");
+        assert_eq!(page.trim_end_matches('\n').split(',').count(), columns);
     }
 }

@@ -788,8 +788,11 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
                 &mut report,
             ))?;
             say(&progress, search.how());
-            if let Some(doubt) = search.doubt() {
-                say(&progress, format!("warning: {doubt}"));
+            if search.doubt().is_some() {
+                say(
+                    &progress,
+                    "warning: the scale is doubtful (above): check the result".into(),
+                );
             }
             result
         }

@@ -114,12 +114,13 @@ impl ScaleSearch {
         self.confirmed_by
     }
 
-    /// Why the scale it settled at is doubtful, where it is: the cells found there wanted a
-    /// scale beyond what the checks may reach, so they may not be cells as the networks know
-    /// them (fluorescence, an inverted image, a field of debris, a whole colony taken for one
-    /// cell). Said with the result, never kept quiet.
+    /// Why the scale the search settled at is doubtful, where it is: the cells found wanted
+    /// a scale beyond what the checks may reach, and no later check agreed within it, so
+    /// they may not be cells as the networks know them (fluorescence, a field of debris, a
+    /// whole colony taken for one cell). None while the search goes on. Said with the result
+    /// (it ends [`ScaleSearch::how`]), never kept quiet.
     pub fn doubt(&self) -> Option<&str> {
-        self.doubt.as_deref()
+        self.doubt.as_deref().filter(|_| self.settled)
     }
 
     /// Why the search started where it did, in words.
@@ -319,7 +320,10 @@ mod tests {
         assert!(search.doubt().is_some() && search.how().ends_with("by hand"));
         let mut search = ScaleSearch::from(1.0, "given".into());
         search.check(&rods(5, 40));
-        assert!(search.doubt().is_some(), "held at the octave's edge so far");
+        assert!(
+            search.doubt().is_none(),
+            "held at the octave's edge, but not settled yet"
+        );
         assert!(matches!(search.check(&rods(5, 25)), Check::Agrees { .. }));
         assert_eq!((search.doubt(), search.confirmed_by()), (None, Some(5)));
 

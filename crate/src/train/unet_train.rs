@@ -86,9 +86,17 @@ impl CropSampler {
     /// [`ClassMap::forget`] stays unseen).
     pub fn new(labels: &ClassMap, region: Rect, config: UNetConfig) -> Result<CropSampler, String> {
         let region = region.clamp(labels.width, labels.height);
-        if region.width() < CROP || region.height() < CROP {
+        // a crop samples CROP pixels `zoom` apart: under the looks' largest zoom it spans more
+        let zoom = if config.looks {
+            config.zoom.max(1.0)
+        } else {
+            1.0
+        };
+        let span = (CROP as f32 * zoom).ceil() as usize + 1;
+        if region.width() < span || region.height() < span {
             return Err(format!(
-                "the training region ({}x{}) is smaller than one {CROP}x{CROP} crop",
+                "the training region ({}x{}) is smaller than one {CROP}x{CROP} crop \
+                 ({span}x{span} pixels at zoom {zoom})",
                 region.width(),
                 region.height()
             ));
