@@ -194,9 +194,10 @@ test('CPU: training pauses, resumes and stops between steps, keeping what it lea
   await page.click('#train');
   await page.waitForFunction(() => /^Done after 2 steps/.test(document.getElementById('train-status').textContent));
   assert.equal(await page.evaluate(() => window.cellseg.trainedSteps), stopped + 2);
-  // New labels drop the prepared run; Train starts a new one on them.
-  await page.evaluate(() => { window.cellseg.labelled = false; });
-  await loadTutorial(page);
+  // New labels drop the prepared run (the worker's session says so); Train starts a new one.
+  assert.deepEqual(await page.evaluate(() => window.cellseg.session.trainer), { learnsFrom: 'labels', seed: 1 });
+  await page.click('#load-tutorial');
+  await page.waitForFunction(() => window.cellseg.session?.trainer === null && window.cellseg.labelled, null, { timeout: 120_000 });
   await page.fill('#steps', '1');
   await page.click('#train');
   await page.waitForFunction(() => /^(Done|Training failed)/.test(document.getElementById('train-status').textContent));

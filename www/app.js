@@ -366,7 +366,7 @@ async function recoverOnCpu(reason) {
   window.cellsegClient = client;
   // jobs in flight fail with the old worker and undo their own counts; what lived in the
   // worker is gone: pretrained networks, the prepared run, the last map
-  Object.assign(state, { ensembleSize: 0, lastProbs: null, lastCells: null, smoothed: null });
+  Object.assign(state, { session: null, lastProbs: null, lastCells: null, smoothed: null });
   if (state.image) drawOverlay();
   const el = $('backend');
   el.dataset.state = 'starting';
@@ -504,7 +504,6 @@ function imageLoaded(reply, name) {
   display.show(reply.display).catch(() => { /* shown */ });
   $('paint-tools').hidden = false;
   if (state.scale && state.scale !== 1) setStatus('scale-status', `Scale × ${state.scale} applies to this image too.`);
-  state.labelled = false;
   state.lastProbs = null;
   state.lastCells = null;
   state.compare = null;
@@ -525,7 +524,6 @@ function imageLoaded(reply, name) {
 }
 
 function labelsLoaded(counts) {
-  state.labelled = true;
   const total = counts.reduce((a, b) => a + b, 0);
   const pct = (n) => `${(100 * n / total).toFixed(0)}%`;
   setStatus('data-status', `${state.image.name}: ${state.image.width} × ${state.image.height} pixels, labelled: ` +
@@ -744,8 +742,7 @@ async function loadPretrained() {
     }
     const starts = files.splice(index.ensemble.length);
     await run('setFineTuneStarts', { files: starts }, { transfer: starts });
-    const { size } = await run('setEnsemble', { files }, { transfer: files });
-    state.ensembleSize = size;
+    await run('setEnsemble', { files }, { transfer: files }); // its reply's session holds them
   } catch (e) {
     showError(`The pretrained networks could not be loaded: ${e.message}`);
     throw e;

@@ -8,7 +8,6 @@
 
 export const state = {
   image: null, // {width, height, rgba}
-  labelled: false,
   crop: { x: 0, y: 0 },
   training: false,
   jobs: 0, // requests running other than training
@@ -17,8 +16,16 @@ export const state = {
   lastProbs: null,
   lastCells: null, // {labels, areas, rect} of lastProbs after the clean-up
   compare: null,
-  ensembleSize: 0, // pretrained networks loaded into the worker
   session: null, // the worker's session after its last reply
+
+  // read from the session, never set: whether the image has labels, and how many
+  // pretrained networks the worker holds
+  get labelled() {
+    return Boolean(this.session?.labelled);
+  },
+  get ensembleSize() {
+    return this.session?.ensemble ?? 0;
+  },
 };
 
 /** The worker's session after a reply (null while a job held it: nothing new then). */
