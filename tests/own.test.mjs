@@ -519,6 +519,33 @@ test('bright cells on black get a scale said to be doubtful, not a settled one',
   assert.equal(await page.$eval('#scale-status', (el) => el.classList.contains('bad')), false);
 });
 
+// Dark rods without the bright halo phase contrast gives every cell (as an inverted or a
+// bright-field image shows them): found, and said to be doubtful beside the result.
+const haloless = (x, y) => {
+  const inRod = [[60, 50], [160, 50], [260, 50], [60, 150], [160, 150], [260, 150]]
+    .some(([cx, cy]) => Math.abs(x - cx) < 5 && Math.abs(y - cy) < 16);
+  return (inRod ? 900 : 1100) + ((x * 7 + y * 13) % 5) * 4;
+};
+
+test('cells without phase contrast\'s halos are found and said to be doubtful', async () => {
+  const page = await browser.open('?backend=cpu');
+  await page.setInputFiles('#file', { name: 'no halos.tif', mimeType: 'image/tiff', buffer: tiff16([{ width: 320, height: 200, value: haloless }]) });
+  await page.waitForFunction(() => window.cellseg.image?.name === 'no halos.tif' && /^Scale ×/.test(document.getElementById('scale-status').textContent) && window.cellseg.jobs === 0);
+  await page.selectOption('#crop', '0');
+  await page.click('#segment');
+  await page.waitForFunction(() => window.cellseg.session?.checkingScale === false && window.cellseg.session?.cells && window.cellseg.jobs === 0, null, { timeout: 240_000 });
+  const cells = await page.evaluate(() => window.cellseg.lastCells.areas.length);
+  const doubt = await page.textContent('#cells-doubt');
+  console.log(`no halos: ${cells} cells; ${doubt}`);
+  assert.ok(cells >= 5, `the rods are found: ${cells}`);
+  assert.equal(await page.isVisible('#cells-doubt'), true);
+  assert.match(doubt, /^Doubtful: only \d+% of the cells found have the bright halo/);
+  // another image: the warning goes with the cells it was about
+  await page.setInputFiles('#file', { name: 'rods.tif', mimeType: 'image/tiff', buffer: tiff16([{ width: 100, height: 80, value: rods(0) }]) });
+  await page.waitForFunction(() => window.cellseg.image?.name === 'rods.tif');
+  assert.equal(await page.isVisible('#cells-doubt'), false);
+});
+
 test('many files: every page of each segments into one zip and one table; a broken file gets its row', async () => {
   const page = await browser.open('?backend=cpu');
   const stack = tiff16([{ width: 120, height: 90, value: rods(0) }, { width: 120, height: 90, value: rods(12) }]);

@@ -506,6 +506,7 @@ function imageLoaded(reply, name) {
   if (state.scale && state.scale !== 1) setStatus('scale-status', `Scale × ${state.scale} applies to this image too.`);
   state.lastProbs = null;
   state.lastCells = null;
+  $('cells-doubt').hidden = true;
   state.compare = null;
   state.segmentSummary = null;
   state.patch = null;
@@ -800,8 +801,11 @@ function cleanupSettings() {
 async function findCells() {
   const { rect } = state.lastProbs;
   const settings = cleanupSettings();
-  const { labels, areas, centroids, lengths } = await run('cells', settings);
-  state.lastCells = { labels, areas, centroids, lengths, rect, settings };
+  const { labels, areas, centroids, lengths, doubt } = await run('cells', settings);
+  state.lastCells = { labels, areas, centroids, lengths, rect, settings, doubt };
+  // cells without phase contrast's halos: said beside the result, as a warning
+  $('cells-doubt').textContent = doubt ? `Doubtful: ${doubt}.` : '';
+  $('cells-doubt').hidden = !doubt;
   // drawn once here, not on every redraw of the overlay (mouse moves redraw it)
   restyleCells();
   own.showCells(state.lastCells, Number($('pixel-size').value));

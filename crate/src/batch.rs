@@ -224,7 +224,11 @@ async fn segment_page(
         measures: measured,
         factor: seg.factor,
         how,
-        doubt,
+        // the scale's doubt and the cells' own, as one note
+        doubt: match (doubt, seg.doubt) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        },
         confirmed_by,
         micron,
         cells: seg.cells,

@@ -128,6 +128,9 @@ pub struct Segmentation {
     pub map: ProbabilityMap,
     pub cells: Cells,
     pub factor: f64,
+    /// Why the cells found are doubtful, where most lack phase contrast's halo
+    /// ([`crate::post::halo`]).
+    pub doubt: Option<String>,
 }
 
 /// Segments `rect` of a normalised plane: the ensemble at the chosen scale, then the clean-up
@@ -151,7 +154,13 @@ pub async fn segment_cells(
     let dense = Path::Dense;
     let map = ensemble_map(networks, plane, on, factor, rect, backend, dense, progress).await?;
     let cells = clean_up(&map, plane, rect, &post.at_scale(factor));
-    Ok(Segmentation { map, cells, factor })
+    let doubt = crate::post::halo::doubt(&cells, &plane.crop_reflected(rect, 0).data);
+    Ok(Segmentation {
+        map,
+        cells,
+        factor,
+        doubt,
+    })
 }
 
 /// The clean-up of a map of `rect` of `plane`, with settings in the image's pixels: cells,

@@ -425,6 +425,52 @@ fn sparse_fields_and_other_cell_sizes_find_their_cells_and_nothing_else() {
             None,
             "phase-contrast cells leave no doubt: {how}"
         );
+        assert_eq!(seg.doubt, None, "synthetic cells have their halos");
+    }
+}
+
+/// Phase contrast inverted (an export with the wrong polarity): the networks still find
+/// hundreds of "cells", dark gaps without the bright halo real cells have. The result must
+/// say it is doubtful; the same crop as it is leaves no doubt.
+#[test]
+fn an_inverted_phase_contrast_image_is_said_to_be_doubtful() {
+    let b = Backend::cpu();
+    let nets = ensemble(&b);
+    let (raw, _) = raw_tutorial();
+    let crop = Rect::new(400, 300, 800, 700);
+    let raw = raw.crop_reflected(crop, 0);
+    let top = raw.data.iter().copied().fold(f32::MIN, f32::max);
+    let inverted = Plane::new(
+        raw.width,
+        raw.height,
+        raw.data.iter().map(|v| top - v).collect(),
+    );
+    let whole = Rect::new(0, 0, raw.width, raw.height);
+    for (image, doubtful) in [
+        (normalised(raw.clone()), false),
+        (normalised(inverted), true),
+    ] {
+        let (seg, search) = pollster::block_on(segment_auto(
+            &nets,
+            &image,
+            whole,
+            &PostConfig::default(),
+            &b,
+            &mut |_, _| {},
+        ))
+        .unwrap();
+        eprintln!(
+            "inverted {doubtful}: {} cells at ×{:.3}; {:?}",
+            seg.cells.count(),
+            seg.factor,
+            seg.doubt
+        );
+        assert!(
+            seg.cells.count() > 100,
+            "cells are found either way: {}",
+            search.how()
+        );
+        assert_eq!(seg.doubt.is_some(), doubtful, "{:?}", seg.doubt);
     }
 }
 

@@ -807,6 +807,9 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
         ))?,
     };
     progress.finish_and_clear();
+    if let Some(doubt) = &result.doubt {
+        eprintln!("warning: {doubt}");
+    }
     let factor = result.factor;
     let (map, found) = (result.map, result.cells);
     if let Some(path) = &a.out_prob {

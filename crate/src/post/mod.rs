@@ -17,6 +17,7 @@
 //! the whole-cell reference from the hand labels ([`crate::io::labels::ClassMap::whole_cells`]).
 
 pub mod geojson;
+pub mod halo;
 pub mod measure;
 pub mod outline;
 pub mod polygon;

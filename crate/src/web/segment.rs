@@ -10,10 +10,18 @@ pub struct FoundCells {
     areas: Vec<u32>,
     centroids: Vec<f64>,
     lengths: Vec<f64>,
+    doubt: Option<String>,
 }
 
 #[wasm_bindgen]
 impl FoundCells {
+    /// Why these cells are doubtful, where most lack phase contrast's halo
+    /// ([`crate::post::halo`]); undefined where they are not.
+    #[wasm_bindgen(getter)]
+    pub fn doubt(&self) -> Option<String> {
+        self.doubt.clone()
+    }
+
     /// One label per pixel of the crop, row-major: 0 none, 1.. a cell.
     #[wasm_bindgen(getter)]
     pub fn labels(&self) -> Vec<u32> {
@@ -264,7 +272,9 @@ impl Engine {
             let found = crate::pipeline::faint_dropped(found, image, rect, &config);
             s.last_cells = Some((found.clone(), p));
             let centroids = found.centroids().into_iter().flat_map(|(x, y)| [x, y]);
+            let doubt = crate::post::halo::doubt(&found, &image.crop_reflected(rect, 0).data);
             Ok(FoundCells {
+                doubt,
                 lengths: found.lengths(),
                 centroids: centroids.collect(),
                 labels: found.labels,
