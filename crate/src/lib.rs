@@ -20,7 +20,8 @@
 //! train/   patch (balanced sampler), looks (other microscopes' looks) ─▶ mod.rs (Trainer,
 //!          Adam) ─▶ weights; unet_train (crops, weighted pixels); comparison (post 3:
 //!          architectures on the same batches); mistake (the mistake rate)
-//! post/    mod.rs (average nets, median, threshold, cells, rims, the contrast check) ─▶
+//! post/    mod.rs (average nets, median, threshold, cells, rims, the contrast check), halo
+//!          (do the cells found have phase contrast's halos?) ─▶
 //!          measure (the CSV table), polygon (outlines) ─▶ geojson, roi (QuPath, Fiji);
 //!          outline (pictures)
 //! eval/    metrics (one-to-one matching, F1, AP), evaluate (held-out reports), unmatched
