@@ -224,38 +224,13 @@ impl CleanUp {
 pub struct Description {
     pub name: Option<String>,
     pub text: Option<String>,
-    pub rows: Vec<Row>,
+    /// The posts' layer table, row by row.
+    pub rows: Vec<LayerRow>,
     pub error: Option<String>,
     pub params: Option<usize>,
     pub flops_per_patch: Option<f64>,
     pub flops_per_dense_pixel: Option<f64>,
     pub receptive_field: Option<usize>,
-}
-
-/// One row of the posts' layer table.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Row {
-    pub label: String,
-    pub field: usize,
-    pub stride: usize,
-    pub depth: usize,
-    pub out: usize,
-    pub dilation: usize,
-    pub params: usize,
-}
-
-impl From<&LayerRow> for Row {
-    fn from(r: &LayerRow) -> Row {
-        Row {
-            label: r.label.clone(),
-            field: r.field,
-            stride: r.stride,
-            depth: r.depth,
-            out: r.out,
-            dilation: r.dilation,
-            params: r.params,
-        }
-    }
 }
 
 impl Description {
@@ -273,7 +248,7 @@ impl Description {
         Description {
             name: spec.as_ref().map(|s| s.name.clone()),
             text: spec.as_ref().map(|s| s.to_string()),
-            rows: rows.iter().map(Row::from).collect(),
+            rows,
             error: check.err().map(|e| e.to_string()),
             params: whole.map(|s| s.params()),
             flops_per_patch: whole.map(|s| s.flops_per_patch() as f64),
@@ -405,6 +380,13 @@ mod tests {
     #[test]
     fn a_description_has_totals_only_for_a_network_that_reaches_one_pixel() {
         let good = Description::of("original");
+        let first = serde_json::to_value(&good.rows[0]).unwrap();
+        assert_eq!(
+            first.as_object().unwrap().keys().collect::<Vec<_>>(),
+            [
+                "depth", "dilation", "field", "label", "out", "params", "stride"
+            ]
+        );
         assert_eq!(good.name.as_deref(), Some("original"));
         assert!(good.error.is_none() && good.params.is_some() && good.rows.len() > 3);
         let short = Description::of("conv3x8");

@@ -36,8 +36,9 @@ pub struct Spec {
     pub hidden: usize,
 }
 
-/// What each layer does to a patch: a row of the posts' layer table.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What each layer does to a patch: a row of the posts' layer table (also as the page's
+/// worker receives it, [`crate::api::Description`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct LayerRow {
     pub label: String,
     /// Kernel (field) size of the layer.
