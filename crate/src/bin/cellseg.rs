@@ -1219,25 +1219,16 @@ fn eval(a: EvalArgs) -> Result<()> {
 }
 
 fn colony_cmd(a: ColonyArgs) -> Result<()> {
-    if !(31..=8192).contains(&a.width) || !(31..=8192).contains(&a.height) {
-        return Err("a colony is 31 to 8192 pixels a side".into());
-    }
-    let within = |v: f32, lo: f32, hi: f32, what: &str| {
-        if (lo..=hi).contains(&v) {
-            Ok(v)
-        } else {
-            Err(format!("--{what} {v} is outside {lo}..{hi}"))
-        }
-    };
     let look = cellseg::teach::colony::Look {
-        size: within(a.size, 0.25, 4.0, "size")?,
-        fill: within(a.fill, 0.0, 1.0, "fill")?,
-        contrast: within(a.contrast, 0.1, 4.0, "contrast")?,
-        noise: within(a.noise, 0.0, 10.0, "noise")?,
-        debris: within(a.debris as f32, 0.0, 100_000.0, "debris")? as usize,
-        speck_size: within(a.speck_size, 0.5, 10.0, "speck-size")?,
+        size: a.size,
+        fill: a.fill,
+        contrast: a.contrast,
+        noise: a.noise,
+        debris: a.debris,
+        speck_size: a.speck_size,
         ..cellseg::teach::colony::Look::default()
     };
+    look.check(a.width, a.height)?;
     let (plane, labels) = cellseg::teach::colony::colony_with(a.width, a.height, a.seed, &look);
     let (w, h) = (a.width as u32, a.height as u32);
     // intensities 0..1 quantise to 16 bits exactly as probabilities do

@@ -70,6 +70,38 @@ pub struct Look {
     pub speck_size: f32,
 }
 
+/// A colony's sides in pixels: from one patch across (31, the networks' field) to a large
+/// camera frame. The CLI and the page refuse others alike ([`Look::check`]).
+pub const SIDES: std::ops::RangeInclusive<usize> = 31..=8192;
+
+impl Look {
+    /// Whether a `width` x `height` colony of this look can be drawn: every setting in its
+    /// range, checked here once for the CLI's flags and the page's menu; where not, which
+    /// setting and its range.
+    pub fn check(&self, width: usize, height: usize) -> Result<(), String> {
+        if !SIDES.contains(&width) || !SIDES.contains(&height) {
+            return Err(format!(
+                "a colony is {} to {} pixels a side, not {width}x{height}",
+                SIDES.start(),
+                SIDES.end()
+            ));
+        }
+        let within = |v: f32, lo: f32, hi: f32, what: &str| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{what} {v} is outside {lo}..{hi}"))
+            }
+        };
+        within(self.size, 0.25, 4.0, "size")?;
+        within(self.fill, 0.0, 1.0, "fill")?;
+        within(self.contrast, 0.1, 4.0, "contrast")?;
+        within(self.noise, 0.0, 10.0, "noise")?;
+        within(self.debris as f32, 0.0, 100_000.0, "debris")?;
+        within(self.speck_size, 0.5, 10.0, "speck size")
+    }
+}
+
 impl Default for Look {
     fn default() -> Self {
         Look {
@@ -254,6 +286,31 @@ fn place_rods(width: f32, height: f32, fill: f32, rng: &mut StdRng) -> Vec<Rod> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_look_out_of_range_is_refused_with_its_range() {
+        assert_eq!(Look::default().check(512, 384), Ok(()));
+        assert!(
+            Look::default()
+                .check(30, 384)
+                .unwrap_err()
+                .contains("31 to 8192")
+        );
+        let big = Look {
+            size: 5.0,
+            ..Look::default()
+        };
+        assert!(
+            big.check(512, 384)
+                .unwrap_err()
+                .contains("size 5 is outside 0.25..4")
+        );
+        let nan = Look {
+            noise: f32::NAN,
+            ..Look::default()
+        };
+        assert!(nan.check(512, 384).is_err());
+    }
 
     #[test]
     fn a_colony_is_deterministic_and_labelled_like_the_real_image() {

@@ -515,8 +515,9 @@ impl Engine {
     }
 
     /// Replaces image and labels by a synthetic colony (see [`crate::teach::colony`]) of cells `size`
-    /// times the tutorial's (0.5..=3; another magnification, to practise the scale on);
-    /// returns [`api::ColonyInfo`]: size, held-out columns and pixels per class.
+    /// times the tutorial's (another magnification, to practise the scale on), within the
+    /// limits the CLI's colonies have ([`colony::Look::check`]); returns [`api::ColonyInfo`]:
+    /// size, held-out columns and pixels per class.
     #[wasm_bindgen(js_name = loadColony)]
     pub fn load_colony(
         &self,
@@ -525,18 +526,12 @@ impl Engine {
         seed: u32,
         size: f64,
     ) -> Result<JsValue, JsValue> {
-        let (w, h) = (
-            width.clamp(64, 2048) as usize,
-            height.clamp(64, 2048) as usize,
-        );
+        let (w, h) = (width as usize, height as usize);
         let look = colony::Look {
-            size: if size.is_finite() {
-                size.clamp(0.5, 3.0) as f32
-            } else {
-                1.0
-            },
+            size: size as f32,
             ..colony::Look::default()
         };
+        look.check(w, h).map_err(err)?;
         let (plane, labels) = colony::colony_with(w, h, seed as u64, &look);
         self.with(|s| {
             let (train, _) = heldout_split(w, h);
