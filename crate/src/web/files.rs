@@ -197,8 +197,8 @@ impl Engine {
     pub fn cells_geojson(&self) -> Result<String, JsValue> {
         self.with(|s| {
             let rows = Engine::measured(s)?;
-            let (found, _) = s.last_cells.as_ref().expect("measured");
-            let rect = s.last_rect.expect("measured");
+            let found = Engine::last_cells(s)?;
+            let rect = s.last_rect.ok_or_else(|| err("segment a crop first"))?;
             Ok(crate::post::geojson::cells(found, rect, &rows).to_string())
         })
     }
@@ -208,10 +208,7 @@ impl Engine {
     #[wasm_bindgen(js_name = cellsRoiZip)]
     pub fn cells_roi_zip(&self) -> Result<Vec<u8>, JsValue> {
         self.with(|s| {
-            let (found, _) = s
-                .last_cells
-                .as_ref()
-                .ok_or_else(|| err("segment a crop first"))?;
+            let found = Engine::last_cells(s)?;
             let rect = s.last_rect.ok_or_else(|| err("segment a crop first"))?;
             crate::post::roi::zip(found, rect).map_err(err)
         })
@@ -222,10 +219,7 @@ impl Engine {
     /// The measurements of the last cells ([`crate::post::measure`]), intensities in the
     /// file's units where the file has them.
     fn measured(s: &Session) -> Result<Vec<crate::post::measure::Measures>, JsValue> {
-        let (found, _) = s
-            .last_cells
-            .as_ref()
-            .ok_or_else(|| err("segment a crop first"))?;
+        let found = Engine::last_cells(s)?;
         let rect = s.last_rect.ok_or_else(|| err("segment a crop first"))?;
         let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
         let intensity = match &s.units {

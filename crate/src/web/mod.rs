@@ -204,6 +204,14 @@ impl Engine {
             .ok_or_else(|| err("segment a crop first"))
     }
 
+    /// The cells of the last clean-up, or why there are none.
+    fn last_cells(s: &Session) -> Result<&Cells, JsValue> {
+        s.last_cells
+            .as_ref()
+            .map(|(found, _)| found)
+            .ok_or_else(|| err("segment a crop first"))
+    }
+
     /// (x, y) as indices, if inside the image.
     fn inside(image: &Plane, x: u32, y: u32) -> Result<(usize, usize), JsValue> {
         let (x, y) = (x as usize, y as usize);
@@ -479,10 +487,7 @@ impl Engine {
     #[wasm_bindgen(js_name = typicalWidth)]
     pub fn typical_width(&self) -> Result<JsValue, JsValue> {
         self.with(|s| {
-            let (found, _) = s
-                .last_cells
-                .as_ref()
-                .ok_or_else(|| err("segment a crop first"))?;
+            let found = Engine::last_cells(s)?;
             let width = scale::typical_width(found);
             to_js(&api::CellWidth {
                 width,
@@ -496,10 +501,7 @@ impl Engine {
     #[wasm_bindgen(js_name = typicalLength)]
     pub fn typical_length(&self) -> Result<JsValue, JsValue> {
         self.with(|s| {
-            let (found, _) = s
-                .last_cells
-                .as_ref()
-                .ok_or_else(|| err("segment a crop first"))?;
+            let found = Engine::last_cells(s)?;
             let length = scale::typical_length(found);
             to_js(&api::CellLength {
                 length,

@@ -70,10 +70,7 @@ impl Engine {
             };
             let rect = s.last_rect.ok_or_else(|| err("segment a crop first"))?;
             let map = Engine::last_map(s)?;
-            let (found, _) = s
-                .last_cells
-                .as_ref()
-                .ok_or_else(|| err("segment a crop first"))?;
+            let found = Engine::last_cells(s)?;
             let truth = if as_classes {
                 ClassMap::painted(w, h, values.iter().map(|&v| v.min(255) as u8).collect())
                     .ok()
