@@ -103,7 +103,7 @@ test('the editor rows add, move and remove layers; the table and the verdict fol
 });
 
 test('networks trained side by side share batches and one chart', async () => {
-  const page = await browser.open('?backend=cpu');
+  const page = await browser.open('?colony=3&backend=cpu');
   await page.click('#load-colony');
   await page.waitForFunction(() => window.cellseg.labelled);
   // one ticked network is refused

@@ -10,7 +10,7 @@ before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
 test('the race on a 64×64 crop: dense is faster and its output equals patch by patch', async () => {
-  const page = await browser.open('?backend=cpu&arch=network2');
+  const page = await browser.open('?colony=3&backend=cpu&arch=network2');
   await page.click('#load-colony');
   await page.waitForFunction(() => window.cellseg.labelled);
   await page.selectOption('#race-crop', '64');

@@ -20,7 +20,7 @@ const snapshot = (page) => page.evaluate(() => ({
 }));
 
 test('hostile files get specific messages and lose nothing already loaded', async () => {
-  const page = await browser.open('?backend=cpu&batch=8&steps=2');
+  const page = await browser.open('?colony=3&backend=cpu&batch=8&steps=2');
   await page.click('#load-colony');
   await page.waitForFunction(() => window.cellseg.labelled);
   await page.click('#train');
@@ -117,7 +117,7 @@ test('hostile files get specific messages and lose nothing already loaded', asyn
 });
 
 test('the trained network and the paint survive a reload', async () => {
-  const page = await browser.open('?backend=cpu&batch=8&steps=3&arch=network2');
+  const page = await browser.open('?colony=3&backend=cpu&batch=8&steps=3&arch=network2');
   const file = { name: 'mine.tif', mimeType: 'image/tiff', buffer: tiff16([{ width: 80, height: 60, value: (x, y) => ((x % 12 < 5) ? 900 : 1400) + y }]) };
   await page.setInputFiles('#file', file);
   await page.waitForFunction(() => window.cellseg.image?.name === 'mine.tif');

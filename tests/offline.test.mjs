@@ -10,7 +10,8 @@ before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
 test('installable and offline: load once, cut the server, reload, segment', async () => {
-  const page = await browser.open('?backend=cpu');
+  // colony 7's middle 64 × 64 holds cells (a random colony's may not)
+  const page = await browser.open('?backend=cpu&colony=7');
   await page.waitForFunction(() => window.cellseg.offline > 0, null, { timeout: 120_000 });
   const kept = await page.evaluate(async () => {
     const cache = await caches.open('cellseg-v1');

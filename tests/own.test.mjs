@@ -98,7 +98,7 @@ test('Stop ends a long stack between its pages; the pages done are kept', async 
 });
 
 test('many files segment with the networks chapter 2 names: "the network trained above" alone is that network', async () => {
-  const page = await browser.open('?backend=cpu&batch=4&arch=network2');
+  const page = await browser.open('?colony=3&backend=cpu&batch=4&arch=network2');
   await page.click('#load-colony');
   await page.waitForFunction(() => window.cellseg.labelled);
   await page.fill('#steps', '1');
@@ -207,7 +207,7 @@ test('a colour PNG offers its channels; a JPEG loads; cells download as CSV rows
 });
 
 test('painted strokes fine-tune the pretrained network and change its prediction; undo works', async () => {
-  const page = await browser.open('?backend=cpu&batch=8');
+  const page = await browser.open('?colony=3&backend=cpu&batch=8');
   await page.click('#load-colony');
   await page.waitForFunction(() => window.cellseg.labelled);
   await page.selectOption('#crop', '64');
@@ -309,7 +309,7 @@ test('a whole-image map comes in bands with progress and can be cancelled, keepi
 // Issue 12's defect: fine-tuning built its trainer on the resampled image but stepped it on
 // the original, so at any scale but 1 it learned from patches of the wrong picture.
 test('fine-tuning at scale 0.5 on cells twice as large learns from the picture the networks see', async () => {
-  const page = await browser.open('?backend=cpu&batch=8');
+  const page = await browser.open('?colony=3&backend=cpu&batch=8');
   await page.selectOption('#colony-size', '2');
   await page.click('#load-colony');
   await page.waitForFunction(() => window.cellseg.labelled);
@@ -389,7 +389,7 @@ test('fine-tuning at scale 0.5 on cells twice as large learns from the picture t
 });
 
 test('a scale factor resamples what the networks see; results stay in the image\'s pixels', async () => {
-  const page = await browser.open('?backend=cpu');
+  const page = await browser.open('?colony=3&backend=cpu');
   await page.click('#load-colony');
   await page.waitForFunction(() => window.cellseg.labelled);
   await page.fill('#cell-length', '88');

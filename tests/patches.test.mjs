@@ -31,7 +31,7 @@ test('histograms per class overlap; a clicked pixel shows its patch and a look-a
 });
 
 test('a synthetic colony teaches with nothing downloaded: labelled, histograms, trainable', async () => {
-  const page = await browser.open('?backend=cpu');
+  const page = await browser.open('?colony=3&backend=cpu');
   const before = browser.requests.length;
   await page.click('#load-colony');
   await page.waitForFunction(() => window.cellseg.labelled);
@@ -46,7 +46,7 @@ test('a synthetic colony teaches with nothing downloaded: labelled, histograms, 
 });
 
 test('the image view works by keyboard: move, pick, zoom; the labels show as a layer', async () => {
-  const page = await browser.open('?backend=cpu');
+  const page = await browser.open('?colony=3&backend=cpu');
   await page.click('#load-colony');
   await page.waitForFunction(() => window.cellseg.labelled);
   await page.focus('#overlay');

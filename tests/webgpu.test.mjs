@@ -56,7 +56,7 @@ test('auto picks the CPU when the only WebGPU adapter is a software one, and say
 // Same seed, same backend: on the CPU the weights match bit for bit (a native test); on WebGPU
 // the documented tolerance is 1e-4 in any class probability (the GPU may sum in another order).
 test('WebGPU: the same seed trains the same network, within 1e-4 in every probability', async () => {
-  const page = await browser.open('?backend=webgpu&arch=network2&seed=7');
+  const page = await browser.open('?colony=3&backend=webgpu&arch=network2&seed=7');
   assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu');
   await page.click('#load-colony');
   await page.waitForFunction(() => window.cellseg.labelled, null, { timeout: 120_000 }); // SwiftShader is slow under load
@@ -80,7 +80,7 @@ test('WebGPU: the same seed trains the same network, within 1e-4 in every probab
 });
 
 test('WebGPU: a lost device restarts the page on the CPU with its image, labels and network', async () => {
-  const page = await browser.open('?backend=webgpu&arch=network2&testhooks=1');
+  const page = await browser.open('?colony=3&backend=webgpu&arch=network2&testhooks=1');
   assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu');
   await page.click('#load-colony');
   await page.waitForFunction(() => window.cellseg.labelled, null, { timeout: 120_000 }); // SwiftShader is slow under load

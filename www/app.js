@@ -258,6 +258,7 @@ const {
 } = dataLoading({
   run, $, state, setStatus, showError, enable, keepSource, sizes, painter, autosave, display,
   patches, drawImage, showLabels, sessions, batch, own, networkReplaced, refreshCells, dataPrefix,
+  colonySeed: params.has('colony') ? Number(params.get('colony')) : undefined,
 });
 
 // ---- backend -------------------------------------------------------------------------

@@ -9,7 +9,10 @@ export function dataLoading(deps) {
   const {
     run, $, state, setStatus, showError, enable, keepSource, sizes, painter, autosave, display,
     patches, drawImage, showLabels, sessions, batch, own, networkReplaced, refreshCells, dataPrefix,
+    colonySeed,
   } = deps;
+  // `?colony=N` draws colony N, then N + 1, …: a link (or a test) shows the same cells again
+  let nextColony = Number.isSafeInteger(colonySeed) && colonySeed >= 0 ? colonySeed : null;
 
   async function fetchBytes(url) {
     let response;
@@ -75,7 +78,8 @@ export function dataLoading(deps) {
   // A synthetic colony with exact labels, drawn by the crate: nothing to download.
   async function loadColony() {
     try {
-      const seed = Math.floor(Math.random() * 1e6);
+      const seed = nextColony ?? Math.floor(Math.random() * 1e6);
+      if (nextColony !== null) nextColony += 1;
       const size = Number($('colony-size').value) || 1;
       const reply = await run('loadColony', { width: 512, height: 384, seed, size });
       const name = `synthetic colony ${seed}${size === 1 ? '' : `, cells × ${size}`}`;
