@@ -192,7 +192,7 @@ eval:
 	@echo "the posts' networks, post 2's clean-up:"
 	$(CARGO_TARGET_DIR)/debug/cellseg eval --image $(IMAGE) --labels $(DATA)/phase_027_classes.png \
 	  --instances $(DATA)/phase_027_cells_instances.png --weights $(POSTS) \
-	  --threshold 0.8 --grow-to 0.8 --rim 0 --min-area 30
+	  --threshold 0.8 --grow-to 0.8 --rim 0 --min-area 30 --min-contrast 0 --min-share 0
 
 # A short fuzz pass (FUZZ_SECONDS per target) over the committed seed corpora: the image
 # decoder, the label loaders and the weights loader. Needs a nightly toolchain and cargo-fuzz

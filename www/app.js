@@ -301,6 +301,7 @@ async function start() {
     $('min-area').value = post.minArea;
     $('rim').value = post.rim;
     $('min-contrast').value = post.minContrast;
+    $('min-share').value = post.minShare;
     $('arch').replaceChildren(...presets.map(({ name, about, params }) => {
       const option = document.createElement('option');
       option.value = name;
@@ -590,6 +591,7 @@ function cleanupSettings() {
     minArea: Number($('min-area').value),
     rim: Number($('rim').value),
     minContrast: Number($('min-contrast').value),
+    minShare: Number($('min-share').value),
   };
 }
 
@@ -777,7 +779,7 @@ $('cancel').addEventListener('click', () => client.signal('cancel'));
 $('page').addEventListener('change', reloadImage);
 $('channel').addEventListener('change', reloadImage);
 $('pixel-size').addEventListener('change', () => state.lastCells && own.showCells(state.lastCells, Number($('pixel-size').value)));
-for (const id of ['median', 'threshold', 'grow', 'min-area', 'rim', 'min-contrast']) $(id).addEventListener('change', refreshCells);
+for (const id of ['median', 'threshold', 'grow', 'min-area', 'rim', 'min-contrast', 'min-share']) $(id).addEventListener('change', refreshCells);
 // The slider and the number field are one setting: the slider redoes the clean-up when let go.
 $('threshold-slider').addEventListener('input', () => { $('threshold').value = Number($('threshold-slider').value).toFixed(2); });
 $('threshold-slider').addEventListener('change', () => $('threshold').dispatchEvent(new Event('change')));

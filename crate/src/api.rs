@@ -176,6 +176,8 @@ pub struct CleanUp {
     pub rim: u32,
     #[serde(default)]
     pub min_contrast: f32,
+    #[serde(default)]
+    pub min_share: f32,
 }
 
 /// A count from a number: rounded, at least 0; not a number is refused.
@@ -197,6 +199,7 @@ impl From<PostConfig> for CleanUp {
             min_area: c.min_area,
             rim: c.rim,
             min_contrast: c.min_contrast,
+            min_share: c.min_share,
         }
     }
 }
@@ -212,6 +215,7 @@ impl CleanUp {
             min_area: self.min_area,
             rim: self.rim,
             min_contrast: self.min_contrast,
+            min_share: self.min_share,
             ..PostConfig::default()
         }
     }
@@ -354,6 +358,7 @@ mod tests {
                 "median",
                 "minArea",
                 "minContrast",
+                "minShare",
                 "rim",
                 "threshold"
             ]
@@ -366,8 +371,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (old.rim, old.min_contrast, old.config(4).median_radius),
-            (0, 0.0, 4)
+            (
+                old.rim,
+                old.min_contrast,
+                old.min_share,
+                old.config(4).median_radius
+            ),
+            (0, 0.0, 0.0, 4)
         );
         // counts from whatever number a form holds
         let odd: CleanUp = serde_json::from_value(

@@ -213,6 +213,11 @@ struct PostArgs {
     /// average (0: keep every cell).
     #[arg(long, default_value_t = PostConfig::default().min_contrast)]
     min_contrast: f32,
+    /// Cells smaller than this share of the typical cell (the one holding the median cell
+    /// pixel) are dropped as fragments or debris, unless they touch the image's edge (0: keep
+    /// every cell).
+    #[arg(long, default_value_t = PostConfig::default().min_share)]
+    min_share: f32,
 }
 
 impl PostArgs {
@@ -224,6 +229,7 @@ impl PostArgs {
             min_area: self.min_area,
             rim: self.rim,
             min_contrast: self.min_contrast,
+            min_share: self.min_share,
             ..PostConfig::default()
         }
     }
@@ -251,6 +257,9 @@ struct PostGrid {
     /// Cells fainter than this many noise deviations are dropped (see `segment --help`).
     #[arg(long, default_value_t = PostConfig::default().min_contrast)]
     min_contrast: f32,
+    /// Cells under this share of the typical cell are dropped (see `segment --help`).
+    #[arg(long, default_value_t = PostConfig::default().min_share)]
+    min_share: f32,
 }
 
 impl PostGrid {
@@ -266,6 +275,7 @@ impl PostGrid {
                         min_area: self.min_area,
                         rim: self.rim,
                         min_contrast: self.min_contrast,
+                        min_share: self.min_share,
                         ..PostConfig::default()
                     });
                 }
@@ -1156,7 +1166,7 @@ fn eval(a: EvalArgs) -> Result<()> {
                     "region": [rect.x0, rect.y0, rect.x1, rect.y1],
                     "post": { "median": c.median_radius, "threshold": c.threshold,
                               "grow_to": c.grow_to, "min_area": c.min_area, "rim": c.rim,
-                              "min_contrast": c.min_contrast },
+                              "min_contrast": c.min_contrast, "min_share": c.min_share },
                     "report": r,
                 })
             })

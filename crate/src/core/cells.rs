@@ -20,6 +20,35 @@ impl Cells {
         self.areas.len()
     }
 
+    /// The typical cell's area: that of the cell holding the median cell pixel (half of all
+    /// cell pixels lie in cells at most this large). Weighing by area lets a few large cells
+    /// outvote many specks of debris, as a biologist's eye does; `None` where there is no cell.
+    pub fn typical_area(&self) -> Option<u32> {
+        let mut areas = self.areas.clone();
+        areas.sort_unstable();
+        let half = areas.iter().map(|&a| a as u64).sum::<u64>().div_ceil(2);
+        let mut seen = 0;
+        areas.into_iter().find(|&a| {
+            seen += a as u64;
+            seen >= half
+        })
+    }
+
+    /// Whether each cell touches the edge of its frame, by id order (such a cell may be cut).
+    pub fn on_border(&self) -> Vec<bool> {
+        let (w, h) = (self.width, self.height);
+        let mut touches = vec![false; self.count()];
+        let edge = (0..w)
+            .flat_map(|x| [x, (h - 1) * w + x])
+            .chain((0..h).flat_map(|y| [y * w, y * w + w - 1]));
+        for i in edge.filter(|&i| i < self.labels.len()) {
+            if let Some(l) = self.labels[i].checked_sub(1) {
+                touches[l as usize] = true;
+            }
+        }
+        touches
+    }
+
     /// Centre of mass of each cell, `(x, y)` in pixels (pixel centres at +0.5), by id order.
     pub fn centroids(&self) -> Vec<(f64, f64)> {
         let mut sums = vec![(0.0, 0.0); self.count()];

@@ -42,8 +42,13 @@ pub struct ScaleSearch {
     checks: String,
     /// How many cells agreed with the scale, where they did without the octave limit.
     confirmed_by: Option<usize>,
-    /// Why the answer is doubtful, where a limit held the scale from where the cells wanted.
+    /// Why the answer is doubtful: a limit held the scale from where the cells wanted, or
+    /// the scale the cells wanted could not be confirmed.
     doubt: Option<String>,
+    /// The scale the last move came from, once a check has moved it.
+    moved_from: Option<f64>,
+    /// Whether the start is a default (×1) rather than a measure of the image.
+    guessed: bool,
 }
 
 /// What one check of the cells found concluded.
@@ -63,7 +68,9 @@ impl ScaleSearch {
     /// Starts at the image's own estimate, or at ×1 where it has none to give; refuses cells
     /// too fine for the estimate's sweep (no scale offered would fit them).
     pub fn start(plane: &Plane) -> Result<ScaleSearch, String> {
-        let (first, reason) = match width::estimate(plane) {
+        let estimate = width::estimate(plane);
+        let guessed = estimate.is_err();
+        let (first, reason) = match estimate {
             Ok(e) => (
                 e.factor,
                 format!(
@@ -80,7 +87,10 @@ impl ScaleSearch {
             }
             Err(why) => return Err(format!("no automatic scale: {why}")),
         };
-        Ok(ScaleSearch::from(first, reason))
+        Ok(ScaleSearch {
+            guessed,
+            ..ScaleSearch::from(first, reason)
+        })
     }
 
     /// A search starting at `first`, for `reason`.
@@ -94,6 +104,8 @@ impl ScaleSearch {
             checks: String::new(),
             confirmed_by: None,
             doubt: None,
+            moved_from: None,
+            guessed: false,
         }
     }
 
@@ -158,6 +170,26 @@ impl ScaleSearch {
                 ));
             }
             (None, Check::Agrees { .. }) => self.doubt = None,
+            // moved by cells that were there, then too few at the new scale to confirm it
+            // (a clump the first cells were pieces of, say): a guess, and said to be one
+            (_, Check::TooFew) if self.doubt.is_none() => {
+                if let Some(from) = self.moved_from {
+                    self.doubt = Some(format!(
+                        "the scale ×{at:.3} came from the width of the cells found at \
+                         ×{from:.3}, but too few cells were found at it to confirm it: the \
+                         scale is doubtful, and so are the cells (merged or split); check the \
+                         result, or set the scale by hand"
+                    ));
+                } else if self.guessed && cells.count() > 0 {
+                    // neither the image nor the cells measured it: ×1 is only a default
+                    self.doubt = Some(format!(
+                        "neither the image nor the {} cell(s) found at ×{at:.3} could measure \
+                         the scale (too few): it is a guess, and so are the cells (merged or \
+                         split); check the result, or set the scale by hand",
+                        cells.count()
+                    ));
+                }
+            }
             _ => {}
         }
         match outcome {
@@ -167,6 +199,7 @@ impl ScaleSearch {
                      scale ×{factor:.3}",
                     scale::TUTORIAL_CELL_WIDTH
                 ));
+                self.moved_from = Some(at);
                 self.factor = factor;
                 self.rounds += 1;
             }
@@ -387,6 +420,35 @@ mod tests {
         assert_eq!(search.factor(), 0.8);
         assert_eq!(search.confirmed_by(), None);
         assert!(search.how().ends_with("cells found there to check it by"));
+        assert_eq!(
+            search.doubt(),
+            None,
+            "the start was not moved: nothing to confirm"
+        );
+        // a scale the cells moved, where too few are found to confirm it, is a guess
+        let mut search = ScaleSearch::from(1.0, "given".into());
+        assert!(matches!(search.check(&rods(5, 20)), Check::Again { .. }));
+        assert_eq!(search.check(&rods(MIN_CELLS - 1, 20)), Check::TooFew);
+        let doubt = search.doubt().expect("a doubt");
+        assert!(
+            doubt.contains("came from the width of the cells found at ×1.000"),
+            "{doubt}"
+        );
+        assert!(search.how().ends_with("by hand"), "{}", search.how());
+        // and so is ×1 where the image gave no estimate and the cells found cannot measure one
+        let mut search = ScaleSearch {
+            guessed: true,
+            ..ScaleSearch::from(1.0, "no width stands out".into())
+        };
+        assert_eq!(search.check(&rods(1, 20)), Check::TooFew);
+        assert!(search.doubt().expect("a doubt").contains("it is a guess"));
+        // (but no cell at all is not a doubtful one)
+        let mut search = ScaleSearch {
+            guessed: true,
+            ..ScaleSearch::from(1.0, "no width stands out".into())
+        };
+        assert_eq!(search.check(&rods(0, 20)), Check::TooFew);
+        assert_eq!(search.doubt(), None);
     }
 
     #[test]

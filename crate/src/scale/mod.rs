@@ -44,14 +44,7 @@ pub fn typical_width(cells: &Cells) -> Option<f64> {
 
 /// [`typical_width`] and how many cells it measured (the ones large enough to count).
 pub fn typical_width_measured(cells: &Cells) -> Option<(f64, usize)> {
-    let mut areas = cells.areas.clone();
-    areas.sort_unstable();
-    let half = areas.iter().map(|&a| a as u64).sum::<u64>().div_ceil(2);
-    let mut seen = 0;
-    let large = areas.into_iter().find(|&a| {
-        seen += a as u64;
-        seen >= half
-    })?;
+    let large = cells.typical_area()?;
     let widths: Vec<f64> = cells
         .widths()
         .into_iter()
