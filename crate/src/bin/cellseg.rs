@@ -98,6 +98,10 @@ struct ColonyArgs {
     /// as the cells).
     #[arg(long, default_value_t = 1.0)]
     speck_size: f32,
+    /// The cells' length between their round ends relative to the tutorial's rods, 0..=4 (0:
+    /// round cells, cocci, in chains; 2: rods twice as long).
+    #[arg(long, default_value_t = 1.0)]
+    length: f32,
     /// The image, 16-bit gray PNG.
     #[arg(long)]
     out_image: PathBuf,
@@ -1236,6 +1240,7 @@ fn colony_cmd(a: ColonyArgs) -> Result<()> {
         noise: a.noise,
         debris: a.debris,
         speck_size: a.speck_size,
+        length: a.length,
         ..cellseg::teach::colony::Look::default()
     };
     look.check(a.width, a.height)?;

@@ -68,6 +68,9 @@ pub struct Look {
     pub debris: usize,
     /// The specks' size relative to that: real fields hold specks as wide as the cells.
     pub speck_size: f32,
+    /// The cells' length between their round ends, relative to the tutorial's rods: 0 draws
+    /// round cells (cocci), 2 rods twice as long.
+    pub length: f32,
 }
 
 /// A colony's sides in pixels: from one patch across (31, the networks' field) to a large
@@ -98,7 +101,8 @@ impl Look {
         within(self.contrast, 0.1, 4.0, "contrast")?;
         within(self.noise, 0.0, 10.0, "noise")?;
         within(self.debris as f32, 0.0, 100_000.0, "debris")?;
-        within(self.speck_size, 0.5, 10.0, "speck size")
+        within(self.speck_size, 0.5, 10.0, "speck size")?;
+        within(self.length, 0.0, 4.0, "length")
     }
 }
 
@@ -112,6 +116,7 @@ impl Default for Look {
             cells: true,
             debris: 0,
             speck_size: 1.0,
+            length: 1.0,
         }
     }
 }
@@ -128,7 +133,13 @@ pub fn colony_with(width: usize, height: usize, seed: u64, look: &Look) -> (Plan
     let (s, c) = (look.size, look.contrast);
     let rods = if look.cells {
         // drawn at the tutorial's size in a field 1/s as large, then scaled up
-        let mut rods = place_rods(width as f32 / s, height as f32 / s, look.fill, &mut rng);
+        let mut rods = place_rods(
+            width as f32 / s,
+            height as f32 / s,
+            look.fill,
+            look.length,
+            &mut rng,
+        );
         for r in &mut rods {
             r.a = (r.a.0 * s, r.a.1 * s);
             r.b = (r.b.0 * s, r.b.1 * s);
@@ -226,7 +237,7 @@ fn noise(rng: &mut StdRng) -> f32 {
 /// pack. A rod is kept only where it keeps a gap to every kept rod (so walls never merge and
 /// an edge line separates neighbours, as in the hand labels) and lies inside the colony's
 /// outline and the image.
-fn place_rods(width: f32, height: f32, fill: f32, rng: &mut StdRng) -> Vec<Rod> {
+fn place_rods(width: f32, height: f32, fill: f32, length: f32, rng: &mut StdRng) -> Vec<Rod> {
     let mut rods: Vec<Rod> = Vec::new();
     let colonies = 1 + ((width * height) / 120_000.0) as usize;
     for _ in 0..colonies {
@@ -247,7 +258,7 @@ fn place_rods(width: f32, height: f32, fill: f32, rng: &mut StdRng) -> Vec<Rod> 
         while across < reach {
             let mut along = -reach + rng.random_range(0.0..20.0f32);
             while along < reach {
-                let half = rng.random_range(9.0..17.0f32);
+                let half = rng.random_range(9.0..17.0f32) * length;
                 let radius = rng.random_range(4.3..5.2f32);
                 let jitter = rng.random_range(-0.12..0.12f32);
                 let (ax, ay) = (ux + jitter * vx, uy + jitter * vy);
@@ -310,6 +321,15 @@ mod tests {
             ..Look::default()
         };
         assert!(nan.check(512, 384).is_err());
+        let long = Look {
+            length: -1.0,
+            ..Look::default()
+        };
+        assert!(
+            long.check(512, 384)
+                .unwrap_err()
+                .contains("length -1 is outside 0..4")
+        );
     }
 
     #[test]
