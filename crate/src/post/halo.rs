@@ -63,7 +63,8 @@ pub fn doubt(cells: &Cells, plane: &[f32]) -> Option<String> {
         format!(
             "only {:.0}% of the cells found have the bright halo phase contrast gives cells \
              ({:.0}% or more expected): the image may not be phase contrast as the networks \
-             know it (inverted, or bright-field); check the result",
+             know it (inverted, bright-field, or a fluorescence channel: pick the \
+             phase-contrast channel of a multi-channel file); check the result",
             100.0 * share,
             100.0 * SHARE
         )
