@@ -46,7 +46,7 @@ test('presets side by side; the editor refuses a network that stops short and tr
 test('a shared link opens with its network and settings, and the URL follows changes', async () => {
   const custom = 'conv4x8 pool conv3x16 conv3x16 pool conv3x16 conv3x32 fc64';
   const page = await browser.open(`?backend=cpu&arch=${encodeURIComponent(custom)}&lr=0.002&batch=32` +
-    '&threshold=0.7&grow=0.3&nets=trained&augment=0&crop=128&median=99#arch-section');
+    '&threshold=0.7&grow=0.3&nets=trained&augment=0&crop=128&median=99&rim=1&minContrast=2&minShare=0#arch-section');
   await page.waitForFunction(() => /^New network: /.test(document.getElementById('train-status').textContent));
   assert.equal(await page.inputValue('#arch'), custom);
   assert.equal(await page.inputValue('#lr'), '0.002');
@@ -57,6 +57,9 @@ test('a shared link opens with its network and settings, and the URL follows cha
   assert.equal(await page.inputValue('#crop'), '128');
   assert.equal(await page.isChecked('#augment'), false);
   assert.equal(await page.inputValue('#median'), '2', 'out of range (max 7): ignored');
+  assert.deepEqual(
+    [await page.inputValue('#rim'), await page.inputValue('#min-contrast'), await page.inputValue('#min-share')],
+    ['1', '2', '0'], 'the whole clean-up travels in the link');
   assert.equal(new URL(page.url()).hash, '#arch-section');
   await page.fill('#steps', '42'); // scrolls to chapter 2
   await page.locator('#steps').blur(); // the change event, as leaving the field fires it (once)

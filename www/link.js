@@ -7,7 +7,7 @@
 const SETTINGS = {
   arch: 'arch', lr: 'lr', batch: 'batch', steps: 'steps', seed: 'seed', every: 'eval-every',
   augment: 'augment', crop: 'crop', nets: 'networks', median: 'median', threshold: 'threshold',
-  grow: 'grow', minArea: 'min-area',
+  grow: 'grow', minArea: 'min-area', rim: 'rim', minContrast: 'min-contrast', minShare: 'min-share',
 };
 
 /** Sets the page's inputs from the URL; returns the architecture asked for (it may be a
