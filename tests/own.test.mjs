@@ -484,6 +484,37 @@ test('a folder of images, subfolders too, segments into one zip with a name for 
   }
 });
 
+// The same folder dropped on the page: a real drag of a directory, through Chromium's DevTools
+// protocol (as the operating system hands one over), read entry by entry; the paths within
+// the drop name the rows, so the two field.tif stay apart.
+test('a folder dropped on the page segments the same way, its paths naming the rows', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'cellseg-drop-'));
+  try {
+    const lab = join(root, 'lab');
+    for (const day of ['day1', 'day2']) mkdirSync(join(lab, day), { recursive: true });
+    writeFileSync(join(lab, 'day1', 'field.tif'), tiff16([{ width: 100, height: 80, value: rods(0) }]));
+    writeFileSync(join(lab, 'day2', 'field.tif'), tiff16([{ width: 100, height: 80, value: rods(7) }]));
+    writeFileSync(join(lab, 'notes.txt'), 'not an image');
+    const page = await browser.open('?backend=cpu');
+    const cdp = await page.context().newCDPSession(page);
+    const data = { items: [], files: [lab], dragOperationsMask: 1 };
+    for (const type of ['dragEnter', 'dragOver', 'drop']) {
+      await cdp.send('Input.dispatchDragEvent', { type, x: 300, y: 300, data });
+    }
+    await page.waitForFunction(() => /images? to segment/.test(document.getElementById('batch-status').textContent));
+    assert.equal(await page.textContent('#batch-status'), '2 images to segment (1 other file left out).');
+    await page.selectOption('#batch-scale', 'current');
+    await page.waitForFunction(() => !document.getElementById('batch-run').disabled);
+    await page.click('#batch-run');
+    await page.waitForFunction(() => /^(Done|The run stopped)/.test(document.getElementById('batch-status').textContent), null, { timeout: 300_000 });
+    assert.match(await page.textContent('#batch-status'), /^Done: 2 files, \d+ cells\./);
+    const rows = await page.evaluate(() => window.cellseg.batch.rows);
+    assert.deepEqual(rows.map((r) => [r[0], r[6]]), [['lab/day1/field.tif', 'ok'], ['lab/day2/field.tif', 'ok']]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 // Not phase contrast: bright rods on black, as fluorescence shows cells (crate/tests/quality.rs
 // draws the same field). What the networks find there wants a scale far out of reach, and the
 // page says the result is doubtful instead of passing it off as settled.

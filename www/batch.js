@@ -5,6 +5,10 @@
 
 const IMAGE = /\.(tiff?|png|jpe?g)$/i;
 
+/** A file's path within what was picked or dropped: a dropped folder's files carry it as
+ *  `relativePath` (www/data.js), a picked folder's as `webkitRelativePath`. */
+const pathOf = (file) => file.relativePath || file.webkitRelativePath || file.name;
+
 export class Batch {
   /** `run` asks the worker; `settings()` gives the clean-up settings, `networks()` chapter
    *  2's choice, `scale()` the scale set above, `micron()` the pixel size field;
@@ -45,7 +49,7 @@ export class Batch {
   choose(files) {
     const images = files.filter((f) => IMAGE.test(f.name));
     const skipped = files.length - images.length;
-    this.files = images.sort((a, b) => (a.webkitRelativePath || a.name).localeCompare(b.webkitRelativePath || b.name));
+    this.files = images.sort((a, b) => pathOf(a).localeCompare(pathOf(b)));
     const other = skipped ? ` (${skipped} other file${skipped > 1 ? 's' : ''} left out)` : '';
     this.status(images.length ? `${images.length} image${images.length > 1 ? 's' : ''} to segment${other}.`
       : `No TIFF, PNG or JPEG among the ${files.length} files.`);
@@ -78,7 +82,7 @@ export class Batch {
       const factor = this.$('batch-scale').value === 'auto' ? 0 : this.scale();
       for (const file of files) {
         if (this.stopping) break;
-        const name = file.webkitRelativePath || file.name;
+        const name = pathOf(file);
         this.status(`Segmenting ${name} (${done + 1} of ${files.length})…`);
         const bytes = await file.arrayBuffer();
         const { rows, stoppedAt } = await this.run('batchFile', {

@@ -234,7 +234,12 @@ export function dataLoading(deps) {
     if (!entries.some((e) => e?.isDirectory)) return [...transfer.files];
     const files = [];
     const walk = async (entry) => {
-      if (entry.isFile) files.push(await new Promise((ok, fail) => entry.file(ok, fail)));
+      if (entry.isFile) {
+        const file = await new Promise((ok, fail) => entry.file(ok, fail));
+        // a dropped folder's files know only their own names: keep the path within the drop,
+        // as a picked folder's webkitRelativePath does, so same-named files stay apart
+        files.push(Object.assign(file, { relativePath: entry.fullPath.replace(/^\//, '') }));
+      }
       else if (entry.isDirectory) {
         const reader = entry.createReader();
         for (;;) {
