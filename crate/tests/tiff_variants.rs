@@ -550,3 +550,91 @@ fn compressed_tiffs_and_a_twenty_page_deflate_time_lapse_give_the_same_input() {
         );
     }
 }
+
+/// `values` (each under 2^bits) packed `bits` to a sample, most significant bit first, each
+/// row starting on a byte, as libtiff writes 10-, 12- and 14-bit data.
+fn packed_rows(values: &[u16], bits: u8) -> Vec<Vec<u8>> {
+    values
+        .chunks(W as usize)
+        .map(|row| {
+            let (mut out, mut acc, mut held) = (Vec::new(), 0u32, 0u8);
+            for &v in row {
+                acc = (acc << bits) | v as u32;
+                held += bits;
+                while held >= 8 {
+                    held -= 8;
+                    out.push((acc >> held) as u8);
+                    acc &= (1 << held) - 1;
+                }
+            }
+            if held > 0 {
+                out.push((acc << (8 - held)) as u8);
+            }
+            out
+        })
+        .collect()
+}
+
+/// PackBits, plainly: literal runs of up to 128 bytes (what any reader must undo).
+fn packbits(raw: Vec<u8>) -> Vec<u8> {
+    raw.chunks(128)
+        .flat_map(|c| std::iter::once((c.len() - 1) as u8).chain(c.iter().copied()))
+        .collect()
+}
+
+#[test]
+fn packed_10_and_12_bit_samples_give_the_networks_the_same_input() {
+    use std::io::Write;
+    let counts = frame();
+    for bits in [10u8, 12] {
+        // the frame's counts brought within the bit depth (the normalisation ignores gain)
+        let shift = 16 - bits - 2;
+        let values: Vec<u16> = counts.iter().map(|&v| v >> shift).collect();
+        let reference = normalised(&encoded::<colortype::Gray16>(&values, false), "16-bit");
+        let rows = packed_rows(&values, bits);
+        let whole: Vec<u8> = rows.concat();
+        let by_50: Vec<Vec<u8>> = rows.chunks(50).map(|r| r.concat()).collect();
+        let lzw = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+            .encode(&whole)
+            .unwrap();
+        let mut deflate =
+            flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        deflate.write_all(&whole).unwrap();
+        let deflate = deflate.finish().unwrap();
+        let page = |strips: Vec<Vec<u8>>, compression: u32, rows_per_strip: u32, predictor| {
+            hand_written(
+                &strips,
+                vec![
+                    Entry(256, 4, vec![W]),
+                    Entry(257, 4, vec![H]),
+                    Entry(258, 3, vec![bits as u32]),
+                    Entry(259, 3, vec![compression]),
+                    Entry(262, 3, vec![1]),
+                    Entry(277, 3, vec![1]),
+                    Entry(278, 4, vec![rows_per_strip]),
+                    Entry(317, 3, vec![predictor]),
+                ],
+            )
+        };
+        for (name, bytes) in [
+            ("uncompressed", page(vec![whole.clone()], 1, H, 1)),
+            ("uncompressed, strips of 50 rows", page(by_50, 1, 50, 1)),
+            ("LZW", page(vec![lzw], 5, H, 1)),
+            ("Deflate", page(vec![deflate], 8, H, 1)),
+            ("PackBits", page(vec![packbits(whole.clone())], 32773, H, 1)),
+        ] {
+            let name = format!("{bits}-bit packed, {name}");
+            assert_same_input(&name, &normalised(&bytes, &name), &reference);
+            assert_eq!(decode(&bytes).unwrap().bits, bits as u16, "{name}");
+        }
+        // what packed files never hold is named, not misread
+        let err = decode(&page(vec![whole.clone()], 1, H, 2))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains(&format!("{bits}-bit samples use a predictor")),
+            "{err}"
+        );
+    }
+}

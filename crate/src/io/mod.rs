@@ -10,6 +10,7 @@ pub mod export;
 pub mod hyperstack;
 pub mod labels;
 pub mod normalise;
+pub mod packed;
 pub mod pixel_size;
 pub mod session_file;
 pub mod tiff_pages;

@@ -1,7 +1,7 @@
 //! TIFF files as microscopes, Fiji and OME tools write them, read with the `tiff` crate:
 //! classic and BigTIFF, any page, chunky or planar samples, and every sample format a camera
 //! or an analysis step leaves behind (8/16-bit and 32/64-bit unsigned, signed, 16/32/64-bit
-//! float). The `image` crate reads only the first page of 8/16-bit unsigned or 32-bit float
+//! float; gray samples packed at 9–15 bits through [`crate::io::packed`]). The `image` crate reads only the first page of 8/16-bit unsigned or 32-bit float
 //! TIFFs and calls everything else "not an image"; here what cannot be read is named.
 //!
 //! Values: 8- and 16-bit unsigned data are kept as fractions of the type's range, as the
@@ -19,6 +19,7 @@ use crate::core::plane::Plane;
 use crate::io::decode::{
     Channel, DecodeError, Decoded, MAX_PAGES, MAX_PIXELS, Options, check_size,
 };
+use crate::io::packed;
 
 /// Classic TIFF ("II*\0", "MM\0*") or BigTIFF ("II+\0", "MM\0+").
 pub fn is_tiff(bytes: &[u8]) -> bool {
@@ -170,15 +171,20 @@ pub fn decode_page(bytes: &[u8], options: Options) -> Result<Decoded, DecodeErro
             )));
         }
     };
-    if ![8, 16, 32, 64].contains(&bits) {
+    let (result, planes) = if packed::is_packed(channels, bits) {
+        let samples = packed::read(&mut decoder, width as usize, height as usize, bits);
+        (DecodingResult::U16(samples.map_err(bad)?), 1)
+    } else if [8, 16, 32, 64].contains(&bits) {
+        let mut result = DecodingResult::U8(Vec::new());
+        let layout = decoder
+            .read_image_to_buffer(&mut result)
+            .map_err(|e| bad(reason(&e)))?;
+        (result, layout.planes)
+    } else {
         return Err(bad(format!(
-            "its {bits}-bit samples are not supported (8, 16, 32 or 64 bits expected)"
+            "its {bits}-bit samples are not supported (8 to 16, 32 or 64 bits expected)"
         )));
-    }
-    let mut result = DecodingResult::U8(Vec::new());
-    let layout = decoder
-        .read_image_to_buffer(&mut result)
-        .map_err(|e| bad(reason(&e)))?;
+    };
     let n = width as usize * height as usize;
     let Samples {
         mut values,
@@ -192,7 +198,7 @@ pub fn decode_page(bytes: &[u8], options: Options) -> Result<Decoded, DecodeErro
         replace_non_finite(&mut values).map_err(bad)?;
     }
     // chunky: the samples of a pixel lie together; planar: one whole plane per channel
-    let planar = layout.planes > 1;
+    let planar = planes > 1;
     let at = |i: usize, c: usize| {
         if planar {
             values[c * n + i]
