@@ -12,7 +12,8 @@ export function dataLoading(deps) {
     colonySeed,
   } = deps;
   // `?colony=N` draws colony N, then N + 1, …: a link (or a test) shows the same cells again
-  let nextColony = Number.isSafeInteger(colonySeed) && colonySeed >= 0 ? colonySeed : null;
+  // (a colony's seed is a u32 in the crate)
+  let nextColony = Number.isSafeInteger(colonySeed) && colonySeed >= 0 && colonySeed < 2 ** 32 ? colonySeed : null;
 
   async function fetchBytes(url) {
     let response;

@@ -38,10 +38,13 @@ impl Cells {
     pub fn on_border(&self) -> Vec<bool> {
         let (w, h) = (self.width, self.height);
         let mut touches = vec![false; self.count()];
+        if w == 0 || h == 0 {
+            return touches;
+        }
         let edge = (0..w)
             .flat_map(|x| [x, (h - 1) * w + x])
             .chain((0..h).flat_map(|y| [y * w, y * w + w - 1]));
-        for i in edge.filter(|&i| i < self.labels.len()) {
+        for i in edge {
             if let Some(l) = self.labels[i].checked_sub(1) {
                 touches[l as usize] = true;
             }

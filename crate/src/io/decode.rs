@@ -9,7 +9,7 @@ use std::io::Cursor;
 use image::{ImageReader, Limits};
 
 use crate::core::plane::Plane;
-use crate::io::normalise::{Window, normalise};
+use crate::io::normalise::{Outliers, Window, normalise, normalise_keeping};
 use crate::io::tiff_pages::{self, is_tiff};
 
 /// Largest image accepted: 64 megapixels (8192x8192), checked from the header before any
@@ -290,12 +290,14 @@ pub fn decode_normalised(bytes: &[u8]) -> Result<(Plane, Window), DecodeError> {
     Ok((plane, window))
 }
 
-/// A page and channel, decoded (bit depth and channels kept) with its plane normalised.
+/// A page and channel, decoded (bit depth and channels kept) with its plane normalised, and
+/// the pixels normalising did not map linearly, with their decoded values
+/// ([`crate::io::normalise::normalise_keeping`]).
 pub fn decode_normalised_with(
     bytes: &[u8],
     options: Options,
-) -> Result<(Decoded, Window), DecodeError> {
+) -> Result<(Decoded, Window, Outliers), DecodeError> {
     let mut decoded = decode_with(bytes, options)?;
-    let window = normalise(&mut decoded.plane);
-    Ok((decoded, window))
+    let (window, outliers) = normalise_keeping(&mut decoded.plane);
+    Ok((decoded, window, outliers))
 }

@@ -12,6 +12,9 @@ use crate::io::normalise::Window;
 pub struct FileUnits {
     low: f64,
     span: f64,
+    /// Pixels normalising did not map linearly (hot pixels calmed, outliers clamped) and
+    /// their values in file units.
+    outliers: Vec<(usize, f64)>,
 }
 
 impl FileUnits {
@@ -19,7 +22,32 @@ impl FileUnits {
         FileUnits {
             low: window.low as f64 * unit,
             span: (window.high - window.low) as f64 * unit,
+            outliers: Vec::new(),
         }
+    }
+
+    /// The same, with the pixels normalising did not map linearly and their values before,
+    /// as [`crate::io::decode::decode_normalised_with`] gives them (`unit` as above).
+    pub fn keeping(self, outliers: &[(usize, f32)], unit: f64) -> FileUnits {
+        FileUnits {
+            outliers: outliers
+                .iter()
+                .map(|&(i, v)| (i, v as f64 * unit))
+                .collect(),
+            ..self
+        }
+    }
+
+    /// A whole normalised plane back in file units, the file's own values where normalising
+    /// changed them: what cells' intensities are measured in, as the CLI measures them.
+    pub fn plane(&self, normalised: &Plane) -> Plane {
+        let mut data: Vec<f32> = normalised.data.iter().map(|&v| self.of(v) as f32).collect();
+        for &(i, v) in &self.outliers {
+            if let Some(d) = data.get_mut(i) {
+                *d = v as f32;
+            }
+        }
+        Plane::new(normalised.width, normalised.height, data)
     }
 
     pub fn of(&self, normalised: f32) -> f64 {
@@ -92,6 +120,28 @@ mod tests {
         // the file's full range instead: 1100 of 65535 is 4 gray levels of 255, all but black
         let full = rgba(&plane, &units, 0.0, 65535.0);
         assert!(full.chunks(4).all(|p| p[0] <= 5));
+    }
+
+    #[test]
+    fn intensities_come_back_in_file_units_with_hot_pixels_as_the_file_has_them() {
+        // 16-bit texture around 1000..1100 with one hot pixel the networks do not see
+        let raw: Vec<f32> = (0..40 * 30)
+            .map(|i| (1000 + (i * 7919) % 101) as f32 / 65535.0)
+            .collect();
+        let mut hot = raw.clone();
+        hot[15 * 40 + 20] = 1.0;
+        let mut plane = Plane::new(40, 30, hot.clone());
+        let (window, outliers) = crate::io::normalise::normalise_keeping(&mut plane);
+        assert_eq!(outliers.len(), 1, "the hot pixel was calmed");
+        let units = FileUnits::new(window, 65535.0).keeping(&outliers, 65535.0);
+        let back = units.plane(&plane);
+        for (i, (&b, &h)) in back.data.iter().zip(&hot).enumerate() {
+            assert!(
+                (b - h * 65535.0).abs() < 0.05,
+                "pixel {i}: {b} for {}",
+                h * 65535.0
+            );
+        }
     }
 
     #[test]

@@ -96,6 +96,9 @@ pub fn window(plane: &Plane) -> Window {
     }
 }
 
+/// Pixels normalising did not map linearly (calmed or clamped): index and value before.
+pub type Outliers = Vec<(usize, f32)>;
+
 /// Normalised values are kept within this range: wide enough for what microscopes draw
 /// (phase_027 runs from -0.37 to 1.83; van Vliet et al.'s sparse pages, whose window is
 /// widened to the noise, from -2.8 to 2.5, and clamping those at -1 and 2 cost their stack F1
@@ -120,22 +123,24 @@ pub const SPECK: f32 = 1.0;
 pub const SPIKE_NOISE: f32 = 8.0;
 
 /// Replaces hot and dead pixels (see [`SPIKE`]), then specks of up to 2 × 2 ([`SPECK`]), by
-/// the median of the ring of pixels around them; returns how many pixels changed. Pixels
-/// within two of the border are left as they are.
-pub fn calm_spikes(plane: &mut Plane) -> usize {
+/// the median of the ring of pixels around them; returns each changed pixel's index and
+/// value before. The outermost row and column (and, for specks, two) are left as they are.
+pub fn calm_spikes(plane: &mut Plane) -> Outliers {
     let window = window(plane);
     let span = window.high - window.low;
     let floor = SPIKE_NOISE * noise_sigma(plane);
-    calm(plane, 1, (SPIKE * span).max(floor)) + calm(plane, 2, (SPECK * span).max(floor))
+    let mut changed = calm(plane, 1, (SPIKE * span).max(floor));
+    changed.extend(calm(plane, 2, (SPECK * span).max(floor)));
+    changed
 }
 
 /// Replaces each pixel beyond all pixels of the square ring `r` steps around it by more
-/// than `margin` with the ring's median; returns how many.
-fn calm(plane: &mut Plane, r: usize, margin: f32) -> usize {
+/// than `margin` with the ring's median; returns their indices and values before.
+fn calm(plane: &mut Plane, r: usize, margin: f32) -> Outliers {
     let (w, h) = (plane.width, plane.height);
     // a NaN margin (a plane of NaN) compares false and calms nothing
     if w <= 2 * r || h <= 2 * r || margin.is_nan() || margin <= 0.0 {
-        return 0;
+        return Vec::new();
     }
     let ring: Vec<(usize, usize)> = (0..=2 * r)
         .flat_map(|dy| (0..=2 * r).map(move |dx| (dx, dy)))
@@ -162,17 +167,24 @@ fn calm(plane: &mut Plane, r: usize, margin: f32) -> usize {
             }
         }
     }
-    for &(i, v) in &fixes {
-        plane.data[i] = v;
-    }
-    fixes.len()
+    fixes
+        .into_iter()
+        .map(|(i, v)| (i, std::mem::replace(&mut plane.data[i], v)))
+        .collect()
 }
 
 /// Scales a plane in place so its 1st percentile becomes 0 and its 99th becomes 1, after
 /// calming its hot and dead pixels ([`calm_spikes`]). A flat image (window of zero width)
 /// becomes all zeros rather than dividing by zero.
 pub fn normalise(plane: &mut Plane) -> Window {
-    calm_spikes(plane);
+    normalise_keeping(plane).0
+}
+
+/// [`normalise`], also returning the pixels it did not map linearly (calmed or clamped):
+/// their indices and values before, so measurements in the file's units can use the file's
+/// own values there, as the CLI's do.
+pub fn normalise_keeping(plane: &mut Plane) -> (Window, Outliers) {
+    let mut changed = calm_spikes(plane);
     let w = window(plane);
     let span = w.high - w.low;
     let scale = if span > f32::EPSILON * w.high.abs().max(1.0) {
@@ -180,14 +192,19 @@ pub fn normalise(plane: &mut Plane) -> Window {
     } else {
         0.0
     };
-    for v in &mut plane.data {
+    for (i, v) in plane.data.iter_mut().enumerate() {
         *v = if v.is_finite() {
-            ((*v - w.low) * scale).clamp(CLAMP.0, CLAMP.1)
+            let linear = (*v - w.low) * scale;
+            let kept = linear.clamp(CLAMP.0, CLAMP.1);
+            if kept != linear {
+                changed.push((i, *v));
+            }
+            kept
         } else {
             0.0
         };
     }
-    w
+    (w, changed)
 }
 
 #[cfg(test)]
@@ -233,7 +250,7 @@ mod tests {
             data[i] = 65535.0;
         }
         let mut plane = Plane::new(w, h, data);
-        assert_eq!(calm_spikes(&mut plane), 6);
+        assert_eq!(calm_spikes(&mut plane).len(), 6);
         for (i, (&a, &b)) in plane.data.iter().zip(&before).enumerate() {
             if i == 10 * w + 10 || i == 20 * w + 15 || speck.contains(&i) {
                 assert!((a - b).abs() < 60.0, "pixel {i}: {a} for about {b}");

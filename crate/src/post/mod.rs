@@ -151,7 +151,8 @@ pub fn smoothed_cell_probability(map: &ProbabilityMap, radius: u32) -> Vec<f32> 
         .collect()
 }
 
-/// The whole clean-up: (averaged) map → median → threshold → cores → grown cells → rims.
+/// The whole clean-up: (averaged) map → median → threshold → cores → grown cells → rims →
+/// fragments and specks dropped.
 pub fn cells(map: &ProbabilityMap, config: &PostConfig) -> Cells {
     let p = smoothed_cell_probability(map, config.median_radius);
     cells_from_smoothed(&p, map, config)
@@ -180,10 +181,11 @@ pub fn cells_from_smoothed(p: &[f32], map: &ProbabilityMap, config: &PostConfig)
 /// `cells` without those smaller than `share` of the typical cell that do not touch the
 /// frame (see [`PostConfig::min_share`]).
 pub fn drop_fragments(cells: Cells, share: f32) -> Cells {
+    // (a share over 1 would drop typical cells too; NaN or 0 keeps every cell)
     let Some(typical) = cells.typical_area().filter(|_| share > 0.0) else {
         return cells;
     };
-    let smallest = share as f64 * typical as f64;
+    let smallest = share.min(1.0) as f64 * typical as f64;
     let kept: Vec<bool> = cells
         .areas
         .iter()

@@ -129,8 +129,10 @@ impl ScaleSearch {
     /// Why the scale the search settled at is doubtful, where it is: the cells found wanted
     /// a scale beyond what the checks may reach, and no later check agreed within it, so
     /// they may not be cells as the networks know them (fluorescence, a field of debris, a
-    /// whole colony taken for one cell). None while the search goes on. Said with the result
-    /// (it ends [`ScaleSearch::how`]), never kept quiet.
+    /// whole colony taken for one cell); or too few cells were found to check the scale by
+    /// (after the checks moved it, from a default, or from the image's estimate), so nothing
+    /// confirmed it. None while the search goes on. Said with the result (it ends
+    /// [`ScaleSearch::how`]), never kept quiet.
     pub fn doubt(&self) -> Option<&str> {
         self.doubt.as_deref().filter(|_| self.settled)
     }
@@ -170,25 +172,31 @@ impl ScaleSearch {
                 ));
             }
             (None, Check::Agrees { .. }) => self.doubt = None,
-            // moved by cells that were there, then too few at the new scale to confirm it
-            // (a clump the first cells were pieces of, say): a guess, and said to be one
+            // too few cells to check the scale by: moved by cells that were there and not
+            // confirmed at the new scale (a clump the first cells were pieces of, say), a
+            // default nothing measured, or the image's estimate unchecked; none of these is
+            // an answer to pass off as settled (no cell at all has nothing to doubt)
             (_, Check::TooFew) if self.doubt.is_none() => {
-                if let Some(from) = self.moved_from {
-                    self.doubt = Some(format!(
+                let n = cells.count();
+                self.doubt = match (self.moved_from, self.guessed) {
+                    (Some(from), _) => Some(format!(
                         "the scale ×{at:.3} came from the width of the cells found at \
                          ×{from:.3}, but too few cells were found at it to confirm it: the \
                          scale is doubtful, and so are the cells (merged or split); check the \
                          result, or set the scale by hand"
-                    ));
-                } else if self.guessed && cells.count() > 0 {
-                    // neither the image nor the cells measured it: ×1 is only a default
-                    self.doubt = Some(format!(
-                        "neither the image nor the {} cell(s) found at ×{at:.3} could measure \
+                    )),
+                    _ if n == 0 => None,
+                    (None, true) => Some(format!(
+                        "neither the image nor the {n} cell(s) found at ×{at:.3} could measure \
                          the scale (too few): it is a guess, and so are the cells (merged or \
-                         split); check the result, or set the scale by hand",
-                        cells.count()
-                    ));
-                }
+                         split); check the result, or set the scale by hand"
+                    )),
+                    (None, false) => Some(format!(
+                        "only {n} cell(s) found at ×{at:.3}, too few to check the scale the \
+                         image gave: it may be off, and the cells with it (merged or split); \
+                         check the result, or set the scale by hand"
+                    )),
+                };
             }
             _ => {}
         }
@@ -419,12 +427,14 @@ mod tests {
         assert!(search.settled());
         assert_eq!(search.factor(), 0.8);
         assert_eq!(search.confirmed_by(), None);
+        assert!(search.how().contains("cells found there to check it by"));
+        let doubt = search.doubt().expect("an estimate nothing checked");
+        assert!(doubt.starts_with("only 2 cell(s) found at ×0.800"), "{doubt}");
+        // no cell at all: nothing to doubt
+        let mut search = ScaleSearch::from(0.8, "given".into());
+        assert_eq!(search.check(&rods(0, 30)), Check::TooFew);
+        assert_eq!(search.doubt(), None);
         assert!(search.how().ends_with("cells found there to check it by"));
-        assert_eq!(
-            search.doubt(),
-            None,
-            "the start was not moved: nothing to confirm"
-        );
         // a scale the cells moved, where too few are found to confirm it, is a guess
         let mut search = ScaleSearch::from(1.0, "given".into());
         assert!(matches!(search.check(&rods(5, 20)), Check::Again { .. }));

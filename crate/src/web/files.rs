@@ -223,11 +223,7 @@ impl Engine {
         let rect = s.last_rect.ok_or_else(|| err("segment a crop first"))?;
         let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
         let intensity = match &s.units {
-            Some((units, _)) => Plane::new(
-                image.width,
-                image.height,
-                image.data.iter().map(|&v| units.of(v) as f32).collect(),
-            ),
+            Some((units, _)) => units.plane(image),
             None => (**image).clone(),
         };
         Ok(crate::post::measure::measure(found, rect, &intensity))

@@ -356,7 +356,8 @@ impl Engine {
             page: page as usize,
             channel: u8::try_from(channel).map_or(Channel::Luminance, Channel::Index),
         };
-        let (decoded, window) = decode::decode_normalised_with(bytes, options).map_err(err)?;
+        let (decoded, window, outliers) =
+            decode::decode_normalised_with(bytes, options).map_err(err)?;
         let pages = decode::page_count(bytes).map_err(err)?;
         let (plane, bits) = (decoded.plane, decoded.bits);
         self.with(|s| {
@@ -371,7 +372,10 @@ impl Engine {
                 micron: crate::io::pixel_size::of_file(bytes),
                 display: Engine::display(&(FileUnits::new(window, decoded.unit), decoded.range)),
             };
-            let units = (FileUnits::new(window, decoded.unit), decoded.range);
+            let units = (
+                FileUnits::new(window, decoded.unit).keeping(&outliers, decoded.unit),
+                decoded.range,
+            );
             s.replace_image(plane, None, Some(units));
             to_js(&info)
         })
