@@ -429,7 +429,10 @@ mod tests {
         assert_eq!(search.confirmed_by(), None);
         assert!(search.how().contains("cells found there to check it by"));
         let doubt = search.doubt().expect("an estimate nothing checked");
-        assert!(doubt.starts_with("only 2 cell(s) found at ×0.800"), "{doubt}");
+        assert!(
+            doubt.starts_with("only 2 cell(s) found at ×0.800"),
+            "{doubt}"
+        );
         // no cell at all: nothing to doubt
         let mut search = ScaleSearch::from(0.8, "given".into());
         assert_eq!(search.check(&rods(0, 30)), Check::TooFew);
