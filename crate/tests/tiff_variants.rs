@@ -583,10 +583,10 @@ fn packbits(raw: Vec<u8>) -> Vec<u8> {
 }
 
 #[test]
-fn packed_10_and_12_bit_samples_give_the_networks_the_same_input() {
+fn packed_10_12_and_14_bit_samples_give_the_networks_the_same_input() {
     use std::io::Write;
     let counts = frame();
-    for bits in [10u8, 12] {
+    for bits in [10u8, 12, 14] {
         // the frame's counts brought within the bit depth (the normalisation ignores gain)
         let shift = 16 - bits - 2;
         let values: Vec<u16> = counts.iter().map(|&v| v >> shift).collect();
