@@ -455,16 +455,23 @@ test('a dropped image\'s automatic scale is checked by the cells found, as the C
   assert.deepEqual([fresh.map, fresh.cells, fresh.trainer, fresh.labelled], [false, false, null, false]);
 });
 
+/** A lab's folder under `root`: two images of the same name a day apart, in subfolders, and
+ *  a text file beside them; returns its path. */
+function labFolder(root) {
+  const lab = join(root, 'lab');
+  for (const day of ['day1', 'day2']) mkdirSync(join(lab, day), { recursive: true });
+  writeFileSync(join(lab, 'day1', 'field.tif'), tiff16([{ width: 100, height: 80, value: rods(0) }]));
+  writeFileSync(join(lab, 'day2', 'field.tif'), tiff16([{ width: 100, height: 80, value: rods(7) }]));
+  writeFileSync(join(lab, 'notes.txt'), 'not an image');
+  return lab;
+}
+
 // A lab's folder, picked whole: the images in it and its subfolders (two of them with the same
 // name, a day apart) segment into one zip without overwriting each other; other files stay out.
 test('a folder of images, subfolders too, segments into one zip with a name for each', async () => {
   const root = mkdtempSync(join(tmpdir(), 'cellseg-folder-'));
   try {
-    const lab = join(root, 'lab');
-    for (const day of ['day1', 'day2']) mkdirSync(join(lab, day), { recursive: true });
-    writeFileSync(join(lab, 'day1', 'field.tif'), tiff16([{ width: 100, height: 80, value: rods(0) }]));
-    writeFileSync(join(lab, 'day2', 'field.tif'), tiff16([{ width: 100, height: 80, value: rods(7) }]));
-    writeFileSync(join(lab, 'notes.txt'), 'not an image');
+    const lab = labFolder(root);
     const page = await browser.open('?backend=cpu');
     await page.setInputFiles('#batch-folder', lab);
     assert.equal(await page.textContent('#batch-status'), '2 images to segment (1 other file left out).');
@@ -490,11 +497,7 @@ test('a folder of images, subfolders too, segments into one zip with a name for 
 test('a folder dropped on the page segments the same way, its paths naming the rows', async () => {
   const root = mkdtempSync(join(tmpdir(), 'cellseg-drop-'));
   try {
-    const lab = join(root, 'lab');
-    for (const day of ['day1', 'day2']) mkdirSync(join(lab, day), { recursive: true });
-    writeFileSync(join(lab, 'day1', 'field.tif'), tiff16([{ width: 100, height: 80, value: rods(0) }]));
-    writeFileSync(join(lab, 'day2', 'field.tif'), tiff16([{ width: 100, height: 80, value: rods(7) }]));
-    writeFileSync(join(lab, 'notes.txt'), 'not an image');
+    const lab = labFolder(root);
     const page = await browser.open('?backend=cpu');
     const cdp = await page.context().newCDPSession(page);
     const data = { items: [], files: [lab], dragOperationsMask: 1 };

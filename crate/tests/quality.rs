@@ -16,6 +16,7 @@ use cellseg::model::backend::Backend;
 use cellseg::model::weights;
 use cellseg::pipeline::{Segmentation, resampled, segment_auto, segment_cells};
 use cellseg::post::PostConfig;
+use cellseg::scale::auto_scale::ScaleSearch;
 use cellseg::scale::{self, width};
 use cellseg::teach::colony::{Look, colony_with};
 use cellseg::train::heldout_split;
@@ -74,6 +75,14 @@ fn segmented(nets: &[Model], plane: &Plane, rect: Rect, factor: f64, b: &Backend
 
 fn cells_of(nets: &[Model], plane: &Plane, rect: Rect, factor: f64, b: &Backend) -> Cells {
     segmented(nets, plane, rect, factor, b).cells
+}
+
+/// The whole of `plane` segmented at the automatic scale with the default clean-up, as
+/// `cellseg segment` does, and how the scale was found.
+fn segmented_auto(nets: &[Model], plane: &Plane, b: &Backend) -> (Segmentation, ScaleSearch) {
+    let whole = Rect::new(0, 0, plane.width, plane.height);
+    let post = PostConfig::default();
+    pollster::block_on(segment_auto(nets, plane, whole, &post, b, &mut |_, _| {})).unwrap()
 }
 
 /// Whole-cell scores of the default segmentation of the held-out region of `plane` (labels
@@ -437,30 +446,12 @@ fn sparse_fields_and_other_cell_sizes_find_their_cells_and_nothing_else() {
         let (image, truth) = colony_with(480, 360, 21, &look);
         let image = as_loaded(image, 300.0, 1500.0);
         let whole = Rect::new(0, 0, image.width, image.height);
-        let post = PostConfig::default();
-        let (seg, search) = pollster::block_on(segment_auto(
-            &nets,
-            &image,
-            whole,
-            &post,
-            &b,
-            &mut |_, _| {},
-        ))
-        .unwrap();
+        let (seg, search) = segmented_auto(&nets, &image, &b);
         let how = search.how();
         eprintln!("{how}");
         let factor = seg.factor;
         let r = evaluate_kind(Kind::Whole, &seg.map, &seg.cells, &truth, &truth.cells());
-        let right = pollster::block_on(segment_cells(
-            &nets,
-            &image,
-            whole,
-            1.0 / size as f64,
-            &post,
-            &b,
-            &mut |_, _| {},
-        ))
-        .unwrap();
+        let right = segmented(&nets, &image, whole, 1.0 / size as f64, &b);
         let r1 = evaluate_kind(
             Kind::Whole,
             &right.map,
@@ -511,16 +502,7 @@ fn round_cells_and_long_rods_are_found_whole() {
         };
         let (image, truth) = colony_with(480, 360, 21, &look);
         let image = as_loaded(image, 300.0, 1500.0);
-        let whole = Rect::new(0, 0, image.width, image.height);
-        let (seg, search) = pollster::block_on(segment_auto(
-            &nets,
-            &image,
-            whole,
-            &PostConfig::default(),
-            &b,
-            &mut |_, _| {},
-        ))
-        .unwrap();
+        let (seg, search) = segmented_auto(&nets, &image, &b);
         let r = evaluate_kind(Kind::Whole, &seg.map, &seg.cells, &truth, &truth.cells());
         eprintln!(
             "length ×{length}, size ×{size}: scale ×{:.2}, {} cells found of {}, F1 {:.3}, AP@0.75 {:.3}",
@@ -552,20 +534,11 @@ fn an_inverted_phase_contrast_image_is_said_to_be_doubtful() {
         raw.height,
         raw.data.iter().map(|v| top - v).collect(),
     );
-    let whole = Rect::new(0, 0, raw.width, raw.height);
     for (image, doubtful) in [
         (normalised(raw.clone()), false),
         (normalised(inverted), true),
     ] {
-        let (seg, search) = pollster::block_on(segment_auto(
-            &nets,
-            &image,
-            whole,
-            &PostConfig::default(),
-            &b,
-            &mut |_, _| {},
-        ))
-        .unwrap();
+        let (seg, search) = segmented_auto(&nets, &image, &b);
         eprintln!(
             "inverted {doubtful}: {} cells at ×{:.3}; {:?}",
             seg.cells.count(),
@@ -608,16 +581,7 @@ fn bright_cells_on_black_are_said_to_be_doubtful() {
         *v += ((i % w * 7 + i / w * 13) % 5) as f32 * 0.0013;
     }
     let image = as_loaded(Plane::new(w, h, data), 1000.0, 3000.0);
-    let whole = Rect::new(0, 0, w, h);
-    let (_, search) = pollster::block_on(segment_auto(
-        &nets,
-        &image,
-        whole,
-        &PostConfig::default(),
-        &b,
-        &mut |_, _| {},
-    ))
-    .unwrap();
+    let (_, search) = segmented_auto(&nets, &image, &b);
     let how = search.how();
     eprintln!("{how}");
     let doubt = search.doubt().unwrap_or_else(|| panic!("no doubt: {how}"));
