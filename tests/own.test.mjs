@@ -466,6 +466,19 @@ function labFolder(root) {
   return lab;
 }
 
+/** The lab folder, handed to the page (picked or dropped), is listed, segmented and named by
+ *  its paths within the folder. */
+async function segmentsTheLabFolder(page) {
+  assert.equal(await page.textContent('#batch-status'), '2 images to segment (1 other file left out).');
+  await page.selectOption('#batch-scale', 'current');
+  await page.waitForFunction(() => !document.getElementById('batch-run').disabled);
+  await page.click('#batch-run');
+  await page.waitForFunction(() => /^(Done|The run stopped)/.test(document.getElementById('batch-status').textContent), null, { timeout: 300_000 });
+  assert.match(await page.textContent('#batch-status'), /^Done: 2 files, \d+ cells\./);
+  const rows = await page.evaluate(() => window.cellseg.batch.rows);
+  assert.deepEqual(rows.map((r) => [r[0], r[6]]), [['lab/day1/field.tif', 'ok'], ['lab/day2/field.tif', 'ok']]);
+}
+
 // A lab's folder, picked whole: the images in it and its subfolders (two of them with the same
 // name, a day apart) segment into one zip without overwriting each other; other files stay out.
 test('a folder of images, subfolders too, segments into one zip with a name for each', async () => {
@@ -474,14 +487,7 @@ test('a folder of images, subfolders too, segments into one zip with a name for 
     const lab = labFolder(root);
     const page = await browser.open('?backend=cpu');
     await page.setInputFiles('#batch-folder', lab);
-    assert.equal(await page.textContent('#batch-status'), '2 images to segment (1 other file left out).');
-    await page.selectOption('#batch-scale', 'current');
-    await page.waitForFunction(() => !document.getElementById('batch-run').disabled);
-    await page.click('#batch-run');
-    await page.waitForFunction(() => /^(Done|The run stopped)/.test(document.getElementById('batch-status').textContent), null, { timeout: 300_000 });
-    assert.match(await page.textContent('#batch-status'), /^Done: 2 files, \d+ cells\./);
-    const rows = await page.evaluate(() => window.cellseg.batch.rows);
-    assert.deepEqual(rows.map((r) => [r[0], r[6]]), [['lab/day1/field.tif', 'ok'], ['lab/day2/field.tif', 'ok']]);
+    await segmentsTheLabFolder(page);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#batch-download')]);
     const names = unzip(readFileSync(await download.path())).map(({ name }) => name).sort();
     assert.deepEqual(names, ['cells.csv', 'field-2-cells.geojson', 'field-2-labels.tif', 'field-2-rois.zip',
@@ -505,14 +511,7 @@ test('a folder dropped on the page segments the same way, its paths naming the r
       await cdp.send('Input.dispatchDragEvent', { type, x: 300, y: 300, data });
     }
     await page.waitForFunction(() => /images? to segment/.test(document.getElementById('batch-status').textContent));
-    assert.equal(await page.textContent('#batch-status'), '2 images to segment (1 other file left out).');
-    await page.selectOption('#batch-scale', 'current');
-    await page.waitForFunction(() => !document.getElementById('batch-run').disabled);
-    await page.click('#batch-run');
-    await page.waitForFunction(() => /^(Done|The run stopped)/.test(document.getElementById('batch-status').textContent), null, { timeout: 300_000 });
-    assert.match(await page.textContent('#batch-status'), /^Done: 2 files, \d+ cells\./);
-    const rows = await page.evaluate(() => window.cellseg.batch.rows);
-    assert.deepEqual(rows.map((r) => [r[0], r[6]]), [['lab/day1/field.tif', 'ok'], ['lab/day2/field.tif', 'ok']]);
+    await segmentsTheLabFolder(page);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
