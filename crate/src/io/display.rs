@@ -42,7 +42,9 @@ impl FileUnits {
     /// changed them: what cells' intensities are measured in, as the CLI measures them.
     pub fn plane(&self, normalised: &Plane) -> Plane {
         let mut data: Vec<f32> = normalised.data.iter().map(|&v| self.of(v) as f32).collect();
-        for &(i, v) in &self.outliers {
+        // last to first: a pixel changed twice (calmed, then clamped) gets its first "before",
+        // the file's own value
+        for &(i, v) in self.outliers.iter().rev() {
             if let Some(d) = data.get_mut(i) {
                 *d = v as f32;
             }
