@@ -8,9 +8,9 @@
 //! ```text
 //! core/    the shared types: plane (the image, crops), probability (the networks' answer
 //!          per pixel), cells (labelled regions, region growing), classes (other/cell/edge)
-//! io/      files in: decode (tiff_pages, hyperstack, pixel_size) ─▶ normalise; labels (PNG,
-//!          .npy); display (the display window in file units); export (label images, maps),
-//!          session_file (a whole session in one file)
+//! io/      files in: decode (tiff_pages, hyperstack, pixel_size, packed) ─▶ padding ─▶
+//!          normalise; labels (PNG, .npy); display (the display window in file units);
+//!          export (label images, maps), session_file (a whole session in one file)
 //! scale/   mod.rs (resample to the tutorial's cell size and back), width (that size
 //!          measured from the image, scale space), auto_scale (checked against the cells found)
 //! model/   spec (list of layers) ─▶ network ─▶ dense (the dilated twin, tiled; dense_cpu on

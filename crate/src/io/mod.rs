@@ -11,6 +11,7 @@ pub mod hyperstack;
 pub mod labels;
 pub mod normalise;
 pub mod packed;
+pub mod padding;
 pub mod pixel_size;
 pub mod session_file;
 pub mod tiff_pages;

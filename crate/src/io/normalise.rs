@@ -24,8 +24,13 @@
 //! everything around it ([`SPIKE`], [`SPECK`]), so such pixels take their surroundings'
 //! median first, as Fiji's "Remove Outliers" does, and the window is measured after; what is
 //! larger and still extreme is clamped ([`CLAMP`]). phase_027 has none of either.
+//!
+//! A flat black frame (stitching, registration, a round field stop) is not part of the
+//! picture either: it is left out of the window and takes the background's level
+//! ([`crate::io::padding`]).
 
 use crate::core::plane::Plane;
+use crate::io::padding::padding;
 
 /// The intensity window a plane was normalised with.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -174,8 +179,10 @@ fn calm(plane: &mut Plane, r: usize, margin: f32) -> Outliers {
 }
 
 /// Scales a plane in place so its 1st percentile becomes 0 and its 99th becomes 1, after
-/// calming its hot and dead pixels ([`calm_spikes`]). A flat image (window of zero width)
-/// becomes all zeros rather than dividing by zero.
+/// calming its hot and dead pixels ([`calm_spikes`]); its padding (a flat black frame, or no
+/// number at all: [`crate::io::padding`]) is left out of that window and set to the
+/// background's level. A flat image (window of zero width) becomes all zeros rather than
+/// dividing by zero.
 pub fn normalise(plane: &mut Plane) -> Window {
     normalise_keeping(plane).0
 }
@@ -184,7 +191,15 @@ pub fn normalise(plane: &mut Plane) -> Window {
 /// their indices and values before, so measurements in the file's units can use the file's
 /// own values there, as the CLI's do.
 pub fn normalise_keeping(plane: &mut Plane) -> (Window, Outliers) {
-    let mut changed = calm_spikes(plane);
+    // Padding is left out of everything measured below (each skips what is not a number)
+    // and then takes the background's level.
+    let mut changed: Outliers = Vec::new();
+    for (i, blank) in padding(plane).into_iter().enumerate() {
+        if blank && plane.data[i].is_finite() {
+            changed.push((i, std::mem::replace(&mut plane.data[i], f32::NAN)));
+        }
+    }
+    changed.extend(calm_spikes(plane));
     let w = window(plane);
     let span = w.high - w.low;
     let scale = if span > f32::EPSILON * w.high.abs().max(1.0) {
@@ -192,6 +207,7 @@ pub fn normalise_keeping(plane: &mut Plane) -> (Window, Outliers) {
     } else {
         0.0
     };
+    let background = ((percentile(&plane.data, 0.5) - w.low) * scale).clamp(CLAMP.0, CLAMP.1);
     for (i, v) in plane.data.iter_mut().enumerate() {
         *v = if v.is_finite() {
             let linear = (*v - w.low) * scale;
@@ -201,7 +217,7 @@ pub fn normalise_keeping(plane: &mut Plane) -> (Window, Outliers) {
             }
             kept
         } else {
-            0.0
+            background
         };
     }
     (w, changed)
