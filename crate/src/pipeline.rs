@@ -6,9 +6,10 @@ use crate::core::cells::Cells;
 use crate::core::plane::{Plane, Rect};
 use crate::core::probability::ProbabilityMap;
 use crate::io::normalise::noise_sigma;
+use crate::io::padding::flat_regions;
 use crate::model::backend::Backend;
 use crate::model::{Model, Path};
-use crate::post::{PostConfig, average, cells, drop_faint};
+use crate::post::{PostConfig, average, cells, drop_faint, keep};
 use crate::scale;
 use crate::scale::auto_scale::{Check, ScaleSearch};
 
@@ -167,14 +168,53 @@ pub async fn segment_cells(
 /// then the faint ones dropped against the image's own noise.
 pub fn clean_up(map: &ProbabilityMap, plane: &Plane, rect: Rect, post: &PostConfig) -> Cells {
     let found = cells(map, post);
-    faint_dropped(found, plane, rect, post)
+    borne_out(found, plane, rect, post)
 }
 
-/// `found` (cells of `rect` of `plane`) without the faint ones ([`drop_faint`]).
-pub fn faint_dropped(found: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> Cells {
+/// `found` (cells of `rect` of `plane`) as far as the image bears them out: off its padding
+/// ([`off_padding`]) and, unless `post.min_contrast` is 0, none fainter than the noise around
+/// them ([`drop_faint`]).
+pub fn borne_out(found: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> Cells {
+    let found = off_padding(found, plane, rect);
     if post.min_contrast <= 0.0 {
         return found;
     }
     let pixels = plane.crop_reflected(rect, 0);
     drop_faint(found, &pixels.data, noise_sigma(plane), post)
+}
+
+/// `found` (cells of `rect` of `plane`) without their pixels on the image's padding (its flat
+/// regions, [`flat_regions`]: normalising set the padding to one level), and without the
+/// cells that leaves less than half of. Beside a halo, a flat field looks enough like a cell
+/// body for the networks to find cells there; a real cell cut by the padding keeps its part
+/// in the picture.
+pub fn off_padding(found: Cells, plane: &Plane, rect: Rect) -> Cells {
+    let flat = flat_regions(plane);
+    if found.count() == 0 || !flat.iter().any(|&f| f) {
+        return found;
+    }
+    let mut labels = found.labels.clone();
+    for (i, label) in labels.iter_mut().enumerate() {
+        let (x, y) = (rect.x0 + i % found.width, rect.y0 + i / found.width);
+        if flat[y * plane.width + x] {
+            *label = 0;
+        }
+    }
+    let mut left = vec![0u32; found.count()];
+    for &l in labels.iter().filter(|&&l| l > 0) {
+        left[l as usize - 1] += 1;
+    }
+    let kept: Vec<bool> = left
+        .iter()
+        .zip(&found.areas)
+        .map(|(&n, &area)| 2 * n >= area)
+        .collect();
+    keep(
+        &Cells {
+            labels,
+            areas: left,
+            ..found
+        },
+        &kept,
+    )
 }

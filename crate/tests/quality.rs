@@ -278,6 +278,44 @@ fn whole_cells_on_the_heldout_third_and_on_changed_contrast_gamma_noise_and_came
         eprintln!("{what}: F1 {:.3} (unchanged {:.3})", f1(&r), f1(&base));
         assert!(f1(&r) > f1(&base) - 0.06, "{what}: {r:?}");
     }
+    // Padding (stitching, registration, rotation, a round field stop) leaves the held-out third
+    // as it was, so its cells must come out as they were, and no cell may reach into the black
+    // (before io::padding, the window began at the black: held-out F1 0.747 for either, from
+    // `cellseg segment --scale auto` on such files; 0.812 and 0.810 after).
+    let w = raw.width;
+    // which pixels are black, by column and row
+    type Frame = fn(usize, usize) -> bool;
+    let frames: [(&str, Frame); 2] = [
+        ("a black band over the left 300 columns", |x, _| x < 300),
+        ("a round field stop, off centre", |x, y| {
+            (x as f32 - 1160.0).hypot(y as f32 - 520.0) > 750.0
+        }),
+    ];
+    for (what, black) in frames {
+        let mut framed = raw.clone();
+        for (i, v) in framed.data.iter_mut().enumerate() {
+            if black(i % w, i / w) {
+                *v = 0.0;
+            }
+        }
+        let plane = normalised(framed);
+        let r = heldout_whole(&nets, &plane, &labels, 1.0, &b);
+        let (seg, search) = segmented_auto(&nets, &plane, &b);
+        let cells = &seg.cells;
+        let in_black = (cells.labels.iter().enumerate())
+            .filter(|&(i, &id)| id > 0 && black(i % w, i / w))
+            .count();
+        eprintln!(
+            "{what}: F1 {:.3} (unchanged {:.3}); automatic scale ×{:.3}, {} cells, {in_black} cell pixels in the black",
+            f1(&r),
+            f1(&base),
+            seg.factor,
+            cells.count()
+        );
+        assert!(f1(&r) > f1(&base) - 0.02, "{what}: {r:?}");
+        assert_eq!(in_black, 0, "{what}");
+        assert!((seg.factor - 1.0).abs() < 0.15, "{what}: {}", search.how());
+    }
     // A limit, kept in sight: light falling fourfold across the field leaves the held-out
     // third (the dim side) with half the contrast the window was set by (measured 0.752;
     // the normalisation is global, not a flat-field correction).

@@ -266,7 +266,7 @@ impl Engine {
             let found = cells_from_smoothed(&p, map, &config);
             let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
             let rect = s.last_rect.ok_or_else(|| err("segment a crop first"))?;
-            let found = crate::pipeline::faint_dropped(found, image, rect, &config);
+            let found = crate::pipeline::borne_out(found, image, rect, &config);
             s.last_cells = Some((found.clone(), p));
             let centroids = found.centroids().into_iter().flat_map(|(x, y)| [x, y]);
             let doubt = crate::post::halo::doubt(&found, &image.crop_reflected(rect, 0).data);
