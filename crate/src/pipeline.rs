@@ -165,7 +165,8 @@ pub async fn segment_cells(
 }
 
 /// The clean-up of a map of `rect` of `plane`, with settings in the image's pixels: cells,
-/// then the faint ones dropped against the image's own noise.
+/// then those the image does not bear out dropped (on its padding, or fainter than its own
+/// noise: [`borne_out`]).
 pub fn clean_up(map: &ProbabilityMap, plane: &Plane, rect: Rect, post: &PostConfig) -> Cells {
     let found = cells(map, post);
     borne_out(found, plane, rect, post)
@@ -175,28 +176,41 @@ pub fn clean_up(map: &ProbabilityMap, plane: &Plane, rect: Rect, post: &PostConf
 /// ([`off_padding`]) and, unless `post.min_contrast` is 0, none fainter than the noise around
 /// them ([`drop_faint`]).
 pub fn borne_out(found: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> Cells {
-    let found = off_padding(found, plane, rect);
+    if found.count() == 0 {
+        return found;
+    }
+    let flat = flat_regions(plane);
+    let found = off_padding(found, &flat, plane.width, rect);
     if post.min_contrast <= 0.0 {
         return found;
     }
     let pixels = plane.crop_reflected(rect, 0);
-    drop_faint(found, &pixels.data, noise_sigma(plane), post)
+    // padding's flat level would halve the noise a picture with much of it seems to have
+    let noise = if flat.contains(&true) {
+        let picture = plane.data.iter().zip(&flat);
+        let data = picture
+            .map(|(&v, &f)| if f { f32::NAN } else { v })
+            .collect();
+        noise_sigma(&Plane::new(plane.width, plane.height, data))
+    } else {
+        noise_sigma(plane)
+    };
+    drop_faint(found, &pixels.data, noise, post)
 }
 
-/// `found` (cells of `rect` of `plane`) without their pixels on the image's padding (its flat
-/// regions, [`flat_regions`]: normalising set the padding to one level), and without the
+/// `found` (cells of `rect` of an image `width` wide) without their pixels on `flat`, the
+/// image's padding ([`flat_regions`]: normalising set it to one level), and without the
 /// cells that leaves less than half of. Beside a halo, a flat field looks enough like a cell
 /// body for the networks to find cells there; a real cell cut by the padding keeps its part
 /// in the picture.
-pub fn off_padding(found: Cells, plane: &Plane, rect: Rect) -> Cells {
-    let flat = flat_regions(plane);
-    if found.count() == 0 || !flat.iter().any(|&f| f) {
+pub fn off_padding(found: Cells, flat: &[bool], width: usize, rect: Rect) -> Cells {
+    if !flat.contains(&true) {
         return found;
     }
     let mut labels = found.labels.clone();
     for (i, label) in labels.iter_mut().enumerate() {
         let (x, y) = (rect.x0 + i % found.width, rect.y0 + i / found.width);
-        if flat[y * plane.width + x] {
+        if flat[y * width + x] {
             *label = 0;
         }
     }

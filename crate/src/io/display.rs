@@ -12,8 +12,8 @@ use crate::io::normalise::Window;
 pub struct FileUnits {
     low: f64,
     span: f64,
-    /// Pixels normalising did not map linearly (hot pixels calmed, outliers clamped) and
-    /// their values in file units.
+    /// Pixels normalising did not map linearly (padding, hot pixels calmed, outliers
+    /// clamped) and their values in file units.
     outliers: Vec<(usize, f64)>,
 }
 

@@ -101,7 +101,8 @@ pub fn window(plane: &Plane) -> Window {
     }
 }
 
-/// Pixels normalising did not map linearly (calmed or clamped): index and value before.
+/// Pixels normalising did not map linearly (padding, calmed or clamped): index and value
+/// before.
 pub type Outliers = Vec<(usize, f32)>;
 
 /// Normalised values are kept within this range: wide enough for what microscopes draw
@@ -166,9 +167,19 @@ fn calm(plane: &mut Plane, r: usize, margin: f32) -> Outliers {
                     (l.min(a), h.max(a))
                 });
             if v > high + margin || v < low - margin {
-                around.sort_unstable_by(f32::total_cmp);
-                let mid = around.len() / 2;
-                fixes.push((y * w + x, (around[mid - 1] + around[mid]) / 2.0));
+                // the median of the ring's numbers (padding beside it is NaN here)
+                let mut ring: Vec<f32> = around.iter().copied().filter(|a| a.is_finite()).collect();
+                if ring.is_empty() {
+                    continue;
+                }
+                ring.sort_unstable_by(f32::total_cmp);
+                let mid = ring.len() / 2;
+                let median = if ring.len().is_multiple_of(2) {
+                    (ring[mid - 1] + ring[mid]) / 2.0
+                } else {
+                    ring[mid]
+                };
+                fixes.push((y * w + x, median));
             }
         }
     }

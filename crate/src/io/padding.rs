@@ -1,24 +1,26 @@
 //! Padding: the flat black that stitching, registration, rotation and a microscope's round
-//! field stop leave around the specimen, and the NaN a float image holds where it has no data.
+//! field stop leave around the specimen.
 //!
 //! It is not part of the picture, but left in, it is. The 1–99% window starts at its black,
 //! so the cells' contrast is squeezed (a black band over a fifth of phase_027 took the U-Net's
-//! held-out F1 from 0.81 to 0.75; a round field stop, to 0.76), and a black region reads to
-//! the networks as one huge dark cell body. [`crate::io::normalise`] leaves the padding out of
-//! the window and gives it the background's level; the clean-up finds it again there
-//! ([`flat_regions`]) and keeps cells off it, as what the networks make of a flat field
-//! beside a halo is not a cell.
+//! held-out F1 from 0.81 to 0.75; a round field stop, too), and a black region reads to the
+//! networks as one huge dark cell body. [`crate::io::normalise`] leaves the padding out of the
+//! window and gives it the background's level; the clean-up finds it again there
+//! ([`flat_regions`]) and keeps cells off it, as what the networks make of a flat field beside
+//! a halo is not a cell. (A float file's NaN is set to its median when decoded, so it is flat
+//! too; a NaN still in a plane counts as padding.)
 //!
 //! Padding is told from dark parts of the picture by being exactly flat: pixels of one value
 //! with nothing else within [`FLAT_RADIUS`] (no camera draws a 5 × 5 square of one value
 //! through its noise, and a clipped cell body or a dead column is narrower than a band of
-//! padding), in a region of at least [`MIN_SHARE`] of the image and [`MIN_PIXELS`] (many
-//! cells' worth: a dead pixel, a clipped speck or a cell's clipped core is not padding).
+//! padding), in regions of at least [`MIN_PIXELS`] (many cells' worth: a dead pixel, a clipped
+//! speck or a cell's clipped core is not padding) that together cover at least [`MIN_SHARE`]
+//! of the image (the four corners a round stop blacks out count together).
 
 use image::{GrayImage, Luma};
 use imageproc::distance_transform::Norm;
 use imageproc::morphology::dilate;
-use imageproc::region_labelling::{Connectivity, connected_components};
+use std::collections::HashMap;
 
 use crate::core::plane::Plane;
 
@@ -28,13 +30,15 @@ pub const FLAT_RADIUS: u8 = 2;
 /// The least share of the image a region of padding covers.
 pub const MIN_SHARE: f64 = 0.01;
 
-/// The fewest pixels a region of padding covers (50 × 50; four of the tutorial's cells).
+/// The fewest pixels one region of padding covers (50 × 50; four of the tutorial's cells,
+/// and more than a clipped cell body holds at twice its magnification).
 pub const MIN_PIXELS: usize = 2_500;
 
 /// Which pixels are padding in a plane as the file holds it: the image's lowest value where
-/// it is flat over a large region (see the module docs), the pixels at that value joined to
-/// such a region (the steps of a round stop's edge, narrower than the square), and every
-/// pixel that is not a finite number.
+/// it is flat over large regions, and nothing else is flat (see the module docs and
+/// [`flat_regions`]), the pixels at that value within
+/// [`FLAT_RADIUS`] of them (the steps of a round stop's edge, narrower than the square), and
+/// every pixel that is not a finite number.
 pub fn padding(plane: &Plane) -> Vec<bool> {
     let (w, h) = (plane.width, plane.height);
     let lowest = plane
@@ -49,37 +53,27 @@ pub fn padding(plane: &Plane) -> Vec<bool> {
         .map(|&v| !v.is_finite() || v == lowest)
         .collect();
     let mut pad: Vec<bool> = plane.data.iter().map(|v| !v.is_finite()).collect();
-    if blank.iter().filter(|&&b| b).count() < least_region(w, h) {
+    if blank.iter().filter(|&&b| b).count() < least_total(w, h) {
         return pad;
     }
-    // blank pixels as one value and the rest as another: the flat regions of the first
-    let two = Plane::new(
-        w,
-        h,
-        blank.iter().map(|&b| f32::from(u8::from(!b))).collect(),
-    );
-    let flat = flat_regions(&two);
+    let flat = flat_regions(plane);
     let mask = GrayImage::from_fn(w as u32, h as u32, |x, y| {
-        Luma([255 * u8::from(blank[y as usize * w + x as usize])])
+        let i = y as usize * w + x as usize;
+        Luma([255 * u8::from(flat[i] && blank[i])])
     });
-    let joined = connected_components(&mask, Connectivity::Eight, Luma([0]));
-    let regions = joined.pixels().map(|p| p[0] as usize).max().unwrap_or(0) + 1;
-    let mut padded = vec![false; regions];
-    for (i, region) in joined.pixels().enumerate() {
-        if flat[i] && blank[i] {
-            padded[region[0] as usize] = true;
-        }
-    }
-    for (i, region) in joined.pixels().enumerate() {
-        pad[i] |= region[0] > 0 && padded[region[0] as usize];
+    let near = dilate(&mask, Norm::LInf, FLAT_RADIUS);
+    for ((p, b), n) in pad.iter_mut().zip(&blank).zip(near.pixels()) {
+        *p |= *b && n[0] > 0;
     }
     pad
 }
 
 /// The large regions of one exact value: every pixel a 5 × 5 square of a single value covers
-/// (beyond the edge, the edge's pixels go on), in a region of at least [`MIN_SHARE`] of the
-/// image and [`MIN_PIXELS`]. On a normalised plane that is its padding, which normalising
-/// set to one level, and any other flat frame; a picture through a camera has none.
+/// (beyond the edge, the edge's pixels go on), in regions of at least [`MIN_PIXELS`] that, for
+/// that value, together cover at least [`MIN_SHARE`] of the image; none where squares of
+/// more than one value are flat (a drawn image, not a camera's). On a normalised plane that is its padding, which normalising set to one
+/// level, and any other flat frame (a white one too: it holds no cell either); a picture
+/// through a camera has none.
 pub fn flat_regions(plane: &Plane) -> Vec<bool> {
     let (w, h) = (plane.width, plane.height);
     if w == 0 || h == 0 {
@@ -96,23 +90,31 @@ pub fn flat_regions(plane: &Plane) -> Vec<bool> {
         let flat = (-r..=r).all(|dy| (-r..=r).all(|dx| at(x + dx, y + dy) == v));
         Luma([255 * u8::from(flat)])
     });
+    // A picture through a camera has no flat square but in its padding, all of one value. A
+    // drawn one (a canvas, a synthetic test image) is flat in several values, and then none
+    // of them is taken for padding.
+    let mut values = (core.pixels().zip(&plane.data))
+        .filter(|(c, _)| c[0] > 0)
+        .map(|(_, v)| v.to_bits());
+    if let Some(first) = values.next()
+        && values.any(|v| v != first)
+    {
+        return vec![false; w * h];
+    }
     // the squares themselves: cores grown by the square's half-width
     let squares = dilate(&core, Norm::LInf, FLAT_RADIUS);
     let in_square: Vec<bool> = squares.pixels().map(|p| p[0] > 0).collect();
     // Regions of one value (8-connected): a flood by hand, as imageproc labels u8 images and
     // these values are any f32. A pixel in a square has the square's value.
-    let least = least_region(w, h);
-    let mut flat = vec![false; w * h];
+    let mut regions: Vec<(u32, Vec<usize>)> = Vec::new();
     let mut seen = vec![false; w * h];
-    let mut region = Vec::new();
     for start in 0..w * h {
         if !in_square[start] || seen[start] {
             continue;
         }
         let v = plane.data[start];
         seen[start] = true;
-        region.clear();
-        region.push(start);
+        let mut region = vec![start];
         let mut next = 0;
         while next < region.len() {
             let i = region[next];
@@ -130,8 +132,18 @@ pub fn flat_regions(plane: &Plane) -> Vec<bool> {
                 }
             }
         }
-        if region.len() >= least {
-            for &i in &region {
+        if region.len() >= MIN_PIXELS {
+            regions.push((v.to_bits(), region));
+        }
+    }
+    let mut totals: HashMap<u32, usize> = HashMap::new();
+    for (value, region) in &regions {
+        *totals.entry(*value).or_default() += region.len();
+    }
+    let mut flat = vec![false; w * h];
+    for (value, region) in &regions {
+        if totals[value] >= least_total(w, h) {
+            for &i in region {
                 flat[i] = true;
             }
         }
@@ -150,8 +162,8 @@ const NEIGHBOURS: [(isize, isize); 8] = [
     (1, 1),
 ];
 
-/// The fewest pixels a region of padding covers in a `w` × `h` image.
-fn least_region(w: usize, h: usize) -> usize {
+/// The fewest pixels the regions of padding cover together in a `w` × `h` image.
+fn least_total(w: usize, h: usize) -> usize {
     ((MIN_SHARE * (w * h) as f64).ceil() as usize).max(MIN_PIXELS)
 }
 
@@ -196,7 +208,69 @@ mod tests {
                 }
             }
         }
-        assert_eq!(count(&padding(&stop)), outside);
+        assert_padding_within(&padding(&stop), &stop, outside);
+    }
+
+    /// All padding found is black, and all the black is found but for the few tips along the
+    /// image's edge narrower than a square's reach.
+    fn assert_padding_within(pad: &[bool], plane: &Plane, black: usize) {
+        assert!(pad.iter().zip(&plane.data).all(|(&p, &v)| !p || v == 0.0));
+        assert!(count(pad) + 16 >= black, "{} of {black}", count(pad));
+    }
+
+    #[test]
+    fn corners_each_under_the_share_count_together() {
+        // a centred stop in 1000 × 800: each corner 0.9% of the image, 3.5% in all
+        let (w, h) = (1000, 800);
+        let mut stop = field(w, h);
+        let mut outside = 0;
+        for y in 0..h {
+            for x in 0..w {
+                if (x as f32 - 500.0).hypot(y as f32 - 400.0) > 560.0 {
+                    stop.data[y * w + x] = 0.0;
+                    outside += 1;
+                }
+            }
+        }
+        assert!(outside / 4 < w * h / 100 && outside > w * h / 100);
+        assert_padding_within(&padding(&stop), &stop, outside);
+    }
+
+    #[test]
+    fn clipped_cells_touching_a_frame_stay_in_the_picture() {
+        let (w, h) = (200, 150);
+        let mut p = field(w, h);
+        for y in 0..h {
+            for x in 0..40 {
+                p.data[y * w + x] = 0.0;
+            }
+        }
+        // a dark cell body against the frame, half its pixels clipped to the frame's black
+        for y in 60..72 {
+            for x in 40..90 {
+                p.data[y * w + x] = if (x * 7 + y * 13) % 2 == 0 { 0.0 } else { 30.0 };
+            }
+        }
+        let pad = padding(&p);
+        let reach = FLAT_RADIUS as usize;
+        assert!(count(&pad) <= 40 * h + 12 * reach);
+        assert!((60..72).all(|y| (40 + reach..90).all(|x| !pad[y * w + x])));
+    }
+
+    #[test]
+    fn a_drawn_image_flat_in_several_values_has_no_padding() {
+        // bright rods on a flat dark background, as a canvas draws them
+        let (w, h) = (96, 80);
+        let mut p = Plane::new(w, h, vec![20.0; w * h]);
+        for i in 0..6 {
+            for y in 15..55 {
+                for x in 8 + 14 * i..15 + 14 * i {
+                    p.data[y * w + x] = 230.0;
+                }
+            }
+        }
+        assert_eq!(count(&padding(&p)), 0);
+        assert_eq!(count(&flat_regions(&p)), 0);
     }
 
     #[test]
