@@ -35,10 +35,9 @@ pub const MIN_SHARE: f64 = 0.01;
 pub const MIN_PIXELS: usize = 2_500;
 
 /// Which pixels are padding in a plane as the file holds it: the image's lowest value where
-/// it is flat over large regions, and nothing else is flat (see the module docs and
-/// [`flat_regions`]), the pixels at that value within
-/// [`FLAT_RADIUS`] of them (the steps of a round stop's edge, narrower than the square), and
-/// every pixel that is not a finite number.
+/// it is flat over large regions and nothing else is flat (see the module docs and
+/// [`flat_regions`]), the pixels at that value within [`FLAT_RADIUS`] of them (the steps of a
+/// round stop's edge, narrower than the square), and every pixel that is not a number.
 pub fn padding(plane: &Plane) -> Vec<bool> {
     let (w, h) = (plane.width, plane.height);
     let lowest = plane
@@ -70,10 +69,10 @@ pub fn padding(plane: &Plane) -> Vec<bool> {
 
 /// The large regions of one exact value: every pixel a 5 × 5 square of a single value covers
 /// (beyond the edge, the edge's pixels go on), in regions of at least [`MIN_PIXELS`] that, for
-/// that value, together cover at least [`MIN_SHARE`] of the image; none where squares of
-/// more than one value are flat (a drawn image, not a camera's). On a normalised plane that is its padding, which normalising set to one
-/// level, and any other flat frame (a white one too: it holds no cell either); a picture
-/// through a camera has none.
+/// that value, together cover at least [`MIN_SHARE`] of the image; none where squares of more
+/// than one value are flat (a drawn image, not a camera's). On a normalised plane that is its
+/// padding, which normalising set to one level, or another flat frame (a white one too: it
+/// holds no cell either); a picture through a camera has none.
 pub fn flat_regions(plane: &Plane) -> Vec<bool> {
     let (w, h) = (plane.width, plane.height);
     if w == 0 || h == 0 {
