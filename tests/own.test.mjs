@@ -141,6 +141,27 @@ test('a float32 TIFF of raw counts loads in its own units: window and full range
   await page.waitForSelector('#display-histogram .u-over');
 });
 
+test('a black frame (padding) is said when the image loads, and no cell reaches into it', async () => {
+  const page = await browser.open('?backend=cpu');
+  // rods through a camera's noise, with the left quarter black, as registration pads a frame
+  const framed = (x, y) => (x < 50 ? 0 : rods(0)(x, y));
+  const file = tiff16([{ width: 200, height: 160, value: framed }]);
+  await page.setInputFiles('#file', { name: 'framed.tif', mimeType: 'image/tiff', buffer: file });
+  await page.waitForFunction(() => window.cellseg.image?.width === 200);
+  assert.match(await page.textContent('#data-status'), /^framed\.tif: 200 × 160 pixels, 16-bit, a flat frame over 25% of it left out of the picture,/);
+  await page.selectOption('#crop', '0');
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 120_000 });
+  const { cells, inFrame } = await page.evaluate(() => {
+    const { labels, areas, rect } = window.cellseg.lastCells;
+    let inFrame = 0;
+    labels.forEach((id, i) => { if (id > 0 && rect.x + (i % rect.width) < 50) inFrame += 1; });
+    return { cells: areas.length, inFrame };
+  });
+  assert.ok(cells > 0, `the rods are found: ${await page.textContent('#segment-status')}`);
+  assert.equal(inFrame, 0, 'no cell pixel in the black');
+});
+
 test('a colour PNG offers its channels; a JPEG loads; cells download as CSV rows', async () => {
   const page = await browser.open('?backend=cpu');
   // red rods on a green background: the red channel shows them bright, green dark

@@ -120,7 +120,9 @@ export function dataLoading(deps) {
     const depth = reply.bits ? `, ${reply.bits}-bit${reply.channels >= 3 ? ' colour' : ''}` : '';
     const page = reply.pages > 1 ? `, page ${reply.page + 1} of ${reply.pages}` : '';
     const size = reply.micron > 0 ? `, ${$('pixel-size').value} µm a pixel (from the file)` : '';
-    setStatus('data-status', `${name}: ${reply.width} × ${reply.height} pixels${depth}${page}${size}, no labels (segmentation only).`);
+    // padding (crate/src/io/padding.rs): said, as it changes what the networks see
+    const frame = reply.padding > 0 ? `, a flat frame over ${Math.max(1, Math.round(100 * reply.padding))}% of it left out of the picture` : '';
+    setStatus('data-status', `${name}: ${reply.width} × ${reply.height} pixels${depth}${page}${size}${frame}, no labels (segmentation only).`);
     setStatus('train-status', 'Training needs labels for this image.');
     enable();
     // the image a loaded session was waiting for: its paint and scale come back

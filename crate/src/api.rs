@@ -26,6 +26,8 @@ pub struct ImageInfo {
     /// The pixel size (µm) the file states in its ImageJ or OME metadata.
     pub micron: Option<f64>,
     pub display: DisplayRange,
+    /// The share of the image that is a flat frame (padding), left out of the picture.
+    pub padding: f64,
 }
 
 /// The display window of auto-levels (1st, 99th percentile) and the file's range, in file
@@ -325,12 +327,14 @@ mod tests {
                 floor: 0.0,
                 full: 65535.0,
             },
+            padding: 0.25,
         };
         assert_eq!(
             serde_json::to_value(&info).unwrap(),
             json!({"width": 4, "height": 3, "heldoutFrom": 2, "pages": 1, "channels": 1,
                    "bits": 16, "micron": null,
-                   "display": {"low": 1.0, "high": 9.0, "floor": 0.0, "full": 65535.0}})
+                   "display": {"low": 1.0, "high": 9.0, "floor": 0.0, "full": 65535.0},
+                   "padding": 0.25})
         );
         let step = ComparisonStep {
             loss: vec![1.0],

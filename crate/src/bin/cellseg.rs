@@ -781,6 +781,14 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     let in_file_units = decoded.in_file_units();
     let mut plane = decoded.plane;
     cellseg::io::normalise::normalise(&mut plane);
+    let frame = cellseg::io::padding::frame_share(&plane);
+    if frame > 0.0 {
+        eprintln!(
+            "a flat frame over {:.0}% of the image (padding) is left out: it sets no \
+             intensity level and holds no cell",
+            (100.0 * frame).max(1.0)
+        );
+    }
     let rect = a
         .region
         .unwrap_or(Rect::new(0, 0, plane.width, plane.height));

@@ -150,6 +150,12 @@ pub fn flat_regions(plane: &Plane) -> Vec<bool> {
     flat
 }
 
+/// The share of a normalised plane that is padding (or another flat frame), for saying so.
+pub fn frame_share(plane: &Plane) -> f64 {
+    let flat = flat_regions(plane);
+    flat.iter().filter(|&&f| f).count() as f64 / flat.len().max(1) as f64
+}
+
 const NEIGHBOURS: [(isize, isize); 8] = [
     (-1, -1),
     (0, -1),
@@ -320,5 +326,6 @@ mod tests {
             }
         }
         assert_eq!(count(&flat_regions(&p)), 50 * h);
+        assert_eq!(frame_share(&p), 0.25);
     }
 }

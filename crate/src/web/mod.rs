@@ -371,6 +371,7 @@ impl Engine {
                 bits: bits as usize,
                 micron: crate::io::pixel_size::of_file(bytes),
                 display: Engine::display(&(FileUnits::new(window, decoded.unit), decoded.range)),
+                padding: crate::io::padding::frame_share(&plane),
             };
             let units = (
                 FileUnits::new(window, decoded.unit).keeping(&outliers, decoded.unit),
