@@ -89,16 +89,17 @@ pub fn flat_regions(plane: &Plane) -> Vec<bool> {
         let flat = (-r..=r).all(|dy| (-r..=r).all(|dx| at(x + dx, y + dy) == v));
         Luma([255 * u8::from(flat)])
     });
-    // A picture through a camera has no flat square but in its padding, all of one value. A
+    // A picture through a camera has no flat square but in its padding, all of one value (and
+    // most have none: then nothing more is done, as the clean-up asks this every time). A
     // drawn one (a canvas, a synthetic test image) is flat in several values, and then none
     // of them is taken for padding.
     let mut values = (core.pixels().zip(&plane.data))
         .filter(|(c, _)| c[0] > 0)
         .map(|(_, v)| v.to_bits());
-    if let Some(first) = values.next()
-        && values.any(|v| v != first)
-    {
-        return vec![false; w * h];
+    match values.next() {
+        None => return vec![false; w * h],
+        Some(first) if values.any(|v| v != first) => return vec![false; w * h],
+        Some(_) => {}
     }
     // the squares themselves: cores grown by the square's half-width
     let squares = dilate(&core, Norm::LInf, FLAT_RADIUS);
@@ -188,31 +189,29 @@ mod tests {
         pad.iter().filter(|&&p| p).count()
     }
 
+    /// A `w` × `h` field with the pixels `black` picks set to 0, and how many it picked.
+    fn blacked(w: usize, h: usize, black: impl Fn(f32, f32) -> bool) -> (Plane, usize) {
+        let mut p = field(w, h);
+        let mut picked = 0;
+        for (i, v) in p.data.iter_mut().enumerate() {
+            if black((i % w) as f32, (i / w) as f32) {
+                *v = 0.0;
+                picked += 1;
+            }
+        }
+        (p, picked)
+    }
+
     #[test]
     fn a_black_band_and_a_round_field_stop_are_padding() {
         let (w, h) = (200, 150);
-        let mut band = field(w, h);
-        for y in 0..h {
-            for x in 0..40 {
-                band.data[y * w + x] = 0.0;
-            }
-        }
+        let (band, _) = blacked(w, h, |x, _| x < 40.0);
         let pad = padding(&band);
         assert_eq!(count(&pad), 40 * h);
         assert!(pad[10 * w + 39] && !pad[10 * w + 40]);
 
         // four corners outside a circle, each a region of its own
-        let (w, h) = (300, 240);
-        let mut stop = field(w, h);
-        let mut outside = 0;
-        for y in 0..h {
-            for x in 0..w {
-                if ((x as f32 - 150.0).powi(2) + (y as f32 - 120.0).powi(2)).sqrt() > 130.0 {
-                    stop.data[y * w + x] = 0.0;
-                    outside += 1;
-                }
-            }
-        }
+        let (stop, outside) = blacked(300, 240, |x, y| (x - 150.0).hypot(y - 120.0) > 130.0);
         assert_padding_within(&padding(&stop), &stop, outside);
     }
 
@@ -227,16 +226,7 @@ mod tests {
     fn corners_each_under_the_share_count_together() {
         // a centred stop in 1000 × 800: each corner 0.9% of the image, 3.5% in all
         let (w, h) = (1000, 800);
-        let mut stop = field(w, h);
-        let mut outside = 0;
-        for y in 0..h {
-            for x in 0..w {
-                if (x as f32 - 500.0).hypot(y as f32 - 400.0) > 560.0 {
-                    stop.data[y * w + x] = 0.0;
-                    outside += 1;
-                }
-            }
-        }
+        let (stop, outside) = blacked(w, h, |x, y| (x - 500.0).hypot(y - 400.0) > 560.0);
         assert!(outside / 4 < w * h / 100 && outside > w * h / 100);
         assert_padding_within(&padding(&stop), &stop, outside);
     }
@@ -244,12 +234,7 @@ mod tests {
     #[test]
     fn clipped_cells_touching_a_frame_stay_in_the_picture() {
         let (w, h) = (200, 150);
-        let mut p = field(w, h);
-        for y in 0..h {
-            for x in 0..40 {
-                p.data[y * w + x] = 0.0;
-            }
-        }
+        let (mut p, _) = blacked(w, h, |x, _| x < 40.0);
         // a dark cell body against the frame, half its pixels clipped to the frame's black
         for y in 60..72 {
             for x in 40..90 {
