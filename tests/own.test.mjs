@@ -162,6 +162,36 @@ test('a black frame (padding) is said when the image loads, and no cell reaches 
   assert.equal(inFrame, 0, 'no cell pixel in the black');
 });
 
+test('uneven light is said when the image loads and evened out: rods are found on its dim side too', async () => {
+  const page = await browser.open('?backend=cpu');
+  // rods through a camera's noise, lit from 160% at the left edge to 40% at the right
+  const lit = (x, y) => Math.round(rods(0)(x, y) * (1.6 - 1.2 * x / 319));
+  const file = tiff16([{ width: 320, height: 240, value: lit }]);
+  await page.setInputFiles('#file', { name: 'lit.tif', mimeType: 'image/tiff', buffer: file });
+  await page.waitForFunction(() => window.cellseg.image?.width === 320);
+  const status = await page.textContent('#data-status');
+  const ratio = Number(status.match(/, lit (\d+\.\d) times as brightly on one side as the other, evened out,/)?.[1]);
+  assert.ok(ratio > 3 && ratio < 5, status);
+  await page.selectOption('#crop', '0');
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 120_000 });
+  // cells by the side they lie on: the brightest and the dimmest third
+  const sides = await page.evaluate(() => {
+    const { labels, rect } = window.cellseg.lastCells;
+    const sums = new Map();
+    labels.forEach((id, i) => {
+      if (id > 0) {
+        const [n, x] = sums.get(id) ?? [0, 0];
+        sums.set(id, [n + 1, x + rect.x + (i % rect.width)]);
+      }
+    });
+    const centres = [...sums.values()].map(([n, x]) => x / n);
+    return { bright: centres.filter((x) => x < 107).length, dim: centres.filter((x) => x >= 213).length };
+  });
+  const said = await page.textContent('#segment-status');
+  assert.ok(sides.bright >= 3 && sides.dim >= 3, `rods on both sides: ${JSON.stringify(sides)}; ${said}`);
+});
+
 test('a colour PNG offers its channels; a JPEG loads; cells download as CSV rows', async () => {
   const page = await browser.open('?backend=cpu');
   // red rods on a green background: the red channel shows them bright, green dark

@@ -10,7 +10,7 @@ use cellseg::core::cells::Cells;
 use cellseg::core::plane::{Plane, Rect};
 use cellseg::eval::evaluate::{Kind, Report, evaluate_kind};
 use cellseg::io::labels::ClassMap;
-use cellseg::io::normalise::normalise;
+use cellseg::io::normalise::{normalise, normalise_keeping};
 use cellseg::model::Model;
 use cellseg::model::backend::Backend;
 use cellseg::model::weights;
@@ -245,17 +245,6 @@ fn whole_cells_on_the_heldout_third_and_on_changed_contrast_gamma_noise_and_came
                     .collect(),
             ),
         ),
-        (
-            "illumination falling from 120% at the left edge to 80% at the right",
-            lit(&raw, |x, _| 1.2 - 0.4 * x),
-        ),
-        (
-            "vignetting: 35% darker in the corners",
-            lit(&raw, |x, y| {
-                let (dx, dy) = (2.0 * x - 1.0, 2.0 * y - 1.0);
-                1.0 - 0.175 * (dx * dx + dy * dy)
-            }),
-        ),
         ("slightly out of focus (blur σ 1 px)", blurred(&raw, 1.0)),
         ("hot pixels: 0.1% at full scale", with_specks(&raw, 1, 1440)),
         (
@@ -316,13 +305,59 @@ fn whole_cells_on_the_heldout_third_and_on_changed_contrast_gamma_noise_and_came
         assert_eq!(in_black, 0, "{what}");
         assert!((seg.factor - 1.0).abs() < 0.15, "{what}: {}", search.how());
     }
-    // A limit, kept in sight: light falling fourfold across the field leaves the held-out
-    // third (the dim side) with half the contrast the window was set by (measured 0.752;
-    // the normalisation is global, not a flat-field correction).
-    let dim = lit(&raw, |x, _| 1.6 - 1.2 * x);
-    let r = heldout_whole(&nets, &normalised(dim), &labels, 1.0, &b);
-    eprintln!("light falling from 160% to 40%: F1 {:.3}", f1(&r));
-    assert!(f1(&r) > 0.72, "{r:?}");
+    // Uneven light is divided out before the window is taken (io::light): the held-out third
+    // keeps its F1, however the light falls across it. Before, with one window for the whole
+    // field: 0.804, 0.789, 0.749 and 0.757 (`cellseg segment --scale auto` on such files).
+    type Lamp = fn(f32, f32) -> f32;
+    fn vignetting(depth: f32, x: f32, y: f32) -> f32 {
+        let (dx, dy) = (2.0 * x - 1.0, 2.0 * y - 1.0);
+        1.0 - depth / 2.0 * (dx * dx + dy * dy)
+    }
+    let lamps: [(&str, f32, Lamp); 4] = [
+        (
+            "light falling from 120% to 80% left to right",
+            1.5,
+            |x, _| 1.2 - 0.4 * x,
+        ),
+        (
+            "vignetting: 35% darker in the corners",
+            1.0 / 0.65,
+            |x, y| vignetting(0.35, x, y),
+        ),
+        ("light falling fourfold, 160% to 40%", 4.0, |x, _| {
+            1.6 - 1.2 * x
+        }),
+        (
+            "vignetting: 70% darker in the corners",
+            1.0 / 0.3,
+            |x, y| vignetting(0.7, x, y),
+        ),
+    ];
+    for (what, ratio, lamp) in lamps {
+        let mut plane = lit(&raw, lamp);
+        let light = normalise_keeping(&mut plane).light;
+        let r = heldout_whole(&nets, &plane, &labels, 1.0, &b);
+        eprintln!(
+            "{what}: F1 {:.3} (unchanged {:.3}); light read as {light:?} (×{ratio:.2})",
+            f1(&r),
+            f1(&base)
+        );
+        assert!(f1(&r) > f1(&base) - 0.02, "{what}: {r:?}");
+        let read = light.unwrap_or(1.0);
+        assert!((read / ratio - 1.0).abs() < 0.25, "{what}: {light:?}");
+    }
+    // A colony beside an empty field is not uneven light: phase_027's cells on the right,
+    // its background's level and noise over the left 700 columns.
+    let background = cellseg::io::normalise::percentile(&raw.data, 0.5);
+    let sigma = cellseg::io::normalise::noise_sigma(&raw);
+    let mut half = raw.clone();
+    for (i, v) in half.data.iter_mut().enumerate() {
+        if i % half.width < 700 {
+            *v = background + sigma * gaussian();
+        }
+    }
+    let light = cellseg::io::light::light(&half).map(|l| l.ratio);
+    assert!(normalise_keeping(&mut half).light.is_none(), "{light:?}");
 }
 
 /// Small fields hold structures of many sizes (a colony's edge, debris, background beside the

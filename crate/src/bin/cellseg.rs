@@ -780,7 +780,12 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     // the file's own values, for the cells' intensities
     let in_file_units = decoded.in_file_units();
     let mut plane = decoded.plane;
-    cellseg::io::normalise::normalise(&mut plane);
+    if let Some(ratio) = cellseg::io::normalise::normalise_keeping(&mut plane).light {
+        eprintln!(
+            "the light falls unevenly across the image (its brightest part lit {ratio:.1} \
+             times its darkest): it is evened out before the intensity window is taken"
+        );
+    }
     let frame = cellseg::io::padding::frame_share(&plane);
     if frame > 0.0 {
         eprintln!(

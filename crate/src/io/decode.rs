@@ -9,7 +9,7 @@ use std::io::Cursor;
 use image::{ImageReader, Limits};
 
 use crate::core::plane::Plane;
-use crate::io::normalise::{Outliers, Window, normalise, normalise_keeping};
+use crate::io::normalise::{Normalised, Window, normalise, normalise_keeping};
 use crate::io::tiff_pages::{self, is_tiff};
 
 /// Largest image accepted: 64 megapixels (8192x8192), checked from the header before any
@@ -291,13 +291,13 @@ pub fn decode_normalised(bytes: &[u8]) -> Result<(Plane, Window), DecodeError> {
 }
 
 /// A page and channel, decoded (bit depth and channels kept) with its plane normalised, and
-/// the pixels normalising did not map linearly, with their decoded values
-/// ([`crate::io::normalise::normalise_keeping`]).
+/// what normalising did: the pixels it did not map linearly, with their decoded values, and
+/// the light it evened out ([`crate::io::normalise::normalise_keeping`]).
 pub fn decode_normalised_with(
     bytes: &[u8],
     options: Options,
-) -> Result<(Decoded, Window, Outliers), DecodeError> {
+) -> Result<(Decoded, Normalised), DecodeError> {
     let mut decoded = decode_with(bytes, options)?;
-    let (window, outliers) = normalise_keeping(&mut decoded.plane);
-    Ok((decoded, window, outliers))
+    let normalised = normalise_keeping(&mut decoded.plane);
+    Ok((decoded, normalised))
 }

@@ -12,8 +12,8 @@ use crate::io::normalise::Window;
 pub struct FileUnits {
     low: f64,
     span: f64,
-    /// Pixels normalising did not map linearly (padding, hot pixels calmed, outliers
-    /// clamped) and their values in file units.
+    /// Pixels normalising did not map linearly (padding, light evened out, hot pixels calmed,
+    /// outliers clamped) and their values in file units.
     outliers: Vec<(usize, f64)>,
 }
 
@@ -133,9 +133,10 @@ mod tests {
         let mut hot = raw.clone();
         hot[15 * 40 + 20] = 1.0;
         let mut plane = Plane::new(40, 30, hot.clone());
-        let (window, outliers) = crate::io::normalise::normalise_keeping(&mut plane);
-        assert_eq!(outliers.len(), 1, "the hot pixel was calmed");
-        let units = FileUnits::new(window, 65535.0).keeping(&outliers, 65535.0);
+        let normalised = crate::io::normalise::normalise_keeping(&mut plane);
+        assert_eq!(normalised.outliers.len(), 1, "the hot pixel was calmed");
+        let units =
+            FileUnits::new(normalised.window, 65535.0).keeping(&normalised.outliers, 65535.0);
         let back = units.plane(&plane);
         for (i, (&b, &h)) in back.data.iter().zip(&hot).enumerate() {
             assert!(

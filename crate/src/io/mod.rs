@@ -9,6 +9,7 @@ pub mod display;
 pub mod export;
 pub mod hyperstack;
 pub mod labels;
+pub mod light;
 pub mod normalise;
 pub mod packed;
 pub mod padding;

@@ -27,9 +27,11 @@
 //!
 //! A flat black frame (stitching, registration, a round field stop) is not part of the
 //! picture either: it is left out of the window and takes the background's level
-//! ([`crate::io::padding`]).
+//! ([`crate::io::padding`]). And where the light falls unevenly across the field, it is
+//! divided out before the window is taken ([`crate::io::light`]).
 
 use crate::core::plane::Plane;
+use crate::io::light::uneven;
 use crate::io::padding::padding;
 
 /// The intensity window a plane was normalised with.
@@ -101,9 +103,20 @@ pub fn window(plane: &Plane) -> Window {
     }
 }
 
-/// Pixels normalising did not map linearly (padding, calmed or clamped): index and value
-/// before.
+/// Pixels normalising did not map linearly (padding, evened out, calmed or clamped): index and
+/// value before.
 pub type Outliers = Vec<(usize, f32)>;
+
+/// What normalising did to a plane.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Normalised {
+    /// The window, in the plane's values (evened out, where the light was uneven).
+    pub window: Window,
+    pub outliers: Outliers,
+    /// How many times brighter the brightest part of the field was lit than the darkest,
+    /// where that was uneven and divided out ([`crate::io::light::uneven`]).
+    pub light: Option<f32>,
+}
 
 /// Normalised values are kept within this range: wide enough for what microscopes draw
 /// (phase_027 runs from -0.37 to 1.83; van Vliet et al.'s sparse pages, whose window is
@@ -190,24 +203,33 @@ fn calm(plane: &mut Plane, r: usize, margin: f32) -> Outliers {
 }
 
 /// Scales a plane in place so its 1st percentile becomes 0 and its 99th becomes 1, after
-/// calming its hot and dead pixels ([`calm_spikes`]); its padding (a flat black frame, or no
-/// number at all: [`crate::io::padding`]) is left out of that window and set to the
-/// background's level. A flat image (window of zero width) becomes all zeros rather than
-/// dividing by zero.
+/// evening out uneven light ([`crate::io::light`]) and calming its hot and dead pixels
+/// ([`calm_spikes`]); its padding (a flat black frame, or no number at all:
+/// [`crate::io::padding`]) is left out of that window and set to the background's level. A
+/// flat image (window of zero width) becomes all zeros rather than dividing by zero.
 pub fn normalise(plane: &mut Plane) -> Window {
-    normalise_keeping(plane).0
+    normalise_keeping(plane).window
 }
 
-/// [`normalise`], also returning the pixels it did not map linearly (calmed or clamped):
-/// their indices and values before, so measurements in the file's units can use the file's
-/// own values there, as the CLI's do.
-pub fn normalise_keeping(plane: &mut Plane) -> (Window, Outliers) {
+/// [`normalise`], also returning the pixels it did not map linearly (evened out, calmed or
+/// clamped) with their values before, so measurements in the file's units can use the file's
+/// own values there, as the CLI's do; and the light it evened out.
+pub fn normalise_keeping(plane: &mut Plane) -> Normalised {
     // Padding is left out of everything measured below (each skips what is not a number)
     // and then takes the background's level.
     let mut changed: Outliers = Vec::new();
     for (i, blank) in padding(plane).into_iter().enumerate() {
         if blank && plane.data[i].is_finite() {
             changed.push((i, std::mem::replace(&mut plane.data[i], f32::NAN)));
+        }
+    }
+    let light = uneven(plane);
+    if let Some(light) = &light {
+        for (i, v) in plane.data.iter_mut().enumerate() {
+            if v.is_finite() {
+                changed.push((i, *v));
+                *v /= light.at(i);
+            }
         }
     }
     changed.extend(calm_spikes(plane));
@@ -231,7 +253,11 @@ pub fn normalise_keeping(plane: &mut Plane) -> (Window, Outliers) {
             background
         };
     }
-    (w, changed)
+    Normalised {
+        window: w,
+        outliers: changed,
+        light: light.map(|l| l.ratio),
+    }
 }
 
 #[cfg(test)]
@@ -298,6 +324,41 @@ mod tests {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
         assert!(most < 0.05, "normalised alike within {most}");
+    }
+
+    #[test]
+    fn uneven_light_is_evened_out_and_every_pixel_keeps_its_value_before() {
+        // a textured field lit from 160% to 40% across, in 64-px squares enough to read it
+        let (w, h) = (512, 256);
+        let raw: Vec<f32> = (0..w * h)
+            .map(|i| {
+                let texture = 1000.0 + ((i * 7919 + i / w * 104_729) % 101) as f32;
+                texture * (1.6 - 1.2 * (i % w) as f32 / (w - 1) as f32)
+            })
+            .collect();
+        let mut plane = Plane::new(w, h, raw.clone());
+        let normalised = normalise_keeping(&mut plane);
+        let ratio = normalised.light.expect("uneven light read");
+        assert!((ratio / 4.0 - 1.0).abs() < 0.15, "{ratio}");
+        // evened: the left and right tenths of the field have one level
+        let mean = |x0: usize| {
+            let values: Vec<f32> = (0..h)
+                .flat_map(|y| plane.data[y * w + x0..y * w + x0 + w / 10].to_vec())
+                .collect();
+            values.iter().sum::<f32>() / values.len() as f32
+        };
+        assert!(
+            (mean(0) - mean(w - w / 10)).abs() < 0.1,
+            "{} {}",
+            mean(0),
+            mean(w - w / 10)
+        );
+        // and the file's own values stay known, for measuring in them
+        let mut before = vec![None; w * h];
+        for &(i, v) in normalised.outliers.iter().rev() {
+            before[i] = Some(v);
+        }
+        assert!(before.iter().zip(&raw).all(|(b, &r)| *b == Some(r)));
     }
 
     #[test]

@@ -356,8 +356,8 @@ impl Engine {
             page: page as usize,
             channel: u8::try_from(channel).map_or(Channel::Luminance, Channel::Index),
         };
-        let (decoded, window, outliers) =
-            decode::decode_normalised_with(bytes, options).map_err(err)?;
+        let (decoded, normalised) = decode::decode_normalised_with(bytes, options).map_err(err)?;
+        let (window, outliers) = (normalised.window, normalised.outliers);
         let pages = decode::page_count(bytes).map_err(err)?;
         let (plane, bits) = (decoded.plane, decoded.bits);
         self.with(|s| {
@@ -372,6 +372,7 @@ impl Engine {
                 micron: crate::io::pixel_size::of_file(bytes),
                 display: Engine::display(&(FileUnits::new(window, decoded.unit), decoded.range)),
                 padding: crate::io::padding::frame_share(&plane),
+                light: normalised.light.map(f64::from),
             };
             let units = (
                 FileUnits::new(window, decoded.unit).keeping(&outliers, decoded.unit),
