@@ -141,25 +141,30 @@ test('a float32 TIFF of raw counts loads in its own units: window and full range
   await page.waitForSelector('#display-histogram .u-over');
 });
 
-test('a black frame (padding) is said when the image loads, and no cell reaches into it', async () => {
+test('a black frame (padding) and a burnt-in scale bar are said when the image loads, and no cell reaches into them', async () => {
   const page = await browser.open('?backend=cpu');
-  // rods through a camera's noise, with the left quarter black, as registration pads a frame
-  const framed = (x, y) => (x < 50 ? 0 : rods(0)(x, y));
+  // rods through a camera's noise, with the left quarter black, as registration pads a frame,
+  // and a white scale bar of 80 × 6 px burnt into the bottom right
+  const bar = (x, y) => x >= 100 && x < 180 && y >= 145 && y < 151;
+  const framed = (x, y) => (x < 50 ? 0 : bar(x, y) ? 65535 : rods(0)(x, y));
   const file = tiff16([{ width: 200, height: 160, value: framed }]);
   await page.setInputFiles('#file', { name: 'framed.tif', mimeType: 'image/tiff', buffer: file });
   await page.waitForFunction(() => window.cellseg.image?.width === 200);
-  assert.match(await page.textContent('#data-status'), /^framed\.tif: 200 × 160 pixels, 16-bit, a flat frame over 25% of it left out of the picture,/);
+  assert.match(await page.textContent('#data-status'), /^framed\.tif: 200 × 160 pixels, 16-bit, a flat frame over 25% of it left out of the picture, marks burnt into it \(a timestamp's box, a scale bar\) left out of the picture,/);
   await page.selectOption('#crop', '0');
   await page.click('#segment');
   await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 120_000 });
   const { cells, inFrame } = await page.evaluate(() => {
     const { labels, areas, rect } = window.cellseg.lastCells;
     let inFrame = 0;
-    labels.forEach((id, i) => { if (id > 0 && rect.x + (i % rect.width) < 50) inFrame += 1; });
+    labels.forEach((id, i) => {
+      const [x, y] = [rect.x + (i % rect.width), rect.y + Math.floor(i / rect.width)];
+      if (id > 0 && (x < 50 || (x >= 98 && x < 182 && y >= 143 && y < 153))) inFrame += 1;
+    });
     return { cells: areas.length, inFrame };
   });
   assert.ok(cells > 0, `the rods are found: ${await page.textContent('#segment-status')}`);
-  assert.equal(inFrame, 0, 'no cell pixel in the black');
+  assert.equal(inFrame, 0, 'no cell pixel in the black or on the bar');
 });
 
 test('uneven light is said when the image loads and evened out: rods are found on its dim side too', async () => {

@@ -5,8 +5,8 @@
 use crate::core::cells::Cells;
 use crate::core::plane::{Plane, Rect};
 use crate::core::probability::ProbabilityMap;
+use crate::io::marks::left_out;
 use crate::io::normalise::noise_sigma;
-use crate::io::padding::flat_regions;
 use crate::model::backend::Backend;
 use crate::model::{Model, Path};
 use crate::post::{PostConfig, average, cells, drop_faint, keep};
@@ -173,13 +173,13 @@ pub fn clean_up(map: &ProbabilityMap, plane: &Plane, rect: Rect, post: &PostConf
 }
 
 /// `found` (cells of `rect` of `plane`) as far as the image bears them out: off its padding
-/// ([`off_padding`]) and, unless `post.min_contrast` is 0, none fainter than the noise around
+/// and its burnt-in marks ([`off_padding`]) and, unless `post.min_contrast` is 0, none fainter than the noise around
 /// them ([`drop_faint`]).
 pub fn borne_out(found: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> Cells {
     if found.count() == 0 {
         return found;
     }
-    let flat = flat_regions(plane);
+    let flat = left_out(plane);
     let found = off_padding(found, &flat, plane.width, rect);
     if post.min_contrast <= 0.0 {
         return found;
@@ -199,7 +199,7 @@ pub fn borne_out(found: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> 
 }
 
 /// `found` (cells of `rect` of an image `width` wide) without their pixels on `flat`, the
-/// image's padding ([`flat_regions`]: normalising set it to one level), and without the
+/// image's padding and marks ([`left_out`]: normalising set them to one level), and without the
 /// cells that leaves less than half of. Beside a halo, a flat field looks enough like a cell
 /// body for the networks to find cells there; a real cell cut by the padding keeps its part
 /// in the picture.

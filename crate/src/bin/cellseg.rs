@@ -780,10 +780,19 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     // the file's own values, for the cells' intensities
     let in_file_units = decoded.in_file_units();
     let mut plane = decoded.plane;
-    if let Some(ratio) = cellseg::io::normalise::normalise_keeping(&mut plane).light {
+    let normalised = cellseg::io::normalise::normalise_keeping(&mut plane);
+    if let Some(ratio) = normalised.light {
         eprintln!(
             "the light falls unevenly across the image (its brightest part lit {ratio:.1} \
              times its darkest): it is evened out before the intensity window is taken"
+        );
+    }
+    if normalised.marks > 0.0 {
+        eprintln!(
+            "marks burnt into the image (a timestamp's box, a scale bar: flat upright \
+             rectangles) cover {:.1}% of it and are left out: they set no intensity level and \
+             hold no cell",
+            100.0 * normalised.marks
         );
     }
     let frame = cellseg::io::padding::frame_share(&plane);

@@ -10,6 +10,7 @@ pub mod export;
 pub mod hyperstack;
 pub mod labels;
 pub mod light;
+pub mod marks;
 pub mod normalise;
 pub mod packed;
 pub mod padding;

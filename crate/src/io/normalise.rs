@@ -27,11 +27,13 @@
 //!
 //! A flat black frame (stitching, registration, a round field stop) is not part of the
 //! picture either: it is left out of the window and takes the background's level
-//! ([`crate::io::padding`]). And where the light falls unevenly across the field, it is
-//! divided out before the window is taken ([`crate::io::light`]).
+//! ([`crate::io::padding`]); so are marks burnt into an exported image, a timestamp's box or a
+//! scale bar ([`crate::io::marks`]). And where the light falls unevenly across the field, it
+//! is divided out before the window is taken ([`crate::io::light`]).
 
 use crate::core::plane::Plane;
 use crate::io::light::uneven;
+use crate::io::marks::marks;
 use crate::io::padding::padding;
 
 /// The intensity window a plane was normalised with.
@@ -116,6 +118,9 @@ pub struct Normalised {
     /// How many times brighter the brightest part of the field was lit than the darkest,
     /// where that was uneven and divided out ([`crate::io::light::uneven`]).
     pub light: Option<f32>,
+    /// The share of the image under burnt-in marks, left out like padding
+    /// ([`crate::io::marks`]).
+    pub marks: f64,
 }
 
 /// Normalised values are kept within this range: wide enough for what microscopes draw
@@ -223,6 +228,13 @@ pub fn normalise_keeping(plane: &mut Plane) -> Normalised {
             changed.push((i, std::mem::replace(&mut plane.data[i], f32::NAN)));
         }
     }
+    // So are burnt-in marks (a timestamp's box, a scale bar), found once padding is out.
+    let marked = marks(plane);
+    for (i, &mark) in marked.iter().enumerate() {
+        if mark && plane.data[i].is_finite() {
+            changed.push((i, std::mem::replace(&mut plane.data[i], f32::NAN)));
+        }
+    }
     let light = uneven(plane);
     if let Some(light) = &light {
         for (i, v) in plane.data.iter_mut().enumerate() {
@@ -257,6 +269,7 @@ pub fn normalise_keeping(plane: &mut Plane) -> Normalised {
         window: w,
         outliers: changed,
         light: light.map(|l| l.ratio),
+        marks: marked.iter().filter(|&&m| m).count() as f64 / marked.len().max(1) as f64,
     }
 }
 

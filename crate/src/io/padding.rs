@@ -30,12 +30,18 @@ pub const FLAT_RADIUS: u8 = 2;
 /// The least share of the image a region of padding covers.
 pub const MIN_SHARE: f64 = 0.01;
 
+/// Flat squares of other values than the padding's covering more than this share of the
+/// image make it a drawn image (or one quantised to a few levels), in which being flat says
+/// nothing; under it, they are the marks burnt into a picture ([`crate::io::marks`]) or specks
+/// it saturated.
+pub const MOST_FLAT: f64 = 0.05;
+
 /// The fewest pixels one region of padding covers (50 × 50; four of the tutorial's cells,
 /// and more than a clipped cell body holds at twice its magnification).
 pub const MIN_PIXELS: usize = 2_500;
 
 /// Which pixels are padding in a plane as the file holds it: the image's lowest value where
-/// it is flat over large regions and nothing else is flat (see the module docs and
+/// it is flat over large regions and little else is flat (see the module docs and
 /// [`flat_regions`]), the pixels at that value within [`FLAT_RADIUS`] of them (the steps of a
 /// round stop's edge, narrower than the square), and every pixel that is not a number.
 pub fn padding(plane: &Plane) -> Vec<bool> {
@@ -69,14 +75,63 @@ pub fn padding(plane: &Plane) -> Vec<bool> {
 
 /// The large regions of one exact value: every pixel a 5 × 5 square of a single value covers
 /// (beyond the edge, the edge's pixels go on), in regions of at least [`MIN_PIXELS`] that, for
-/// that value, together cover at least [`MIN_SHARE`] of the image; none where squares of more
-/// than one value are flat (a drawn image, not a camera's). On a normalised plane that is its
-/// padding, which normalising set to one level, or another flat frame (a white one too: it
-/// holds no cell either); a picture through a camera has none.
+/// that value, together cover at least [`MIN_SHARE`] of the image; of the one value most
+/// flat, and none where squares of other values cover more than [`MOST_FLAT`] of the image (a
+/// drawn image, not a camera's). On a normalised plane that is its padding, which normalising
+/// set to one level, or another flat frame (a white one too: it holds no cell either); a
+/// picture through a camera has none.
 pub fn flat_regions(plane: &Plane) -> Vec<bool> {
+    match flat_cores(plane) {
+        Some(core) => flat_regions_of(plane, &core),
+        None => vec![false; plane.width * plane.height],
+    }
+}
+
+/// [`flat_regions`], given the plane's [`flat_cores`].
+pub(crate) fn flat_regions_of(plane: &Plane, core: &GrayImage) -> Vec<bool> {
+    let (w, h) = (plane.width, plane.height);
+    let mut flat = vec![false; w * h];
+    // A picture through a camera has no flat square but in its padding, all of one value, and
+    // in the few marks burnt into it (a timestamp's box, a scale bar: crate::io::marks) or
+    // specks it saturated. A drawn one (a canvas, a synthetic test image) is flat in several
+    // values over much of it, and then none of them is taken for padding.
+    let regions = regions_of_squares(plane, core);
+    let mut totals: HashMap<u32, usize> = HashMap::new();
+    for (value, region) in &regions {
+        *totals.entry(*value).or_default() += region.len();
+    }
+    let Some((&most, _)) = totals.iter().max_by_key(|&(&v, &n)| (n, v)) else {
+        return flat;
+    };
+    let others: usize = (totals.iter().filter(|&(&v, _)| v != most))
+        .map(|(_, &n)| n)
+        .sum();
+    if others as f64 > MOST_FLAT * (w * h) as f64 {
+        return flat;
+    }
+    let large = |region: &Vec<usize>| region.len() >= MIN_PIXELS;
+    let total: usize = (regions.iter())
+        .filter(|(v, r)| *v == most && large(r))
+        .map(|(_, r)| r.len())
+        .sum();
+    if total < least_total(w, h) {
+        return flat;
+    }
+    for (_, region) in regions.iter().filter(|(v, r)| *v == most && large(r)) {
+        for &i in region {
+            flat[i] = true;
+        }
+    }
+    flat
+}
+
+/// The centres of 5 × 5 squares of a single value (255 there; beyond the edge, the edge's
+/// pixels go on), or None where there is none (most pictures through a camera: the answer
+/// comes at once, as the clean-up asks every time).
+pub(crate) fn flat_cores(plane: &Plane) -> Option<GrayImage> {
     let (w, h) = (plane.width, plane.height);
     if w == 0 || h == 0 {
-        return Vec::new();
+        return None;
     }
     let r = FLAT_RADIUS as isize;
     let at = |x: isize, y: isize| {
@@ -89,23 +144,18 @@ pub fn flat_regions(plane: &Plane) -> Vec<bool> {
         let flat = (-r..=r).all(|dy| (-r..=r).all(|dx| at(x + dx, y + dy) == v));
         Luma([255 * u8::from(flat)])
     });
-    // A picture through a camera has no flat square but in its padding, all of one value (and
-    // most have none: then nothing more is done, as the clean-up asks this every time). A
-    // drawn one (a canvas, a synthetic test image) is flat in several values, and then none
-    // of them is taken for padding.
-    let mut values = (core.pixels().zip(&plane.data))
-        .filter(|(c, _)| c[0] > 0)
-        .map(|(_, v)| v.to_bits());
-    match values.next() {
-        None => return vec![false; w * h],
-        Some(first) if values.any(|v| v != first) => return vec![false; w * h],
-        Some(_) => {}
-    }
+    core.pixels().any(|c| c[0] > 0).then_some(core)
+}
+
+/// The regions the squares around `core`'s centres make, one value each (8-connected), with
+/// that value's bits and their pixels' indices.
+pub(crate) fn regions_of_squares(plane: &Plane, core: &GrayImage) -> Vec<(u32, Vec<usize>)> {
+    let (w, h) = (plane.width, plane.height);
     // the squares themselves: cores grown by the square's half-width
-    let squares = dilate(&core, Norm::LInf, FLAT_RADIUS);
+    let squares = dilate(core, Norm::LInf, FLAT_RADIUS);
     let in_square: Vec<bool> = squares.pixels().map(|p| p[0] > 0).collect();
-    // Regions of one value (8-connected): a flood by hand, as imageproc labels u8 images and
-    // these values are any f32. A pixel in a square has the square's value.
+    // A flood by hand, as imageproc labels u8 images and these values are any f32. A pixel in
+    // a square has the square's value.
     let mut regions: Vec<(u32, Vec<usize>)> = Vec::new();
     let mut seen = vec![false; w * h];
     for start in 0..w * h {
@@ -132,23 +182,9 @@ pub fn flat_regions(plane: &Plane) -> Vec<bool> {
                 }
             }
         }
-        if region.len() >= MIN_PIXELS {
-            regions.push((v.to_bits(), region));
-        }
+        regions.push((v.to_bits(), region));
     }
-    let mut totals: HashMap<u32, usize> = HashMap::new();
-    for (value, region) in &regions {
-        *totals.entry(*value).or_default() += region.len();
-    }
-    let mut flat = vec![false; w * h];
-    for (value, region) in &regions {
-        if totals[value] >= least_total(w, h) {
-            for &i in region {
-                flat[i] = true;
-            }
-        }
-    }
-    flat
+    regions
 }
 
 /// The share of a normalised plane that is padding (or another flat frame), for saying so.
@@ -157,7 +193,7 @@ pub fn frame_share(plane: &Plane) -> f64 {
     flat.iter().filter(|&&f| f).count() as f64 / flat.len().max(1) as f64
 }
 
-const NEIGHBOURS: [(isize, isize); 8] = [
+pub(crate) const NEIGHBOURS: [(isize, isize); 8] = [
     (-1, -1),
     (0, -1),
     (1, -1),

@@ -373,6 +373,7 @@ impl Engine {
                 display: Engine::display(&(FileUnits::new(window, decoded.unit), decoded.range)),
                 padding: crate::io::padding::frame_share(&plane),
                 light: normalised.light.map(f64::from),
+                marks: normalised.marks,
             };
             let units = (
                 FileUnits::new(window, decoded.unit).keeping(&outliers, decoded.unit),
