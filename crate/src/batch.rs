@@ -10,7 +10,7 @@ use std::io::{Cursor, Write};
 use crate::core::cells::Cells;
 use crate::core::plane::Rect;
 use crate::io::decode::{self, Channel, Options};
-use crate::io::normalise::normalise;
+use crate::io::normalise::normalise_keeping;
 use crate::io::pixel_size;
 use crate::io::{export, hyperstack};
 use crate::model::Model;
@@ -35,6 +35,9 @@ pub struct Page {
     /// Why the automatic scale is doubtful, where it is
     /// ([`crate::scale::auto_scale::ScaleSearch::doubt`]): the summary's note.
     pub doubt: Option<String>,
+    /// What normalising left out or evened ([`crate::io::normalise::Normalised::notes`]):
+    /// the note's end.
+    pub notes: Vec<String>,
     /// How many cells confirmed the scale, where it was found on this page and they did
     /// ([`crate::scale::auto_scale::ScaleSearch::confirmed_by`]).
     pub confirmed_by: Option<usize>,
@@ -58,7 +61,15 @@ impl Page {
             self.cells.count(),
             self.factor,
             self.micron.map(|m| m.to_string()).unwrap_or_default(),
-            measure::quoted(self.doubt.as_deref().unwrap_or_default())
+            measure::quoted(
+                &self
+                    .doubt
+                    .iter()
+                    .chain(&self.notes)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
         )
     }
 }
@@ -200,7 +211,7 @@ async fn segment_page(
     let decoded = decode::decode_with(bytes, options).map_err(|e| failed(e.to_string()))?;
     let in_file_units = decoded.in_file_units();
     let mut plane = decoded.plane;
-    normalise(&mut plane);
+    let notes = normalise_keeping(&mut plane).notes(&plane);
     let whole = Rect::new(0, 0, plane.width, plane.height);
     let mut quiet = |_: usize, _: usize| {};
     let (seg, how, confirmed_by, doubt) = match scale {
@@ -229,6 +240,7 @@ async fn segment_page(
             (Some(a), Some(b)) => Some(format!("{a}; {b}")),
             (a, b) => a.or(b),
         },
+        notes,
         confirmed_by,
         micron,
         cells: seg.cells,
@@ -487,6 +499,7 @@ mod tests {
             factor: 1.0,
             how: String::new(),
             doubt: None,
+            notes: Vec::new(),
             confirmed_by: None,
             micron: None,
             rows: measure::csv_rows("s.tif", number, &measures, None),
@@ -541,6 +554,7 @@ mod tests {
             factor: 0.5,
             how: String::new(),
             doubt: None,
+            notes: Vec::new(),
             confirmed_by: None,
             micron: Some(0.065),
             measures: Vec::new(),
@@ -559,6 +573,14 @@ mod tests {
             doubtful.summary("a.tif"),
             "a.tif,2,2,3,0.500,0.065,ok,\"the scale is doubtful, and so are the cells\"\n"
         );
+        // and what normalising left out or evened follows it
+        let evened = Page {
+            notes: vec!["uneven light (×2.4 across) evened out".into()],
+            ..doubtful
+        };
+        assert!(evened.summary("a.tif").ends_with(
+            ",ok,\"the scale is doubtful, and so are the cells; uneven light (×2.4 across) evened out\"\n"
+        ));
         let failed = failed_summary("b, c.png", None, "not an image");
         assert_eq!(failed, "\"b, c.png\",,,,,,failed: not an image,\n");
         let page = failed_summary("d.tif", Some(3), "too large");

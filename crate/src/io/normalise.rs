@@ -207,6 +207,28 @@ fn calm(plane: &mut Plane, r: usize, margin: f32) -> Outliers {
         .collect()
 }
 
+impl Normalised {
+    /// What normalising did that changes what the networks see, in a few words each, for a
+    /// summary's note; `plane` is the plane it normalised, as it left it.
+    pub fn notes(&self, plane: &Plane) -> Vec<String> {
+        let mut notes = Vec::new();
+        let frame = crate::io::padding::frame_share(plane);
+        if frame > 0.0 {
+            notes.push(format!(
+                "a flat frame over {:.0}% of the image left out",
+                (100.0 * frame).max(1.0)
+            ));
+        }
+        if self.marks > 0.0 {
+            notes.push("marks burnt into the image (a box, a bar) left out".into());
+        }
+        if let Some(ratio) = self.light {
+            notes.push(format!("uneven light (×{ratio:.1} across) evened out"));
+        }
+        notes
+    }
+}
+
 /// Scales a plane in place so its 1st percentile becomes 0 and its 99th becomes 1, after
 /// evening out uneven light ([`crate::io::light`]) and calming its hot and dead pixels
 /// ([`calm_spikes`]); its padding (a flat black frame, or no number at all:
