@@ -175,7 +175,7 @@ test('uneven light is said when the image loads and evened out: rods are found o
   await page.setInputFiles('#file', { name: 'lit.tif', mimeType: 'image/tiff', buffer: file });
   await page.waitForFunction(() => window.cellseg.image?.width === 320);
   const status = await page.textContent('#data-status');
-  const ratio = Number(status.match(/, lit (\d+\.\d) times as brightly on one side as the other, evened out,/)?.[1]);
+  const ratio = Number(status.match(/, its brightest part lit (\d+\.\d) times as brightly as its darkest, evened out,/)?.[1]);
   assert.ok(ratio > 3 && ratio < 5, status);
   await page.selectOption('#crop', '0');
   await page.click('#segment');

@@ -123,7 +123,7 @@ export function dataLoading(deps) {
     // padding (crate/src/io/padding.rs): said, as it changes what the networks see
     const frame = reply.padding > 0 ? `, a flat frame over ${Math.max(1, Math.round(100 * reply.padding))}% of it left out of the picture` : '';
     // uneven light (crate/src/io/light.rs): said too, for the same reason
-    const light = reply.light ? `, lit ${reply.light.toFixed(1)} times as brightly on one side as the other, evened out` : '';
+    const light = reply.light ? `, its brightest part lit ${reply.light.toFixed(1)} times as brightly as its darkest, evened out` : '';
     // burnt-in marks (crate/src/io/marks.rs): a timestamp's box, a scale bar
     const marks = reply.marks > 0 ? `, marks burnt into it (a timestamp's box, a scale bar) left out of the picture` : '';
     setStatus('data-status', `${name}: ${reply.width} × ${reply.height} pixels${depth}${page}${size}${frame}${marks}${light}, no labels (segmentation only).`);

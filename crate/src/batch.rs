@@ -211,7 +211,7 @@ async fn segment_page(
     let decoded = decode::decode_with(bytes, options).map_err(|e| failed(e.to_string()))?;
     let in_file_units = decoded.in_file_units();
     let mut plane = decoded.plane;
-    let notes = normalise_keeping(&mut plane).notes(&plane);
+    let notes = normalise_keeping(&mut plane).notes();
     let whole = Rect::new(0, 0, plane.width, plane.height);
     let mut quiet = |_: usize, _: usize| {};
     let (seg, how, confirmed_by, doubt) = match scale {
@@ -575,11 +575,11 @@ mod tests {
         );
         // and what normalising left out or evened follows it
         let evened = Page {
-            notes: vec!["uneven light (×2.4 across) evened out".into()],
+            notes: vec!["uneven light (its brightest part ×2.4 its darkest) evened out".into()],
             ..doubtful
         };
         assert!(evened.summary("a.tif").ends_with(
-            ",ok,\"the scale is doubtful, and so are the cells; uneven light (×2.4 across) evened out\"\n"
+            ",ok,\"the scale is doubtful, and so are the cells; uneven light (its brightest part ×2.4 its darkest) evened out\"\n"
         ));
         let failed = failed_summary("b, c.png", None, "not an image");
         assert_eq!(failed, "\"b, c.png\",,,,,,failed: not an image,\n");

@@ -781,7 +781,7 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
     let in_file_units = decoded.in_file_units();
     let mut plane = decoded.plane;
     let normalised = cellseg::io::normalise::normalise_keeping(&mut plane);
-    if let Some(ratio) = normalised.light {
+    if let Some(ratio) = normalised.light.map(|l| l.ratio) {
         eprintln!(
             "the light falls unevenly across the image (its brightest part lit {ratio:.1} \
              times its darkest): it is evened out before the intensity window is taken"
@@ -795,7 +795,7 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
             100.0 * normalised.marks
         );
     }
-    let frame = cellseg::io::padding::frame_share(&plane);
+    let frame = normalised.padding;
     if frame > 0.0 {
         eprintln!(
             "a flat frame over {:.0}% of the image (padding) is left out: it sets no \

@@ -4,16 +4,22 @@
 //! there too (auto-levels), so 16-bit data never shows as black.
 
 use crate::core::plane::Plane;
+use crate::io::light::Light;
 use crate::io::normalise::Window;
 
 /// A normalised plane's values back in file units: `window` is the normalisation's window
 /// (in the decoded plane's values), `unit` the file units of 1.0 there
-/// ([`crate::io::decode::Decoded::unit`]).
+/// ([`crate::io::decode::Decoded::unit`]). Where normalising evened out uneven light, the
+/// window, auto-levels, the histogram and the display are in evened values (the file's at the
+/// picture's mean light), so the display shows the field as the networks see it; the cells'
+/// intensities ([`FileUnits::plane`]) are the file's own.
 pub struct FileUnits {
     low: f64,
     span: f64,
-    /// Pixels normalising did not map linearly (padding, light evened out, hot pixels calmed,
-    /// outliers clamped) and their values in file units.
+    /// The light normalising divided out, if any.
+    light: Option<Light>,
+    /// Pixels normalising did not map linearly (padding, marks, hot pixels calmed, outliers
+    /// clamped) and their values in file units.
     outliers: Vec<(usize, f64)>,
 }
 
@@ -22,8 +28,15 @@ impl FileUnits {
         FileUnits {
             low: window.low as f64 * unit,
             span: (window.high - window.low) as f64 * unit,
+            light: None,
             outliers: Vec::new(),
         }
+    }
+
+    /// The same, with the light normalising divided out
+    /// ([`crate::io::normalise::Normalised::light`]).
+    pub fn lit(self, light: Option<Light>) -> FileUnits {
+        FileUnits { light, ..self }
     }
 
     /// The same, with the pixels normalising did not map linearly and their values before,
@@ -42,6 +55,11 @@ impl FileUnits {
     /// changed them: what cells' intensities are measured in, as the CLI measures them.
     pub fn plane(&self, normalised: &Plane) -> Plane {
         let mut data: Vec<f32> = normalised.data.iter().map(|&v| self.of(v) as f32).collect();
+        if let Some(light) = &self.light {
+            for (i, d) in data.iter_mut().enumerate() {
+                *d *= light.at(i);
+            }
+        }
         // last to first: a pixel changed twice (calmed, then clamped) gets its first "before",
         // the file's own value
         for &(i, v) in self.outliers.iter().rev() {

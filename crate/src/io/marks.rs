@@ -20,11 +20,7 @@
 //! them ([`left_out`]).
 
 use crate::core::plane::Plane;
-use image::GrayImage;
-
-use crate::io::padding::{
-    FLAT_RADIUS, MOST_FLAT, NEIGHBOURS, flat_cores, flat_regions_of, regions_of_squares,
-};
+use crate::io::padding::{FLAT_RADIUS, MOST_FLAT, flat_cores, flat_regions_of, regions_of_squares};
 
 /// The share of its bounding box a mark fills, counting what it encloses.
 pub const FILL: f64 = 0.97;
@@ -32,13 +28,24 @@ pub const FILL: f64 = 0.97;
 /// The fewest pixels a mark covers (a scale bar of 5 × 80 px).
 pub const MIN_PIXELS: usize = 400;
 
-/// Which pixels are burnt-in marks: each mark's bounding box (what it encloses included, such
-/// as a timestamp's digits), grown by [`FLAT_RADIUS`] for the edge a renderer smooths. Pixels
-/// that are not numbers (padding, once normalising has set it so) are not flat and take no
-/// part.
+/// Which pixels of a plane as the file holds it are burnt-in marks: each mark's bounding box
+/// (what it encloses included, such as a timestamp's digits), grown by [`FLAT_RADIUS`] for the
+/// edge a renderer smooths.
 pub fn marks(plane: &Plane) -> Vec<bool> {
+    marks_beside(plane, &crate::io::padding::padding(plane))
+}
+
+/// [`marks`], given the plane's padding. Padding along the image's edge stays padding; what
+/// the padding rules took of a box inside the picture (a black timestamp box as large as a
+/// region of padding, in a small image) is a mark, digits and all.
+pub fn marks_beside(plane: &Plane, padding: &[bool]) -> Vec<bool> {
     match flat_cores(plane) {
-        Some(core) => marks_of(plane, &core, &[]),
+        Some(core) => marks_of(
+            plane,
+            &regions_of_squares(plane, &core),
+            padding,
+            FLAT_RADIUS,
+        ),
         None => vec![false; plane.width * plane.height],
     }
 }
@@ -46,36 +53,44 @@ pub fn marks(plane: &Plane) -> Vec<bool> {
 /// What normalising left out of a picture and set to one level, found again on the
 /// normalised plane for the clean-up to keep cells off: its padding
 /// ([`crate::io::padding::flat_regions`]) and its marks, which normalising made flat from edge
-/// to edge.
+/// to edge (already grown, so not grown again).
 pub fn left_out(plane: &Plane) -> Vec<bool> {
     let Some(core) = flat_cores(plane) else {
         return vec![false; plane.width * plane.height];
     };
-    let mut out = flat_regions_of(plane, &core);
-    for (i, m) in marks_of(plane, &core, &out).into_iter().enumerate() {
+    let regions = regions_of_squares(plane, &core);
+    let mut out = flat_regions_of(plane, &regions);
+    for (i, m) in marks_of(plane, &regions, &out, 0).into_iter().enumerate() {
         out[i] |= m;
     }
     out
 }
 
-/// [`marks`], given the plane's [`flat_cores`] and its padding where that is still in it
-/// (none where that is empty), which does not count towards [`MOST_FLAT`].
-fn marks_of(plane: &Plane, core: &GrayImage, padding: &[bool]) -> Vec<bool> {
+/// The marks among a plane's [`regions_of_squares`], beside its `padding`, which does not
+/// count towards [`MOST_FLAT`]; each mark's box grown by `grow`.
+fn marks_of(plane: &Plane, regions: &[(u32, Vec<usize>)], padding: &[bool], grow: u8) -> Vec<bool> {
     let (w, h) = (plane.width, plane.height);
     let mut marked = vec![false; w * h];
-    let regions = regions_of_squares(plane, core);
     let padded = |i: usize| padding.get(i).copied().unwrap_or(false);
     let flat = (regions.iter().flat_map(|(_, r)| r))
         .filter(|&&i| !padded(i))
         .count();
-    let numbers = plane.data.iter().filter(|v| v.is_finite()).count();
-    if flat as f64 > MOST_FLAT * numbers as f64 {
+    let picture = (plane.data.iter().enumerate())
+        .filter(|&(i, v)| v.is_finite() && !padded(i))
+        .count();
+    if flat as f64 > MOST_FLAT * picture as f64 {
         return marked;
     }
-    let grow = FLAT_RADIUS as usize;
-    // (padding is found as padding, and not grown)
-    let marks = (regions.iter()).filter(|(_, r)| r.len() >= MIN_PIXELS && !padded(r[0]));
-    for (_, region) in marks {
+    let grow = grow as usize;
+    let on_edge = |i: usize| {
+        let (x, y) = (i % w, i / w);
+        x == 0 || y == 0 || x == w - 1 || y == h - 1
+    };
+    for (_, region) in regions.iter().filter(|(_, r)| r.len() >= MIN_PIXELS) {
+        // padding along the edge is padding, and not grown
+        if padded(region[0]) && region.iter().any(|&i| on_edge(i)) {
+            continue;
+        }
         let (x0, y0, x1, y1) = bounds(region, w);
         if !upright_rectangle(region, w, (x0, y0, x1, y1)) {
             continue;
@@ -118,7 +133,8 @@ fn upright_rectangle(
     {
         return false;
     }
-    // flood the box's outside in from its edge, through what the region leaves
+    // flood the box's outside in from its edge, through what the region leaves (4-connected,
+    // as the region is 8-connected: a hole it closes only at a corner is still a hole)
     let mut outside = vec![false; bw * bh];
     let mut todo: Vec<usize> = (0..bw * bh)
         .filter(|&j| {
@@ -131,7 +147,7 @@ fn upright_rectangle(
     }
     while let Some(j) = todo.pop() {
         let (x, y) = ((j % bw) as isize, (j / bw) as isize);
-        for (dx, dy) in NEIGHBOURS {
+        for (dx, dy) in [(1, 0), (-1, 0), (0, 1), (0, -1)] {
             let (nx, ny) = (x + dx, y + dy);
             if nx < 0 || ny < 0 || nx >= bw as isize || ny >= bh as isize {
                 continue;
@@ -149,14 +165,7 @@ fn upright_rectangle(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A noisy mid-grey field (values 1000 ± 40, no two neighbours alike for long).
-    fn field(w: usize, h: usize) -> Plane {
-        let data = (0..w * h)
-            .map(|i| 1000.0 + ((i * 7919 + i / w * 104_729) % 81) as f32 - 40.0)
-            .collect();
-        Plane::new(w, h, data)
-    }
+    use crate::io::padding::tests::{count, field};
 
     fn fill(p: &mut Plane, (x0, y0, x1, y1): (usize, usize, usize, usize), v: f32) {
         for y in y0..y1 {
@@ -164,10 +173,6 @@ mod tests {
                 p.data[y * p.width + x] = v;
             }
         }
-    }
-
-    fn count(m: &[bool]) -> usize {
-        m.iter().filter(|&&b| b).count()
     }
 
     #[test]
@@ -213,6 +218,24 @@ mod tests {
         for (x, y) in [(100, 150), (200, 100), (340, 270)] {
             assert!(!out[y * w + x], "({x}, {y}) in the picture");
         }
+    }
+
+    #[test]
+    fn a_timestamp_box_as_large_as_padding_is_a_mark_digits_and_all() {
+        // in a small image, a black box of 120 × 30 px passes padding's size rules
+        let (w, h) = (400, 300);
+        let mut p = field(w, h);
+        fill(&mut p, (150, 10, 270, 40), 0.0);
+        for d in 0..8 {
+            let x = 158 + 14 * d;
+            fill(&mut p, (x, 16, x + 3, 34), 65535.0);
+        }
+        let normalised = crate::io::normalise::normalise_keeping(&mut p);
+        assert_eq!(normalised.padding, 0.0);
+        assert!(normalised.marks > 0.0);
+        // the digits went with the box: all of it is at one level
+        let level = p.data[12 * w + 152];
+        assert!((10..40).all(|y| (150..270).all(|x| p.data[y * w + x] == level)));
     }
 
     #[test]

@@ -32,8 +32,8 @@
 //! is divided out before the window is taken ([`crate::io::light`]).
 
 use crate::core::plane::Plane;
-use crate::io::light::uneven;
-use crate::io::marks::marks;
+use crate::io::light::{Light, uneven};
+use crate::io::marks::marks_beside;
 use crate::io::padding::padding;
 
 /// The intensity window a plane was normalised with.
@@ -105,8 +105,8 @@ pub fn window(plane: &Plane) -> Window {
     }
 }
 
-/// Pixels normalising did not map linearly (padding, evened out, calmed or clamped): index and
-/// value before.
+/// Pixels normalising did not map linearly (padding, marks, calmed or clamped): index and
+/// value as the file holds it.
 pub type Outliers = Vec<(usize, f32)>;
 
 /// What normalising did to a plane.
@@ -114,10 +114,15 @@ pub type Outliers = Vec<(usize, f32)>;
 pub struct Normalised {
     /// The window, in the plane's values (evened out, where the light was uneven).
     pub window: Window,
+    /// The pixels it did not map linearly (padding, marks, calmed or clamped), with their
+    /// values as the file holds them.
     pub outliers: Outliers,
-    /// How many times brighter the brightest part of the field was lit than the darkest,
-    /// where that was uneven and divided out ([`crate::io::light::uneven`]).
-    pub light: Option<f32>,
+    /// The light, where it was uneven and divided out ([`crate::io::light::uneven`]): every
+    /// other pixel's value in the file is its evened value times the light there.
+    pub light: Option<Light>,
+    /// The share of the image that is padding, left out of the picture
+    /// ([`crate::io::padding`]).
+    pub padding: f64,
     /// The share of the image under burnt-in marks, left out like padding
     /// ([`crate::io::marks`]).
     pub marks: f64,
@@ -209,21 +214,23 @@ fn calm(plane: &mut Plane, r: usize, margin: f32) -> Outliers {
 
 impl Normalised {
     /// What normalising did that changes what the networks see, in a few words each, for a
-    /// summary's note; `plane` is the plane it normalised, as it left it.
-    pub fn notes(&self, plane: &Plane) -> Vec<String> {
+    /// summary's note.
+    pub fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
-        let frame = crate::io::padding::frame_share(plane);
-        if frame > 0.0 {
+        if self.padding > 0.0 {
             notes.push(format!(
                 "a flat frame over {:.0}% of the image left out",
-                (100.0 * frame).max(1.0)
+                (100.0 * self.padding).max(1.0)
             ));
         }
         if self.marks > 0.0 {
             notes.push("marks burnt into the image (a box, a bar) left out".into());
         }
-        if let Some(ratio) = self.light {
-            notes.push(format!("uneven light (×{ratio:.1} across) evened out"));
+        if let Some(light) = &self.light {
+            notes.push(format!(
+                "uneven light (its brightest part ×{:.1} its darkest) evened out",
+                light.ratio
+            ));
         }
         notes
     }
@@ -232,41 +239,38 @@ impl Normalised {
 /// Scales a plane in place so its 1st percentile becomes 0 and its 99th becomes 1, after
 /// evening out uneven light ([`crate::io::light`]) and calming its hot and dead pixels
 /// ([`calm_spikes`]); its padding (a flat black frame, or no number at all:
-/// [`crate::io::padding`]) is left out of that window and set to the background's level. A
-/// flat image (window of zero width) becomes all zeros rather than dividing by zero.
+/// [`crate::io::padding`]) and the marks burnt into it ([`crate::io::marks`]) are left out of
+/// that window and set to the background's level. A flat image (window of zero width) becomes
+/// all zeros rather than dividing by zero.
 pub fn normalise(plane: &mut Plane) -> Window {
     normalise_keeping(plane).window
 }
 
-/// [`normalise`], also returning the pixels it did not map linearly (evened out, calmed or
-/// clamped) with their values before, so measurements in the file's units can use the file's
-/// own values there, as the CLI's do; and the light it evened out.
+/// [`normalise`], also returning the pixels it did not map linearly (padding, marks, calmed or
+/// clamped) with their values in the file, so measurements in the file's units can use the
+/// file's own values there, as the CLI's do; the light it evened out; and how much of the
+/// image was padding and marks.
 pub fn normalise_keeping(plane: &mut Plane) -> Normalised {
-    // Padding is left out of everything measured below (each skips what is not a number)
-    // and then takes the background's level.
+    // Padding and burnt-in marks are left out of everything measured below (each skips what
+    // is not a number) and then take the background's level.
+    let pad = padding(plane);
+    let marked = marks_beside(plane, &pad);
     let mut changed: Outliers = Vec::new();
-    for (i, blank) in padding(plane).into_iter().enumerate() {
-        if blank && plane.data[i].is_finite() {
-            changed.push((i, std::mem::replace(&mut plane.data[i], f32::NAN)));
-        }
-    }
-    // So are burnt-in marks (a timestamp's box, a scale bar), found once padding is out.
-    let marked = marks(plane);
-    for (i, &mark) in marked.iter().enumerate() {
-        if mark && plane.data[i].is_finite() {
+    for (i, (&p, &m)) in pad.iter().zip(&marked).enumerate() {
+        if (p || m) && plane.data[i].is_finite() {
             changed.push((i, std::mem::replace(&mut plane.data[i], f32::NAN)));
         }
     }
     let light = uneven(plane);
     if let Some(light) = &light {
         for (i, v) in plane.data.iter_mut().enumerate() {
-            if v.is_finite() {
-                changed.push((i, *v));
-                *v /= light.at(i);
-            }
+            *v /= light.at(i);
         }
     }
-    changed.extend(calm_spikes(plane));
+    // what is changed from here on is recorded as the file holds it
+    let lit = |i: usize| light.as_ref().map_or(1.0, |l| l.at(i));
+    let calmed = calm_spikes(plane);
+    changed.extend(calmed.into_iter().map(|(i, v)| (i, v * lit(i))));
     let w = window(plane);
     let span = w.high - w.low;
     let scale = if span > f32::EPSILON * w.high.abs().max(1.0) {
@@ -280,18 +284,24 @@ pub fn normalise_keeping(plane: &mut Plane) -> Normalised {
             let linear = (*v - w.low) * scale;
             let kept = linear.clamp(CLAMP.0, CLAMP.1);
             if kept != linear {
-                changed.push((i, *v));
+                changed.push((i, *v * lit(i)));
             }
             kept
         } else {
             background
         };
     }
+    let share = |n: usize| n as f64 / plane.data.len().max(1) as f64;
     Normalised {
         window: w,
         outliers: changed,
-        light: light.map(|l| l.ratio),
-        marks: marked.iter().filter(|&&m| m).count() as f64 / marked.len().max(1) as f64,
+        light,
+        padding: share(
+            (pad.iter().zip(&marked))
+                .filter(|&(&p, &m)| p && !m)
+                .count(),
+        ),
+        marks: share(marked.iter().filter(|&&m| m).count()),
     }
 }
 
@@ -373,7 +383,7 @@ mod tests {
             .collect();
         let mut plane = Plane::new(w, h, raw.clone());
         let normalised = normalise_keeping(&mut plane);
-        let ratio = normalised.light.expect("uneven light read");
+        let ratio = normalised.light.as_ref().expect("uneven light read").ratio;
         assert!((ratio / 4.0 - 1.0).abs() < 0.15, "{ratio}");
         // evened: the left and right tenths of the field have one level
         let mean = |x0: usize| {
@@ -388,12 +398,14 @@ mod tests {
             mean(0),
             mean(w - w / 10)
         );
-        // and the file's own values stay known, for measuring in them
-        let mut before = vec![None; w * h];
-        for &(i, v) in normalised.outliers.iter().rev() {
-            before[i] = Some(v);
+        // and the file's own values come back, for measuring in them
+        let units = crate::io::display::FileUnits::new(normalised.window, 1.0)
+            .keeping(&normalised.outliers, 1.0)
+            .lit(normalised.light);
+        let back = units.plane(&plane);
+        for (i, (&b, &r)) in back.data.iter().zip(&raw).enumerate() {
+            assert!((b - r).abs() < 1e-3 * r, "pixel {i}: {b} for {r}");
         }
-        assert!(before.iter().zip(&raw).all(|(b, &r)| *b == Some(r)));
     }
 
     #[test]

@@ -30,10 +30,10 @@ pub const FLAT_RADIUS: u8 = 2;
 /// The least share of the image a region of padding covers.
 pub const MIN_SHARE: f64 = 0.01;
 
-/// Flat squares of other values than the padding's covering more than this share of the
-/// image make it a drawn image (or one quantised to a few levels), in which being flat says
-/// nothing; under it, they are the marks burnt into a picture ([`crate::io::marks`]) or specks
-/// it saturated.
+/// Flat squares of other values than the padding's covering more than this share of the rest
+/// of the image make it a drawn image (or one quantised to a few levels), in which being flat
+/// says nothing; under it, they are the marks burnt into a picture ([`crate::io::marks`]) or
+/// specks it saturated.
 pub const MOST_FLAT: f64 = 0.05;
 
 /// The fewest pixels one region of padding covers (50 × 50; four of the tutorial's cells,
@@ -75,46 +75,46 @@ pub fn padding(plane: &Plane) -> Vec<bool> {
 
 /// The large regions of one exact value: every pixel a 5 × 5 square of a single value covers
 /// (beyond the edge, the edge's pixels go on), in regions of at least [`MIN_PIXELS`] that, for
-/// that value, together cover at least [`MIN_SHARE`] of the image; of the one value most
-/// flat, and none where squares of other values cover more than [`MOST_FLAT`] of the image (a
-/// drawn image, not a camera's). On a normalised plane that is its padding, which normalising
-/// set to one level, or another flat frame (a white one too: it holds no cell either); a
-/// picture through a camera has none.
+/// that value, together cover at least [`MIN_SHARE`] of the image; of one value only, the one
+/// they cover most of, and none where squares of other values cover more than [`MOST_FLAT`]
+/// of the rest of the image (a drawn image, not a camera's). On a normalised plane that is
+/// its padding (and its larger marks), which normalising set to one level, or another flat
+/// frame (a white one too: it holds no cell either); a picture through a camera has none.
 pub fn flat_regions(plane: &Plane) -> Vec<bool> {
     match flat_cores(plane) {
-        Some(core) => flat_regions_of(plane, &core),
+        Some(core) => flat_regions_of(plane, &regions_of_squares(plane, &core)),
         None => vec![false; plane.width * plane.height],
     }
 }
 
-/// [`flat_regions`], given the plane's [`flat_cores`].
-pub(crate) fn flat_regions_of(plane: &Plane, core: &GrayImage) -> Vec<bool> {
+/// [`flat_regions`], given the plane's [`regions_of_squares`].
+pub(crate) fn flat_regions_of(plane: &Plane, regions: &[(u32, Vec<usize>)]) -> Vec<bool> {
     let (w, h) = (plane.width, plane.height);
     let mut flat = vec![false; w * h];
     // A picture through a camera has no flat square but in its padding, all of one value, and
     // in the few marks burnt into it (a timestamp's box, a scale bar: crate::io::marks) or
     // specks it saturated. A drawn one (a canvas, a synthetic test image) is flat in several
-    // values over much of it, and then none of them is taken for padding.
-    let regions = regions_of_squares(plane, core);
-    let mut totals: HashMap<u32, usize> = HashMap::new();
-    for (value, region) in &regions {
-        *totals.entry(*value).or_default() += region.len();
+    // values over much of what is not its background, and then none is taken for padding.
+    let large = |region: &Vec<usize>| region.len() >= MIN_PIXELS;
+    let mut all: HashMap<u32, usize> = HashMap::new();
+    let mut big: HashMap<u32, usize> = HashMap::new();
+    for (value, region) in regions {
+        *all.entry(*value).or_default() += region.len();
+        if large(region) {
+            *big.entry(*value).or_default() += region.len();
+        }
     }
-    let Some((&most, _)) = totals.iter().max_by_key(|&(&v, &n)| (n, v)) else {
+    let Some((&most, &covered)) = big.iter().max_by_key(|&(&v, &n)| (n, v)) else {
         return flat;
     };
-    let others: usize = (totals.iter().filter(|&(&v, _)| v != most))
-        .map(|(_, &n)| n)
-        .sum();
-    if others as f64 > MOST_FLAT * (w * h) as f64 {
+    if covered < least_total(w, h) {
         return flat;
     }
-    let large = |region: &Vec<usize>| region.len() >= MIN_PIXELS;
-    let total: usize = (regions.iter())
-        .filter(|(v, r)| *v == most && large(r))
-        .map(|(_, r)| r.len())
+    let others: usize = (all.iter().filter(|&(&v, _)| v != most))
+        .map(|(_, &n)| n)
         .sum();
-    if total < least_total(w, h) {
+    let rest = w * h - all[&most];
+    if others as f64 > MOST_FLAT * rest as f64 {
         return flat;
     }
     for (_, region) in regions.iter().filter(|(v, r)| *v == most && large(r)) {
@@ -187,13 +187,7 @@ pub(crate) fn regions_of_squares(plane: &Plane, core: &GrayImage) -> Vec<(u32, V
     regions
 }
 
-/// The share of a normalised plane that is padding (or another flat frame), for saying so.
-pub fn frame_share(plane: &Plane) -> f64 {
-    let flat = flat_regions(plane);
-    flat.iter().filter(|&&f| f).count() as f64 / flat.len().max(1) as f64
-}
-
-pub(crate) const NEIGHBOURS: [(isize, isize); 8] = [
+const NEIGHBOURS: [(isize, isize); 8] = [
     (-1, -1),
     (0, -1),
     (1, -1),
@@ -210,18 +204,18 @@ fn least_total(w: usize, h: usize) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A noisy mid-grey field (values 1000 ± 40, no two neighbours alike for long).
-    fn field(w: usize, h: usize) -> Plane {
+    pub(crate) fn field(w: usize, h: usize) -> Plane {
         let data = (0..w * h)
             .map(|i| 1000.0 + ((i * 7919 + i / w * 104_729) % 81) as f32 - 40.0)
             .collect();
         Plane::new(w, h, data)
     }
 
-    fn count(pad: &[bool]) -> usize {
+    pub(crate) fn count(pad: &[bool]) -> usize {
         pad.iter().filter(|&&p| p).count()
     }
 
@@ -300,6 +294,22 @@ mod tests {
     }
 
     #[test]
+    fn a_sparse_drawn_image_has_no_padding() {
+        // a few flat bright rods (3% of it) on a flat black background: drawn, not padded
+        let (w, h) = (400, 300);
+        let mut p = Plane::new(w, h, vec![0.0; w * h]);
+        for i in 0..6 {
+            for y in 100..160 {
+                for x in 40 + 50 * i..50 + 50 * i {
+                    p.data[y * w + x] = 230.0;
+                }
+            }
+        }
+        assert_eq!(count(&padding(&p)), 0);
+        assert_eq!(count(&flat_regions(&p)), 0);
+    }
+
+    #[test]
     fn dark_specks_lines_and_clipped_cells_are_not_padding() {
         let (w, h) = (200, 150);
         let mut p = field(w, h);
@@ -347,6 +357,5 @@ mod tests {
             }
         }
         assert_eq!(count(&flat_regions(&p)), 50 * h);
-        assert_eq!(frame_share(&p), 0.25);
     }
 }

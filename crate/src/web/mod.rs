@@ -357,7 +357,7 @@ impl Engine {
             channel: u8::try_from(channel).map_or(Channel::Luminance, Channel::Index),
         };
         let (decoded, normalised) = decode::decode_normalised_with(bytes, options).map_err(err)?;
-        let (window, outliers) = (normalised.window, normalised.outliers);
+        let window = normalised.window;
         let pages = decode::page_count(bytes).map_err(err)?;
         let (plane, bits) = (decoded.plane, decoded.bits);
         self.with(|s| {
@@ -371,12 +371,14 @@ impl Engine {
                 bits: bits as usize,
                 micron: crate::io::pixel_size::of_file(bytes),
                 display: Engine::display(&(FileUnits::new(window, decoded.unit), decoded.range)),
-                padding: crate::io::padding::frame_share(&plane),
-                light: normalised.light.map(f64::from),
+                padding: normalised.padding,
+                light: normalised.light.as_ref().map(|l| f64::from(l.ratio)),
                 marks: normalised.marks,
             };
             let units = (
-                FileUnits::new(window, decoded.unit).keeping(&outliers, decoded.unit),
+                FileUnits::new(window, decoded.unit)
+                    .keeping(&normalised.outliers, decoded.unit)
+                    .lit(normalised.light),
                 decoded.range,
             );
             s.replace_image(plane, None, Some(units));
