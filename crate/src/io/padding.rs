@@ -293,34 +293,23 @@ pub(crate) mod tests {
 
     #[test]
     fn a_drawn_image_flat_in_several_values_has_no_padding() {
-        // bright rods on a flat dark background, as a canvas draws them
-        let (w, h) = (96, 80);
-        let mut p = Plane::new(w, h, vec![20.0; w * h]);
-        for i in 0..6 {
-            for y in 15..55 {
-                for x in 8 + 14 * i..15 + 14 * i {
-                    p.data[y * w + x] = 230.0;
+        // six bright rods on a flat background, as a canvas draws them: over a fifth of a
+        // small image, and sparse (3%) on a large black one
+        for (w, h, background, rod, rows, step) in [
+            (96, 80, 20.0, 7, 15..55, 14),
+            (400, 300, 0.0, 10, 100..160, 50),
+        ] {
+            let mut p = Plane::new(w, h, vec![background; w * h]);
+            for i in 0..6 {
+                for y in rows.clone() {
+                    for x in 8 + step * i..8 + step * i + rod {
+                        p.data[y * w + x] = 230.0;
+                    }
                 }
             }
+            assert_eq!(count(&padding(&p)), 0, "{w} × {h}");
+            assert_eq!(count(&flat_regions(&p)), 0, "{w} × {h}");
         }
-        assert_eq!(count(&padding(&p)), 0);
-        assert_eq!(count(&flat_regions(&p)), 0);
-    }
-
-    #[test]
-    fn a_sparse_drawn_image_has_no_padding() {
-        // a few flat bright rods (3% of it) on a flat black background: drawn, not padded
-        let (w, h) = (400, 300);
-        let mut p = Plane::new(w, h, vec![0.0; w * h]);
-        for i in 0..6 {
-            for y in 100..160 {
-                for x in 40 + 50 * i..50 + 50 * i {
-                    p.data[y * w + x] = 230.0;
-                }
-            }
-        }
-        assert_eq!(count(&padding(&p)), 0);
-        assert_eq!(count(&flat_regions(&p)), 0);
     }
 
     #[test]
