@@ -167,6 +167,32 @@ test('a black frame (padding) and a burnt-in scale bar are said when the image l
   assert.equal(inFrame, 0, 'no cell pixel in the black or on the bar');
 });
 
+test('a field stop\'s noisy dark outside is said when the image loads, and no cell reaches into it', async () => {
+  const page = await browser.open('?backend=cpu');
+  // rods inside a round aperture; outside it, the camera's dark level and its noise (not flat,
+  // so not padding)
+  const beyond = (x, y) => Math.hypot(x - 160, y - 120) - 130;
+  const stopped = (x, y) => (beyond(x, y) > 0 ? 150 + ((x * 7 + y * 3) % 9) : rods(0)(x, y));
+  const file = tiff16([{ width: 320, height: 240, value: stopped }]);
+  await page.setInputFiles('#file', { name: 'stopped.tif', mimeType: 'image/tiff', buffer: file });
+  await page.waitForFunction(() => window.cellseg.image?.width === 320);
+  assert.match(await page.textContent('#data-status'), /^stopped\.tif: 320 × 240 pixels, 16-bit, a field stop's dark outside over 3\d% of it left out of the picture,/);
+  await page.selectOption('#crop', '0');
+  await page.click('#segment');
+  await page.waitForFunction(() => /^Dense/.test(document.getElementById('segment-status').textContent), null, { timeout: 120_000 });
+  const { cells, inDark } = await page.evaluate(() => {
+    const { labels, areas, rect } = window.cellseg.lastCells;
+    let inDark = 0;
+    labels.forEach((id, i) => {
+      const [x, y] = [rect.x + (i % rect.width), rect.y + Math.floor(i / rect.width)];
+      if (id > 0 && Math.hypot(x - 160, y - 120) > 132) inDark += 1;
+    });
+    return { cells: areas.length, inDark };
+  });
+  assert.ok(cells > 0, `the rods are found: ${await page.textContent('#segment-status')}`);
+  assert.equal(inDark, 0, 'no cell pixel in the dark');
+});
+
 test('uneven light is said when the image loads and evened out: rods are found on its dim side too', async () => {
   const page = await browser.open('?backend=cpu');
   // rods through a camera's noise, lit from 160% at the left edge to 40% at the right

@@ -124,9 +124,11 @@ export function dataLoading(deps) {
     const frame = reply.padding > 0 ? `, a flat frame over ${Math.max(1, Math.round(100 * reply.padding))}% of it left out of the picture` : '';
     // uneven light (crate/src/io/light.rs): said too, for the same reason
     const light = reply.light ? `, its brightest part lit ${reply.light.toFixed(1)} times as brightly as its darkest, evened out` : '';
+    // a field stop's noisy dark outside (crate/src/io/field_stop.rs)
+    const outside = reply.outside > 0 ? `, a field stop's dark outside over ${Math.max(1, Math.round(100 * reply.outside))}% of it left out of the picture` : '';
     // burnt-in marks (crate/src/io/marks.rs): a timestamp's box, a scale bar
     const marks = reply.marks > 0 ? `, marks burnt into it (a timestamp's box, a scale bar) left out of the picture` : '';
-    setStatus('data-status', `${name}: ${reply.width} × ${reply.height} pixels${depth}${page}${size}${frame}${marks}${light}, no labels (segmentation only).`);
+    setStatus('data-status', `${name}: ${reply.width} × ${reply.height} pixels${depth}${page}${size}${frame}${outside}${marks}${light}, no labels (segmentation only).`);
     setStatus('train-status', 'Training needs labels for this image.');
     enable();
     // the image a loaded session was waiting for: its paint and scale come back

@@ -34,6 +34,9 @@ pub struct ImageInfo {
     /// The share of the image under marks burnt into it (a timestamp's box, a scale bar), left
     /// out of the picture (`crate::io::marks`).
     pub marks: f64,
+    /// The share of the image in a field stop's dark outside (the camera's dark level and its
+    /// noise), left out of the picture (`crate::io::field_stop`).
+    pub outside: f64,
 }
 
 /// The display window of auto-levels (1st, 99th percentile) and the file's range, in file
@@ -336,13 +339,14 @@ mod tests {
             padding: 0.25,
             light: Some(2.5),
             marks: 0.01,
+            outside: 0.2,
         };
         assert_eq!(
             serde_json::to_value(&info).unwrap(),
             json!({"width": 4, "height": 3, "heldoutFrom": 2, "pages": 1, "channels": 1,
                    "bits": 16, "micron": null,
                    "display": {"low": 1.0, "high": 9.0, "floor": 0.0, "full": 65535.0},
-                   "padding": 0.25, "light": 2.5, "marks": 0.01})
+                   "padding": 0.25, "light": 2.5, "marks": 0.01, "outside": 0.2})
         );
         let step = ComparisonStep {
             loss: vec![1.0],

@@ -787,6 +787,14 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
              times its darkest): it is evened out before the intensity window is taken"
         );
     }
+    if normalised.outside > 0.0 {
+        eprintln!(
+            "a field stop's dark outside (the camera's dark level and its noise, reaching the \
+             image's edge) covers {:.0}% of the image and is left out: it sets no intensity \
+             level and holds no cell",
+            (100.0 * normalised.outside).max(1.0)
+        );
+    }
     if normalised.marks > 0.0 {
         eprintln!(
             "marks burnt into the image (a timestamp's box, a scale bar: flat upright \

@@ -66,33 +66,11 @@ impl Light {
 /// its medians are not all above zero (no multiplicative light can be read from such values).
 pub fn light(plane: &Plane) -> Option<Light> {
     let (w, h) = (plane.width, plane.height);
-    let (nx, ny) = (w / TILE, h / TILE);
-    if nx * ny < MIN_TILES {
+    let Squares { centres, medians } = squares(plane)?;
+    if medians.iter().any(|&m| m <= 0.0) {
         return None;
     }
-    // each square's centre and the log of its median
-    let mut centres = Vec::new();
-    let mut levels = Vec::new();
-    for j in 0..ny {
-        for i in 0..nx {
-            let (x0, x1) = (split(i, w, nx), split(i + 1, w, nx));
-            let (y0, y1) = (split(j, h, ny), split(j + 1, h, ny));
-            let values: Vec<f32> = (y0..y1)
-                .flat_map(|y| plane.data[y * w + x0..y * w + x1].iter().copied())
-                .filter(|v| v.is_finite())
-                .collect();
-            // mostly padding: the light is not read there
-            if values.len() < (x1 - x0) * (y1 - y0) / 2 {
-                continue;
-            }
-            let level = percentile(&values, 0.5);
-            if level <= 0.0 {
-                return None;
-            }
-            centres.push(centred((x0 + x1) / 2, (y0 + y1) / 2, w, h));
-            levels.push((level as f64).ln());
-        }
-    }
+    let levels: Vec<f64> = medians.iter().map(|&m| (m as f64).ln()).collect();
     // The first fit is to the squares within a factor of two of the median square: what lies
     // beyond (the dark outside of a field stop, noisy rather than flat, so not padding; a
     // packed colony's edge) would drag a plain least-squares fit to itself. Each fit then
@@ -148,6 +126,43 @@ pub fn light(plane: &Plane) -> Option<Light> {
     })
 }
 
+/// The [`TILE`]-sized squares of a plane that are mostly numbers.
+pub(crate) struct Squares {
+    /// each square's centre, each coordinate -0.5..0.5 across the image
+    pub centres: Vec<(f64, f64)>,
+    /// each square's median
+    pub medians: Vec<f32>,
+}
+
+/// The median of each [`TILE`]-sized square of a plane that is mostly numbers, with its
+/// centre; None where the plane holds fewer than [`MIN_TILES`] squares.
+pub(crate) fn squares(plane: &Plane) -> Option<Squares> {
+    let (w, h) = (plane.width, plane.height);
+    let (nx, ny) = (w / TILE, h / TILE);
+    if nx * ny < MIN_TILES {
+        return None;
+    }
+    let mut centres = Vec::new();
+    let mut medians = Vec::new();
+    for j in 0..ny {
+        for i in 0..nx {
+            let (x0, x1) = (split(i, w, nx), split(i + 1, w, nx));
+            let (y0, y1) = (split(j, h, ny), split(j + 1, h, ny));
+            let values: Vec<f32> = (y0..y1)
+                .flat_map(|y| plane.data[y * w + x0..y * w + x1].iter().copied())
+                .filter(|v| v.is_finite())
+                .collect();
+            // mostly padding: the light is not read there
+            if values.len() < (x1 - x0) * (y1 - y0) / 2 {
+                continue;
+            }
+            centres.push(centred((x0 + x1) / 2, (y0 + y1) / 2, w, h));
+            medians.push(percentile(&values, 0.5));
+        }
+    }
+    Some(Squares { centres, medians })
+}
+
 /// The light over a plane as the file holds it where it is uneven (see the module docs):
 /// spanning more than [`EVEN`] times from the darkest point to the brightest (and less than
 /// [`MOST`]). Normalising divides it out ([`crate::io::normalise::normalise_keeping`]).
@@ -178,12 +193,12 @@ fn dot(fit: &[f64; 6], x: f64, y: f64) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A phase-contrast-like field: a noisy mid-grey background with dark rods and bright
     /// halos on a third of it, everything times `lamp(x, y)` (x and y 0..1 across).
-    fn field(w: usize, h: usize, lamp: impl Fn(f32, f32) -> f32) -> Plane {
+    pub(crate) fn field(w: usize, h: usize, lamp: impl Fn(f32, f32) -> f32) -> Plane {
         let data = (0..w * h)
             .map(|i| {
                 let (x, y) = (i % w, i / w);

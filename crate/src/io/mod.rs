@@ -7,6 +7,7 @@
 pub mod decode;
 pub mod display;
 pub mod export;
+pub mod field_stop;
 pub mod hyperstack;
 pub mod labels;
 pub mod light;

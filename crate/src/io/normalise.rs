@@ -32,6 +32,7 @@
 //! is divided out before the window is taken ([`crate::io::light`]).
 
 use crate::core::plane::Plane;
+use crate::io::field_stop;
 use crate::io::light::{Light, uneven};
 use crate::io::marks::marks_beside;
 use crate::io::padding::padding;
@@ -126,6 +127,9 @@ pub struct Normalised {
     /// The share of the image under burnt-in marks, left out like padding
     /// ([`crate::io::marks`]).
     pub marks: f64,
+    /// The share of the image in a field stop's dark outside, left out like padding
+    /// ([`crate::io::field_stop`]).
+    pub outside: f64,
 }
 
 /// Normalised values are kept within this range: wide enough for what microscopes draw
@@ -223,6 +227,12 @@ impl Normalised {
                 (100.0 * self.padding).max(1.0)
             ));
         }
+        if self.outside > 0.0 {
+            notes.push(format!(
+                "a field stop's dark outside over {:.0}% of the image left out",
+                (100.0 * self.outside).max(1.0)
+            ));
+        }
         if self.marks > 0.0 {
             notes.push("marks burnt into the image (a box, a bar) left out".into());
         }
@@ -260,6 +270,11 @@ pub fn normalise_keeping(plane: &mut Plane) -> Normalised {
         if (p || m) && plane.data[i].is_finite() {
             changed.push((i, std::mem::replace(&mut plane.data[i], f32::NAN)));
         }
+    }
+    // and so is a field stop's dark outside, noisy where padding is flat
+    let dark = field_stop::outside(plane);
+    for (i, _) in dark.iter().enumerate().filter(|&(_, &d)| d) {
+        changed.push((i, std::mem::replace(&mut plane.data[i], f32::NAN)));
     }
     let light = uneven(plane);
     if let Some(light) = &light {
@@ -302,6 +317,7 @@ pub fn normalise_keeping(plane: &mut Plane) -> Normalised {
                 .count(),
         ),
         marks: share(marked.iter().filter(|&&m| m).count()),
+        outside: share(dark.iter().filter(|&&d| d).count()),
     }
 }
 
@@ -404,6 +420,37 @@ mod tests {
             .lit(normalised.light);
         let back = units.plane(&plane);
         for (i, (&b, &r)) in back.data.iter().zip(&raw).enumerate() {
+            assert!((b - r).abs() < 1e-3 * r, "pixel {i}: {b} for {r}");
+        }
+    }
+
+    #[test]
+    fn a_field_stops_dark_outside_is_left_out_and_keeps_its_values() {
+        // rods on a mid-grey field inside a round stop; outside, the camera's dark and noise
+        let (w, h) = (640, 480);
+        let mut raw = crate::io::light::tests::field(w, h, |_, _| 1.0);
+        let mut dark = 0;
+        for (i, v) in raw.data.iter_mut().enumerate() {
+            if ((i % w) as f32 - 320.0).hypot((i / w) as f32 - 240.0) > 290.0 {
+                *v = 60.0 + (i * 7919 % 41) as f32;
+                dark += 1;
+            }
+        }
+        let mut plane = raw.clone();
+        let normalised = normalise_keeping(&mut plane);
+        let share = dark as f64 / (w * h) as f64;
+        assert!(
+            (normalised.outside - share).abs() < 0.01,
+            "{} for {share}",
+            normalised.outside
+        );
+        // the window is the picture's: its rods (400) to its halos (1600)
+        assert!(normalised.window.low > 350.0, "{:?}", normalised.window);
+        assert!(normalised.notes()[0].contains("field stop"));
+        let units = crate::io::display::FileUnits::new(normalised.window, 1.0)
+            .keeping(&normalised.outliers, 1.0);
+        let back = units.plane(&plane);
+        for (i, (&b, &r)) in back.data.iter().zip(&raw.data).enumerate() {
             assert!((b - r).abs() < 1e-3 * r, "pixel {i}: {b} for {r}");
         }
     }

@@ -374,6 +374,7 @@ impl Engine {
                 padding: normalised.padding,
                 light: normalised.light.as_ref().map(|l| f64::from(l.ratio)),
                 marks: normalised.marks,
+                outside: normalised.outside,
             };
             let units = (
                 FileUnits::new(window, decoded.unit)
