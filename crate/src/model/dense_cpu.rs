@@ -29,7 +29,7 @@ use crate::model::spec::{Layer, PATCH, Spec};
 
 /// Output pixels per band: enough for the products to run at full speed, few enough for a
 /// band's taps to stay in the caches (measured natively, 256..2048: 512 best).
-const BAND: usize = 512;
+pub(crate) const BAND: usize = 512;
 /// Floats of scratch per thread at most (64 MiB): a network with very wide layers gets
 /// narrower bands rather than unbounded memory.
 const SCRATCH_FLOATS: usize = 16 << 20;
@@ -362,13 +362,13 @@ fn pool(x: &Image, d: usize, mut out: Vec<f32>) -> Image {
 
 /// The right-hand side of a product: rows of values `row_stride` apart in `data`, as many
 /// as the matrix has inputs, each as long as the destination's rows.
-struct Operand<'a> {
+pub(crate) struct Operand<'a> {
     data: &'a [f32],
     row_stride: usize,
 }
 
 impl<'a> Operand<'a> {
-    fn new(data: &'a [f32], row_stride: usize) -> Operand<'a> {
+    pub(crate) fn new(data: &'a [f32], row_stride: usize) -> Operand<'a> {
         Operand { data, row_stride }
     }
 }
@@ -376,29 +376,42 @@ impl<'a> Operand<'a> {
 /// `dst = m.weights · rhs`: a row of `dst` per output of `m`. The bias comes after, with
 /// the ReLU ([`finish`]) or the softmax.
 fn product(m: &Matrix, rhs: Operand, dst: &mut Band) {
+    multiply(&m.weights, m.outputs, m.inputs, rhs, dst, false);
+}
+
+/// `dst = weights · rhs`, or `dst += weights · rhs` where `add`: `weights` is `outputs` ×
+/// `inputs`, row-major, and `dst` a row per output.
+pub(crate) fn multiply(
+    weights: &[f32],
+    outputs: usize,
+    inputs: usize,
+    rhs: Operand,
+    dst: &mut Band,
+    add: bool,
+) {
     let columns = dst.columns;
-    assert_eq!(m.weights.len(), m.outputs * m.inputs);
-    assert_eq!(dst.rows, m.outputs);
-    assert!(m.inputs == 0 || rhs.data.len() >= (m.inputs - 1) * rhs.row_stride + columns);
+    assert_eq!(weights.len(), outputs * inputs);
+    assert_eq!(dst.rows, outputs);
+    assert!(inputs == 0 || rhs.data.len() >= (inputs - 1) * rhs.row_stride + columns);
     // SAFETY: the weights and rhs fit their shapes (asserted above), and a Band is
     // `rows` x `columns` floats the caller may write (see Band)
     unsafe {
         gemm::gemm(
-            m.outputs,
+            outputs,
             columns,
-            m.inputs,
+            inputs,
             dst.ptr,
             1,
             dst.stride as isize,
-            false,
-            m.weights.as_ptr(),
+            add,
+            weights.as_ptr(),
             1,
-            m.inputs as isize,
+            inputs as isize,
             rhs.data.as_ptr(),
             1,
             rhs.row_stride as isize,
-            // gemm computes dst = alpha * dst + beta * lhs * rhs: dst is not read
-            0.0,
+            // gemm computes dst = alpha * dst + beta * lhs * rhs: dst is read only to add to
+            if add { 1.0 } else { 0.0 },
             1.0,
             false,
             false,
@@ -412,7 +425,7 @@ fn product(m: &Matrix, rhs: Operand, dst: &mut Band) {
 
 /// Adds each row's bias and, for hidden layers, applies the ReLU: one pass over the rows
 /// while they are still in cache.
-fn finish<'a>(rows: impl Iterator<Item = &'a mut [f32]>, bias: &[f32], relu: bool) {
+pub(crate) fn finish<'a>(rows: impl Iterator<Item = &'a mut [f32]>, bias: &[f32], relu: bool) {
     for (row, &b) in rows.zip(bias) {
         if relu {
             row.iter_mut().for_each(|v| *v = (*v + b).max(0.0));
@@ -424,7 +437,7 @@ fn finish<'a>(rows: impl Iterator<Item = &'a mut [f32]>, bias: &[f32], relu: boo
 
 /// `rows` x `columns` floats, rows `stride` apart, that one band may write: a slice of its
 /// own scratch, or its pixel range of every output plane.
-struct Band<'a> {
+pub(crate) struct Band<'a> {
     ptr: *mut f32,
     stride: usize,
     rows: usize,
@@ -444,7 +457,7 @@ impl<'a> Band<'a> {
         }
     }
 
-    fn rows(&mut self) -> impl Iterator<Item = &mut [f32]> {
+    pub(crate) fn rows(&mut self) -> impl Iterator<Item = &mut [f32]> {
         // SAFETY: a Band's rows are disjoint, in memory it may write (see `of`, Planes::band)
         (0..self.rows).map(move |r| unsafe {
             std::slice::from_raw_parts_mut(self.ptr.add(r * self.stride), self.columns)
@@ -454,7 +467,7 @@ impl<'a> Band<'a> {
 
 /// Planes of `pixels` floats each, written band by band from several threads at once: each
 /// band owns its pixel range in every plane, which no slice type can express.
-struct Planes<'a> {
+pub(crate) struct Planes<'a> {
     ptr: *mut f32,
     pixels: usize,
     count: usize,
@@ -467,7 +480,7 @@ unsafe impl Send for Planes<'_> {}
 unsafe impl Sync for Planes<'_> {}
 
 impl<'a> Planes<'a> {
-    fn new(out: &'a mut [f32], pixels: usize) -> Planes<'a> {
+    pub(crate) fn new(out: &'a mut [f32], pixels: usize) -> Planes<'a> {
         Planes {
             ptr: out.as_mut_ptr(),
             pixels,
@@ -478,7 +491,7 @@ impl<'a> Planes<'a> {
 
     /// The pixels `start..start + px` of every plane.
     /// SAFETY: no other band in use overlaps `start..start + px`.
-    unsafe fn band(&self, start: usize, px: usize) -> Band<'a> {
+    pub(crate) unsafe fn band(&self, start: usize, px: usize) -> Band<'a> {
         assert!(start + px <= self.pixels);
         Band {
             ptr: unsafe { self.ptr.add(start) },
@@ -492,7 +505,7 @@ impl<'a> Planes<'a> {
 
 /// Runs `f(first pixel, pixels)` over bands of up to `band` of `pixels`: on every core
 /// natively and in the threaded wasm, one after another in the plain wasm.
-fn for_each_band(pixels: usize, band: usize, f: impl Fn(usize, usize) + Sync + Send) {
+pub(crate) fn for_each_band(pixels: usize, band: usize, f: impl Fn(usize, usize) + Sync + Send) {
     let bands = pixels.div_ceil(band);
     let run = |i: usize| f(i * band, band.min(pixels - i * band));
     #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]

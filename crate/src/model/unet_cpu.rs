@@ -4,17 +4,21 @@
 //! burn's CPU backend ran this network at the same pixels per second as the posts' dense
 //! twin although it does a sixteenth of the work, and four to five times slower than
 //! TensorFlow (`make bench`): its convolutions change the layout around every layer. Here the
-//! images between layers stay stacks of channel planes, a 3×3 conv is the dense twin's
-//! im2col and one `gemm` product per band of pixels (on a copy of its input with a zero
-//! border, which is what "same" padding means), a pool keeps the largest of each 2×2, going
-//! up repeats each pixel 2×2, and joining two levels is laying their planes one after the
-//! other — exactly burn's channel order in `Tensor::cat`.
+//! images between layers stay stacks of channel planes; a 3×3 conv reads its input, with a
+//! border of zeros (which is what "same" padding means), in place: nine `gemm` products per
+//! band of pixels, one per tap, added up ([`same`]; the dense twin's im2col copied every tap
+//! first, which cost about as much as multiplying). A pool keeps the largest of each 2×2,
+//! going up repeats each pixel 2×2, and joining two levels is laying their planes one after
+//! the other — exactly burn's channel order in `Tensor::cat`. The images' memory goes round
+//! ([`memory`]).
 
 use burn::nn::conv::Conv2d;
 
 use crate::core::plane::Plane;
 use crate::model::backend::read_floats;
-use crate::model::dense_cpu::{Image, Matrix, conv};
+use crate::model::dense_cpu::{
+    BAND, Image, Matrix, Operand, Planes, conv, finish, for_each_band, multiply,
+};
 use crate::model::unet::UNet;
 
 /// Two 3×3 convs (each followed by a ReLU).
@@ -74,42 +78,178 @@ impl UNetCpu {
     /// Probabilities `[3, h, w]` (row-major planes) for an input whose sides are multiples
     /// of [`crate::model::unet::ALIGN`].
     pub fn run(&self, input: &Plane) -> Vec<f32> {
+        let mut data = memory(input.data.len());
+        data.extend_from_slice(&input.data);
         let input = Image {
             w: input.width,
             h: input.height,
             c: 1,
-            data: input.data.clone(),
+            data,
         };
         // each level's features, kept to join on the way back up
         let mut levels: Vec<Image> = Vec::with_capacity(self.down.len());
         for b in &self.down {
             let level = match levels.last() {
                 None => block(&input, b),
-                Some(above) => block(&pool(above), b),
+                Some(above) => {
+                    let pooled = pool(above);
+                    let level = block(&pooled, b);
+                    recycle(pooled);
+                    level
+                }
             };
             levels.push(level);
         }
+        recycle(input);
         let mut x = levels.pop().expect("a U-Net has levels"); // the bottom
         for b in &self.up {
             let skip = levels.pop().expect("one level per block going up");
-            x = block(&join(skip, &up(&x)), b);
+            let below = up(&x);
+            recycle(x);
+            let joined = join(skip, below);
+            x = block(&joined, b);
+            recycle(joined);
         }
         let mut scores = conv(&x, 1, 1, &self.out, Vec::new(), false);
+        recycle(x);
         softmax(&mut scores);
         scores.data
     }
 }
 
+thread_local! {
+    /// The memory of the images between layers, going round from layer to layer, tile to
+    /// tile and call to call: fresh allocations this large are fresh pages from the system,
+    /// and their page faults took a quarter of the time (profiled).
+    static SPARE: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The most images' memory kept spare: as many as are alive at once in [`UNetCpu::run`] at
+/// its widest (a block's input, its bordered copy and two outputs, the levels kept).
+const SPARES: usize = 12;
+
+/// Empty memory for at least `len` floats: the smallest spare that holds them, or new.
+fn memory(len: usize) -> Vec<f32> {
+    SPARE.with_borrow_mut(|spare| {
+        let fitting = (spare.iter().enumerate())
+            .filter(|(_, v)| v.capacity() >= len)
+            .min_by_key(|(_, v)| v.capacity())
+            .map(|(i, _)| i);
+        let mut v = fitting.map_or_else(|| Vec::with_capacity(len), |i| spare.swap_remove(i));
+        v.clear();
+        v
+    })
+}
+
+/// `len` zeros, in [`memory`].
+fn zeros(len: usize) -> Vec<f32> {
+    let mut v = memory(len);
+    v.resize(len, 0.0);
+    v
+}
+
+/// Gives an image's memory back for the next to use (the smallest spare goes where there
+/// are more than [`SPARES`]).
+fn recycle(image: Image) {
+    SPARE.with_borrow_mut(|spare| {
+        spare.push(image.data);
+        if spare.len() > SPARES {
+            let smallest = (spare.iter().enumerate())
+                .min_by_key(|(_, v)| v.capacity())
+                .map(|(i, _)| i);
+            if let Some(i) = smallest {
+                spare.swap_remove(i);
+            }
+        }
+    });
+}
+
 /// Two 3×3 convs with ReLU, "same" padded.
 fn block(x: &Image, b: &Block) -> Image {
-    let first = conv(&bordered(x), 3, 1, &b.0[0], Vec::new(), true);
-    conv(&bordered(&first), 3, 1, &b.0[1], Vec::new(), true)
+    let input = bordered(x);
+    let first = same(&input, &b.0[0]);
+    recycle(input);
+    let second = same(&first, &b.0[1]);
+    recycle(first);
+    let out = unbordered(&second);
+    recycle(second);
+    out
+}
+
+/// A 3×3 conv with ReLU of an image with a border of one zero pixel (see [`bordered`]),
+/// into an image bordered the same way, without copying its taps.
+///
+/// Counted along the bordered image's rows, the tap (ky, kx) of every output pixel lies
+/// `ky · width + kx` after the pixel's own top-left tap: so the whole conv is nine matrix
+/// products, one per tap, of `outputs × channels` weights with the input's planes read in
+/// place from that offset, added up. Counted that way, each row also holds two pixels past
+/// its right end, whose sums are of no pixel; written one row and one pixel on, they land
+/// exactly on the output's border, where they are set to zero.
+fn same(x: &Image, m: &Matrix) -> Image {
+    let (bw, bh) = (x.w, x.h);
+    let (w, h) = (bw - 2, bh - 2);
+    let channels = x.c;
+    assert_eq!(m.inputs, channels * 9, "a 3×3 conv of the image's channels");
+    // one `outputs × channels` matrix per tap, from burn's (channel, ky, kx) order
+    let taps: Vec<Vec<f32>> = (0..9)
+        .map(|tap| {
+            (0..m.outputs)
+                .flat_map(|o| (0..channels).map(move |c| (o, c)))
+                .map(|(o, c)| m.weights[o * m.inputs + c * 9 + tap])
+                .collect()
+        })
+        .collect();
+    let plane = bw * bh;
+    let mut out = zeros(m.outputs * plane);
+    // the outputs counted along the bordered rows, less the last row's two past its end
+    // (whose taps would lie beyond the input)
+    let pixels = h * bw - 2;
+    let planes = Planes::new(&mut out, plane);
+    for_each_band(pixels, BAND, |start, px| {
+        // SAFETY: bands are disjoint pixel ranges of the output planes
+        let mut band = unsafe { planes.band(bw + 1 + start, px) };
+        for (tap, weights) in taps.iter().enumerate() {
+            let offset = (tap / 3) * bw + tap % 3 + start;
+            let rhs = Operand::new(&x.data[offset..], plane);
+            multiply(weights, m.outputs, channels, rhs, &mut band, tap > 0);
+        }
+        finish(band.rows(), &m.bias, true);
+        // the sums past each row's end are the border
+        let first = start - start % bw + w;
+        for row in band.rows() {
+            for end in (first..start + px + 2).step_by(bw) {
+                for q in end..end + 2 {
+                    if (start..start + px).contains(&q) {
+                        row[q - start] = 0.0;
+                    }
+                }
+            }
+        }
+    });
+    Image {
+        w: bw,
+        h: bh,
+        c: m.outputs,
+        data: out,
+    }
+}
+
+/// `x` without its border of one pixel.
+fn unbordered(x: &Image) -> Image {
+    let (w, h) = (x.w - 2, x.h - 2);
+    let mut data = memory(x.c * w * h);
+    for plane in x.data.chunks_exact(x.w * x.h) {
+        for y in 1..=h {
+            data.extend_from_slice(&plane[y * x.w + 1..][..w]);
+        }
+    }
+    Image { w, h, c: x.c, data }
 }
 
 /// `x` with a border of one zero pixel.
 fn bordered(x: &Image) -> Image {
     let (w, h) = (x.w + 2, x.h + 2);
-    let mut data = vec![0.0; x.c * w * h];
+    let mut data = zeros(x.c * w * h);
     for (src, dst) in x
         .data
         .chunks_exact(x.w * x.h)
@@ -125,7 +265,7 @@ fn bordered(x: &Image) -> Image {
 /// The 2×2 max pool with stride 2 (sides even).
 fn pool(x: &Image) -> Image {
     let (w, h) = (x.w / 2, x.h / 2);
-    let mut data = Vec::with_capacity(x.c * w * h);
+    let mut data = memory(x.c * w * h);
     for plane in x.data.chunks_exact(x.w * x.h) {
         for y in 0..h {
             let (a, b) = (
@@ -141,7 +281,7 @@ fn pool(x: &Image) -> Image {
 /// Each pixel repeated 2×2 (nearest upsampling).
 fn up(x: &Image) -> Image {
     let (w, h) = (x.w * 2, x.h * 2);
-    let mut data = Vec::with_capacity(x.c * w * h);
+    let mut data = memory(x.c * w * h);
     for plane in x.data.chunks_exact(x.w * x.h) {
         for row in plane.chunks_exact(x.w) {
             let start = data.len();
@@ -153,11 +293,20 @@ fn up(x: &Image) -> Image {
 }
 
 /// `a`'s planes, then `b`'s.
-fn join(mut a: Image, b: &Image) -> Image {
+fn join(a: Image, b: Image) -> Image {
     assert_eq!((a.w, a.h), (b.w, b.h), "levels of the same size");
-    a.data.extend_from_slice(&b.data);
-    a.c += b.c;
-    a
+    let mut data = memory(a.data.len() + b.data.len());
+    data.extend_from_slice(&a.data);
+    data.extend_from_slice(&b.data);
+    let joined = Image {
+        w: a.w,
+        h: a.h,
+        c: a.c + b.c,
+        data,
+    };
+    recycle(a);
+    recycle(b);
+    joined
 }
 
 /// Softmax across the three class planes, pixel by pixel, in place.
