@@ -78,19 +78,16 @@ impl UNetCpu {
     /// Probabilities `[3, h, w]` (row-major planes) for an input whose sides are multiples
     /// of [`crate::model::unet::ALIGN`].
     pub fn run(&self, input: &Plane) -> Vec<f32> {
-        let mut data = memory(input.data.len());
-        data.extend_from_slice(&input.data);
-        let input = Image {
-            w: input.width,
-            h: input.height,
-            c: 1,
-            data,
-        };
+        let (w, h) = (input.width, input.height);
+        let mut x = framed(w, h, 1);
+        for (y, row) in input.data.chunks_exact(w).enumerate() {
+            x.data[(y + 1) * x.w + 1..][..w].copy_from_slice(row);
+        }
         // each level's features, kept to join on the way back up
         let mut levels: Vec<Image> = Vec::with_capacity(self.down.len());
         for b in &self.down {
             let level = match levels.last() {
-                None => block(&input, b),
+                None => block(&x, b),
                 Some(above) => {
                     let pooled = pool(above);
                     let level = block(&pooled, b);
@@ -100,18 +97,19 @@ impl UNetCpu {
             };
             levels.push(level);
         }
-        recycle(input);
+        recycle(x);
         let mut x = levels.pop().expect("a U-Net has levels"); // the bottom
         for b in &self.up {
             let skip = levels.pop().expect("one level per block going up");
-            let below = up(&x);
+            let joined = up_beside(skip, &x);
             recycle(x);
-            let joined = join(skip, below);
             x = block(&joined, b);
             recycle(joined);
         }
-        let mut scores = conv(&x, 1, 1, &self.out, Vec::new(), false);
+        let framed_scores = conv(&x, 1, 1, &self.out, memory(3 * x.w * x.h), false);
         recycle(x);
+        let mut scores = unframed(&framed_scores);
+        recycle(framed_scores);
         softmax(&mut scores);
         scores.data
     }
@@ -125,7 +123,7 @@ thread_local! {
 }
 
 /// The most images' memory kept spare: as many as are alive at once in [`UNetCpu::run`] at
-/// its widest (a block's input, its bordered copy and two outputs, the levels kept).
+/// its widest (the levels kept, a block's input and its two outputs).
 const SPARES: usize = 12;
 
 /// Empty memory for at least `len` floats: the smallest spare that holds them, or new.
@@ -139,13 +137,6 @@ fn memory(len: usize) -> Vec<f32> {
         v.clear();
         v
     })
-}
-
-/// `len` zeros, in [`memory`].
-fn zeros(len: usize) -> Vec<f32> {
-    let mut v = memory(len);
-    v.resize(len, 0.0);
-    v
 }
 
 /// Gives an image's memory back for the next to use (the smallest spare goes where there
@@ -164,30 +155,50 @@ fn recycle(image: Image) {
     });
 }
 
-/// Two 3×3 convs with ReLU, "same" padded.
-fn block(x: &Image, b: &Block) -> Image {
-    let input = bordered(x);
-    let first = same(&input, &b.0[0]);
-    recycle(input);
-    let second = same(&first, &b.0[1]);
-    recycle(first);
-    let out = unbordered(&second);
-    recycle(second);
-    out
+/// `c` planes of `w` × `h` pixels inside a border of one zero pixel (what a "same" 3×3 conv
+/// reads beyond the edge): `w + 2` × `h + 2` each. Every image between the U-Net's layers is
+/// one, so no layer copies its input to border it. Inside the border, the values are left
+/// for the caller to write.
+fn framed(w: usize, h: usize, c: usize) -> Image {
+    let (fw, fh) = (w + 2, h + 2);
+    let mut data = memory(c * fw * fh);
+    // the spare's old values inside are overwritten by the caller: only the border is set
+    data.resize(c * fw * fh, 0.0);
+    for plane in data.chunks_exact_mut(fw * fh) {
+        plane[..fw].fill(0.0);
+        plane[(fh - 1) * fw..].fill(0.0);
+        for y in 1..fh - 1 {
+            plane[y * fw] = 0.0;
+            plane[y * fw + fw - 1] = 0.0;
+        }
+    }
+    Image {
+        w: fw,
+        h: fh,
+        c,
+        data,
+    }
 }
 
-/// A 3×3 conv with ReLU of an image with a border of one zero pixel (see [`bordered`]),
-/// into an image bordered the same way, without copying its taps.
+/// Two 3×3 convs with ReLU, "same" padded, of a [`framed`] image into another.
+fn block(x: &Image, b: &Block) -> Image {
+    let first = same(x, &b.0[0]);
+    let second = same(&first, &b.0[1]);
+    recycle(first);
+    second
+}
+
+/// A 3×3 conv with ReLU of a [`framed`] image, into another, without copying its taps.
 ///
-/// Counted along the bordered image's rows, the tap (ky, kx) of every output pixel lies
+/// Counted along the framed image's rows, the tap (ky, kx) of every output pixel lies
 /// `ky · width + kx` after the pixel's own top-left tap: so the whole conv is nine matrix
 /// products, one per tap, of `outputs × channels` weights with the input's planes read in
 /// place from that offset, added up. Counted that way, each row also holds two pixels past
 /// its right end, whose sums are of no pixel; written one row and one pixel on, they land
 /// exactly on the output's border, where they are set to zero.
 fn same(x: &Image, m: &Matrix) -> Image {
-    let (bw, bh) = (x.w, x.h);
-    let (w, h) = (bw - 2, bh - 2);
+    let (fw, fh) = (x.w, x.h);
+    let (w, h) = (fw - 2, fh - 2);
     let channels = x.c;
     assert_eq!(m.inputs, channels * 9, "a 3×3 conv of the image's channels");
     // one `outputs × channels` matrix per tap, from burn's (channel, ky, kx) order
@@ -199,25 +210,25 @@ fn same(x: &Image, m: &Matrix) -> Image {
                 .collect()
         })
         .collect();
-    let plane = bw * bh;
-    let mut out = zeros(m.outputs * plane);
-    // the outputs counted along the bordered rows, less the last row's two past its end
+    let plane = fw * fh;
+    let mut out = framed(w, h, m.outputs);
+    // the outputs counted along the framed rows, less the last row's two past its end
     // (whose taps would lie beyond the input)
-    let pixels = h * bw - 2;
-    let planes = Planes::new(&mut out, plane);
+    let pixels = h * fw - 2;
+    let planes = Planes::new(&mut out.data, plane);
     for_each_band(pixels, BAND, |start, px| {
         // SAFETY: bands are disjoint pixel ranges of the output planes
-        let mut band = unsafe { planes.band(bw + 1 + start, px) };
+        let mut band = unsafe { planes.band(fw + 1 + start, px) };
         for (tap, weights) in taps.iter().enumerate() {
-            let offset = (tap / 3) * bw + tap % 3 + start;
+            let offset = (tap / 3) * fw + tap % 3 + start;
             let rhs = Operand::new(&x.data[offset..], plane);
             multiply(weights, m.outputs, channels, rhs, &mut band, tap > 0);
         }
         finish(band.rows(), &m.bias, true);
         // the sums past each row's end are the border
-        let first = start - start % bw + w;
+        let first = start - start % fw + w;
         for row in band.rows() {
-            for end in (first..start + px + 2).step_by(bw) {
+            for end in (first..start + px + 2).step_by(fw) {
                 for q in end..end + 2 {
                     if (start..start + px).contains(&q) {
                         row[q - start] = 0.0;
@@ -226,16 +237,11 @@ fn same(x: &Image, m: &Matrix) -> Image {
             }
         }
     });
-    Image {
-        w: bw,
-        h: bh,
-        c: m.outputs,
-        data: out,
-    }
+    out
 }
 
-/// `x` without its border of one pixel.
-fn unbordered(x: &Image) -> Image {
+/// The planes inside a [`framed`] image's border.
+fn unframed(x: &Image) -> Image {
     let (w, h) = (x.w - 2, x.h - 2);
     let mut data = memory(x.c * w * h);
     for plane in x.data.chunks_exact(x.w * x.h) {
@@ -246,67 +252,52 @@ fn unbordered(x: &Image) -> Image {
     Image { w, h, c: x.c, data }
 }
 
-/// `x` with a border of one zero pixel.
-fn bordered(x: &Image) -> Image {
-    let (w, h) = (x.w + 2, x.h + 2);
-    let mut data = zeros(x.c * w * h);
-    for (src, dst) in x
-        .data
-        .chunks_exact(x.w * x.h)
-        .zip(data.chunks_exact_mut(w * h))
-    {
-        for (y, row) in src.chunks_exact(x.w).enumerate() {
-            dst[(y + 1) * w + 1..][..x.w].copy_from_slice(row);
-        }
-    }
-    Image { w, h, c: x.c, data }
-}
-
-/// The 2×2 max pool with stride 2 (sides even).
+/// The 2×2 max pool with stride 2 (sides even), of a [`framed`] image into another.
 fn pool(x: &Image) -> Image {
-    let (w, h) = (x.w / 2, x.h / 2);
-    let mut data = memory(x.c * w * h);
-    for plane in x.data.chunks_exact(x.w * x.h) {
+    let (w, h) = ((x.w - 2) / 2, (x.h - 2) / 2);
+    let mut out = framed(w, h, x.c);
+    let (fw, fh) = (out.w, out.h);
+    for (src, dst) in (x.data.chunks_exact(x.w * x.h)).zip(out.data.chunks_exact_mut(fw * fh)) {
         for y in 0..h {
             let (a, b) = (
-                &plane[2 * y * x.w..][..x.w],
-                &plane[(2 * y + 1) * x.w..][..x.w],
+                &src[(2 * y + 1) * x.w + 1..][..2 * w],
+                &src[(2 * y + 2) * x.w + 1..][..2 * w],
             );
-            data.extend((0..w).map(|i| a[2 * i].max(a[2 * i + 1]).max(b[2 * i].max(b[2 * i + 1]))));
+            let row = &mut dst[(y + 1) * fw + 1..][..w];
+            for (i, v) in row.iter_mut().enumerate() {
+                *v = a[2 * i].max(a[2 * i + 1]).max(b[2 * i].max(b[2 * i + 1]));
+            }
         }
     }
-    Image { w, h, c: x.c, data }
+    out
 }
 
-/// Each pixel repeated 2×2 (nearest upsampling).
-fn up(x: &Image) -> Image {
-    let (w, h) = (x.w * 2, x.h * 2);
-    let mut data = memory(x.c * w * h);
-    for plane in x.data.chunks_exact(x.w * x.h) {
-        for row in plane.chunks_exact(x.w) {
-            let start = data.len();
-            data.extend(row.iter().flat_map(|&v| [v, v]));
-            data.extend_from_within(start..start + w);
+/// The level kept on the way down (`skip`), then the level below it gone up (each of its
+/// pixels repeated 2×2, nearest upsampling), as one [`framed`] image: burn's channel order in
+/// `Tensor::cat`.
+fn up_beside(skip: Image, below: &Image) -> Image {
+    let (w, h) = (skip.w - 2, skip.h - 2);
+    assert_eq!(
+        ((below.w - 2) * 2, (below.h - 2) * 2),
+        (w, h),
+        "levels of the same size"
+    );
+    let mut out = framed(w, h, skip.c + below.c);
+    let (fw, fh) = (out.w, out.h);
+    // the kept level's planes as they are, border and all
+    out.data[..skip.data.len()].copy_from_slice(&skip.data);
+    let ups = out.data[skip.data.len()..].chunks_exact_mut(fw * fh);
+    for (src, dst) in below.data.chunks_exact(below.w * below.h).zip(ups) {
+        for y in 0..h {
+            let from = &src[(y / 2 + 1) * below.w + 1..][..w / 2];
+            let row = &mut dst[(y + 1) * fw + 1..][..w];
+            for (pair, &v) in row.chunks_exact_mut(2).zip(from) {
+                pair.fill(v);
+            }
         }
     }
-    Image { w, h, c: x.c, data }
-}
-
-/// `a`'s planes, then `b`'s.
-fn join(a: Image, b: Image) -> Image {
-    assert_eq!((a.w, a.h), (b.w, b.h), "levels of the same size");
-    let mut data = memory(a.data.len() + b.data.len());
-    data.extend_from_slice(&a.data);
-    data.extend_from_slice(&b.data);
-    let joined = Image {
-        w: a.w,
-        h: a.h,
-        c: a.c + b.c,
-        data,
-    };
-    recycle(a);
-    recycle(b);
-    joined
+    recycle(skip);
+    out
 }
 
 /// Softmax across the three class planes, pixel by pixel, in place.
