@@ -172,8 +172,8 @@ pub fn clean_up(map: &ProbabilityMap, plane: &Plane, rect: Rect, post: &PostConf
     borne_out(found, plane, rect, post)
 }
 
-/// `found` (cells of `rect` of `plane`) as far as the image bears them out: off its padding
-/// and its burnt-in marks ([`off_padding`]) and, unless `post.min_contrast` is 0, none fainter than the noise around
+/// `found` (cells of `rect` of `plane`) as far as the image bears them out: off its padding,
+/// its burnt-in marks and a field stop's outside ([`off_padding`]) and, unless `post.min_contrast` is 0, none fainter than the noise around
 /// them ([`drop_faint`]).
 pub fn borne_out(found: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> Cells {
     if found.count() == 0 {
@@ -199,7 +199,8 @@ pub fn borne_out(found: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> 
 }
 
 /// `found` (cells of `rect` of an image `width` wide) without their pixels on `flat`, the
-/// image's padding and marks ([`left_out`]: normalising set them to one level), and without the
+/// image's padding, marks and a field stop's outside ([`left_out`]: normalising set them to
+/// one level), and without the
 /// cells that leaves less than half of. Beside a halo, a flat field looks enough like a cell
 /// body for the networks to find cells there; a real cell cut by the padding keeps its part
 /// in the picture.

@@ -51,7 +51,7 @@ pub fn marks_beside(plane: &Plane, padding: &[bool]) -> Vec<bool> {
 }
 
 /// What normalising left out of a picture and set to one level, found again on the
-/// normalised plane for the clean-up to keep cells off: its padding
+/// normalised plane for the clean-up to keep cells off: its padding and a field stop's outside
 /// ([`crate::io::padding::flat_regions`]) and its marks, which normalising made flat from edge
 /// to edge (already grown, so not grown again).
 pub fn left_out(plane: &Plane) -> Vec<bool> {

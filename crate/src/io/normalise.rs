@@ -28,8 +28,10 @@
 //! A flat black frame (stitching, registration, a round field stop) is not part of the
 //! picture either: it is left out of the window and takes the background's level
 //! ([`crate::io::padding`]); so are marks burnt into an exported image, a timestamp's box or a
-//! scale bar ([`crate::io::marks`]). And where the light falls unevenly across the field, it
-//! is divided out before the window is taken ([`crate::io::light`]).
+//! scale bar ([`crate::io::marks`]), and a field stop's outside that is not flat but the
+//! camera's dark and its noise ([`crate::io::field_stop`]). And where the light falls
+//! unevenly across the field, it is divided out before the window is taken
+//! ([`crate::io::light`]).
 
 use crate::core::plane::Plane;
 use crate::io::field_stop;
@@ -106,8 +108,8 @@ pub fn window(plane: &Plane) -> Window {
     }
 }
 
-/// Pixels normalising did not map linearly (padding, marks, calmed or clamped): index and
-/// value as the file holds it.
+/// Pixels normalising did not map linearly (padding, marks, a field stop's outside, calmed or
+/// clamped): index and value as the file holds it.
 pub type Outliers = Vec<(usize, f32)>;
 
 /// What normalising did to a plane.
@@ -115,8 +117,8 @@ pub type Outliers = Vec<(usize, f32)>;
 pub struct Normalised {
     /// The window, in the plane's values (evened out, where the light was uneven).
     pub window: Window,
-    /// The pixels it did not map linearly (padding, marks, calmed or clamped), with their
-    /// values as the file holds them.
+    /// The pixels it did not map linearly (padding, marks, a field stop's outside, calmed or
+    /// clamped), with their values as the file holds them.
     pub outliers: Outliers,
     /// The light, where it was uneven and divided out ([`crate::io::light::uneven`]): every
     /// other pixel's value in the file is its evened value times the light there.
@@ -249,17 +251,18 @@ impl Normalised {
 /// Scales a plane in place so its 1st percentile becomes 0 and its 99th becomes 1, after
 /// evening out uneven light ([`crate::io::light`]) and calming its hot and dead pixels
 /// ([`calm_spikes`]); its padding (a flat black frame, or no number at all:
-/// [`crate::io::padding`]) and the marks burnt into it ([`crate::io::marks`]) are left out of
-/// that window and set to the background's level. A flat image (window of zero width) becomes
+/// [`crate::io::padding`]), the marks burnt into it ([`crate::io::marks`]) and a field stop's
+/// noisy dark outside ([`crate::io::field_stop`]) are left out of that window and set to the
+/// background's level. A flat image (window of zero width) becomes
 /// all zeros rather than dividing by zero.
 pub fn normalise(plane: &mut Plane) -> Window {
     normalise_keeping(plane).window
 }
 
-/// [`normalise`], also returning the pixels it did not map linearly (padding, marks, calmed or
-/// clamped) with their values in the file, so measurements in the file's units can use the
-/// file's own values there, as the CLI's do; the light it evened out; and how much of the
-/// image was padding and marks.
+/// [`normalise`], also returning the pixels it did not map linearly (padding, marks, a field
+/// stop's outside, calmed or clamped) with their values in the file, so measurements in the
+/// file's units can use the file's own values there, as the CLI's do; the light it evened
+/// out; and how much of the image was padding, marks and a stop's outside.
 pub fn normalise_keeping(plane: &mut Plane) -> Normalised {
     // Padding and burnt-in marks are left out of everything measured below (each skips what
     // is not a number) and then take the background's level.
