@@ -92,23 +92,23 @@ fn a_map_does_not_depend_on_the_tiles_or_the_crop() {
 #[test]
 fn the_cpu_path_computes_what_burn_computes() {
     let net = UNet::new(3, &device());
-    let (plane, _) = colony(72, 56, 8);
-    let cpu = pollster::block_on(UNetCpu::new(&net)).unwrap().run(&plane);
-    let x = Tensor::<4>::from_data(
-        TensorData::new(plane.data.clone(), [1, 1, 56, 72]),
-        &device(),
-    );
-    let burn = softmax(net.forward(x), 1)
-        .into_data()
-        .try_into_vec::<f32>()
-        .unwrap();
-    assert_eq!(cpu.len(), burn.len());
-    let worst = cpu
-        .iter()
-        .zip(&burn)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
-    assert!(worst < 1e-5, "CPU path and burn differ by {worst}");
+    let cpu = pollster::block_on(UNetCpu::new(&net)).unwrap();
+    // one size after another: each run reuses the memory the one before left
+    for (w, h) in [(72, 56), (40, 24), (72, 56)] {
+        let (plane, _) = colony(w, h, 8);
+        let ours = cpu.run(&plane);
+        let x =
+            Tensor::<4>::from_data(TensorData::new(plane.data.clone(), [1, 1, h, w]), &device());
+        let burn = softmax(net.forward(x), 1)
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+        assert_eq!(ours.len(), burn.len());
+        let worst = (ours.iter().zip(&burn))
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "{w}×{h}: CPU path and burn differ by {worst}");
+    }
 }
 
 #[test]

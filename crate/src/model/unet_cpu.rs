@@ -22,7 +22,41 @@ use crate::model::dense_cpu::{
 use crate::model::unet::UNet;
 
 /// Two 3×3 convs (each followed by a ReLU).
-struct Block([Matrix; 2]);
+struct Block([Taps; 2]);
+
+/// A 3×3 conv laid out for [`same`]: one `outputs × channels` matrix (row-major) per tap.
+struct Taps {
+    outputs: usize,
+    channels: usize,
+    /// tap (ky, kx) at `3 · ky + kx`
+    taps: Vec<Vec<f32>>,
+    bias: Vec<f32>,
+}
+
+impl Taps {
+    /// `m`'s weights, in burn's (channel, ky, kx) order, by tap; None where they are not a
+    /// 3×3 conv's.
+    fn of(m: Matrix) -> Option<Taps> {
+        if !m.inputs.is_multiple_of(9) {
+            return None;
+        }
+        let channels = m.inputs / 9;
+        let taps = (0..9)
+            .map(|tap| {
+                (0..m.outputs)
+                    .flat_map(|o| (0..channels).map(move |c| (o, c)))
+                    .map(|(o, c)| m.weights[o * m.inputs + c * 9 + tap])
+                    .collect()
+            })
+            .collect();
+        Some(Taps {
+            outputs: m.outputs,
+            channels,
+            taps,
+            bias: m.bias,
+        })
+    }
+}
 
 /// A U-Net's weights laid out for [`UNetCpu::run`].
 pub struct UNetCpu {
@@ -31,9 +65,10 @@ pub struct UNetCpu {
     out: Matrix,
 }
 
-/// Floats per input pixel that [`UNetCpu::run`] holds at once, at most: at full resolution,
-/// the level's kept features (16), the joined input (48) and its zero-bordered copy (48), and
-/// the conv's output (16); the coarser levels add a third of that again. Sizes its tiles.
+/// Floats per input pixel that [`UNetCpu::run`] holds, at most: at full resolution the
+/// level's kept features (16), the joined input (48) and a block's two outputs (16 each), the
+/// coarser levels a third of that again; and the spare memory it keeps going round, which
+/// holds what the largest tile left of each (see [`memory`]). Sizes its tiles.
 pub const FLOATS_PER_PIXEL: usize = 172;
 
 impl UNetCpu {
@@ -58,7 +93,13 @@ impl UNetCpu {
                 .ok_or_else(|| "the U-Net's weights do not fit its layers".to_string())
         }
         async fn block(b: &crate::model::unet::Block) -> Result<Block, String> {
-            Ok(Block([matrix(&b.first).await?, matrix(&b.second).await?]))
+            let taps = |m: Matrix| {
+                Taps::of(m).ok_or_else(|| "the U-Net's blocks are not 3×3 convs".to_string())
+            };
+            Ok(Block([
+                taps(matrix(&b.first).await?)?,
+                taps(matrix(&b.second).await?)?,
+            ]))
         }
         let mut down = Vec::new();
         for b in &net.down {
@@ -108,7 +149,8 @@ impl UNetCpu {
         }
         let framed_scores = conv(&x, 1, 1, &self.out, memory(3 * x.w * x.h), false);
         recycle(x);
-        let mut scores = unframed(&framed_scores);
+        // the answer leaves, in memory of its own size (a spare would leave the round with it)
+        let mut scores = unframed(&framed_scores, Vec::new());
         recycle(framed_scores);
         softmax(&mut scores);
         scores.data
@@ -126,16 +168,15 @@ thread_local! {
 /// its widest (the levels kept, a block's input and its two outputs).
 const SPARES: usize = 12;
 
-/// Empty memory for at least `len` floats: the smallest spare that holds them, or new.
+/// Memory for at least `len` floats, holding whatever it held last (the smallest spare that
+/// has room, or new and empty).
 fn memory(len: usize) -> Vec<f32> {
     SPARE.with_borrow_mut(|spare| {
         let fitting = (spare.iter().enumerate())
             .filter(|(_, v)| v.capacity() >= len)
             .min_by_key(|(_, v)| v.capacity())
             .map(|(i, _)| i);
-        let mut v = fitting.map_or_else(|| Vec::with_capacity(len), |i| spare.swap_remove(i));
-        v.clear();
-        v
+        fitting.map_or_else(|| Vec::with_capacity(len), |i| spare.swap_remove(i))
     })
 }
 
@@ -162,7 +203,9 @@ fn recycle(image: Image) {
 fn framed(w: usize, h: usize, c: usize) -> Image {
     let (fw, fh) = (w + 2, h + 2);
     let mut data = memory(c * fw * fh);
-    // the spare's old values inside are overwritten by the caller: only the border is set
+    // what the memory held inside the border the caller overwrites: only the border is set
+    // (and what it never held, zeroed as it grows)
+    data.truncate(c * fw * fh);
     data.resize(c * fw * fh, 0.0);
     for plane in data.chunks_exact_mut(fw * fh) {
         plane[..fw].fill(0.0);
@@ -196,20 +239,11 @@ fn block(x: &Image, b: &Block) -> Image {
 /// place from that offset, added up. Counted that way, each row also holds two pixels past
 /// its right end, whose sums are of no pixel; written one row and one pixel on, they land
 /// exactly on the output's border, where they are set to zero.
-fn same(x: &Image, m: &Matrix) -> Image {
+fn same(x: &Image, m: &Taps) -> Image {
     let (fw, fh) = (x.w, x.h);
     let (w, h) = (fw - 2, fh - 2);
     let channels = x.c;
-    assert_eq!(m.inputs, channels * 9, "a 3×3 conv of the image's channels");
-    // one `outputs × channels` matrix per tap, from burn's (channel, ky, kx) order
-    let taps: Vec<Vec<f32>> = (0..9)
-        .map(|tap| {
-            (0..m.outputs)
-                .flat_map(|o| (0..channels).map(move |c| (o, c)))
-                .map(|(o, c)| m.weights[o * m.inputs + c * 9 + tap])
-                .collect()
-        })
-        .collect();
+    assert_eq!(m.channels, channels, "a 3×3 conv of the image's channels");
     let plane = fw * fh;
     let mut out = framed(w, h, m.outputs);
     // the outputs counted along the framed rows, less the last row's two past its end
@@ -219,7 +253,7 @@ fn same(x: &Image, m: &Matrix) -> Image {
     for_each_band(pixels, BAND, |start, px| {
         // SAFETY: bands are disjoint pixel ranges of the output planes
         let mut band = unsafe { planes.band(fw + 1 + start, px) };
-        for (tap, weights) in taps.iter().enumerate() {
+        for (tap, weights) in m.taps.iter().enumerate() {
             let offset = (tap / 3) * fw + tap % 3 + start;
             let rhs = Operand::new(&x.data[offset..], plane);
             multiply(weights, m.outputs, channels, rhs, &mut band, tap > 0);
@@ -240,10 +274,11 @@ fn same(x: &Image, m: &Matrix) -> Image {
     out
 }
 
-/// The planes inside a [`framed`] image's border.
-fn unframed(x: &Image) -> Image {
+/// The planes inside a [`framed`] image's border, in `data`'s memory.
+fn unframed(x: &Image, mut data: Vec<f32>) -> Image {
     let (w, h) = (x.w - 2, x.h - 2);
-    let mut data = memory(x.c * w * h);
+    data.clear();
+    data.reserve_exact(x.c * w * h);
     for plane in x.data.chunks_exact(x.w * x.h) {
         for y in 1..=h {
             data.extend_from_slice(&plane[y * x.w + 1..][..w]);
@@ -310,5 +345,87 @@ fn softmax(scores: &mut Image) {
         let (ea, eb, ec) = ((*a - m).exp(), (*b - m).exp(), (*c - m).exp());
         let sum = ea + eb + ec;
         (*a, *b, *c) = (ea / sum, eb / sum, ec / sum);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 3×3 conv with ReLU and a zero border, pixel by pixel: what [`same`] must compute.
+    fn naive(x: &[f32], w: usize, h: usize, c: usize, m: &Matrix) -> Vec<f32> {
+        let mut out = vec![0.0; m.outputs * w * h];
+        for o in 0..m.outputs {
+            for y in 0..h {
+                for xx in 0..w {
+                    let mut sum = m.bias[o];
+                    for ch in 0..c {
+                        for ky in 0..3 {
+                            for kx in 0..3 {
+                                let (sy, sx) = (y + ky, xx + kx);
+                                if sy == 0 || sx == 0 || sy > h || sx > w {
+                                    continue;
+                                }
+                                let v = x[(ch * h + sy - 1) * w + sx - 1];
+                                sum += m.weights[o * m.inputs + ch * 9 + ky * 3 + kx] * v;
+                            }
+                        }
+                    }
+                    out[(o * h + y) * w + xx] = sum.max(0.0);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_conv_reading_its_input_in_place_is_a_3x3_conv() {
+        // sizes whose bands start on either of a row's two sums past its end, one channel and
+        // three; run one after another, so each reuses memory the one before left dirty
+        for (w, h, c) in [(9, 7, 1), (1, 180, 3), (41, 131, 1), (9, 7, 3), (64, 40, 3)] {
+            let values = |n: usize, k: usize| -> Vec<f32> {
+                (0..n)
+                    .map(|i| ((i * 7919 + k * 104_729) % 211) as f32 / 105.0 - 1.0)
+                    .collect()
+            };
+            let outputs = 5;
+            let m = Matrix {
+                outputs,
+                inputs: c * 9,
+                weights: values(outputs * c * 9, 1),
+                bias: values(outputs, 2),
+            };
+            let input = values(c * w * h, 3);
+            let mut x = framed(w, h, c);
+            for (ch, plane) in input.chunks_exact(w * h).enumerate() {
+                for (y, row) in plane.chunks_exact(w).enumerate() {
+                    x.data[ch * x.w * x.h + (y + 1) * x.w + 1..][..w].copy_from_slice(row);
+                }
+            }
+            let want = naive(&input, w, h, c, &m);
+            let got = same(&x, &Taps::of(m).unwrap());
+            recycle(x);
+            // the border is zero, the inside the conv
+            for (plane, want) in got
+                .data
+                .chunks_exact(got.w * got.h)
+                .zip(want.chunks_exact(w * h))
+            {
+                for (i, &v) in plane.iter().enumerate() {
+                    let (fx, fy) = (i % got.w, i / got.w);
+                    let inside = fx >= 1 && fy >= 1 && fx <= w && fy <= h;
+                    let expected = if inside {
+                        want[(fy - 1) * w + fx - 1]
+                    } else {
+                        0.0
+                    };
+                    assert!(
+                        (v - expected).abs() < 1e-4,
+                        "{w}×{h}×{c}: ({fx}, {fy}) {v} for {expected}"
+                    );
+                }
+            }
+            recycle(got);
+        }
     }
 }
