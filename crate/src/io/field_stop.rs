@@ -29,8 +29,8 @@
 //!   light falling fourfold 5.8, the corners of vignetting 70% darker 6.4, and 88% darker 10.
 //!
 //! What is left out is then the region's inside, as a whole, and from there to the aperture's
-//! edge (at most [`GROW`] pixels on) the pixels dark themselves, below half the level; what
-//! that encloses (a hot pixel, the noise's brightest) goes with it. Each piece left out is as
+//! edge (at most [`GROW`] pixels beyond the region) the pixels dark themselves, below half the
+//! level; what that encloses (a hot pixel, the noise's brightest) goes with it. Each piece left out is as
 //! large as a region of padding must be ([`MIN_PIXELS`]), so the clean-up finds it again once
 //! normalising has made it flat ([`crate::io::marks::left_out`]).
 
@@ -77,8 +77,8 @@ pub const LEVEL: f32 = 0.15;
 /// median over the region), in the steps the noise alone gives them (see the module docs).
 pub const STRUCTURE: f32 = 3.0;
 
-/// The most pixels what is left out reaches beyond the region's inside, to the aperture's
-/// edge.
+/// The most pixels what is left out reaches beyond the region its means find, to the
+/// aperture's edge.
 pub const GROW: usize = 8;
 
 /// Samples enough for the medians of [`is_outside`]: its inner pixels, taken evenly.
@@ -109,19 +109,33 @@ pub fn outside(plane: &Plane) -> Vec<bool> {
     let half = darkest + DARK / 2.0 * (background - darkest);
     let dark_itself: Vec<bool> = plane.data.iter().map(|&v| v < half).collect();
     grow(plane, &mut left, &dark_itself, RADIUS + GROW);
-    // what that encloses goes with it: the picture is its largest piece
+    // what that encloses goes with it: small pieces apart from the picture (its largest
+    // piece) that no padding or mark cuts off, which would be picture too
     let rest: Vec<bool> = (0..w * h)
         .map(|i| !left[i] && plane.data[i].is_finite())
         .collect();
     let (pieces, sizes) = label(&rest, w, h);
-    let largest = (1..sizes.len()).max_by_key(|&p| sizes[p]).unwrap_or(0);
+    let largest = (1..sizes.len()).max_by_key(|&p| sizes[p]).unwrap_or(0) as u32;
+    let mut enclosed: Vec<bool> = (sizes.iter().enumerate())
+        .map(|(p, &n)| p != 0 && p as u32 != largest && n < MIN_PIXELS)
+        .collect();
+    for (i, &p) in pieces.iter().enumerate() {
+        if enclosed[p as usize]
+            && beside(i, w, h)
+                .into_iter()
+                .flatten()
+                .any(|j| !plane.data[j].is_finite())
+        {
+            enclosed[p as usize] = false;
+        }
+    }
     for (l, &p) in left.iter_mut().zip(&pieces) {
-        *l |= p != 0 && p != largest;
+        *l |= enclosed[p as usize];
     }
     // and each piece large enough for the clean-up to find again once it is flat
     let (pieces, sizes) = label(&left, w, h);
     for (l, &p) in left.iter_mut().zip(&pieces) {
-        *l &= p != 0 && sizes[p] >= MIN_PIXELS;
+        *l &= p != 0 && sizes[p as usize] >= MIN_PIXELS;
     }
     let total = left.iter().filter(|&&l| l).count();
     if (total as f64) < MIN_SHARE * (w * h) as f64 {
@@ -131,14 +145,15 @@ pub fn outside(plane: &Plane) -> Vec<bool> {
 }
 
 /// The darkest square's median and the background's (the upper quartile of the squares'
-/// medians), or None where no square is dark enough to be a stop's outside (or the plane is
-/// too small to read squares from, or signed).
+/// medians), or None where no square is dark enough to be a stop's outside ([`CONTRAST`],
+/// [`CONTRAST_NOISE`]), or the plane is too small to read squares from, or signed.
 fn levels(plane: &Plane) -> Option<(f32, f32)> {
     let medians = squares(plane)?.medians;
     let darkest = medians.iter().copied().fold(f32::INFINITY, f32::min);
     let background = percentile(&medians, 0.75);
-    let apart = background - darkest >= CONTRAST_NOISE * noise_sigma(plane);
-    (darkest >= 0.0 && background > 0.0 && darkest < CONTRAST * background && apart)
+    // the noise last: it is the dearest to measure
+    let dark = darkest >= 0.0 && background > 0.0 && darkest < CONTRAST * background;
+    (dark && background - darkest >= CONTRAST_NOISE * noise_sigma(plane))
         .then_some((darkest, background))
 }
 
@@ -282,11 +297,13 @@ fn is_outside(
     let residuals: Vec<f32> = sampled.iter().map(|&i| plane.data[i] - means[i]).collect();
     let middle = percentile(&residuals, 0.5);
     let typical: Vec<f32> = residuals.iter().map(|r| (r - middle).abs()).collect();
-    let spread = (residuals.iter())
-        .map(|&r| f64::from(r - middle).powi(2))
-        .sum::<f64>()
-        / residuals.len().max(1) as f64;
-    let noise = (1.4826 * percentile(&typical, 0.5)).max(0.5 * spread.sqrt() as f32);
+    // the spread of all but the farthest 1% (hot pixels, not yet calmed here)
+    let far = percentile(&typical, 0.99);
+    let near: Vec<f64> = (typical.iter().filter(|&&t| t <= far))
+        .map(|&t| f64::from(t).powi(2))
+        .collect();
+    let spread = (near.iter().sum::<f64>() / near.len().max(1) as f64).sqrt() as f32;
+    let noise = (1.4826 * percentile(&typical, 0.5)).max(0.5 * spread);
     // the structure: how far the 9 × 9 means move one square on, along x and y together (a
     // slope along one of them is structure too). The noise alone moves each by √2 σ / 9, and
     // the length of two such steps has a median 1.1774 times that (a Rayleigh's).
@@ -305,15 +322,15 @@ fn is_outside(
 
 /// The 4-connected pieces of `within`: each pixel's piece (0 where not within, pieces from
 /// 1) and each piece's size (index 0 unused).
-fn label(within: &[bool], w: usize, h: usize) -> (Vec<usize>, Vec<usize>) {
-    let mut pieces = vec![0usize; w * h];
+fn label(within: &[bool], w: usize, h: usize) -> (Vec<u32>, Vec<usize>) {
+    let mut pieces = vec![0u32; w * h];
     let mut sizes = vec![0usize];
     let mut stack = Vec::new();
     for start in 0..w * h {
         if !within[start] || pieces[start] != 0 {
             continue;
         }
-        let piece = sizes.len();
+        let piece = sizes.len() as u32;
         pieces[start] = piece;
         stack.push(start);
         let mut size = 0;
