@@ -40,6 +40,7 @@ use image::{GrayImage, Luma};
 use imageproc::distance_transform::Norm;
 use imageproc::morphology::erode;
 
+use crate::core::cells::Cells;
 use crate::core::plane::Plane;
 use crate::io::light::squares;
 use crate::io::normalise::{noise_sigma, percentile};
@@ -114,28 +115,35 @@ pub fn outside(plane: &Plane) -> Vec<bool> {
     let rest: Vec<bool> = (0..w * h)
         .map(|i| !left[i] && plane.data[i].is_finite())
         .collect();
-    let (pieces, sizes) = label(&rest, w, h);
-    let largest = (1..sizes.len()).max_by_key(|&p| sizes[p]).unwrap_or(0) as u32;
-    let mut enclosed: Vec<bool> = (sizes.iter().enumerate())
-        .map(|(p, &n)| p != 0 && p as u32 != largest && n < MIN_PIXELS)
+    let pieces = Cells::from_mask(&rest, w, h, 0);
+    let largest = (pieces.areas.iter().enumerate())
+        .max_by_key(|&(_, &n)| n)
+        .map_or(0, |(i, _)| i + 1);
+    // by piece (0: none): whether it goes
+    let mut enclosed: Vec<bool> = std::iter::once(false)
+        .chain(
+            (pieces.areas.iter().enumerate())
+                .map(|(i, &n)| i + 1 != largest && (n as usize) < MIN_PIXELS),
+        )
         .collect();
-    for (i, &p) in pieces.iter().enumerate() {
-        if enclosed[p as usize]
-            && beside(i, w, h)
+    for (i, &p) in pieces.labels.iter().enumerate() {
+        let cut_off = || {
+            beside(i, w, h)
                 .into_iter()
                 .flatten()
                 .any(|j| !plane.data[j].is_finite())
-        {
+        };
+        if enclosed[p as usize] && cut_off() {
             enclosed[p as usize] = false;
         }
     }
-    for (l, &p) in left.iter_mut().zip(&pieces) {
+    for (l, &p) in left.iter_mut().zip(&pieces.labels) {
         *l |= enclosed[p as usize];
     }
     // and each piece large enough for the clean-up to find again once it is flat
-    let (pieces, sizes) = label(&left, w, h);
-    for (l, &p) in left.iter_mut().zip(&pieces) {
-        *l &= p != 0 && sizes[p as usize] >= MIN_PIXELS;
+    let pieces = Cells::from_mask(&left, w, h, MIN_PIXELS as u32);
+    for (l, &p) in left.iter_mut().zip(&pieces.labels) {
+        *l &= p != 0;
     }
     let total = left.iter().filter(|&&l| l).count();
     if (total as f64) < MIN_SHARE * (w * h) as f64 {
@@ -272,9 +280,9 @@ fn is_outside(
     let rest: Vec<bool> = (0..w * h)
         .map(|i| !region[i] && plane.data[i].is_finite())
         .collect();
-    let (_, sizes) = label(&rest, w, h);
-    let total: usize = sizes.iter().sum();
-    let largest = sizes.iter().copied().max().unwrap_or(0);
+    let areas = Cells::from_mask(&rest, w, h, 0).areas;
+    let total: usize = areas.iter().map(|&n| n as usize).sum();
+    let largest = areas.iter().copied().max().unwrap_or(0) as usize;
     if total == 0 || (largest as f64) < ONE_PICTURE * total as f64 {
         return false;
     }
@@ -318,34 +326,6 @@ fn is_outside(
     }
     let structure = percentile(&moves, 0.5) / 1.1774;
     structure <= STRUCTURE * noise * std::f32::consts::SQRT_2 / step as f32
-}
-
-/// The 4-connected pieces of `within`: each pixel's piece (0 where not within, pieces from
-/// 1) and each piece's size (index 0 unused).
-fn label(within: &[bool], w: usize, h: usize) -> (Vec<u32>, Vec<usize>) {
-    let mut pieces = vec![0u32; w * h];
-    let mut sizes = vec![0usize];
-    let mut stack = Vec::new();
-    for start in 0..w * h {
-        if !within[start] || pieces[start] != 0 {
-            continue;
-        }
-        let piece = sizes.len() as u32;
-        pieces[start] = piece;
-        stack.push(start);
-        let mut size = 0;
-        while let Some(i) = stack.pop() {
-            size += 1;
-            for j in beside(i, w, h).into_iter().flatten() {
-                if within[j] && pieces[j] == 0 {
-                    pieces[j] = piece;
-                    stack.push(j);
-                }
-            }
-        }
-        sizes.push(size);
-    }
-    (pieces, sizes)
 }
 
 /// Pixel `i`'s four neighbours in a `w` × `h` image, where it has them.
