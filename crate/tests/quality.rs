@@ -172,6 +172,14 @@ fn as_jpeg(plane: &Plane, quality: u8) -> Plane {
     cellseg::io::decode::decode(&file).unwrap().plane
 }
 
+/// How many pixels of `cells` lie where `at(x, y)` says.
+fn cell_pixels_where(cells: &Cells, at: impl Fn(usize, usize) -> bool) -> usize {
+    let w = cells.width;
+    (cells.labels.iter().enumerate())
+        .filter(|&(i, &id)| id > 0 && at(i % w, i / w))
+        .count()
+}
+
 fn f1(r: &Report) -> f64 {
     r.objects[0].f1
 }
@@ -291,9 +299,7 @@ fn whole_cells_on_the_heldout_third_and_on_changed_contrast_gamma_noise_and_came
         let r = heldout_whole(&nets, &plane, &labels, 1.0, &b);
         let (seg, search) = segmented_auto(&nets, &plane, &b);
         let cells = &seg.cells;
-        let in_black = (cells.labels.iter().enumerate())
-            .filter(|&(i, &id)| id > 0 && black(i % w, i / w))
-            .count();
+        let in_black = cell_pixels_where(cells, black);
         eprintln!(
             "{what}: F1 {:.3} (unchanged {:.3}); automatic scale ×{:.3}, {} cells, {in_black} cell pixels in the black",
             f1(&r),
@@ -326,9 +332,7 @@ fn whole_cells_on_the_heldout_third_and_on_changed_contrast_gamma_noise_and_came
     let (seg, search) = segmented_auto(&nets, &plane, &b);
     let cells = &seg.cells;
     // a cell cut by the aperture may keep a pixel or two beyond it
-    let in_dark = (cells.labels.iter().enumerate())
-        .filter(|&(i, &id)| id > 0 && beyond(i % w, i / w) > 2.0)
-        .count();
+    let in_dark = cell_pixels_where(cells, |x, y| beyond(x, y) > 2.0);
     let share = dark as f64 / raw.data.len() as f64;
     eprintln!(
         "a round field stop's noisy dark outside ({:.0}%, read as {:.0}%): F1 {:.3} (unchanged {:.3}); automatic scale ×{:.3}, {} cells, {in_dark} cell pixels in the dark",
@@ -371,9 +375,7 @@ fn whole_cells_on_the_heldout_third_and_on_changed_contrast_gamma_noise_and_came
     let r = heldout_whole(&nets, &plane, &labels, 1.0, &b);
     let (seg, search) = segmented_auto(&nets, &plane, &b);
     let cells = &seg.cells;
-    let on = (cells.labels.iter().enumerate())
-        .filter(|&(i, &id)| id > 0 && on_marks(i % w, i / w))
-        .count();
+    let on = cell_pixels_where(cells, on_marks);
     eprintln!(
         "a timestamp and a scale bar burnt in: F1 {:.3} (unchanged {:.3}); automatic scale ×{:.3}, {on} cell pixels on them",
         f1(&r),
