@@ -195,7 +195,12 @@ pub fn borne_out(found: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> 
     } else {
         noise_sigma(plane)
     };
-    drop_faint(found, &pixels.data, noise, post)
+    let flat_here: Option<Vec<bool>> = flat.contains(&true).then(|| {
+        (rect.y0..rect.y1)
+            .flat_map(|y| flat[y * plane.width..][rect.x0..rect.x1].iter().copied())
+            .collect()
+    });
+    drop_faint(found, &pixels.data, noise, flat_here.as_deref(), post)
 }
 
 /// `found` (cells of `rect` of an image `width` wide) without their pixels on `flat`, the

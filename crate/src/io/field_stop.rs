@@ -42,6 +42,7 @@ use imageproc::morphology::erode;
 
 use crate::core::cells::Cells;
 use crate::core::plane::Plane;
+use crate::core::square_sums::square_sums;
 use crate::io::light::squares;
 use crate::io::normalise::{noise_sigma, percentile};
 use crate::io::padding::{MIN_PIXELS, MIN_SHARE};
@@ -166,52 +167,18 @@ fn levels(plane: &Plane) -> Option<(f32, f32)> {
 }
 
 /// Each pixel's mean over the (2 [`RADIUS`] + 1)² square around it, of the numbers there (NaN
-/// where there are none): column sums over a window of rows sliding down the image, then a
-/// window sliding along them, so what is held beside the means is a row.
+/// where there are none).
 fn means(plane: &Plane) -> Vec<f32> {
-    let (w, h) = (plane.width, plane.height);
-    let (mut sums, mut counts) = (vec![0.0f64; w], vec![0u32; w]);
-    // a row into the columns' sums, or out of them
-    let add = |y: usize, into: bool, sums: &mut [f64], counts: &mut [u32]| {
-        let row = &plane.data[y * w..][..w];
-        for ((s, n), &v) in sums.iter_mut().zip(counts.iter_mut()).zip(row) {
-            if v.is_finite() {
-                if into {
-                    (*s, *n) = (*s + v as f64, *n + 1);
-                } else {
-                    (*s, *n) = (*s - v as f64, *n - 1);
-                }
-            }
-        }
-    };
-    let mut out = vec![f32::NAN; w * h];
-    for y in 0..RADIUS.min(h) {
-        add(y, true, &mut sums, &mut counts);
-    }
-    for y in 0..h {
-        if y + RADIUS < h {
-            add(y + RADIUS, true, &mut sums, &mut counts);
-        }
-        if y > RADIUS {
-            add(y - RADIUS - 1, false, &mut sums, &mut counts);
-        }
-        // the window along the row: columns x - RADIUS ..= x + RADIUS
-        let (mut s, mut n) = (0.0f64, 0u32);
-        for x in 0..RADIUS.min(w) {
-            (s, n) = (s + sums[x], n + counts[x]);
-        }
-        for x in 0..w {
-            if x + RADIUS < w {
-                (s, n) = (s + sums[x + RADIUS], n + counts[x + RADIUS]);
-            }
-            if x > RADIUS {
-                (s, n) = (s - sums[x - RADIUS - 1], n - counts[x - RADIUS - 1]);
-            }
+    let w = plane.width;
+    let mut out = vec![f32::NAN; w * plane.height];
+    square_sums(plane, RADIUS, |y, sums, counts| {
+        let row = &mut out[y * w..][..w];
+        for ((m, &s), &n) in row.iter_mut().zip(sums).zip(counts) {
             if n > 0 {
-                out[y * w + x] = (s / n as f64) as f32;
+                *m = (s / n as f64) as f32;
             }
         }
-    }
+    });
     out
 }
 

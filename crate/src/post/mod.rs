@@ -16,6 +16,7 @@
 //! ([`PostConfig::rim`]), the nearest cell winning where two touch — the same rule that makes
 //! the whole-cell reference from the hand labels ([`crate::io::labels::ClassMap::whole_cells`]).
 
+pub mod faint;
 pub mod geojson;
 pub mod halo;
 pub mod measure;
@@ -56,7 +57,8 @@ pub struct PostConfig {
     pub rim: u32,
     /// Cells must differ from the background ring around them (`ring` px wide) by this many
     /// noise deviations on average ([`contrasts`]): the networks can see cells in texture
-    /// that is nothing but noise, and this drops them. 0 keeps every cell.
+    /// that is nothing but noise, and this drops them, unless they stand out from the
+    /// background at their own scale ([`faint`]). 0 keeps every cell.
     pub min_contrast: f32,
     pub ring: u32,
     /// Cells smaller than this share of the typical cell ([`Cells::typical_area`]) are
@@ -203,6 +205,23 @@ pub fn drop_fragments(cells: Cells, share: f32) -> Cells {
 /// image's noise `noise` (see [`crate::io::normalise::noise_sigma`]). `plane` holds the cells'
 /// pixels (same size as `cells`).
 pub fn contrasts(cells: &Cells, plane: &[f32], noise: f32, ring: u32) -> Vec<f32> {
+    inside_and_around(cells, plane, ring)
+        .iter()
+        .map(|&(inside, around)| match around {
+            // a cell with no background around it (a crop full of cell): nothing to doubt
+            None => f32::INFINITY,
+            Some(around) => ((around - inside).abs() / noise.max(f32::MIN_POSITIVE) as f64) as f32,
+        })
+        .collect()
+}
+
+/// Each cell's mean value in `plane` (the same size as `cells`), and the mean over the ring of
+/// background around it, up to `ring` px out (other cells excluded; None where there is none).
+pub(crate) fn inside_and_around(
+    cells: &Cells,
+    plane: &[f32],
+    ring: u32,
+) -> Vec<(f64, Option<f64>)> {
     let (w, h) = (cells.width, cells.height);
     let background: Vec<bool> = cells.labels.iter().map(|&l| l == 0).collect();
     let around = grow_within(cells.labels.clone(), &background, w, h, ring);
@@ -224,28 +243,42 @@ pub fn contrasts(cells: &Cells, plane: &[f32], noise: f32, ring: u32) -> Vec<f32
     inside
         .iter()
         .zip(&outside)
-        .map(|(&i, &o)| {
-            if o.1 == 0 {
-                // a cell with no background around it (a crop full of cell): nothing to doubt
-                f32::INFINITY
-            } else {
-                ((mean(o) - mean(i)).abs() / noise.max(f32::MIN_POSITIVE) as f64) as f32
-            }
-        })
+        .map(|(&i, &o)| (mean(i), (o.1 > 0).then(|| mean(o))))
         .collect()
 }
 
-/// `cells` without those fainter than `config.min_contrast` against their surround in
-/// `plane` (the cells' pixels; see [`contrasts`]), whose noise is `noise`.
-pub fn drop_faint(cells: Cells, plane: &[f32], noise: f32, config: &PostConfig) -> Cells {
+/// `cells` without those the image does not bear out, unless `config.min_contrast` is 0. Where
+/// the background gives a yardstick ([`faint::standing_out`]), a cell must stand out from it
+/// at its own scale, and be fainter than `config.min_contrast` pixel noise deviations
+/// (`noise`) against its surround in `plane` ([`contrasts`]) only where the image's cells are
+/// all about as faint ([`faint::OF_TYPICAL`]); where it gives none, a cell must pass that
+/// pixel noise's check. `plane` holds the cells' pixels; `left_out` marks what is not picture
+/// (padding, marks, a field stop's outside), where there is any.
+pub fn drop_faint(
+    cells: Cells,
+    plane: &[f32],
+    noise: f32,
+    left_out: Option<&[bool]>,
+    config: &PostConfig,
+) -> Cells {
     if config.min_contrast <= 0.0 || cells.count() == 0 {
         return cells;
     }
-    let strong: Vec<bool> = contrasts(&cells, plane, noise, config.ring)
-        .iter()
-        .map(|&c| c >= config.min_contrast)
-        .collect();
-    keep(&cells, &strong)
+    let contrast = contrasts(&cells, plane, noise, config.ring);
+    let clear = |c: f32| c >= config.min_contrast;
+    let kept: Vec<bool> = match faint::standing_out(&cells, plane, left_out, config.ring) {
+        Some(standing) => {
+            let plain = faint::OF_TYPICAL * faint::typical(&contrast);
+            (contrast.iter().zip(standing))
+                .map(|(&c, standing)| standing && (clear(c) || c >= plain))
+                .collect()
+        }
+        None => contrast.iter().map(|&c| clear(c)).collect(),
+    };
+    if kept.iter().all(|&k| k) {
+        return cells;
+    }
+    keep(&cells, &kept)
 }
 
 /// The cells whose keep flag is set, renumbered.
@@ -472,7 +505,7 @@ mod tests {
             (c[0] - 8.0).abs() < 1e-4 && (c[1] - 0.5).abs() < 1e-4,
             "{c:?}"
         );
-        let kept = drop_faint(cells.clone(), &plane, 0.1, &PostConfig::default());
+        let kept = drop_faint(cells.clone(), &plane, 0.1, None, &PostConfig::default());
         assert_eq!(kept.count(), 1);
         assert_eq!(kept.labels[2 * w + 2], 1);
         assert_eq!(kept.labels[2 * w + 10], 0);
@@ -480,7 +513,7 @@ mod tests {
             min_contrast: 0.0,
             ..PostConfig::default()
         };
-        assert_eq!(drop_faint(cells, &plane, 0.1, &all).count(), 2);
+        assert_eq!(drop_faint(cells, &plane, 0.1, None, &all).count(), 2);
     }
 
     #[test]

@@ -1,0 +1,284 @@
+//! Cells must stand out from the background at their own scale.
+//!
+//! The contrast check ([`super::drop_faint`]) asks a cell to differ from the ring around it by
+//! `min_contrast` deviations of one pixel's noise: the networks can see cells in texture that
+//! is nothing but noise. That yardstick is wrong both ways.
+//! - A cell is hundreds of pixels, whose mean is known far better than one pixel's value. In a
+//!   noisy field (a synthetic colony with four times the tutorial's noise) or a faint one (a
+//!   third of its contrast) every cell is plain to the eye, and the check dropped them all:
+//!   0 and 36 of 226 were left.
+//! - A background's mottling is smooth, so it does not average out over a cell as noise does.
+//!   Empty fields mottled at a cell's size, two and four times as strongly as their pixel
+//!   noise, passed the check with 175 and 754 "cells".
+//!
+//! So the yardstick is taken from the image itself. A square as wide as the typical cell is
+//! set at every place on the empty background (more than the ring away from any cell), and
+//! how much darker its inside is than the ring around it is measured there as it is for a
+//! cell. A cell must be darker than its ring by [`SPREADS`] of those squares' spread (the
+//! median absolute deviation, as a standard deviation) beyond their median: darker, or
+//! brighter where the image's typical cell is brighter than its ring. Real cells stand 13 to
+//! 140 spreads out (the other labs' images and phase_027); the two mottled fields' "cells"
+//! all went. Where the background has fewer than [`MIN_PLACES`] such places (a packed colony,
+//! a small crop, a field the "cells" cover) there is no yardstick, and the pixel noise's check
+//! is all there is, as before: a field mottled more coarsely, which the "cells" covered, still
+//! gave 767.
+//!
+//! A cell the pixel noise's check would drop must also be about as plain as the image's own
+//! cells are ([`OF_TYPICAL`]): where the cells are faint, all of them are. Between packed rods
+//! or cocci the background is darker than the halos ringing it, and it stood out from the
+//! squares (6 to 28 spreads among rods twice the tutorial's length) at a tenth to a quarter of
+//! the typical cell's contrast. Comparing a faint cell with the open background near it
+//! instead was tried; it lost real cells, because in a packed colony the nearest open
+//! background is the shaded gaps, as dark as a faint cell.
+
+use crate::core::cells::{Cells, grow_within};
+use crate::core::plane::Plane;
+use crate::core::square_sums::square_sums;
+use crate::post::inside_and_around;
+use crate::scale::typical_width;
+
+/// How many spreads of the background's own squares a cell must stand beyond them. Among a
+/// background's thousands of places the most extreme lie about 4 spreads out.
+pub const SPREADS: f64 = 6.0;
+
+/// The fewest places on the background that make a yardstick.
+pub const MIN_PLACES: usize = 30;
+
+/// The contrast a cell needs, at least, as a share of the typical cell's ([`typical`]),
+/// where the pixel noise's check would drop it.
+pub const OF_TYPICAL: f32 = 0.5;
+
+/// The typical cell's contrast: the median of the cells' `contrasts`.
+pub fn typical(contrasts: &[f32]) -> f32 {
+    let mut sorted = contrasts.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// For each of `cells` (in `plane`, of the same size), whether it is darker than the ring
+/// `ring` px wide around it by [`SPREADS`] spreads of the same measure on the background (a
+/// cell with no background around it counts as standing out); None where the background
+/// holds no yardstick (see the module's doc). `left_out` marks what is not picture (padding,
+/// marks, a field stop's outside): not background either.
+pub fn standing_out(
+    cells: &Cells,
+    plane: &[f32],
+    left_out: Option<&[bool]>,
+    ring: u32,
+) -> Option<Vec<bool>> {
+    let width = typical_width(cells)?;
+    let background = background(cells, plane, left_out, ring);
+    let inner = (width.round() as usize).max(3) / 2;
+    let yardstick = Yardstick::measure(&background, inner, inner + ring as usize)?;
+    let darker: Vec<Option<f64>> = inside_and_around(cells, plane, ring)
+        .iter()
+        .map(|&(inside, around)| around.map(|around| around - inside))
+        .collect();
+    // the way the image's typical cell differs from its ring: darker, in phase contrast
+    let mut known: Vec<f64> = darker.iter().flatten().copied().collect();
+    let way = if known.is_empty() || median_and_spread(&mut known).0 >= 0.0 {
+        1.0
+    } else {
+        -1.0
+    };
+    let standing = darker
+        .iter()
+        .map(|d| d.is_none_or(|d| yardstick.stands_out(d, way)))
+        .collect();
+    Some(standing)
+}
+
+/// `plane` where it is empty background: not a cell, more than `ring` px from one, and
+/// picture; NaN elsewhere.
+fn background(cells: &Cells, plane: &[f32], left_out: Option<&[bool]>, ring: u32) -> Plane {
+    let (w, h) = (cells.width, cells.height);
+    let open: Vec<bool> = (0..w * h)
+        .map(|i| cells.labels[i] == 0 && !left_out.is_some_and(|l| l[i]))
+        .collect();
+    let near_a_cell = grow_within(cells.labels.clone(), &open, w, h, ring + 1);
+    let data = (0..w * h)
+        .map(|i| {
+            if open[i] && near_a_cell[i] == 0 {
+                plane[i]
+            } else {
+                f32::NAN
+            }
+        })
+        .collect();
+    Plane::new(w, h, data)
+}
+
+/// How much darker than their ring cell-wide squares of empty background are: the median
+/// and the spread.
+struct Yardstick {
+    median: f64,
+    spread: f64,
+}
+
+impl Yardstick {
+    /// Sets squares (2 `inner` + 1) px wide, with their rings out to `ringed`, on a grid half
+    /// a cell apart, where a square and its ring lie wholly on `background`; None where there
+    /// are fewer than [`MIN_PLACES`].
+    fn measure(background: &Plane, inner: usize, ringed: usize) -> Option<Yardstick> {
+        let (w, h) = (background.width, background.height);
+        let step = inner.max(1);
+        if w <= 2 * ringed || h <= 2 * ringed {
+            return None;
+        }
+        let xs: Vec<usize> = (ringed..w - ringed).step_by(step).collect();
+        let on_grid = |y: usize| y >= ringed && y < h - ringed && (y - ringed).is_multiple_of(step);
+        // a radius's sums and counts at the grid's places, row by row
+        let at_places = |radius: usize| {
+            let mut out = Vec::new();
+            square_sums(background, radius, |y, sums, counts| {
+                if on_grid(y) {
+                    out.extend(xs.iter().map(|&x| (sums[x], counts[x])));
+                }
+            });
+            out
+        };
+        let full = |radius: usize| ((2 * radius + 1) * (2 * radius + 1)) as u32;
+        let mut darker: Vec<f64> = at_places(inner)
+            .iter()
+            .zip(at_places(ringed))
+            .filter(|&(&(_, ni), (_, nr))| ni == full(inner) && nr == full(ringed))
+            .map(|(&(si, ni), (sr, nr))| (sr - si) / (nr - ni) as f64 - si / ni as f64)
+            .collect();
+        if darker.len() < MIN_PLACES {
+            return None;
+        }
+        let (median, spread) = median_and_spread(&mut darker);
+        Some(Yardstick { median, spread })
+    }
+
+    /// Whether a cell darker than its ring by `darker` stands [`SPREADS`] beyond the squares,
+    /// the `way` (1: darker, -1: brighter) the image's cells do.
+    fn stands_out(&self, darker: f64, way: f64) -> bool {
+        way * (darker - self.median) / self.spread.max(f64::MIN_POSITIVE) >= SPREADS
+    }
+}
+
+/// The median of `values` and their spread: the median absolute deviation from it, scaled to
+/// a normal distribution's standard deviation. Reorders `values`.
+fn median_and_spread(values: &mut [f64]) -> (f64, f64) {
+    let median = |v: &mut [f64]| {
+        let mid = v.len() / 2;
+        *v.select_nth_unstable_by(mid, f64::total_cmp).1
+    };
+    let m = median(values);
+    let mut deviations: Vec<f64> = values.iter().map(|v| (v - m).abs()).collect();
+    (m, 1.4826 * median(&mut deviations))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::post::{PostConfig, contrasts, drop_faint};
+
+    /// Reproducible noise of unit variance (uniform), from a tiny LCG.
+    fn noise(state: &mut u64) -> f32 {
+        *state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((*state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 12f32.sqrt()
+    }
+
+    /// A 240 × 200 field at 0.5 plus `pattern`, with white noise σ `sigma`, and 8 × 24 px
+    /// rods `depth` darker at `places` (their top-left corners), labelled 1.. in turn.
+    fn field(
+        sigma: f32,
+        pattern: impl Fn(usize, usize) -> f32,
+        places: &[(usize, usize)],
+        depth: f32,
+    ) -> (Cells, Vec<f32>) {
+        let (w, h) = (240, 200);
+        let mut state = 7u64;
+        let mut plane: Vec<f32> = (0..w * h)
+            .map(|i| 0.5 + pattern(i % w, i / w) + sigma * noise(&mut state))
+            .collect();
+        let mut labels = vec![0u32; w * h];
+        for (n, &(x0, y0)) in places.iter().enumerate() {
+            for y in y0..y0 + 24 {
+                for x in x0..x0 + 8 {
+                    labels[y * w + x] = n as u32 + 1;
+                    plane[y * w + x] -= depth;
+                }
+            }
+        }
+        (Cells::from_labels(labels, w, h, 1), plane)
+    }
+
+    fn grid() -> Vec<(usize, usize)> {
+        (0..4)
+            .flat_map(|i| (0..2).map(move |j| (20 + 55 * i, 30 + 90 * j)))
+            .collect()
+    }
+
+    #[test]
+    fn faint_cells_in_a_noisy_field_stay_and_its_noise_goes() {
+        // rods 1.5 pixel noise deviations darker than the background: under the pixel noise's
+        // check (3), but 192 pixels each
+        let (cells, plane) = field(0.1, |_, _| 0.0, &grid(), 0.15);
+        let c = contrasts(&cells, &plane, 0.1, 3);
+        assert!(c.iter().all(|&c| (1.0..2.0).contains(&c)), "{c:?}");
+        let kept = drop_faint(cells.clone(), &plane, 0.1, None, &PostConfig::default());
+        assert_eq!(kept.count(), 8);
+        // the same places undarkened are the noise's own texture
+        let (texture, plane) = field(0.1, |_, _| 0.0, &grid(), 0.0);
+        let kept = drop_faint(texture, &plane, 0.1, None, &PostConfig::default());
+        assert_eq!(kept.count(), 0);
+        // and beside faint rods, one undarkened place goes while the rods stay
+        let mut places = grid();
+        places.push((200, 170));
+        let (mut cells, mut plane) = field(0.1, |_, _| 0.0, &places, 0.15);
+        for (l, v) in cells.labels.iter().zip(plane.iter_mut()) {
+            if *l == 9 {
+                *v += 0.15;
+            }
+        }
+        cells.areas[8] = 192;
+        let kept = drop_faint(cells, &plane, 0.1, None, &PostConfig::default());
+        assert_eq!(kept.count(), 8);
+        assert_eq!(kept.labels[170 * 240 + 200], 0);
+    }
+
+    #[test]
+    fn mottles_clear_of_the_pixel_noise_go_and_cells_stay() {
+        // smooth mottling, 12 pixel noise deviations deep, at a cell's size
+        let mottle = |x: usize, y: usize| {
+            let (x, y) = (x as f32, y as f32);
+            0.25 * (x * std::f32::consts::TAU / 40.0).sin()
+                * (y * std::f32::consts::TAU / 56.0).sin()
+        };
+        // "cells" on the dark mottles (sin · sin = -1 at x = 30 + 40k, y = 14 + 56j: the rods'
+        // centres), clear of the pixel noise's check
+        let on_mottles: Vec<(usize, usize)> = [(26, 2), (106, 58), (186, 114)].to_vec();
+        let (cells, plane) = field(0.02, mottle, &on_mottles, 0.0);
+        let c = contrasts(&cells, &plane, 0.02, 3);
+        assert!(c.iter().all(|&c| c > 3.0), "{c:?}");
+        let kept = drop_faint(cells, &plane, 0.02, None, &PostConfig::default());
+        assert_eq!(kept.count(), 0);
+        // rods as dark as phase contrast's cells, on the same mottling, stay
+        let (cells, plane) = field(0.02, mottle, &on_mottles, 0.4);
+        let kept = drop_faint(cells, &plane, 0.02, None, &PostConfig::default());
+        assert_eq!(kept.count(), 3);
+    }
+
+    #[test]
+    fn no_yardstick_without_open_background() {
+        // rods side by side over the whole field: no place for a square and its ring
+        let places: Vec<(usize, usize)> = (0..24)
+            .flat_map(|i| (0..8).map(move |j| (10 * i, 25 * j)))
+            .collect();
+        let (cells, plane) = field(0.1, |_, _| 0.0, &places, 0.15);
+        assert!(standing_out(&cells, &plane, None, 3).is_none());
+    }
+
+    #[test]
+    fn squares_that_are_left_out_are_not_background() {
+        let (cells, plane) = field(0.1, |_, _| 0.0, &grid(), 0.15);
+        assert!(standing_out(&cells, &plane, None, 3).is_some());
+        let everything = vec![true; plane.len()];
+        assert!(standing_out(&cells, &plane, Some(&everything), 3).is_none());
+    }
+}
