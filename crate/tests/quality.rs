@@ -679,7 +679,7 @@ fn sparse_fields_and_other_cell_sizes_find_their_cells_and_nothing_else() {
 }
 
 /// Colonies fainter or noisier than the tutorial's: every cell is plain to the eye, but the
-/// pixel noise's check kept 36 and 0 of 226 (post::faint).
+/// pixel noise's check kept 31 and 0 of 226 (`cellseg segment`; post::faint).
 #[test]
 fn faint_and_noisy_colonies_keep_their_cells() {
     let b = Backend::cpu();

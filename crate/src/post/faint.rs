@@ -5,8 +5,8 @@
 //! is nothing but noise. That yardstick is wrong both ways.
 //! - A cell is hundreds of pixels, whose mean is known far better than one pixel's value. In a
 //!   noisy field (a synthetic colony with four times the tutorial's noise) or a faint one (a
-//!   third of its contrast) every cell is plain to the eye, and the check dropped them all:
-//!   0 and 36 of 226 were left.
+//!   third of its contrast) every cell is plain to the eye, and the check dropped nearly all
+//!   of them: 0 and 31 of 226 were left (`cellseg segment`).
 //! - A background's mottling is smooth, so it does not average out over a cell as noise does.
 //!   Empty fields mottled at a cell's size, two and four times as strongly as their pixel
 //!   noise, passed the check with 175 and 754 "cells".
