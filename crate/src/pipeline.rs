@@ -173,8 +173,9 @@ pub fn clean_up(map: &ProbabilityMap, plane: &Plane, rect: Rect, post: &PostConf
 }
 
 /// `found` (cells of `rect` of `plane`) as far as the image bears them out: off its padding,
-/// its burnt-in marks and a field stop's outside ([`off_padding`]) and, unless `post.min_contrast` is 0, none fainter than the noise around
-/// them ([`drop_faint`]).
+/// its burnt-in marks and a field stop's outside ([`off_padding`]) and, unless
+/// `post.min_contrast` is 0, none that fails to stand out from the background at its own
+/// scale, or where that has no yardstick, from the pixel noise ([`drop_faint`]).
 pub fn borne_out(found: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> Cells {
     if found.count() == 0 {
         return found;

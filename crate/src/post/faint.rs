@@ -8,69 +8,83 @@
 //!   third of its contrast) every cell is plain to the eye, and the check dropped nearly all
 //!   of them: 0 and 31 of 226 were left (`cellseg segment`).
 //! - A background's mottling is smooth, so it does not average out over a cell as noise does.
-//!   Empty fields mottled at a cell's size, two and four times as strongly as their pixel
-//!   noise, passed the check with 175 and 754 "cells".
+//!   An empty field mottled 2 px across, twice as strongly as its pixel noise, passed the
+//!   check with 175 "cells".
 //!
-//! So the yardstick is taken from the image itself. A square as wide as the typical cell is
-//! set at every place on the empty background (more than the ring away from any cell), and
-//! how much darker its inside is than the ring around it is measured there as it is for a
-//! cell. A cell must be darker than its ring by [`SPREADS`] of those squares' spread (the
-//! median absolute deviation, as a standard deviation) beyond their median: darker, or
-//! brighter where the image's typical cell is brighter than its ring. Real cells stand 13 to
-//! 140 spreads out (the other labs' images and phase_027); the two mottled fields' "cells"
-//! all went. Where the background has fewer than [`MIN_PLACES`] such places (a packed colony,
-//! a small crop, a field the "cells" cover) there is no yardstick, and the pixel noise's check
-//! is all there is, as before: a field mottled more coarsely, which the "cells" covered, still
-//! gave 767.
+//! So the yardstick is taken from the image itself. Squares as wide as the typical cell are
+//! set all over the empty background (clear of the cells and their rings), and how much
+//! darker each square's inside is than the ring around it is measured there as it is for a
+//! cell. A cell must differ from its ring by [`SPREADS`] of those squares' spread (the median
+//! absolute deviation, as a standard deviation) beyond their median: a faint cell (below) the
+//! way the image's typical cell does, darker in phase contrast, any other cell either way.
+//! A square is as wide as a cell but a rod has more pixels, so the squares spread more than
+//! rods would: the test errs towards keeping nothing false. Real cells stand 13 to 140 spreads
+//! out (the other labs' images and phase_027), and the mottled field's "cells" all went.
+//! Where the squares that fit cover fewer than [`MIN_PLACES`] squares' worth of background (a
+//! packed colony, a small crop, a field the "cells" cover) there is no yardstick, and the
+//! pixel noise's check is all there is, as before: fields mottled more strongly or coarsely,
+//! which the "cells" cover, still give 44 to 3,333 of them.
 //!
 //! A cell the pixel noise's check would drop must also be about as plain as the image's own
 //! cells are ([`OF_TYPICAL`]): where the cells are faint, all of them are. Between packed rods
 //! or cocci the background is darker than the halos ringing it, and it stood out from the
-//! squares (6 to 28 spreads among rods twice the tutorial's length) at a tenth to a quarter of
-//! the typical cell's contrast. Comparing a faint cell with the open background near it
-//! instead was tried; it lost real cells, because in a packed colony the nearest open
-//! background is the shaded gaps, as dark as a faint cell.
+//! squares (by up to 22 spreads) at a tenth to a quarter of the typical cell's contrast.
+//! Comparing a faint cell with the open background near it instead was tried; it lost real
+//! cells, because in a packed colony the nearest open background is the shaded gaps, as dark
+//! as a faint cell.
 
 use crate::core::cells::{Cells, grow_within};
 use crate::core::plane::Plane;
 use crate::core::square_sums::square_sums;
-use crate::post::inside_and_around;
 use crate::scale::typical_width;
 
 /// How many spreads of the background's own squares a cell must stand beyond them. Among a
 /// background's thousands of places the most extreme lie about 4 spreads out.
 pub const SPREADS: f64 = 6.0;
 
-/// The fewest places on the background that make a yardstick.
+/// The fewest squares' worth of background that make a yardstick.
 pub const MIN_PLACES: usize = 30;
 
 /// The contrast a cell needs, at least, as a share of the typical cell's ([`typical`]),
 /// where the pixel noise's check would drop it.
 pub const OF_TYPICAL: f32 = 0.5;
 
-/// The typical cell's contrast: the median of the cells' `contrasts`.
+/// The typical cell's contrast: the median of the cells' `contrasts` (those with a ring
+/// around them: the others' is infinite).
 pub fn typical(contrasts: &[f32]) -> f32 {
-    let mut sorted = contrasts.to_vec();
+    let mut sorted: Vec<f32> = contrasts
+        .iter()
+        .copied()
+        .filter(|c| c.is_finite())
+        .collect();
     sorted.sort_by(f32::total_cmp);
     sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// For each of `cells` (in `plane`, of the same size), whether it is darker than the ring
-/// `ring` px wide around it by [`SPREADS`] spreads of the same measure on the background (a
-/// cell with no background around it counts as standing out); None where the background
-/// holds no yardstick (see the module's doc). `left_out` marks what is not picture (padding,
-/// marks, a field stop's outside): not background either.
+/// For each of `cells` (in `plane`, of the same size), whether it differs from the ring
+/// `ring` px wide around it (`means`: its mean and its ring's, see
+/// [`super::inside_and_around`]) by [`SPREADS`] spreads of the same measure on the background
+/// beyond the squares' median: the `faint` ones (flagged) the way the image's typical cell
+/// does (darker, in phase contrast), the others either way (a phase-bright spore is a cell
+/// too). A cell with no background around it counts as standing out. None where the
+/// background holds no yardstick (see the module's doc). `left_out` marks what is not
+/// picture (padding, marks, a field stop's outside): not background either.
 pub fn standing_out(
     cells: &Cells,
     plane: &[f32],
     left_out: Option<&[bool]>,
     ring: u32,
+    means: &[(f64, Option<f64>)],
+    faint: &[bool],
 ) -> Option<Vec<bool>> {
+    if ring == 0 {
+        return None;
+    }
     let width = typical_width(cells)?;
     let background = background(cells, plane, left_out, ring);
     let inner = (width.round() as usize).max(3) / 2;
     let yardstick = Yardstick::measure(&background, inner, inner + ring as usize)?;
-    let darker: Vec<Option<f64>> = inside_and_around(cells, plane, ring)
+    let darker: Vec<Option<f64>> = means
         .iter()
         .map(|&(inside, around)| around.map(|around| around - inside))
         .collect();
@@ -83,13 +97,14 @@ pub fn standing_out(
     };
     let standing = darker
         .iter()
-        .map(|d| d.is_none_or(|d| yardstick.stands_out(d, way)))
+        .zip(faint)
+        .map(|(d, &faint)| d.is_none_or(|d| yardstick.stands_out(d, faint.then_some(way))))
         .collect();
     Some(standing)
 }
 
-/// `plane` where it is empty background: not a cell, more than `ring` px from one, and
-/// picture; NaN elsewhere.
+/// `plane` where it is empty background: not a cell, more than `ring` + 1 steps (4-connected)
+/// from one, and picture; NaN elsewhere.
 fn background(cells: &Cells, plane: &[f32], left_out: Option<&[bool]>, ring: u32) -> Plane {
     let (w, h) = (cells.width, cells.height);
     let open: Vec<bool> = (0..w * h)
@@ -117,44 +132,59 @@ struct Yardstick {
 
 impl Yardstick {
     /// Sets squares (2 `inner` + 1) px wide, with their rings out to `ringed`, on a grid half
-    /// a cell apart, where a square and its ring lie wholly on `background`; None where there
-    /// are fewer than [`MIN_PLACES`].
+    /// a square apart, where a square and its ring lie wholly on `background`; None where
+    /// they cover fewer than [`MIN_PLACES`] squares' worth of it. Two sweeps, one a radius,
+    /// hold 8 bytes a place: at most 2 a pixel, where cells are 3 px wide.
     fn measure(background: &Plane, inner: usize, ringed: usize) -> Option<Yardstick> {
         let (w, h) = (background.width, background.height);
-        let step = inner.max(1);
+        let step = inner.max(2);
         if w <= 2 * ringed || h <= 2 * ringed {
             return None;
         }
         let xs: Vec<usize> = (ringed..w - ringed).step_by(step).collect();
         let on_grid = |y: usize| y >= ringed && y < h - ringed && (y - ringed).is_multiple_of(step);
-        // a radius's sums and counts at the grid's places, row by row
-        let at_places = |radius: usize| {
-            let mut out = Vec::new();
-            square_sums(background, radius, |y, sums, counts| {
-                if on_grid(y) {
-                    out.extend(xs.iter().map(|&x| (sums[x], counts[x])));
-                }
-            });
-            out
-        };
         let full = |radius: usize| ((2 * radius + 1) * (2 * radius + 1)) as u32;
-        let mut darker: Vec<f64> = at_places(inner)
-            .iter()
-            .zip(at_places(ringed))
-            .filter(|&(&(_, ni), (_, nr))| ni == full(inner) && nr == full(ringed))
-            .map(|(&(si, ni), (sr, nr))| (sr - si) / (nr - ni) as f64 - si / ni as f64)
-            .collect();
-        if darker.len() < MIN_PLACES {
+        // the squares' sums where they lie wholly on background (NaN elsewhere), place by place
+        let mut squares = Vec::new();
+        square_sums(background, inner, |y, sums, counts| {
+            if on_grid(y) {
+                squares.extend(xs.iter().map(|&x| {
+                    if counts[x] == full(inner) {
+                        sums[x]
+                    } else {
+                        f64::NAN
+                    }
+                }));
+            }
+        });
+        let mut darker = Vec::new();
+        let mut place = 0;
+        square_sums(background, ringed, |y, sums, counts| {
+            if on_grid(y) {
+                for &x in &xs {
+                    let inside = squares[place];
+                    if inside.is_finite() && counts[x] == full(ringed) {
+                        let ring = (sums[x] - inside) / (full(ringed) - full(inner)) as f64;
+                        darker.push(ring - inside / full(inner) as f64);
+                    }
+                    place += 1;
+                }
+            }
+        });
+        // places half a square apart overlap: count the squares' worth of background they cover
+        let covered = darker.len() * step * step / full(inner) as usize;
+        if covered < MIN_PLACES {
             return None;
         }
         let (median, spread) = median_and_spread(&mut darker);
         Some(Yardstick { median, spread })
     }
 
-    /// Whether a cell darker than its ring by `darker` stands [`SPREADS`] beyond the squares,
-    /// the `way` (1: darker, -1: brighter) the image's cells do.
-    fn stands_out(&self, darker: f64, way: f64) -> bool {
-        way * (darker - self.median) / self.spread.max(f64::MIN_POSITIVE) >= SPREADS
+    /// Whether a cell darker than its ring by `darker` stands [`SPREADS`] beyond the squares:
+    /// the `way` given (1: darker, -1: brighter), or either way.
+    fn stands_out(&self, darker: f64, way: Option<f64>) -> bool {
+        let beyond = (darker - self.median) / self.spread.max(f64::MIN_POSITIVE);
+        way.map_or(beyond.abs(), |way| way * beyond) >= SPREADS
     }
 }
 
@@ -173,7 +203,7 @@ fn median_and_spread(values: &mut [f64]) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::post::{PostConfig, contrasts, drop_faint};
+    use crate::post::{PostConfig, contrasts, drop_faint, inside_and_around};
 
     /// Reproducible noise of unit variance (uniform), from a tiny LCG.
     fn noise(state: &mut u64) -> f32 {
@@ -230,16 +260,25 @@ mod tests {
         // and beside faint rods, one undarkened place goes while the rods stay
         let mut places = grid();
         places.push((200, 170));
-        let (mut cells, mut plane) = field(0.1, |_, _| 0.0, &places, 0.15);
+        let (cells, mut plane) = field(0.1, |_, _| 0.0, &places, 0.15);
         for (l, v) in cells.labels.iter().zip(plane.iter_mut()) {
             if *l == 9 {
                 *v += 0.15;
             }
         }
-        cells.areas[8] = 192;
         let kept = drop_faint(cells, &plane, 0.1, None, &PostConfig::default());
         assert_eq!(kept.count(), 8);
         assert_eq!(kept.labels[170 * 240 + 200], 0);
+        // a clear cell brighter than the background (a phase-bright spore) stays beside
+        // faint dark ones
+        let (cells, mut plane) = field(0.1, |_, _| 0.0, &grid(), 0.15);
+        for (l, v) in cells.labels.iter().zip(plane.iter_mut()) {
+            if *l == 8 {
+                *v += 0.65;
+            }
+        }
+        let kept = drop_faint(cells, &plane, 0.1, None, &PostConfig::default());
+        assert_eq!(kept.count(), 8);
     }
 
     #[test]
@@ -271,14 +310,46 @@ mod tests {
             .flat_map(|i| (0..8).map(move |j| (10 * i, 25 * j)))
             .collect();
         let (cells, plane) = field(0.1, |_, _| 0.0, &places, 0.15);
-        assert!(standing_out(&cells, &plane, None, 3).is_none());
+        let faint = vec![true; cells.count()];
+        assert!(
+            standing_out(
+                &cells,
+                &plane,
+                None,
+                3,
+                &inside_and_around(&cells, &plane, 3),
+                &faint
+            )
+            .is_none()
+        );
     }
 
     #[test]
     fn squares_that_are_left_out_are_not_background() {
         let (cells, plane) = field(0.1, |_, _| 0.0, &grid(), 0.15);
-        assert!(standing_out(&cells, &plane, None, 3).is_some());
+        let faint = vec![true; cells.count()];
+        assert!(
+            standing_out(
+                &cells,
+                &plane,
+                None,
+                3,
+                &inside_and_around(&cells, &plane, 3),
+                &faint
+            )
+            .is_some()
+        );
         let everything = vec![true; plane.len()];
-        assert!(standing_out(&cells, &plane, Some(&everything), 3).is_none());
+        assert!(
+            standing_out(
+                &cells,
+                &plane,
+                Some(&everything),
+                3,
+                &inside_and_around(&cells, &plane, 3),
+                &faint
+            )
+            .is_none()
+        );
     }
 }

@@ -205,7 +205,12 @@ pub fn drop_fragments(cells: Cells, share: f32) -> Cells {
 /// image's noise `noise` (see [`crate::io::normalise::noise_sigma`]). `plane` holds the cells'
 /// pixels (same size as `cells`).
 pub fn contrasts(cells: &Cells, plane: &[f32], noise: f32, ring: u32) -> Vec<f32> {
-    inside_and_around(cells, plane, ring)
+    contrasts_of(&inside_and_around(cells, plane, ring), noise)
+}
+
+/// [`contrasts`] from each cell's mean and its ring's ([`inside_and_around`]).
+fn contrasts_of(means: &[(f64, Option<f64>)], noise: f32) -> Vec<f32> {
+    means
         .iter()
         .map(|&(inside, around)| match around {
             // a cell with no background around it (a crop full of cell): nothing to doubt
@@ -264,17 +269,20 @@ pub fn drop_faint(
     if config.min_contrast <= 0.0 || cells.count() == 0 {
         return cells;
     }
-    let contrast = contrasts(&cells, plane, noise, config.ring);
+    let means = inside_and_around(&cells, plane, config.ring);
+    let contrast = contrasts_of(&means, noise);
     let clear = |c: f32| c >= config.min_contrast;
-    let kept: Vec<bool> = match faint::standing_out(&cells, plane, left_out, config.ring) {
-        Some(standing) => {
-            let plain = faint::OF_TYPICAL * faint::typical(&contrast);
-            (contrast.iter().zip(standing))
-                .map(|(&c, standing)| standing && (clear(c) || c >= plain))
-                .collect()
-        }
-        None => contrast.iter().map(|&c| clear(c)).collect(),
-    };
+    let faint: Vec<bool> = contrast.iter().map(|&c| !clear(c)).collect();
+    let kept: Vec<bool> =
+        match faint::standing_out(&cells, plane, left_out, config.ring, &means, &faint) {
+            Some(standing) => {
+                let plain = faint::OF_TYPICAL * faint::typical(&contrast);
+                (contrast.iter().zip(standing))
+                    .map(|(&c, standing)| standing && (clear(c) || c >= plain))
+                    .collect()
+            }
+            None => contrast.iter().map(|&c| clear(c)).collect(),
+        };
     if kept.iter().all(|&k| k) {
         return cells;
     }
