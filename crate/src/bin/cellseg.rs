@@ -213,8 +213,10 @@ struct PostArgs {
     /// to this many pixels out (0: the posts' cores only).
     #[arg(long, default_value_t = PostConfig::default().rim)]
     rim: u32,
-    /// Cells must differ from the background around them by this many noise deviations on
-    /// average (0: keep every cell).
+    /// Cells must stand out from the empty background at their own scale; where the image
+    /// has too little empty background to measure that, differ from the ring around them by
+    /// this many pixel noise deviations on average (in a field of faint cells, half the
+    /// typical cell's contrast will do). 0: keep every cell.
     #[arg(long, default_value_t = PostConfig::default().min_contrast)]
     min_contrast: f32,
     /// Cells smaller than this share of the typical cell (the one holding the median cell
@@ -258,7 +260,8 @@ struct PostGrid {
     /// Rims of whole cells (see `segment --help`); cores are scored without one.
     #[arg(long, default_value_t = PostConfig::default().rim)]
     rim: u32,
-    /// Cells fainter than this many noise deviations are dropped (see `segment --help`).
+    /// Cells that do not stand out from the background, or this many pixel noise deviations,
+    /// are dropped (see `segment --help`; 0: none).
     #[arg(long, default_value_t = PostConfig::default().min_contrast)]
     min_contrast: f32,
     /// Cells under this share of the typical cell are dropped (see `segment --help`).
