@@ -614,6 +614,51 @@ fn empty_fields_give_no_cells() {
         let found = cells_of(&nets, &field, whole, 1.0, &b);
         assert_eq!(found.count(), 0, "noise ×{noise}, {debris} specks");
     }
+    // empty fields mottled about a cell's size, two and four times as strongly as their
+    // pixel noise: the mottles passed the pixel noise's check, and the scale search made them
+    // cell-sized (in such fields, 116 and 2,515 "cells", without a word of doubt); a cell
+    // must now stand out from the background at its own scale (post::faint). Mottles 4 px
+    // across at four times the noise cover the field and leave no yardstick: hundreds of
+    // "cells" stay there, but the result says they are doubtful (few have a halo)
+    for (size, strength, seed, covered) in [
+        (4.0, 2.0, 12, false),
+        (2.0, 4.0, 13, false),
+        (4.0, 4.0, 14, true),
+    ] {
+        let look = Look {
+            cells: false,
+            ..Look::default()
+        };
+        let field = as_loaded(colony_with(800, 600, seed, &look).0, 800.0, 2000.0);
+        let sigma = cellseg::io::normalise::noise_sigma(&field);
+        let mut state = seed;
+        let white: Vec<f32> = (0..field.data.len())
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+            })
+            .collect();
+        let mottle = blurred(&Plane::new(field.width, field.height, white), size);
+        let spread =
+            (mottle.data.iter().map(|v| v * v).sum::<f32>() / mottle.data.len() as f32).sqrt();
+        let data = (field.data.iter().zip(&mottle.data))
+            .map(|(&v, &m)| v + strength * sigma * m / spread)
+            .collect();
+        let mottled = Plane::new(field.width, field.height, data);
+        let (seg, search) = segmented_auto(&nets, &mottled, &b);
+        let found = seg.cells.count();
+        eprintln!(
+            "mottles σ {size} px, {strength} × the noise: {found} cells; {:?}",
+            seg.doubt
+        );
+        if covered {
+            assert!(seg.doubt.is_some(), "{found} cells: {}", search.how());
+        } else {
+            assert_eq!(found, 0, "mottles σ {size} px, {strength} × the noise");
+        }
+    }
 }
 
 #[test]

@@ -20,10 +20,15 @@
 //! A square is as wide as a cell but a rod has more pixels, so the squares spread more than
 //! rods would: the test errs towards keeping nothing false. Real cells stand 13 to 140 spreads
 //! out (the other labs' images and phase_027), and the mottled field's "cells" all went.
-//! Where the squares that fit cover fewer than [`MIN_PLACES`] squares' worth of background (a
-//! packed colony, a small crop, a field the "cells" cover) there is no yardstick, and the
-//! pixel noise's check is all there is, as before: fields mottled more strongly or coarsely,
-//! which the "cells" cover, still give 44 to 3,333 of them.
+//!
+//! Where the squares that fit cover fewer than [`MIN_PLACES`] squares' worth of background,
+//! the faint "cells", which the pixel noise's check drops, are taken for background, and none
+//! of them is kept: in empty fields mottled more strongly or coarsely, the "cells" covered
+//! the field, and the few clear of the pixel noise's check stayed without a word of doubt
+//! (44 to 3,333 of them in four such fields; now none). Where even then the squares do not fit (a packed
+//! colony, a small crop) there is no yardstick, and the pixel noise's check is all there is,
+//! as before; five strongly mottled fields still keep 44 to 1,008 "cells" that way, each
+//! doubted by the halo check ([`super::halo`]).
 //!
 //! A cell the pixel noise's check would drop must also be about as plain as the image's own
 //! cells are ([`OF_TYPICAL`]): where the cells are faint, all of them are. Between packed rods
@@ -81,9 +86,17 @@ pub fn standing_out(
         return None;
     }
     let width = typical_width(cells)?;
-    let background = background(cells, plane, left_out, ring);
     let inner = (width.round() as usize).max(3) / 2;
-    let yardstick = Yardstick::measure(&background, inner, inner + ring as usize)?;
+    let measure = |cell: &dyn Fn(u32) -> bool| {
+        let background = background(cells, plane, left_out, ring, cell);
+        Yardstick::measure(&background, inner, inner + ring as usize)
+    };
+    // where the cells leave too little background, the faint ones, which the pixel noise's
+    // check drops, are taken for what lies around the clear ones (and cannot be kept)
+    let (yardstick, faint_are_background) = match measure(&|_| true) {
+        Some(yardstick) => (yardstick, false),
+        None => (measure(&|label| !faint[label as usize - 1])?, true),
+    };
     let darker: Vec<Option<f64>> = means
         .iter()
         .map(|&(inside, around)| around.map(|around| around - inside))
@@ -98,19 +111,31 @@ pub fn standing_out(
     let standing = darker
         .iter()
         .zip(faint)
-        .map(|(d, &faint)| d.is_none_or(|d| yardstick.stands_out(d, faint.then_some(way))))
+        .map(|(d, &faint)| {
+            !(faint && faint_are_background)
+                && d.is_none_or(|d| yardstick.stands_out(d, faint.then_some(way)))
+        })
         .collect();
     Some(standing)
 }
 
-/// `plane` where it is empty background: not a cell, more than `ring` + 1 steps (4-connected)
-/// from one, and picture; NaN elsewhere.
-fn background(cells: &Cells, plane: &[f32], left_out: Option<&[bool]>, ring: u32) -> Plane {
+/// `plane` where it is empty background: not one of the cells that count as a `cell` (by
+/// label), more than `ring` + 1 steps (4-connected) from one, and picture; NaN elsewhere.
+fn background(
+    cells: &Cells,
+    plane: &[f32],
+    left_out: Option<&[bool]>,
+    ring: u32,
+    cell: &dyn Fn(u32) -> bool,
+) -> Plane {
     let (w, h) = (cells.width, cells.height);
-    let open: Vec<bool> = (0..w * h)
-        .map(|i| cells.labels[i] == 0 && !left_out.is_some_and(|l| l[i]))
+    let counted: Vec<u32> = (cells.labels.iter())
+        .map(|&l| if l != 0 && cell(l) { l } else { 0 })
         .collect();
-    let near_a_cell = grow_within(cells.labels.clone(), &open, w, h, ring + 1);
+    let open: Vec<bool> = (0..w * h)
+        .map(|i| counted[i] == 0 && !left_out.is_some_and(|l| l[i]))
+        .collect();
+    let near_a_cell = grow_within(counted, &open, w, h, ring + 1);
     let data = (0..w * h)
         .map(|i| {
             if open[i] && near_a_cell[i] == 0 {
@@ -304,24 +329,51 @@ mod tests {
     }
 
     #[test]
-    fn no_yardstick_without_open_background() {
+    fn no_yardstick_without_open_background_and_faint_cells_then_go() {
         // rods side by side over the whole field: no place for a square and its ring
         let places: Vec<(usize, usize)> = (0..24)
             .flat_map(|i| (0..8).map(move |j| (10 * i, 25 * j)))
             .collect();
         let (cells, plane) = field(0.1, |_, _| 0.0, &places, 0.15);
+        let means = inside_and_around(&cells, &plane, 3);
+        let clear = vec![false; cells.count()];
+        assert!(standing_out(&cells, &plane, None, 3, &means, &clear).is_none());
+        // taken for background, faint rods make a yardstick, but none of them is kept by it
         let faint = vec![true; cells.count()];
-        assert!(
-            standing_out(
-                &cells,
-                &plane,
-                None,
-                3,
-                &inside_and_around(&cells, &plane, 3),
-                &faint
-            )
-            .is_none()
-        );
+        let standing = standing_out(&cells, &plane, None, 3, &means, &faint).unwrap();
+        assert!(standing.iter().all(|&s| !s));
+    }
+
+    #[test]
+    fn mottles_among_faint_ones_go_where_the_faint_ones_leave_room() {
+        // a field covered by "cells": three clear of the pixel noise's check, on dark
+        // mottles, the rest faint, which the check drops; taken for background, the faint
+        // ones leave room for a yardstick, and the clear mottles do not stand out by it
+        let mottle = |x: usize, y: usize| {
+            let (x, y) = (x as f32, y as f32);
+            0.25 * (x * std::f32::consts::TAU / 40.0).sin()
+                * (y * std::f32::consts::TAU / 56.0).sin()
+        };
+        let mut places: Vec<(usize, usize)> = vec![(26, 2), (106, 58), (186, 114)];
+        for i in 0..24 {
+            for j in 0..8 {
+                let (x, y) = (10 * i, 25 * j);
+                let clear_of = |&(px, py): &(usize, usize)| {
+                    x + 8 <= px || px + 8 <= x || y + 24 <= py || py + 24 <= y
+                };
+                if places[..3].iter().all(clear_of) {
+                    places.push((x, y));
+                }
+            }
+        }
+        let (cells, plane) = field(0.02, mottle, &places, 0.0);
+        let means = inside_and_around(&cells, &plane, 3);
+        let faint: Vec<bool> = (0..cells.count()).map(|i| i >= 3).collect();
+        let standing = standing_out(&cells, &plane, None, 3, &means, &faint).unwrap();
+        assert!(standing.iter().all(|&s| !s), "{standing:?}");
+        // with every "cell" counted as one, there is no background to measure on
+        let clear = vec![false; cells.count()];
+        assert!(standing_out(&cells, &plane, None, 3, &means, &clear).is_none());
     }
 
     #[test]
