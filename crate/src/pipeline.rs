@@ -129,8 +129,7 @@ pub struct Segmentation {
     pub map: ProbabilityMap,
     pub cells: Cells,
     pub factor: f64,
-    /// Why the cells found are doubtful, where most lack phase contrast's halo
-    /// ([`crate::post::halo`]).
+    /// Why the cells found are doubtful ([`doubt`]).
     pub doubt: Option<String>,
 }
 
@@ -154,8 +153,9 @@ pub async fn segment_cells(
     let on = scaled.as_ref().unwrap_or(plane);
     let dense = Path::Dense;
     let map = ensemble_map(networks, plane, on, factor, rect, backend, dense, progress).await?;
-    let cells = clean_up(&map, plane, rect, &post.at_scale(factor));
-    let doubt = crate::post::halo::doubt(&cells, &plane.crop_reflected(rect, 0).data);
+    let post = post.at_scale(factor);
+    let cells = clean_up(&map, plane, rect, &post);
+    let doubt = doubt(&cells, plane, rect, &post);
     Ok(Segmentation {
         map,
         cells,
@@ -196,12 +196,33 @@ pub fn borne_out(found: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> 
     } else {
         noise_sigma(plane)
     };
-    let flat_here: Option<Vec<bool>> = flat.contains(&true).then(|| {
+    drop_faint(
+        found,
+        &pixels.data,
+        noise,
+        within(&flat, plane, rect).as_deref(),
+        post,
+    )
+}
+
+/// `rect` of a `plane`-sized mask, where it marks anything.
+fn within(mask: &[bool], plane: &Plane, rect: Rect) -> Option<Vec<bool>> {
+    mask.contains(&true).then(|| {
         (rect.y0..rect.y1)
-            .flat_map(|y| flat[y * plane.width..][rect.x0..rect.x1].iter().copied())
+            .flat_map(|y| mask[y * plane.width..][rect.x0..rect.x1].iter().copied())
             .collect()
-    });
-    drop_faint(found, &pixels.data, noise, flat_here.as_deref(), post)
+    })
+}
+
+/// Why the cells found in `rect` of `plane` (with settings `post` in the image's pixels) are
+/// doubtful: most of them lack phase contrast's halo ([`crate::post::halo`]), or do not stand
+/// out from the background's own texture ([`crate::post::faint::doubt`]).
+pub fn doubt(cells: &Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> Option<String> {
+    let pixels = plane.crop_reflected(rect, 0);
+    crate::post::halo::doubt(cells, &pixels.data).or_else(|| {
+        let flat = within(&left_out(plane), plane, rect);
+        crate::post::faint::doubt(cells, &pixels.data, flat.as_deref(), post.ring)
+    })
 }
 
 /// `found` (cells of `rect` of an image `width` wide) without their pixels on `flat`, the

@@ -269,7 +269,7 @@ impl Engine {
             let found = crate::pipeline::borne_out(found, image, rect, &config);
             s.last_cells = Some((found.clone(), p));
             let centroids = found.centroids().into_iter().flat_map(|(x, y)| [x, y]);
-            let doubt = crate::post::halo::doubt(&found, &image.crop_reflected(rect, 0).data);
+            let doubt = crate::pipeline::doubt(&found, image, rect, &config);
             Ok(FoundCells {
                 doubt,
                 lengths: found.lengths(),
