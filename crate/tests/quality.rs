@@ -85,6 +85,20 @@ fn segmented_auto(nets: &[Model], plane: &Plane, b: &Backend) -> (Segmentation, 
     pollster::block_on(segment_auto(nets, plane, whole, &post, b, &mut |_, _| {})).unwrap()
 }
 
+/// A 480 × 360 colony of `look` (seed 21), loaded as a camera writes it, segmented at the
+/// automatic scale, and its whole cells scored.
+fn colony_segmented(
+    nets: &[Model],
+    look: &Look,
+    b: &Backend,
+) -> (Segmentation, ScaleSearch, Report) {
+    let (image, truth) = colony_with(480, 360, 21, look);
+    let image = as_loaded(image, 300.0, 1500.0);
+    let (seg, search) = segmented_auto(nets, &image, b);
+    let r = evaluate_kind(Kind::Whole, &seg.map, &seg.cells, &truth, &truth.cells());
+    (seg, search, r)
+}
+
 /// Whole-cell scores of the default segmentation of the held-out region of `plane` (labels
 /// `labels`, same size) at `factor`.
 fn heldout_whole(
@@ -731,10 +745,7 @@ fn faint_and_noisy_colonies_keep_their_cells() {
             noise,
             ..Look::default()
         };
-        let (image, truth) = colony_with(480, 360, 21, &look);
-        let image = as_loaded(image, 300.0, 1500.0);
-        let (seg, search) = segmented_auto(&nets, &image, &b);
-        let r = evaluate_kind(Kind::Whole, &seg.map, &seg.cells, &truth, &truth.cells());
+        let (seg, search, r) = colony_segmented(&nets, &look, &b);
         eprintln!(
             "contrast ×{contrast}, noise ×{noise}: scale ×{:.2}, {} cells found of {}, F1 {:.3}",
             seg.factor,
@@ -762,10 +773,7 @@ fn round_cells_and_long_rods_are_found_whole() {
             size,
             ..Look::default()
         };
-        let (image, truth) = colony_with(480, 360, 21, &look);
-        let image = as_loaded(image, 300.0, 1500.0);
-        let (seg, search) = segmented_auto(&nets, &image, &b);
-        let r = evaluate_kind(Kind::Whole, &seg.map, &seg.cells, &truth, &truth.cells());
+        let (seg, search, r) = colony_segmented(&nets, &look, &b);
         eprintln!(
             "length ×{length}, size ×{size}: scale ×{:.2}, {} cells found of {}, F1 {:.3}, AP@0.75 {:.3}",
             seg.factor,

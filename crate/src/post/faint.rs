@@ -319,12 +319,6 @@ mod tests {
 
     #[test]
     fn mottles_clear_of_the_pixel_noise_go_and_cells_stay() {
-        // smooth mottling, 12 pixel noise deviations deep, at a cell's size
-        let mottle = |x: usize, y: usize| {
-            let (x, y) = (x as f32, y as f32);
-            0.25 * (x * std::f32::consts::TAU / 40.0).sin()
-                * (y * std::f32::consts::TAU / 56.0).sin()
-        };
         // "cells" on the dark mottles (sin · sin = -1 at x = 30 + 40k, y = 14 + 56j: the rods'
         // centres), clear of the pixel noise's check
         let on_mottles: Vec<(usize, usize)> = [(26, 2), (106, 58), (186, 114)].to_vec();
@@ -346,29 +340,13 @@ mod tests {
             .flat_map(|i| (0..8).map(move |j| (10 * i, 25 * j)))
             .collect();
         let (cells, plane) = field(0.1, |_, _| 0.0, &places, 0.15);
-        let faint = vec![true; cells.count()];
-        assert!(
-            standing_out(
-                &cells,
-                &plane,
-                None,
-                3,
-                &inside_and_around(&cells, &plane, 3),
-                &faint
-            )
-            .is_none()
-        );
+        assert!(standing(&cells, &plane, None).is_none());
     }
 
     #[test]
     fn clear_mottles_among_faint_ones_are_doubted_once_those_are_dropped() {
         // a field covered by "cells": three clear of the pixel noise's check, on dark
         // mottles, the rest faint; while all count, no yardstick fits
-        let mottle = |x: usize, y: usize| {
-            let (x, y) = (x as f32, y as f32);
-            0.25 * (x * std::f32::consts::TAU / 40.0).sin()
-                * (y * std::f32::consts::TAU / 56.0).sin()
-        };
         let mut places: Vec<(usize, usize)> = vec![(26, 2), (106, 58), (186, 114)];
         for i in 0..24 {
             for j in 0..8 {
@@ -402,29 +380,28 @@ mod tests {
     #[test]
     fn squares_that_are_left_out_are_not_background() {
         let (cells, plane) = field(0.1, |_, _| 0.0, &grid(), 0.15);
-        let faint = vec![true; cells.count()];
-        assert!(
-            standing_out(
-                &cells,
-                &plane,
-                None,
-                3,
-                &inside_and_around(&cells, &plane, 3),
-                &faint
-            )
-            .is_some()
-        );
+        assert!(standing(&cells, &plane, None).is_some());
         let everything = vec![true; plane.len()];
-        assert!(
-            standing_out(
-                &cells,
-                &plane,
-                Some(&everything),
-                3,
-                &inside_and_around(&cells, &plane, 3),
-                &faint
-            )
-            .is_none()
-        );
+        assert!(standing(&cells, &plane, Some(&everything)).is_none());
+    }
+
+    /// [`standing_out`] with rings of 3 px, every cell faint.
+    fn standing(cells: &Cells, plane: &[f32], left_out: Option<&[bool]>) -> Option<Vec<bool>> {
+        let means = inside_and_around(cells, plane, 3);
+        standing_out(
+            cells,
+            plane,
+            left_out,
+            3,
+            &means,
+            &vec![true; cells.count()],
+        )
+    }
+
+    /// Smooth mottling 12 pixel noise deviations deep (at σ 0.02), at a cell's size: dark
+    /// where x = 30 + 40 k and y = 14 + 56 j, the rods' centres at the places used.
+    fn mottle(x: usize, y: usize) -> f32 {
+        let (x, y) = (x as f32, y as f32);
+        0.25 * (x * std::f32::consts::TAU / 40.0).sin() * (y * std::f32::consts::TAU / 56.0).sin()
     }
 }
