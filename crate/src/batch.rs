@@ -85,8 +85,9 @@ pub fn failed_summary(file: &str, page: Option<usize>, why: &str) -> String {
     )
 }
 
-/// How many cells must confirm a page's automatic scale before a stack's later pages keep it.
-pub const PIN_CELLS: usize = 10;
+/// How many cells must confirm a page's automatic scale before a stack's later pages keep it:
+/// as many as speak for a population.
+pub const PIN_CELLS: usize = crate::scale::auto_scale::POPULATION;
 
 /// A page that could not be segmented: its number (from 1) and why.
 pub type PageError = (usize, String);

@@ -29,6 +29,19 @@ pub const AGREE: f64 = 0.05;
 /// Fewer cells found than this say nothing about the scale.
 pub const MIN_CELLS: usize = 3;
 
+/// How much wider than the tutorial's the cells found at a guessed ×1 may be and stay there.
+/// The networks segment cells up to half as wide again about as well (phase_027 enlarged
+/// ×1.19 / ×1.41 / ×1.5: held-out F1 0.809 / 0.806 / 0.796 against 0.803 at ×1; ×1.6 0.779),
+/// and wider bacteria at the tutorial's magnification are segmented best there: van Vliet
+/// et al.'s *E. coli*, 1.35–1.6× as wide, F1 1.000 / 1.000 / 0.909 / 1.000 at ×1 on four
+/// pages against 0.800 / 0.667 / 0.903 / 0.833 at the ×0.54–×0.70 their width gave.
+pub const WIDER: f64 = 1.5;
+
+/// How many measured cells speak for a population: the median of 10 widths that vary ±15%
+/// is within about ±6%, the checks' own agreement. Fewer (a sparse field's few rods, with
+/// specks of debris passing for cells) do not keep a guessed ×1 for being wide.
+pub const POPULATION: usize = 10;
+
 /// Where a search stands.
 #[derive(Clone, Debug)]
 pub struct ScaleSearch {
@@ -198,6 +211,16 @@ impl ScaleSearch {
                     )),
                 };
             }
+            // each segmentation's cells asked for another scale: what they are changes with
+            // the scale (debris, clumps, cells unlike the tutorial's), so the last is no answer
+            (_, Check::NotSettled) => {
+                self.doubt = Some(format!(
+                    "the cells found did not agree with any scale in {CHECKS} checks: they \
+                     change with it (debris, clumps or cells unlike the tutorial's), so the \
+                     scale is doubtful, and so are the cells; check the result, or set the \
+                     scale by hand"
+                ))
+            }
             _ => {}
         }
         match outcome {
@@ -211,6 +234,14 @@ impl ScaleSearch {
                 self.factor = factor;
                 self.rounds += 1;
             }
+            Check::Agrees { width } if self.kept_wider(width, measured) => {
+                self.checks.push_str(&format!(
+                    "; the cells found are {width:.1} px wide, within what the networks \
+                     segment well at ×1 ({:.1}–{:.1} px): kept",
+                    scale::TUTORIAL_CELL_WIDTH,
+                    WIDER * scale::TUTORIAL_CELL_WIDTH
+                ))
+            }
             Check::Agrees { width } if wanted.is_none() => self.checks.push_str(&format!(
                 "; the cells found are {width:.1} px wide, as expected"
             )),
@@ -218,9 +249,9 @@ impl ScaleSearch {
             Check::TooFew => self.checks.push_str(&format!(
                 "; fewer than {MIN_CELLS} cells found there to check it by"
             )),
-            Check::NotSettled => self.checks.push_str(&format!(
-                "; not settled after {CHECKS} checks: set the scale by hand if the cells look wrong"
-            )),
+            Check::NotSettled => self
+                .checks
+                .push_str(&format!("; not settled after {CHECKS} checks")),
         }
         self.settled = !matches!(outcome, Check::Again { .. });
         if let (true, Some(doubt)) = (self.settled, &self.doubt) {
@@ -238,6 +269,20 @@ impl ScaleSearch {
         )
     }
 
+    /// Whether `measured` cells `width` px wide keep a guessed ×1. Where the image gave no
+    /// measure, ×1 (the tutorial's magnification) stands while a population of cells found
+    /// there ([`POPULATION`]) are no narrower than the tutorial's and at most [`WIDER`] as
+    /// wide: a wider bacterium is not a higher magnification, and shrunk to the tutorial's
+    /// width its rims swell and its neighbours merge. A measured start, a few cells, and
+    /// every check after a move still aim at the tutorial's width.
+    fn kept_wider(&self, width: f64, measured: usize) -> bool {
+        let seen = width * self.factor / scale::TUTORIAL_CELL_WIDTH;
+        self.guessed
+            && self.rounds == 0
+            && measured >= POPULATION
+            && (1.0 - AGREE..=WIDER).contains(&seen)
+    }
+
     /// What `cells` say; the scale they wanted where a limit (the octave, the factors
     /// offered) held it away from that; and how many cells were measured (those large enough
     /// to count: specks of debris beside one rod do not confirm a scale).
@@ -250,6 +295,9 @@ impl ScaleSearch {
         else {
             return (Check::TooFew, None, 0);
         };
+        if self.kept_wider(width, measured) {
+            return (Check::Agrees { width }, None, measured);
+        }
         let wanted = scale::TUTORIAL_CELL_WIDTH / width;
         let (low, high) = self.reach();
         let next = wanted.clamp(low, high);
@@ -381,8 +429,66 @@ mod tests {
         assert_eq!(outcomes[CHECKS], Check::NotSettled);
         assert!(search.settled());
         assert!(search.how().contains("not settled"), "{}", search.how());
+        // the last scale is no answer the cells agreed with: it is doubted, not passed off
+        let doubt = search.doubt().expect("a doubt");
+        assert!(doubt.contains("did not agree with any scale"), "{doubt}");
+        assert!(search.how().ends_with("by hand"), "{}", search.how());
         // and a settled search checks nothing more
         assert_eq!(search.check(&rods(5, 18)), Check::NotSettled);
+    }
+
+    /// A search at ×1 because the image gave no measure of its own.
+    fn guessed() -> ScaleSearch {
+        ScaleSearch {
+            guessed: true,
+            ..ScaleSearch::from(1.0, "no measure".into())
+        }
+    }
+
+    #[test]
+    fn a_guessed_one_keeps_cells_up_to_half_as_wide_again() {
+        // a colony of rods 1.4× the tutorial's width at a guessed ×1: a wider bacterium,
+        // kept at ×1
+        let width = (1.4 * scale::TUTORIAL_CELL_WIDTH).round() as usize;
+        let colony = rods(POPULATION, width);
+        let mut search = guessed();
+        assert!(matches!(search.check(&colony), Check::Agrees { .. }));
+        assert_eq!(search.factor(), 1.0);
+        assert_eq!(search.doubt(), None);
+        assert_eq!(search.confirmed_by(), Some(POPULATION));
+        assert!(
+            search.how().contains("segment well at ×1"),
+            "{}",
+            search.how()
+        );
+        // the same rods from a start the image measured aim at the tutorial's width, and so
+        // do a few of them at a guess (a sparse field's rods, perhaps with specks among them)
+        let mut measured_start = ScaleSearch::from(1.0, "measured".into());
+        assert!(matches!(measured_start.check(&colony), Check::Again { .. }));
+        let mut few = guessed();
+        assert!(matches!(
+            few.check(&rods(POPULATION - 1, width)),
+            Check::Again { .. }
+        ));
+        // wider than that, and narrower than the tutorial's, move a guess as before
+        for width in [(1.7 * scale::TUTORIAL_CELL_WIDTH) as usize, 8] {
+            let mut search = guessed();
+            let check = search.check(&rods(POPULATION, width));
+            let expected = scale::factor_for_width(measured(width));
+            assert_eq!(
+                check,
+                Check::Again {
+                    factor: expected,
+                    width: measured(width)
+                },
+                "{width} px"
+            );
+            // once moved, the checks aim at the tutorial's width: the band is ×1's alone
+            assert!(matches!(
+                search.check(&rods(POPULATION, width)),
+                Check::Agrees { .. }
+            ));
+        }
     }
 
     #[test]
