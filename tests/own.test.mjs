@@ -499,7 +499,7 @@ test('a dropped image\'s automatic scale is checked by the cells found, as the C
   await page.selectOption('#crop', '0');
   await page.click('#segment');
   // each check either settles the scale or segments again; the crate stops it after 3 rounds
-  await page.waitForFunction(() => /(as expected|not settled|cells found there to check it by|by hand)[^.]*\.$/.test(document.getElementById('scale-status').textContent) && window.cellseg.jobs === 0, null, { timeout: 240_000 });
+  await page.waitForFunction(() => /(as expected|kept|cells found there to check it by|by hand)[^.]*\.$/.test(document.getElementById('scale-status').textContent) && window.cellseg.jobs === 0, null, { timeout: 240_000 });
   const how = await page.textContent('#scale-status');
   console.log(`automatic scale: ${how}`);
   assert.match(how, new RegExp(`^Scale ×${first.toFixed(3)}, measured from the image \\(cells answer best at σ [\\d.]+ px`), how);

@@ -97,7 +97,7 @@ pub type PageError = (usize, String);
 /// measured in its own file units; `on_page(done, pages)` follows the pages. The whole image
 /// is segmented; `micron` is the pixel size for the µm columns (by default the one the file
 /// states, [`pixel_size::of_file`]). With `--scale auto` the scale is found on each page
-/// until the cells found on one confirm it ([`PIN_CELLS`] of them as wide as it expects), and
+/// until the cells found on one confirm it ([`PIN_CELLS`] of them, [`ScaleSearch::confirmed_by`]), and
 /// that page's scale is kept for the rest: a stack's pages come from one microscope, and
 /// sizes compared across a time-lapse must be measured alike — but a time-lapse often
 /// starts with a cell or two among debris, too little to measure a scale by. A

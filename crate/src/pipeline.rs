@@ -50,7 +50,8 @@ pub fn check_factor(factor: f64) -> Result<f64, String> {
 /// Segments `rect` at a scale found automatically ([`crate::scale::auto_scale`]: the image's own
 /// estimate, checked against the width of the cells found there); the search that found it
 /// says how ([`ScaleSearch::how`]) and how many cells confirmed it. If the checks do not
-/// settle, the last scale is kept and the search says so.
+/// settle, the last scale is kept and the search says so (a doubt, unless the cells' last ask
+/// was near it).
 pub async fn segment_auto(
     networks: &[Model],
     plane: &Plane,
