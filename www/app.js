@@ -609,7 +609,10 @@ async function findCells() {
   own.showCells(state.lastCells, Number($('pixel-size').value));
   enable(); // the downloads need cells
   state.sizes = await sizes.compare(areas).catch(() => null);
-  return `${areas.length} cells, median area ${areas.length ? median(areas) : 0} px`;
+  // a noisy image the networks saw smoothed (crate/src/io/denoise.rs), said as the CLI says it
+  const smoothed = state.session?.smoothed;
+  const seen = smoothed ? `the networks saw it smoothed (σ ${smoothed.toFixed(2)} px: noisier than they learned); ` : '';
+  return `${seen}${areas.length} cells, median area ${areas.length ? median(areas) : 0} px`;
 }
 
 // `rethrow`: for callers that must know it failed (the error is shown either way);

@@ -12,7 +12,7 @@ use crate::core::plane::Rect;
 use crate::io::decode::{self, Channel, Options};
 use crate::io::normalise::normalise_keeping;
 use crate::io::pixel_size;
-use crate::io::{export, hyperstack};
+use crate::io::{denoise, export, hyperstack};
 use crate::model::Model;
 use crate::model::backend::Backend;
 use crate::pipeline::{ScaleChoice, segment_auto, segment_cells};
@@ -212,7 +212,7 @@ async fn segment_page(
     let decoded = decode::decode_with(bytes, options).map_err(|e| failed(e.to_string()))?;
     let in_file_units = decoded.in_file_units();
     let mut plane = decoded.plane;
-    let notes = normalise_keeping(&mut plane).notes();
+    let mut notes = normalise_keeping(&mut plane).notes();
     let whole = Rect::new(0, 0, plane.width, plane.height);
     let mut quiet = |_: usize, _: usize| {};
     let (seg, how, confirmed_by, doubt) = match scale {
@@ -229,6 +229,7 @@ async fn segment_page(
         }
     }
     .map_err(failed)?;
+    notes.extend(seg.smoothed.map(denoise::note));
     let measured = measure::measure(&seg.cells, whole, &in_file_units);
     Ok(Page {
         page: page + 1,

@@ -5,6 +5,7 @@
 use crate::core::cells::Cells;
 use crate::core::plane::{Plane, Rect};
 use crate::core::probability::ProbabilityMap;
+use crate::io::denoise;
 use crate::io::marks::left_out;
 use crate::io::normalise::noise_sigma;
 use crate::model::backend::Backend;
@@ -85,6 +86,19 @@ pub fn resampled(plane: &Plane, factor: f64) -> Plane {
     scale::resample(plane, w, h)
 }
 
+/// `plane` as the networks see it at `factor`: smoothed where it is noisier than they learned
+/// ([`denoise::for_networks`]), then resampled; None where that is `plane` itself. With it,
+/// the blur used (in the networks' pixels), if any.
+pub fn networks_see(plane: &Plane, factor: f64) -> (Option<Plane>, Option<f32>) {
+    let (smoothed, sigma) = match denoise::for_networks(plane, factor) {
+        Some((smoothed, sigma)) => (Some(smoothed), Some(sigma)),
+        None => (None, None),
+    };
+    let base = smoothed.as_ref().unwrap_or(plane);
+    let scaled = (factor != 1.0).then(|| resampled(base, factor));
+    (scaled.or(smoothed), sigma)
+}
+
 /// The mean probability map of `rect` (in `plane`'s pixels) over the networks, which see
 /// `scaled` — `plane` resampled by `factor` ([`resampled`]; `plane` itself at 1) — along
 /// `path`. `progress(done, total)` follows all networks' work as one bar.
@@ -132,6 +146,9 @@ pub struct Segmentation {
     pub factor: f64,
     /// Why the cells found are doubtful ([`doubt`]).
     pub doubt: Option<String>,
+    /// The blur the networks' view was smoothed with, where the image was noisier than they
+    /// learned ([`networks_see`]).
+    pub smoothed: Option<f32>,
 }
 
 /// Segments `rect` of a normalised plane: the ensemble at the chosen scale, then the clean-up
@@ -146,12 +163,8 @@ pub async fn segment_cells(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Segmentation, String> {
     let factor = check_factor(factor)?;
-    let scaled = if factor == 1.0 {
-        None
-    } else {
-        Some(resampled(plane, factor))
-    };
-    let on = scaled.as_ref().unwrap_or(plane);
+    let (seen, smoothed) = networks_see(plane, factor);
+    let on = seen.as_ref().unwrap_or(plane);
     let dense = Path::Dense;
     let map = ensemble_map(networks, plane, on, factor, rect, backend, dense, progress).await?;
     let post = post.at_scale(factor);
@@ -162,6 +175,7 @@ pub async fn segment_cells(
         cells,
         factor,
         doubt,
+        smoothed,
     })
 }
 

@@ -17,7 +17,7 @@ use crate::io::labels::ClassMap;
 use crate::model::Model;
 use crate::model::backend::Backend;
 use crate::model::network::Network;
-use crate::scale;
+use crate::pipeline;
 use crate::scale::auto_scale::ScaleSearch;
 use crate::train::Trainer;
 use crate::train::comparison::Comparison;
@@ -57,8 +57,11 @@ pub struct Session {
     pub units: Option<(FileUnits, (f64, f64))>,
     /// Resampling factor to the tutorial's scale ([`Session::set_scale`]).
     scale: f64,
-    /// The image resampled by `scale` (none at 1).
+    /// The image as the networks see it: resampled by `scale`, smoothed where it is noisier
+    /// than they learned (none where that is the image itself).
     scaled: Option<Rc<Plane>>,
+    /// The blur that smoothing used, in the networks' pixels ([`pipeline::networks_see`]).
+    smoothed: Option<f32>,
     /// Labels painted on this image (unpainted pixels UNLABELLED), for fine-tuning.
     pub paint: Option<ClassMap>,
     /// A run over many files (`batchBegin`, `batchFile`, `batchFinish`): its zip so far.
@@ -102,6 +105,9 @@ pub struct Status {
     pub image: Option<(usize, usize)>,
     /// The size the networks see it at (resampled to the scale).
     pub networks_see: Option<(usize, usize)>,
+    /// The blur the networks' view was smoothed with, where the image is noisier than they
+    /// learned.
+    pub smoothed: Option<f32>,
     pub scale: f64,
     /// Whether the automatic scale is still being checked by the cells found.
     pub checking_scale: bool,
@@ -137,6 +143,7 @@ impl Session {
             units: None,
             scale: 1.0,
             scaled: None,
+            smoothed: None,
             paint: None,
             batch: None,
             auto_scale: None,
@@ -166,17 +173,17 @@ impl Session {
         self.pending = None;
     }
 
-    /// Sets the scale and resamples the image for the networks (none needed at 1). A
-    /// training run may have sampled the plane before, so it ends.
+    /// Sets the scale and prepares the image for the networks as the CLI does
+    /// ([`pipeline::networks_see`]: resampled, and smoothed where noisier than they learned).
+    /// A training run may have sampled the plane before, so it ends.
     pub fn set_scale(&mut self, factor: f64) {
         self.scale = factor;
-        self.scaled = match &self.image {
-            Some(image) if factor != 1.0 => {
-                let (w, h) = scale::scaled_size(image.width, image.height, factor);
-                Some(Rc::new(scale::resample(image, w, h)))
-            }
-            _ => None,
+        let (seen, smoothed) = match &self.image {
+            Some(image) => pipeline::networks_see(image, factor),
+            None => (None, None),
         };
+        self.scaled = seen.map(Rc::new);
+        self.smoothed = smoothed;
         self.trainer = None;
     }
 
@@ -213,6 +220,7 @@ impl Session {
         Status {
             image: self.image.as_ref().map(size),
             networks_see: self.networks_plane().as_ref().map(size),
+            smoothed: self.smoothed,
             scale: self.scale,
             checking_scale: self.auto_scale.as_ref().is_some_and(|s| !s.settled()),
             labelled: self.labels.is_some(),
@@ -294,6 +302,7 @@ mod tests {
             Status {
                 image: Some((64, 48)),
                 networks_see: Some((32, 24)),
+                smoothed: None,
                 scale: 0.5,
                 checking_scale: false,
                 labelled: false,
@@ -312,17 +321,26 @@ mod tests {
         let mut s = loaded();
         assert_eq!(s.status().networks_see, Some((48, 40)));
         s.set_scale(1.0);
-        // at 1 the networks see the image itself, not a copy
-        assert!(Rc::ptr_eq(
-            &s.networks_plane().unwrap(),
-            s.image.as_ref().unwrap()
-        ));
         assert!(
             s.status().trainer.is_none(),
             "the run sampled the plane at ×0.5"
         );
+        // this colony's noise is 6% of its range, more than the networks learned: at 1 they
+        // see it smoothed, as the CLI's networks do (io::denoise), at its own size
+        let status = s.status();
+        assert_eq!(status.networks_see, Some((96, 80)));
+        assert!(status.smoothed.is_some(), "{status:?}");
         s.set_scale(2.0);
         assert_eq!(s.status().networks_see, Some((192, 160)));
+        // a quiet image at 1 is seen as it is, not as a copy
+        let stripes = (0..96 * 80).map(|i| ((i % 96) / 12 % 2) as f32).collect();
+        s.replace_image(Plane::new(96, 80, stripes), None, None);
+        s.set_scale(1.0);
+        assert!(Rc::ptr_eq(
+            &s.networks_plane().unwrap(),
+            s.image.as_ref().unwrap()
+        ));
+        assert_eq!(s.status().smoothed, None);
     }
 
     #[test]

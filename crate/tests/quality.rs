@@ -204,6 +204,13 @@ fn whole_cells_on_the_heldout_third_and_on_changed_contrast_gamma_noise_and_came
     let nets = ensemble(&b);
     let (raw, labels) = raw_tutorial();
     let base = heldout_whole(&nets, &normalised(raw.clone()), &labels, 1.0, &b);
+    // the tutorial's noise share (io::denoise) is phase_027's own, which is seen as it is
+    let share = cellseg::io::denoise::noise_share(&normalised(raw.clone()));
+    assert!(
+        (share - cellseg::io::denoise::TUTORIAL_NOISE).abs() < 0.001,
+        "{share}"
+    );
+    assert!(cellseg::io::denoise::for_networks(&normalised(raw.clone()), 1.0).is_none());
     eprintln!(
         "held-out, whole cells: F1 {:.3}, AP@0.5/0.75/0.9 {:.3}/{:.3}/{:.3}",
         f1(&base),
@@ -291,8 +298,9 @@ fn whole_cells_on_the_heldout_third_and_on_changed_contrast_gamma_noise_and_came
     }
     // Fainter and noisier: most cells stay plain to the eye, but fell short of 3 pixel noise
     // deviations and were dropped (post::faint). Held-out F1 at the automatic scale
-    // (`cellseg segment` on such files) was 0.614 and 0.608; now 0.733 and 0.736, and
-    // here 0.727 and 0.702.
+    // (`cellseg segment` on such files) was 0.614 and 0.608, then 0.733 and 0.736 (here 0.727
+    // and 0.702). Both are noisier than the networks learned, and seen smoothed
+    // (io::denoise) they read 0.757 and 0.765 here.
     let median = cellseg::io::normalise::percentile(&raw.data, 0.5);
     let sigma = cellseg::io::normalise::noise_sigma(&raw);
     let faint: Vec<(&str, Plane, f64)> = vec![
@@ -305,7 +313,7 @@ fn whole_cells_on_the_heldout_third_and_on_changed_contrast_gamma_noise_and_came
                     .map(|&v| median + (v - median) / 5.0 + sigma * 0.98 * gaussian())
                     .collect(),
             ),
-            0.68,
+            0.74,
         ),
         (
             "five times the noise",
@@ -316,7 +324,7 @@ fn whole_cells_on_the_heldout_third_and_on_changed_contrast_gamma_noise_and_came
                     .map(|&v| v + sigma * 24f32.sqrt() * gaussian())
                     .collect(),
             ),
-            0.68,
+            0.74,
         ),
     ];
     for (what, plane, floor) in faint {

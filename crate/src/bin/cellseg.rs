@@ -854,6 +854,9 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
         ))?,
     };
     progress.finish_and_clear();
+    if let Some(sigma) = result.smoothed {
+        eprintln!("{}", cellseg::io::denoise::note(sigma));
+    }
     if let Some(doubt) = &result.doubt {
         eprintln!("warning: {doubt}");
     }

@@ -5,6 +5,7 @@
 //! with their measurements are the clean-up's (`post::geojson`, `post::roi`).
 
 pub mod decode;
+pub mod denoise;
 pub mod display;
 pub mod export;
 pub mod field_stop;
