@@ -599,7 +599,7 @@ function cleanupSettings() {
 async function findCells() {
   const { rect } = state.lastProbs;
   const settings = cleanupSettings();
-  const { labels, areas, centroids, lengths, doubt } = await run('cells', settings);
+  const { labels, areas, centroids, lengths, doubt, blur } = await run('cells', settings);
   state.lastCells = { labels, areas, centroids, lengths, rect, settings, doubt };
   // cells without phase contrast's halos: said beside the result, as a warning
   $('cells-doubt').textContent = doubt ? `Doubtful: ${doubt}.` : '';
@@ -609,9 +609,8 @@ async function findCells() {
   own.showCells(state.lastCells, Number($('pixel-size').value));
   enable(); // the downloads need cells
   state.sizes = await sizes.compare(areas).catch(() => null);
-  // a noisy image the networks saw smoothed (crate/src/io/denoise.rs), said as the CLI says it
-  const smoothed = state.session?.smoothed;
-  const seen = smoothed ? `the networks saw it smoothed (σ ${smoothed.toFixed(2)} px: noisier than they learned); ` : '';
+  // a noisy image the networks saw smoothed when this map was made (crate/src/io/denoise.rs)
+  const seen = blur ? `the networks saw it smoothed (σ ${blur.toFixed(2)} px: noisier than they learned); ` : '';
   return `${seen}${areas.length} cells, median area ${areas.length ? median(areas) : 0} px`;
 }
 

@@ -39,9 +39,12 @@ export class OwnImages {
   async setScale(factor) {
     const { width, height } = await this.run('setScale', { factor });
     this.state.scale = factor;
+    // smoothed where noisier than the networks learned (the session's blur, crate/src/io/denoise.rs)
+    const blur = this.state.session?.blur;
+    const smoothed = blur ? `, smoothed (σ ${blur.toFixed(2)} px: noisier than they learned)` : '';
     this.status('scale-status', factor === 1
-      ? 'The networks see the image as it is.'
-      : `The networks see the image at ${width} × ${height} (× ${factor.toFixed(3)}); results come back at full size. Segment again to use it.`);
+      ? (blur ? `The networks see the image${smoothed}.` : 'The networks see the image as it is.')
+      : `The networks see the image at ${width} × ${height} (× ${factor.toFixed(3)})${smoothed}; results come back at full size. Segment again to use it.`);
   }
 
   // The automatic scale, as the CLI's `--scale auto` chooses it: measured from the image

@@ -1,7 +1,7 @@
 // The page's state in one place; the browser tests read it as window.cellseg.
 //
 // What lives in the worker's session (crate/src/session.rs, Status: the image and the size the
-// networks see it at, the scale and whether it is still being checked, labels, paint, the
+// networks see it at and the blur they see it with, the scale and whether it is still being checked, labels, paint, the
 // training run and what it learns from, map, cells, ensemble) comes back with every reply and
 // is applied here, as `state.session`: the page reads that rather than tracking what each
 // request changed. The rest is the page's own: what it shows and what is running.

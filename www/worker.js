@@ -316,9 +316,9 @@ const REQUESTS = {
   },
   cells: (msg) => {
     const found = engine.cells(msg);
-    const { labels, areas, centroids, lengths, doubt } = found;
+    const { labels, areas, centroids, lengths, doubt, blur } = found;
     found.free();
-    return [{ labels, areas, centroids, lengths, doubt: doubt ?? null }, [labels.buffer, areas.buffer, centroids.buffer, lengths.buffer]];
+    return [{ labels, areas, centroids, lengths, doubt: doubt ?? null, blur: blur ?? null }, [labels.buffer, areas.buffer, centroids.buffer, lengths.buffer]];
   },
   exportCells: (msg) => {
     const bytes = engine.exportCells(msg.what, msg.format);

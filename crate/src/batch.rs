@@ -35,8 +35,8 @@ pub struct Page {
     /// Why the automatic scale is doubtful, where it is
     /// ([`crate::scale::auto_scale::ScaleSearch::doubt`]): the summary's note.
     pub doubt: Option<String>,
-    /// What normalising left out or evened ([`crate::io::normalise::Normalised::notes`]):
-    /// the note's end.
+    /// What normalising left out or evened ([`crate::io::normalise::Normalised::notes`]),
+    /// and whether the networks saw the page smoothed ([`denoise::note`]): the note's end.
     pub notes: Vec<String>,
     /// How many cells confirmed the scale, where it was found on this page and they did
     /// ([`crate::scale::auto_scale::ScaleSearch::confirmed_by`]).
@@ -229,7 +229,7 @@ async fn segment_page(
         }
     }
     .map_err(failed)?;
-    notes.extend(seg.smoothed.map(denoise::note));
+    notes.extend(seg.blur.map(denoise::note));
     let measured = measure::measure(&seg.cells, whole, &in_file_units);
     Ok(Page {
         page: page + 1,

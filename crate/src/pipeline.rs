@@ -88,15 +88,14 @@ pub fn resampled(plane: &Plane, factor: f64) -> Plane {
 
 /// `plane` as the networks see it at `factor`: smoothed where it is noisier than they learned
 /// ([`denoise::for_networks`]), then resampled; None where that is `plane` itself. With it,
-/// the blur used (in the networks' pixels), if any.
-pub fn networks_see(plane: &Plane, factor: f64) -> (Option<Plane>, Option<f32>) {
-    let (smoothed, sigma) = match denoise::for_networks(plane, factor) {
-        Some((smoothed, sigma)) => (Some(smoothed), Some(sigma)),
-        None => (None, None),
-    };
+/// the blur used (σ in the networks' pixels), if any.
+pub fn networks_view(plane: &Plane, factor: f64) -> (Option<Plane>, Option<f32>) {
+    let smoothed = denoise::for_networks(plane, factor);
+    let blur = smoothed.as_ref().map(|s| s.blur);
+    let smoothed = smoothed.map(|s| s.plane);
     let base = smoothed.as_ref().unwrap_or(plane);
     let scaled = (factor != 1.0).then(|| resampled(base, factor));
-    (scaled.or(smoothed), sigma)
+    (scaled.or(smoothed), blur)
 }
 
 /// The mean probability map of `rect` (in `plane`'s pixels) over the networks, which see
@@ -146,9 +145,9 @@ pub struct Segmentation {
     pub factor: f64,
     /// Why the cells found are doubtful ([`doubt`]).
     pub doubt: Option<String>,
-    /// The blur the networks' view was smoothed with, where the image was noisier than they
-    /// learned ([`networks_see`]).
-    pub smoothed: Option<f32>,
+    /// The blur (σ in the networks' pixels) their view was smoothed with, where the image was
+    /// noisier than they learned ([`networks_view`]).
+    pub blur: Option<f32>,
 }
 
 /// Segments `rect` of a normalised plane: the ensemble at the chosen scale, then the clean-up
@@ -163,7 +162,7 @@ pub async fn segment_cells(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Segmentation, String> {
     let factor = check_factor(factor)?;
-    let (seen, smoothed) = networks_see(plane, factor);
+    let (seen, blur) = networks_view(plane, factor);
     let on = seen.as_ref().unwrap_or(plane);
     let dense = Path::Dense;
     let map = ensemble_map(networks, plane, on, factor, rect, backend, dense, progress).await?;
@@ -175,7 +174,7 @@ pub async fn segment_cells(
         cells,
         factor,
         doubt,
-        smoothed,
+        blur,
     })
 }
 

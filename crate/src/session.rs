@@ -60,8 +60,10 @@ pub struct Session {
     /// The image as the networks see it: resampled by `scale`, smoothed where it is noisier
     /// than they learned (none where that is the image itself).
     scaled: Option<Rc<Plane>>,
-    /// The blur that smoothing used, in the networks' pixels ([`pipeline::networks_see`]).
-    smoothed: Option<f32>,
+    /// The blur that smoothing used, σ in the networks' pixels ([`pipeline::networks_view`]).
+    blur: Option<f32>,
+    /// The blur the last map was made with (as `map_scale` is its scale).
+    pub map_blur: Option<f32>,
     /// Labels painted on this image (unpainted pixels UNLABELLED), for fine-tuning.
     pub paint: Option<ClassMap>,
     /// A run over many files (`batchBegin`, `batchFile`, `batchFinish`): its zip so far.
@@ -105,9 +107,9 @@ pub struct Status {
     pub image: Option<(usize, usize)>,
     /// The size the networks see it at (resampled to the scale).
     pub networks_see: Option<(usize, usize)>,
-    /// The blur the networks' view was smoothed with, where the image is noisier than they
-    /// learned.
-    pub smoothed: Option<f32>,
+    /// The blur (σ in the networks' pixels) their view is smoothed with at this scale, where
+    /// the image is noisier than they learned.
+    pub blur: Option<f32>,
     pub scale: f64,
     /// Whether the automatic scale is still being checked by the cells found.
     pub checking_scale: bool,
@@ -143,7 +145,8 @@ impl Session {
             units: None,
             scale: 1.0,
             scaled: None,
-            smoothed: None,
+            blur: None,
+            map_blur: None,
             paint: None,
             batch: None,
             auto_scale: None,
@@ -174,17 +177,23 @@ impl Session {
     }
 
     /// Sets the scale and prepares the image for the networks as the CLI does
-    /// ([`pipeline::networks_see`]: resampled, and smoothed where noisier than they learned).
+    /// ([`pipeline::networks_view`]: resampled, and smoothed where noisier than they learned).
     /// A training run may have sampled the plane before, so it ends.
     pub fn set_scale(&mut self, factor: f64) {
         self.scale = factor;
-        let (seen, smoothed) = match &self.image {
-            Some(image) => pipeline::networks_see(image, factor),
+        let (seen, blur) = match &self.image {
+            Some(image) => pipeline::networks_view(image, factor),
             None => (None, None),
         };
         self.scaled = seen.map(Rc::new);
-        self.smoothed = smoothed;
+        self.blur = blur;
         self.trainer = None;
+    }
+
+    /// The blur (σ in the networks' pixels) the networks' view is smoothed with at this scale,
+    /// where the image is noisier than they learned.
+    pub fn blur(&self) -> Option<f32> {
+        self.blur
     }
 
     /// The resampling factor the networks see the image at.
@@ -192,7 +201,8 @@ impl Session {
         self.scale
     }
 
-    /// The image as the networks see it: resampled to the tutorial's scale if asked.
+    /// The image as the networks see it: resampled to the tutorial's scale if asked, smoothed
+    /// where it is noisier than they learned.
     pub fn networks_plane(&self) -> Option<Rc<Plane>> {
         self.scaled.clone().or_else(|| self.image.clone())
     }
@@ -220,7 +230,7 @@ impl Session {
         Status {
             image: self.image.as_ref().map(size),
             networks_see: self.networks_plane().as_ref().map(size),
-            smoothed: self.smoothed,
+            blur: self.blur,
             scale: self.scale,
             checking_scale: self.auto_scale.as_ref().is_some_and(|s| !s.settled()),
             labelled: self.labels.is_some(),
@@ -302,7 +312,7 @@ mod tests {
             Status {
                 image: Some((64, 48)),
                 networks_see: Some((32, 24)),
-                smoothed: None,
+                blur: None,
                 scale: 0.5,
                 checking_scale: false,
                 labelled: false,
@@ -321,26 +331,35 @@ mod tests {
         let mut s = loaded();
         assert_eq!(s.status().networks_see, Some((48, 40)));
         s.set_scale(1.0);
-        assert!(
-            s.status().trainer.is_none(),
-            "the run sampled the plane at ×0.5"
-        );
-        // this colony's noise is 6% of its range, more than the networks learned: at 1 they
-        // see it smoothed, as the CLI's networks do (io::denoise), at its own size
-        let status = s.status();
-        assert_eq!(status.networks_see, Some((96, 80)));
-        assert!(status.smoothed.is_some(), "{status:?}");
-        s.set_scale(2.0);
-        assert_eq!(s.status().networks_see, Some((192, 160)));
-        // a quiet image at 1 is seen as it is, not as a copy
-        let stripes = (0..96 * 80).map(|i| ((i % 96) / 12 % 2) as f32).collect();
-        s.replace_image(Plane::new(96, 80, stripes), None, None);
-        s.set_scale(1.0);
+        // at 1 the networks see the image itself, not a copy
         assert!(Rc::ptr_eq(
             &s.networks_plane().unwrap(),
             s.image.as_ref().unwrap()
         ));
-        assert_eq!(s.status().smoothed, None);
+        assert_eq!(s.status().blur, None);
+        assert!(
+            s.status().trainer.is_none(),
+            "the run sampled the plane at ×0.5"
+        );
+        s.set_scale(2.0);
+        assert_eq!(s.status().networks_see, Some((192, 160)));
+        // stripes with noise a tenth of their range, more than the networks learned: at 1
+        // they see them smoothed, as the CLI's networks do (io::denoise), at their own size
+        let mut state = 3u64;
+        let stripes = (0..96 * 80)
+            .map(|i| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let noise = ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.6;
+                ((i % 96) / 12 % 2) as f32 + noise
+            })
+            .collect();
+        s.replace_image(Plane::new(96, 80, stripes), None, None);
+        s.set_scale(1.0);
+        let status = s.status();
+        assert_eq!(status.networks_see, Some((96, 80)));
+        assert!(status.blur.is_some(), "{status:?}");
     }
 
     #[test]

@@ -750,6 +750,12 @@ fn probability_maps(
     rect: Rect,
     backend: &Backend,
 ) -> Result<Vec<ProbabilityMap>> {
+    // as `segment` shows the networks the image at ×1: smoothed where noisier than they learned
+    let (smoothed, blur) = cellseg::pipeline::networks_view(plane, 1.0);
+    if let Some(blur) = blur {
+        eprintln!("{}", cellseg::io::denoise::note(blur));
+    }
+    let seen = smoothed.as_ref().unwrap_or(plane);
     let mut maps = Vec::new();
     for net in networks(paths, backend)? {
         let progress = bar(0, "segmenting");
@@ -757,7 +763,7 @@ fn probability_maps(
             progress.set_length(total as u64);
             progress.set_position(done as u64);
         };
-        let map = pollster::block_on(net.map(plane, rect, backend, MapPath::Dense, &mut report))?;
+        let map = pollster::block_on(net.map(seen, rect, backend, MapPath::Dense, &mut report))?;
         progress.finish_and_clear();
         maps.push(map);
     }
@@ -854,8 +860,8 @@ fn segment_cmd(a: SegmentArgs) -> Result<()> {
         ))?,
     };
     progress.finish_and_clear();
-    if let Some(sigma) = result.smoothed {
-        eprintln!("{}", cellseg::io::denoise::note(sigma));
+    if let Some(blur) = result.blur {
+        eprintln!("{}", cellseg::io::denoise::note(blur));
     }
     if let Some(doubt) = &result.doubt {
         eprintln!("warning: {doubt}");

@@ -1,24 +1,27 @@
 //! Noise beyond what the networks learned, traded for blur they learned to bear.
 //!
 //! The networks learned from phase_027, whose pixel noise is 2.6% of its 1–99% range, with
-//! up to 0.04 of that range added ([`crate::train::looks::NOISE`]) and blurs up to σ 1.2 px.
-//! An image noisier than that (a short exposure, a faint sample, a sparse field whose range
-//! is mostly background) gave the networks texture they never saw: misshapen and missing
-//! cells. A Gaussian blur averages the noise down while a cell, many pixels wide, keeps its
-//! shape: measured (`cellseg segment --scale auto`, held-out F1 @ 0.5) on phase_027 with five
-//! times its noise 0.714 → 0.762 at σ 1.2 and 0.781 at σ 2, with its contrast ÷ 5 0.691 →
-//! 0.787 / 0.807, and on a synthetic colony at half the contrast and 2.5 times the noise
-//! 0.819 → 0.991 / 0.998; phase_027 as it is, blurred σ 2, 0.791 against 0.803.
+//! noise of up to 0.04 of that range added ([`crate::train::looks::NOISE`]; 4.8% together,
+//! in quadrature) and its contrast cut by up to 1.4 ([`crate::train::looks::GAIN`]: 6.7% at
+//! the most), and blurs up to σ 1.2 px. An image noisier than that (a short exposure, a
+//! faint sample) gave the networks texture they never saw:
+//! misshapen and missing cells. A Gaussian blur averages the noise down while a cell, many
+//! pixels wide, keeps its shape: measured (`cellseg segment --scale auto`, held-out F1 @ 0.5)
+//! on phase_027 with five times its noise 0.714 → 0.757, with its contrast ÷ 5 0.691 → 0.779,
+//! and on a synthetic colony at half the contrast and 2.5 times the noise 0.819 → 0.998.
 //!
 //! The blur is chosen to bring the noise back to the tutorial's share of the range, and only
 //! where it is beyond the noisiest the networks learned, so every image they learned to
-//! segment (all real ones measured: 0–3.3%) is seen exactly as before.
+//! segment (all real ones measured: 0–3.3%) is seen exactly as before. The clean-up, the
+//! measurements and the cell exports read the image as it is; only the networks' view (and
+//! so the probability maps) is smoothed.
 
 use image::{ImageBuffer, Luma};
 use imageproc::filter::gaussian_blur_f32;
 
 use crate::core::plane::Plane;
-use crate::io::normalise::{CLAMP, noise_sigma, percentile, window};
+use crate::io::marks::left_out;
+use crate::io::normalise::{CLAMP, noise_sigma, percentile, window_with_noise};
 use crate::train::looks;
 
 /// The tutorial image's pixel noise as a share of its 1–99% range (checked by a test on the
@@ -27,46 +30,81 @@ pub const TUTORIAL_NOISE: f32 = 0.026;
 
 /// The largest blur, σ in the networks' pixels: phase_027 blurred this much keeps its cells
 /// (held-out F1 0.791 against 0.803), and on the noisiest copies measured it did better than
-/// σ 1.2 and 1.6.
+/// σ 1.2 and 1.6 (phase_027 at contrast ÷ 5, blurred beforehand: 0.787 / 0.779 / 0.807).
 pub const MAX_BLUR: f32 = 2.0;
 
-/// The noisiest the networks learned: the tutorial's own noise and the most the looks added.
-pub fn learned_noise() -> f32 {
-    TUTORIAL_NOISE.hypot(looks::NOISE)
+/// White noise blurred by a Gaussian of σ keeps 1 / (2√π σ) of its deviation.
+fn kept(sigma: f32) -> f32 {
+    1.0 / (2.0 * std::f32::consts::PI.sqrt() * sigma)
 }
 
-/// `plane`'s pixel noise as a share of its 1–99% range (0 for a flat plane).
-pub fn noise_share(plane: &Plane) -> f32 {
-    let range = percentile(&plane.data, 0.99) - percentile(&plane.data, 0.01);
+/// The noisiest the networks learned, as a share of the range: the tutorial's own noise and
+/// the most the looks added, at the lowest contrast they drew. (A bar at 4.8%, without the
+/// contrast, also smoothed the synthetic colonies' own look, 5.4–6.6%, and cost round cells
+/// AP @ 0.75 0.563 → 0.297.)
+pub fn learned_noise() -> f32 {
+    TUTORIAL_NOISE.hypot(looks::NOISE) * looks::GAIN
+}
+
+/// `plane`'s pixel noise as a share of its 1–99% range (0 for a flat plane), and the noise
+/// itself. Padding, marks and a field stop's outside are flat: left out, they neither halve
+/// the noise nor narrow the range.
+pub fn noise_share(plane: &Plane) -> (f32, f32) {
+    let picture = picture_only(plane);
+    let noise = noise_sigma(&picture);
+    let range = percentile(&picture.data, 0.99) - percentile(&picture.data, 0.01);
     if range > 0.0 {
-        noise_sigma(plane) / range
+        (noise / range, noise)
     } else {
-        0.0
+        (0.0, noise)
     }
 }
 
-/// The blur that brings `share` of noise back to the tutorial's: white noise blurred by σ
-/// keeps 1 / (2√π σ) of its deviation. None at or below [`learned_noise`].
-pub fn blur_for(share: f32) -> Option<f32> {
-    (share > learned_noise()).then(|| {
-        let sigma = share / (TUTORIAL_NOISE * 2.0 * std::f32::consts::PI.sqrt());
-        sigma.min(MAX_BLUR)
+/// `plane` with what normalising left out ([`left_out`]) as NaN, which measurements skip.
+fn picture_only(plane: &Plane) -> Plane {
+    let out = left_out(plane);
+    if !out.contains(&true) {
+        return plane.clone();
+    }
+    let data = (plane.data.iter().zip(&out))
+        .map(|(&v, &o)| if o { f32::NAN } else { v })
+        .collect();
+    Plane::new(plane.width, plane.height, data)
+}
+
+/// The blur, σ in the image's pixels, that brings `share` of noise back to the tutorial's for
+/// networks that see the image resampled by `factor`; None where they see no more noise than
+/// they learned. Shrinking averages the noise down by the factor; enlarging spreads each
+/// pixel's noise over several, so it is blurred in the image's own pixels either way. At most
+/// [`MAX_BLUR`] in the networks' pixels.
+pub fn blur_for(share: f32, factor: f64) -> Option<f32> {
+    let factor = factor as f32;
+    (share * factor.min(1.0) > learned_noise()).then(|| {
+        let sigma = share / (TUTORIAL_NOISE / kept(1.0));
+        sigma.min(MAX_BLUR / factor)
     })
 }
 
+/// A plane smoothed for the networks, and the blur used.
+pub struct Smoothed {
+    pub plane: Plane,
+    /// σ of the blur in the networks' pixels.
+    pub blur: f32,
+}
+
 /// `plane` (normalised) smoothed for networks that see it resampled by `factor`, where it is
-/// noisier than they learned, with the blur used in their pixels; None where it is seen as
-/// it is.
+/// noisier than they learned; None where it is seen as it is.
 ///
 /// The noise is measured in the image's own pixels, where it is what the camera gave
-/// (resampled, neighbouring pixels share it and it reads lower than it is); shrinking the
-/// image averages it down by the factor. The blur is applied before resampling, as wide in
-/// the image's pixels as it must be in the networks'. The smoothed plane then takes its own
-/// 1–99% window: the noise's tails had set the old one, squeezing the cells' contrast (with
-/// the old window, phase_027 at contrast ÷ 5 read held-out F1 0.743 smoothed; 0.788 with its
-/// own).
-pub fn for_networks(plane: &Plane, factor: f64) -> Option<(Plane, f32)> {
-    let sigma = blur_for(noise_share(plane) * factor.min(1.0) as f32)?;
+/// (resampled, neighbouring pixels share it and it reads lower than it is), and the blur is
+/// applied there, before resampling. The smoothed plane then takes its own 1–99% window: the
+/// noise's tails had set the old one, squeezing the cells' contrast (with the old window,
+/// phase_027 at contrast ÷ 5 read held-out F1 0.743 smoothed, at ×1; 0.788 with its own).
+/// Its floor is the noise as blurred (the noise read on the blurred plane would be lower
+/// still): an empty field stays as faint as it was, not stretched into texture.
+pub fn for_networks(plane: &Plane, factor: f64) -> Option<Smoothed> {
+    let (share, noise) = noise_share(plane);
+    let sigma = blur_for(share, factor)?;
     let buffer = ImageBuffer::<Luma<f32>, _>::from_raw(
         plane.width as u32,
         plane.height as u32,
@@ -76,30 +114,35 @@ pub fn for_networks(plane: &Plane, factor: f64) -> Option<(Plane, f32)> {
     let mut smoothed = Plane::new(
         plane.width,
         plane.height,
-        gaussian_blur_f32(&buffer, sigma / factor as f32).into_raw(),
+        gaussian_blur_f32(&buffer, sigma).into_raw(),
     );
-    let w = window(&smoothed);
+    let w = window_with_noise(&picture_only(&smoothed), noise * kept(sigma).min(1.0));
     let span = (w.high - w.low).max(f32::EPSILON);
     for v in &mut smoothed.data {
         *v = ((*v - w.low) / span).clamp(CLAMP.0, CLAMP.1);
     }
-    Some((smoothed, sigma))
+    Some(Smoothed {
+        plane: smoothed,
+        blur: sigma * factor as f32,
+    })
 }
 
-/// What smoothing by `sigma` (in the networks' pixels) did, in words, for a result's notes.
-pub fn note(sigma: f32) -> String {
+/// What smoothing by `blur` (σ in the networks' pixels) did, in words, for a result's notes.
+pub fn note(blur: f32) -> String {
     format!(
-        "noisier than the networks learned: they saw it smoothed (Gaussian σ {sigma:.2} px in \
-         their pixels; the cells are measured on the image as it is)"
+        "noisier than the networks learned: they saw it smoothed (Gaussian σ {blur:.2} px in \
+         their pixels), the cells measured on the image as it is"
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::normalise::NOISE_SPAN;
 
-    /// A field of dark rods 12 px wide on a background, with Gaussian noise of `noise`.
-    fn rods(noise: f32) -> Plane {
+    /// A field of dark rods 12 px wide on a background (none where `rods` is false), with
+    /// Gaussian noise of `noise`.
+    fn field(noise: f32, rods: bool) -> Plane {
         let (w, h) = (120, 90);
         let mut seed = 7u64;
         let mut uniform = || {
@@ -111,14 +154,10 @@ mod tests {
         let data = (0..w * h)
             .map(|i| {
                 let (x, y) = (i % w, i / w);
-                let base = if x % 30 < 12 && (10..80).contains(&y) {
-                    0.1
-                } else {
-                    0.4
-                };
+                let rod = rods && x % 30 < 12 && (10..80).contains(&y);
                 let (u, v) = (uniform(), uniform());
                 let gauss = (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos();
-                base + noise * gauss
+                (if rod { 0.1 } else { 0.4 }) + noise * gauss
             })
             .collect();
         Plane::new(w, h, data)
@@ -127,9 +166,11 @@ mod tests {
     #[test]
     fn images_as_noisy_as_the_networks_learned_are_seen_as_they_are() {
         for noise in [0.0, 0.005, 0.01] {
-            let plane = rods(noise);
-            assert!(noise_share(&plane) <= learned_noise(), "{noise}");
-            assert!(for_networks(&plane, 1.0).is_none(), "{noise}");
+            let plane = field(noise, true);
+            assert!(noise_share(&plane).0 <= learned_noise(), "{noise}");
+            for factor in [0.5, 1.0, 2.0] {
+                assert!(for_networks(&plane, factor).is_none(), "{noise} ×{factor}");
+            }
         }
         assert!(
             for_networks(&Plane::new(4, 4, vec![0.5; 16]), 1.0).is_none(),
@@ -139,31 +180,79 @@ mod tests {
 
     #[test]
     fn noisier_images_are_smoothed_back_towards_the_tutorials_noise() {
-        let plane = rods(0.04);
-        let share = noise_share(&plane);
+        let plane = field(0.04, true);
+        let (share, _) = noise_share(&plane);
         assert!(share > learned_noise(), "{share}");
-        let (smoothed, sigma) = for_networks(&plane, 1.0).expect("smoothed");
-        assert!((0.5..=MAX_BLUR).contains(&sigma), "{sigma}");
-        let after = noise_share(&smoothed);
+        let smoothed = for_networks(&plane, 1.0).expect("smoothed");
+        assert!(
+            (0.5..=MAX_BLUR).contains(&smoothed.blur),
+            "{}",
+            smoothed.blur
+        );
+        let after = noise_share(&smoothed.plane).0;
         assert!(after < 0.6 * share, "{share} → {after}");
         // the rods keep their depth, and the new window stretches it: the middle of one
         // near 0, the background between them well above
         let at = |p: &Plane, x: usize, y: usize| p.data[y * p.width + x];
-        assert!(at(&smoothed, 6, 45) < 0.15 && at(&smoothed, 21, 45) > 0.7);
-        // shrunk to half, the networks' pixels hold the noise of four: it reads halved, and
-        // the same share calls for less blur or none
-        match for_networks(&plane, 0.5) {
-            Some((_, half)) => assert!(half < sigma, "{half} {sigma}"),
-            None => assert!(share * 0.5 <= learned_noise()),
-        }
+        let p = &smoothed.plane;
+        assert!(at(p, 6, 45) < 0.15 && at(p, 21, 45) > 0.7);
     }
 
     #[test]
-    fn the_blur_grows_with_the_noise_and_stops_at_its_cap() {
-        let just = blur_for(learned_noise() * 1.01).unwrap();
-        let more = blur_for(learned_noise() * 2.0).unwrap();
-        assert!(just < more && more <= MAX_BLUR, "{just} {more}");
-        assert_eq!(blur_for(1.0), Some(MAX_BLUR));
-        assert_eq!(blur_for(learned_noise()), None);
+    fn an_empty_field_smoothed_is_not_stretched_into_texture() {
+        // pure noise: the window is the noise's floor before and after, so the smoothed
+        // noise spans less of it than the noise did
+        let plane = field(0.04, false);
+        let w = crate::io::normalise::window(&plane);
+        let before = noise_sigma(&plane) / (w.high - w.low);
+        assert!((before - 1.0 / NOISE_SPAN).abs() < 0.01, "{before}");
+        let smoothed = for_networks(&plane, 1.0).expect("smoothed");
+        let spread = |p: &Plane| {
+            let m = p.data.iter().sum::<f32>() / p.data.len() as f32;
+            (p.data.iter().map(|v| (v - m).powi(2)).sum::<f32>() / p.data.len() as f32).sqrt()
+        };
+        let stretched = spread(&smoothed.plane);
+        assert!(stretched < 1.2 / NOISE_SPAN, "{stretched}");
+    }
+
+    #[test]
+    fn the_blur_is_in_the_images_pixels_and_at_most_max_blur_in_the_networks() {
+        let share = 2.0 * learned_noise();
+        let at_one = blur_for(share, 1.0).unwrap();
+        // shrunk to half, the networks' pixels average four: the noise reads halved and
+        // sits at the bar, so no blur
+        assert_eq!(blur_for(learned_noise() * 1.9, 0.5), None);
+        // shrunk less, the same blur in the image's pixels, and half as wide in the networks'
+        assert_eq!(blur_for(share, 0.75), Some(at_one));
+        // enlarged, the blur is still in the image's pixels, capped in the networks'
+        let big = blur_for(1.0, 3.0).unwrap();
+        assert!((big * 3.0 - MAX_BLUR).abs() < 1e-5, "{big}");
+        assert_eq!(blur_for(1.0, 1.0), Some(MAX_BLUR));
+        assert_eq!(blur_for(learned_noise(), 1.0), None);
+        let plane = field(0.04, true);
+        let twice = for_networks(&plane, 2.0).expect("smoothed");
+        let once = for_networks(&plane, 1.0).expect("smoothed");
+        assert!((twice.blur - 2.0 * once.blur).abs() < 1e-4 || twice.blur == MAX_BLUR);
+    }
+
+    #[test]
+    fn a_flat_frame_neither_hides_the_noise_nor_narrows_the_range() {
+        // a noisy picture in a black frame as wide again: read on the picture alone
+        let inner = field(0.04, true);
+        let (w, h) = (inner.width + 60, inner.height + 60);
+        let mut data = vec![0.0; w * h];
+        for y in 0..inner.height {
+            for x in 0..inner.width {
+                data[(y + 30) * w + x + 30] = inner.data[y * inner.width + x];
+            }
+        }
+        let framed = Plane::new(w, h, data);
+        let (inside, _) = noise_share(&inner);
+        let (with_frame, _) = noise_share(&framed);
+        assert!(
+            (with_frame / inside - 1.0).abs() < 0.15,
+            "{inside} {with_frame}"
+        );
+        assert!(for_networks(&framed, 1.0).is_some());
     }
 }

@@ -95,8 +95,14 @@ pub fn noise_sigma(plane: &Plane) -> f32 {
 /// The 1–99% window of a plane, widened about the background to at least [`NOISE_SPAN`]
 /// noise deviations.
 pub fn window(plane: &Plane) -> Window {
+    window_with_noise(plane, noise_sigma(plane))
+}
+
+/// [`window`] with the noise deviation given: where the plane's own reads low (a blurred
+/// plane's neighbours share their noise), the floor must still be the noise's.
+pub fn window_with_noise(plane: &Plane, noise: f32) -> Window {
     let (low, high) = (percentile(&plane.data, 0.01), percentile(&plane.data, 0.99));
-    let floor = NOISE_SPAN * noise_sigma(plane);
+    let floor = NOISE_SPAN * noise;
     if high - low >= floor {
         return Window { low, high };
     }

@@ -414,7 +414,8 @@ impl Engine {
     }
 
     /// Resamples the image by `factor` before the networks see it (results come back in the
-    /// image's pixels); returns the resampled size ([`api::Size`]).
+    /// image's pixels), smoothed where it is noisier than they learned
+    /// ([`crate::pipeline::networks_view`]); returns the resampled size ([`api::Size`]).
     #[wasm_bindgen(js_name = setScale)]
     pub fn set_scale(&self, factor: f64) -> Result<JsValue, JsValue> {
         if !(scale::MIN_FACTOR..=scale::MAX_FACTOR).contains(&factor) {

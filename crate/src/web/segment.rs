@@ -11,6 +11,7 @@ pub struct FoundCells {
     centroids: Vec<f64>,
     lengths: Vec<f64>,
     doubt: Option<String>,
+    blur: Option<f32>,
 }
 
 #[wasm_bindgen]
@@ -20,6 +21,13 @@ impl FoundCells {
     #[wasm_bindgen(getter)]
     pub fn doubt(&self) -> Option<String> {
         self.doubt.clone()
+    }
+
+    /// σ (in the networks' pixels) of the blur the networks saw the image smoothed with, where
+    /// it was noisier than they learned ([`crate::io::denoise`]); undefined where it was not.
+    #[wasm_bindgen(getter)]
+    pub fn blur(&self) -> Option<f32> {
+        self.blur
     }
 
     /// One label per pixel of the crop, row-major: 0 none, 1.. a cell.
@@ -182,6 +190,7 @@ impl Engine {
                 let mut s = state.borrow_mut();
                 s.last_map = Some(map);
                 s.map_scale = s.scale();
+                s.map_blur = s.blur();
                 s.last_rect = Some(rect);
                 s.last_cells = None; // cells of the map before: found again by `cells`
             }
@@ -243,6 +252,7 @@ impl Engine {
             let out = Float32Array::from(map.data.as_slice());
             s.last_map = Some(map);
             s.map_scale = s.scale();
+            s.map_blur = s.blur();
             s.last_rect = Some(rect);
             s.last_cells = None;
             Ok(out)
@@ -272,6 +282,7 @@ impl Engine {
             let doubt = crate::pipeline::doubt(&found, image, rect, &config);
             Ok(FoundCells {
                 doubt,
+                blur: s.map_blur,
                 lengths: found.lengths(),
                 centroids: centroids.collect(),
                 labels: found.labels,

@@ -124,9 +124,12 @@ impl Engine {
             let config = train_config(learning_rate, batch, seed, augment);
             let (train, heldout) = heldout_split(image.width, image.height);
             let net = s.network.clone();
+            // the image as the networks are shown it at ×1 (smoothed where it is noisier than
+            // they learned), so the network learns from what it will segment
+            let (seen, _) = crate::pipeline::networks_view(image, 1.0);
             let trainer = Trainer::new(
                 net,
-                image,
+                seen.as_ref().unwrap_or(image),
                 labels,
                 train,
                 heldout,
