@@ -143,20 +143,17 @@ mod tests {
     /// A field of dark rods 12 px wide on a background (none where `rods` is false), with
     /// Gaussian noise of `noise`.
     fn field(noise: f32, rods: bool) -> Plane {
+        use rand::{RngExt, SeedableRng};
         let (w, h) = (120, 90);
-        let mut seed = 7u64;
-        let mut uniform = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((seed >> 11) as f32 + 0.5) / (1u64 << 53) as f32
-        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let data = (0..w * h)
             .map(|i| {
                 let (x, y) = (i % w, i / w);
                 let rod = rods && x % 30 < 12 && (10..80).contains(&y);
-                let (u, v) = (uniform(), uniform());
-                let gauss = (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos();
+                // Box–Muller
+                let u: f32 = rng.random_range(f32::EPSILON..1.0);
+                let turn: f32 = rng.random_range(0.0..std::f32::consts::TAU);
+                let gauss = (-2.0 * u.ln()).sqrt() * turn.cos();
                 (if rod { 0.1 } else { 0.4 }) + noise * gauss
             })
             .collect();
