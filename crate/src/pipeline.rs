@@ -99,8 +99,8 @@ pub fn networks_view(plane: &Plane, factor: f64) -> (Option<Plane>, Option<f32>)
 }
 
 /// The mean probability map of `rect` (in `plane`'s pixels) over the networks, which see
-/// `scaled` — `plane` resampled by `factor` ([`resampled`]; `plane` itself at 1) — along
-/// `path`. `progress(done, total)` follows all networks' work as one bar.
+/// `scaled` — `plane` as they are shown it at `factor` ([`networks_view`]: resampled, and
+/// smoothed where noisier than they learned; `plane` itself where neither) — along `path`. `progress(done, total)` follows all networks' work as one bar.
 #[allow(clippy::too_many_arguments)]
 pub async fn ensemble_map(
     networks: &[Model],
