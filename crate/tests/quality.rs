@@ -769,6 +769,40 @@ fn faint_and_noisy_colonies_keep_their_cells() {
     }
 }
 
+/// A sparse field whose one cell stands far out of a noisy background, as on van Vliet et
+/// al.'s first pages (the 1–99% window is the background's, the noise 4–9.7% of it): the
+/// networks see it as it is (io::denoise::SPARSE_TAIL). Smoothed and re-windowed, this field
+/// gave 3 "cells" for 1, and van Vliet's pages 17–25 for 2, from their background's mottling.
+#[test]
+fn a_sparse_field_of_plain_cells_is_not_smoothed() {
+    let b = Backend::cpu();
+    let nets = ensemble(&b);
+    let look = Look {
+        fill: 0.004,
+        contrast: 4.0,
+        noise: 4.0,
+        debris: 0,
+        ..Look::default()
+    };
+    let (image, truth) = colony_with(480, 360, 23, &look);
+    let image = as_loaded(image, 300.0, 1500.0);
+    let (share, noise) = cellseg::io::denoise::noise_share(&image);
+    assert!(share > cellseg::io::denoise::learned_noise(), "{share}");
+    assert!(cellseg::io::denoise::sparse(&image, noise));
+    let (seg, search) = segmented_auto(&nets, &image, &b);
+    let r = evaluate_kind(Kind::Whole, &seg.map, &seg.cells, &truth, &truth.cells());
+    eprintln!(
+        "a sparse field, noise {:.1}% of its window: {} cells found of {}, F1 {:.3}; {}",
+        100.0 * share,
+        r.cells_predicted,
+        r.cells_true,
+        f1(&r),
+        search.how()
+    );
+    assert_eq!(seg.blur, None);
+    assert_eq!((r.cells_predicted, f1(&r)), (r.cells_true, 1.0), "{r:?}");
+}
+
 /// Other bacteria: round cells (cocci, in chains) and rods twice the tutorial's length, at
 /// the tutorial's size and 1.8 times it, drawn with exact labels. The networks learnt only
 /// phase_027's rods; each cell must still be found whole, with no word of doubt. (The scale

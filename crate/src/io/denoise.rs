@@ -12,7 +12,15 @@
 //!
 //! The blur is chosen to bring the noise back to the tutorial's share of the range, and only
 //! where it is beyond the noisiest the networks learned, so every image they learned to
-//! segment (all real ones measured: 0–3.3%) is seen exactly as before. The clean-up, the
+//! segment (all real ones measured: 0–3.3%) is seen exactly as before.
+//!
+//! A sparse field is the exception ([`SPARSE_TAIL`]). A few cells on an empty background
+//! leave the 1–99% window to the background alone, so the noise is a large share of it
+//! (van Vliet's first pages, two *E. coli* in 727 × 1026 px: 4–9.7%) although the cells stand
+//! far out of it. The networks learned such fields (a quarter of their crops had an empty
+//! field's stretch of up to 4×), and they found those cells; smoothed and re-windowed, the
+//! background's own mottling was stretched into 17–25 "cells" a page, next to the two real
+//! ones. The clean-up, the
 //! measurements and the cell exports read the image as it is; only the networks' view (and
 //! so the probability maps) is smoothed.
 
@@ -27,6 +35,16 @@ use crate::train::looks;
 /// The tutorial image's pixel noise as a share of its 1–99% range (checked by a test on the
 /// real image).
 pub const TUTORIAL_NOISE: f32 = 0.026;
+
+/// Where the darkest ten-thousandth of the picture lies more than this many noise deviations
+/// below its 1% level, cells stand out beyond the window the background set: a sparse field,
+/// not smoothed. Where noise is what hides the cells, the darkest 1% are its own tail and
+/// the ten-thousandth lies little further: 0–4.3 deviations on phase_027 and synthetic
+/// colonies made fainter or noisier, up to 8.5 on the mottled empty fields smoothed before.
+/// On van Vliet's sparse pages it lies 39–40 deviations further, in phase_027 itself 12.6
+/// (a cell covers more than a ten-thousandth of any field; a dead column or two would count
+/// as a sparse field too, and leave the image as it is).
+pub const SPARSE_TAIL: f32 = 10.0;
 
 /// The largest blur, σ in the networks' pixels: phase_027 blurred this much keeps its cells
 /// (held-out F1 0.791 against 0.803), and on the noisiest copies measured it did better than
@@ -58,6 +76,14 @@ pub fn noise_share(plane: &Plane) -> (f32, f32) {
     } else {
         (0.0, noise)
     }
+}
+
+/// Whether `plane` is a sparse field whose cells stand out beyond its window
+/// ([`SPARSE_TAIL`]), given its pixel `noise`.
+pub fn sparse(plane: &Plane, noise: f32) -> bool {
+    let picture = picture_only(plane);
+    let tail = percentile(&picture.data, 0.01) - percentile(&picture.data, 0.0001);
+    noise > 0.0 && tail > SPARSE_TAIL * noise
 }
 
 /// `plane` with what normalising left out ([`left_out`]) as NaN, which measurements skip.
@@ -104,7 +130,7 @@ pub struct Smoothed {
 /// still): an empty field stays as faint as it was, not stretched into texture.
 pub fn for_networks(plane: &Plane, factor: f64) -> Option<Smoothed> {
     let (share, noise) = noise_share(plane);
-    let sigma = blur_for(share, factor)?;
+    let sigma = blur_for(share, factor).filter(|_| !sparse(plane, noise))?;
     let buffer = ImageBuffer::<Luma<f32>, _>::from_raw(
         plane.width as u32,
         plane.height as u32,
@@ -193,6 +219,31 @@ mod tests {
         let at = |p: &Plane, x: usize, y: usize| p.data[y * p.width + x];
         let p = &smoothed.plane;
         assert!(at(p, 6, 45) < 0.15 && at(p, 21, 45) > 0.7);
+    }
+
+    #[test]
+    fn a_sparse_field_whose_cells_stand_out_is_seen_as_it_is() {
+        // two dark rods (0.7% of the pixels) on a noisy background: the window is the
+        // background's, the noise a large share of it, but the rods lie far beyond it
+        let rods = |depth: f32| {
+            let mut plane = field(0.04, false);
+            for y in 30..40 {
+                for x in (20..24).chain(80..84) {
+                    plane.data[y * plane.width + x] -= depth;
+                }
+            }
+            plane
+        };
+        let plane = rods(0.8);
+        let (share, noise) = noise_share(&plane);
+        assert!(share > learned_noise(), "{share}");
+        assert!(sparse(&plane, noise));
+        assert!(for_networks(&plane, 1.0).is_none());
+        // as faint as the noise, they no longer stand out: smoothed
+        assert!(for_networks(&rods(0.06), 1.0).is_some());
+        // a colony's noise tails are no sparse field
+        let (_, noise) = noise_share(&field(0.04, true));
+        assert!(!sparse(&field(0.04, true), noise));
     }
 
     #[test]
