@@ -23,6 +23,7 @@ pub mod measure;
 pub mod outline;
 pub mod polygon;
 pub mod roi;
+pub mod sure;
 
 use image::{GrayImage, Luma};
 use imageproc::filter::median_filter;

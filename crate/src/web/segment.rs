@@ -277,9 +277,9 @@ impl Engine {
             let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
             let rect = s.last_rect.ok_or_else(|| err("segment a crop first"))?;
             let found = crate::pipeline::borne_out(found, image, rect, &config);
+            let doubt = crate::pipeline::doubt(&found, image, rect, &config, map);
             s.last_cells = Some((found.clone(), p));
             let centroids = found.centroids().into_iter().flat_map(|(x, y)| [x, y]);
-            let doubt = crate::pipeline::doubt(&found, image, rect, &config);
             Ok(FoundCells {
                 doubt,
                 blur: s.map_blur,
