@@ -601,7 +601,7 @@ async function findCells() {
   const settings = cleanupSettings();
   const { labels, areas, centroids, lengths, doubt, blur } = await run('cells', settings);
   state.lastCells = { labels, areas, centroids, lengths, rect, settings, doubt };
-  // cells without phase contrast's halos: said beside the result, as a warning
+  // a doubtful result (no halos, texture, networks unsure: pipeline::doubt): said beside it, as a warning
   $('cells-doubt').textContent = doubt ? `Doubtful: ${doubt}.` : '';
   $('cells-doubt').hidden = !doubt;
   // drawn once here, not on every redraw of the overlay (mouse moves redraw it)

@@ -12,7 +12,9 @@
 //!
 //! The blur is chosen to bring the noise back to the tutorial's share of the range, and only
 //! where it is beyond the noisiest the networks learned, so every image they learned to
-//! segment (all real ones measured: 0–3.3%) is seen exactly as before.
+//! segment (all real ones measured: 0–3.3%) is seen exactly as before. The clean-up, the
+//! measurements and the cell exports read the image as it is; only the networks' view (and
+//! so the probability maps) is smoothed.
 //!
 //! A sparse field is the exception ([`SPARSE_TAIL`]). A few cells on an empty background
 //! leave the 1–99% window to the background alone, so the noise is a large share of it
@@ -20,12 +22,10 @@
 //! far out of it. The networks learned such fields (a quarter of their crops had an empty
 //! field's stretch of up to 4×), and they found those cells; smoothed and re-windowed, the
 //! background's own mottling was stretched into 17–25 "cells" a page, next to the two real
-//! ones. The clean-up, the
-//! measurements and the cell exports read the image as it is; only the networks' view (and
-//! so the probability maps) is smoothed.
+//! ones.
 
-use image::{ImageBuffer, Luma};
-use imageproc::filter::gaussian_blur_f32;
+use image::{GrayImage, ImageBuffer, Luma};
+use imageproc::filter::{gaussian_blur_f32, median_filter};
 
 use crate::core::plane::Plane;
 use crate::io::marks::left_out;
@@ -36,15 +36,25 @@ use crate::train::looks;
 /// real image).
 pub const TUTORIAL_NOISE: f32 = 0.026;
 
-/// Where the darkest ten-thousandth of the picture lies more than this many noise deviations
-/// below its 1% level, cells stand out beyond the window the background set: a sparse field,
-/// not smoothed. Where noise is what hides the cells, the darkest 1% are its own tail and
-/// the ten-thousandth lies little further: 0–4.3 deviations on phase_027 and synthetic
-/// colonies made fainter or noisier, up to 8.5 on the mottled empty fields smoothed before.
-/// On van Vliet's sparse pages it lies 39–40 deviations further, in phase_027 itself 12.6
-/// (a cell covers more than a ten-thousandth of any field; a dead column or two would count
-/// as a sparse field too, and leave the image as it is).
-pub const SPARSE_TAIL: f32 = 10.0;
+/// Where cells lie more than this many noise deviations below the picture's 1% level, they
+/// stand out beyond the window the background set: a sparse field, not smoothed. Measured as
+/// how far below the 1% level the darkest ten-thousandth of the picture lies once each pixel
+/// is the median of the 5 × 5 square around it (so a cell's body, not its noisiest pixels,
+/// see [`SPARSE_SHARE`]): where noise is what hides the cells, the darkest 1% are its own
+/// tail, and the bodies lie at most 3.5 deviations further (phase_027 and synthetic colonies
+/// made fainter or noisier); on van Vliet's sparse pages 39–40 deviations further, in
+/// phase_027 itself 12.5; the quality suite's sparse noisy fields between 6 and 10.
+/// Mottled empty fields read 0–11 (three of those that were smoothed no longer are).
+pub const SPARSE_TAIL: f32 = 6.0;
+
+/// A sparse field's cells must cover at least this share of the picture with pixels that
+/// dark, counting only those where most of the 5×5 square around is as dark (a cell's
+/// body, not a dead column or two, an antialiased fringe beside padding, a field stop's edge
+/// or a lone dark pixel; and most of a body's noisy pixels pass where the body lies beyond
+/// the bar): a cell covers more than a ten-thousandth of any field it is segmented in.
+pub const SPARSE_SHARE: f64 = 1e-4;
+/// ...and at least this many (a cell the clean-up keeps has 100 px or more).
+pub const SPARSE_PIXELS: usize = 16;
 
 /// The largest blur, σ in the networks' pixels: phase_027 blurred this much keeps its cells
 /// (held-out F1 0.791 against 0.803), and on the noisiest copies measured it did better than
@@ -68,8 +78,12 @@ pub fn learned_noise() -> f32 {
 /// itself. Padding, marks and a field stop's outside are flat: left out, they neither halve
 /// the noise nor narrow the range.
 pub fn noise_share(plane: &Plane) -> (f32, f32) {
-    let picture = picture_only(plane);
-    let noise = noise_sigma(&picture);
+    share_of(&picture_only(plane))
+}
+
+/// [`noise_share`] of a picture already without what normalising left out (NaN).
+fn share_of(picture: &Plane) -> (f32, f32) {
+    let noise = noise_sigma(picture);
     let range = percentile(&picture.data, 0.99) - percentile(&picture.data, 0.01);
     if range > 0.0 {
         (noise / range, noise)
@@ -79,11 +93,32 @@ pub fn noise_share(plane: &Plane) -> (f32, f32) {
 }
 
 /// Whether `plane` is a sparse field whose cells stand out beyond its window
-/// ([`SPARSE_TAIL`]), given its pixel `noise`.
+/// ([`SPARSE_TAIL`], [`SPARSE_SHARE`]), given its pixel `noise`.
 pub fn sparse(plane: &Plane, noise: f32) -> bool {
-    let picture = picture_only(plane);
-    let tail = percentile(&picture.data, 0.01) - percentile(&picture.data, 0.0001);
-    noise > 0.0 && tail > SPARSE_TAIL * noise
+    sparse_picture(&picture_only(plane), noise)
+}
+
+/// [`sparse`] of a picture already without what normalising left out (NaN: never dark).
+fn sparse_picture(picture: &Plane, noise: f32) -> bool {
+    if noise <= 0.0 {
+        return false;
+    }
+    let level = percentile(&picture.data, 0.01) - SPARSE_TAIL * noise;
+    let dark = GrayImage::from_fn(picture.width as u32, picture.height as u32, |x, y| {
+        Luma([
+            if picture.data[y as usize * picture.width + x as usize] < level {
+                255
+            } else {
+                0
+            },
+        ])
+    });
+    let bodies = median_filter(&dark, 2, 2)
+        .pixels()
+        .filter(|p| p.0[0] != 0)
+        .count();
+    let pixels = picture.data.iter().filter(|v| !v.is_nan()).count();
+    bodies >= SPARSE_PIXELS && bodies as f64 >= SPARSE_SHARE * pixels as f64
 }
 
 /// `plane` with what normalising left out ([`left_out`]) as NaN, which measurements skip.
@@ -119,7 +154,8 @@ pub struct Smoothed {
 }
 
 /// `plane` (normalised) smoothed for networks that see it resampled by `factor`, where it is
-/// noisier than they learned; None where it is seen as it is.
+/// noisier than they learned and not a sparse field whose cells stand out ([`sparse`]); None
+/// where it is seen as it is.
 ///
 /// The noise is measured in the image's own pixels, where it is what the camera gave
 /// (resampled, neighbouring pixels share it and it reads lower than it is), and the blur is
@@ -129,8 +165,9 @@ pub struct Smoothed {
 /// Its floor is the noise as blurred (the noise read on the blurred plane would be lower
 /// still): an empty field stays as faint as it was, not stretched into texture.
 pub fn for_networks(plane: &Plane, factor: f64) -> Option<Smoothed> {
-    let (share, noise) = noise_share(plane);
-    let sigma = blur_for(share, factor).filter(|_| !sparse(plane, noise))?;
+    let picture = picture_only(plane);
+    let (share, noise) = share_of(&picture);
+    let sigma = blur_for(share, factor).filter(|_| !sparse_picture(&picture, noise))?;
     let buffer = ImageBuffer::<Luma<f32>, _>::from_raw(
         plane.width as u32,
         plane.height as u32,
@@ -165,11 +202,11 @@ pub fn note(blur: f32) -> String {
 mod tests {
     use super::*;
     use crate::io::normalise::NOISE_SPAN;
+    use rand::{RngExt, SeedableRng};
 
     /// A field of dark rods 12 px wide on a background (none where `rods` is false), with
     /// Gaussian noise of `noise`.
     fn field(noise: f32, rods: bool) -> Plane {
-        use rand::{RngExt, SeedableRng};
         let (w, h) = (120, 90);
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let data = (0..w * h)
@@ -223,24 +260,34 @@ mod tests {
 
     #[test]
     fn a_sparse_field_whose_cells_stand_out_is_seen_as_it_is() {
-        // two dark rods (0.7% of the pixels) on a noisy background: the window is the
-        // background's, the noise a large share of it, but the rods lie far beyond it
-        let rods = |depth: f32| {
-            let mut plane = field(0.04, false);
-            for y in 30..40 {
-                for x in (20..24).chain(80..84) {
-                    plane.data[y * plane.width + x] -= depth;
-                }
-            }
-            plane
+        // two dark rods (0.2% of the pixels) on a noisy background 400 × 300: the window is
+        // the background's, the noise a large share of it, but the rods lie far beyond it
+        let noisy = |depth: f32, rods: bool, column: bool| {
+            let (w, h) = (400, 300);
+            let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+            let data = (0..w * h)
+                .map(|i| {
+                    let (x, y) = (i % w, i / w);
+                    let rod = rods && (100..130).contains(&y) && (x % 200) < 4;
+                    let dead = column && x == 300;
+                    let level = if rod { 0.4 - depth } else { 0.4 };
+                    let u: f32 = rng.random_range(f32::EPSILON..1.0);
+                    let turn: f32 = rng.random_range(0.0..std::f32::consts::TAU);
+                    let gauss = (-2.0 * u.ln()).sqrt() * turn.cos();
+                    if dead { -1.0 } else { level + 0.04 * gauss }
+                })
+                .collect();
+            Plane::new(w, h, data)
         };
-        let plane = rods(0.8);
+        let plane = noisy(0.8, true, false);
         let (share, noise) = noise_share(&plane);
         assert!(share > learned_noise(), "{share}");
         assert!(sparse(&plane, noise));
         assert!(for_networks(&plane, 1.0).is_none());
         // as faint as the noise, they no longer stand out: smoothed
-        assert!(for_networks(&rods(0.06), 1.0).is_some());
+        assert!(for_networks(&noisy(0.06, true, false), 1.0).is_some());
+        // a dead column is far darker, but a line, not a cell's body: smoothed
+        assert!(for_networks(&noisy(0.0, false, true), 1.0).is_some());
         // a colony's noise tails are no sparse field
         let (_, noise) = noise_share(&field(0.04, true));
         assert!(!sparse(&field(0.04, true), noise));

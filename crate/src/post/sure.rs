@@ -2,8 +2,9 @@
 //!
 //! The halo check ([`super::halo`]) and the texture check ([`super::faint::doubt`]) compare
 //! the cells found with the empty background around them. Where the "cells" cover the field
-//! there is none: an empty field mottled 2 px across at 8 times its pixel noise gave 3,440
-//! "cells" that left no background to compare with, and no word of doubt.
+//! there is none: an empty field mottled 2 px across at 8 times its pixel noise (one of 20
+//! such fields measured) gave 3,440 "cells" that left no background to compare with, and no
+//! word of doubt.
 //!
 //! What the networks give there says it. They learned cells they are sure of: in the cores of
 //! real cells (p(cell) above post 2's 0.8) most pixels are above [`SURE`]. In mottling they
@@ -24,9 +25,12 @@
 //!   found 117–138 "cells" for 21.
 //!
 //! So below [`BAR`] the result is said to be doubtful. It is a doubt, not a filter: the
-//! cells stay, as with the other checks. It does not catch every such field: mottles σ 2–3 px
-//! across at eight times the noise (the quality suite) give 1,159–2,050 "cells" the U-Net is
-//! as sure of as of real ones (0.53), still without a word of doubt.
+//! cells stay, as with the other checks. It does not catch every such field: the quality
+//! suite's mottles (white noise blurred by a Gaussian) σ 2–3 px across at eight times the
+//! noise give 1,159–2,050 "cells" the U-Net is as sure of as of real ones (0.53), still
+//! without a word of doubt. The bar was measured on the shipped networks; a network trained
+//! briefly (in the page's chapters) is less sure of everything, and the doubt says that may
+//! be why.
 
 use crate::core::cells::Cells;
 
@@ -63,9 +67,10 @@ pub fn doubt(cells: &Cells, p_cell: &[f32]) -> Option<String> {
     (share < BAR).then(|| {
         format!(
             "the networks are sure of only {:.0}% of the cells' cores ({:.0}% or more \
-             expected; 46% or more wherever real cells were measured): what they found is \
-             unlike the cells they learned (a background's texture, or another kind of \
-             image); check the result",
+             expected of the shipped networks, which were sure of 46% or more wherever real \
+             cells were measured): what they found is unlike the cells they learned (a \
+             background's texture, or another kind of image), or the networks were trained \
+             less than the shipped ones; check the result",
             100.0 * share,
             100.0 * BAR
         )

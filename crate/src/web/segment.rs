@@ -16,8 +16,9 @@ pub struct FoundCells {
 
 #[wasm_bindgen]
 impl FoundCells {
-    /// Why these cells are doubtful, where most lack phase contrast's halo
-    /// ([`crate::post::halo`]); undefined where they are not.
+    /// Why these cells are doubtful ([`crate::pipeline::doubt`]: most lack phase contrast's
+    /// halo, do not stand out from the background's texture, or the networks are sure of too
+    /// little of them); undefined where they are not.
     #[wasm_bindgen(getter)]
     pub fn doubt(&self) -> Option<String> {
         self.doubt.clone()
