@@ -88,7 +88,8 @@ pub fn resampled(plane: &Plane, factor: f64) -> Plane {
 }
 
 /// `plane` as the networks see it at `factor`: smoothed where it is noisier than they learned
-/// and not a sparse field whose cells stand out ([`denoise::for_networks`]), then resampled; None where that is `plane` itself. With it,
+/// and not a sparse field whose cells stand out ([`denoise::for_networks`]), then resampled;
+/// None where that is `plane` itself. With it,
 /// the blur used (σ in the networks' pixels), if any.
 pub fn networks_view(plane: &Plane, factor: f64) -> (Option<Plane>, Option<f32>) {
     let smoothed = denoise::for_networks(plane, factor);

@@ -17,7 +17,7 @@
 //!   included), and no doubt on any page of van Vliet's 20-page stack. (Its sparse first
 //!   pages, smoothed for a while, gave 17–25 "cells" for 2 from the background's mottling:
 //!   two of those pages read 0.40–0.41.) 0.29 on Omnipose's curled filament, whose scale the search could not settle
-//!   (F1 0.22). On 13 mottled empty fields where it found cells: 0.31–0.39 where the "cells"
+//!   (F1 0.22). On 12 mottled empty fields where it found 5 cells or more: 0.31–0.39 where the "cells"
 //!   cover a sixth of the field or more, 0.43–0.47 on three sparser ones the other checks
 //!   doubt.
 //! - the posts' networks (three averaged, with or without the looks): 0.46–0.63 on real and
@@ -67,8 +67,8 @@ pub fn doubt(cells: &Cells, p_cell: &[f32]) -> Option<String> {
     (share < BAR).then(|| {
         format!(
             "the networks are sure of only {:.0}% of the cells' cores ({:.0}% or more \
-             expected of the shipped networks, which were sure of 46% or more wherever real \
-             cells were measured): what they found is unlike the cells they learned (a \
+             expected of the shipped networks, which were sure of 46% or more on every real \
+             image they segmented right): what they found is unlike the cells they learned (a \
              background's texture, or another kind of image), or the networks were trained \
              less than the shipped ones; check the result",
             100.0 * share,
