@@ -89,8 +89,8 @@ pub fn resampled(plane: &Plane, factor: f64) -> Plane {
 
 /// `plane` as the networks see it at `factor`: smoothed where it is noisier than they learned
 /// and not a sparse field whose cells stand out ([`denoise::for_networks`]), then resampled;
-/// None where that is `plane` itself. With it,
-/// the blur used (σ in the networks' pixels), if any.
+/// None where that is `plane` itself. With it, the blur used (σ in the networks' pixels), if
+/// any.
 pub fn networks_view(plane: &Plane, factor: f64) -> (Option<Plane>, Option<f32>) {
     let smoothed = denoise::for_networks(plane, factor);
     let blur = smoothed.as_ref().map(|s| s.blur);
@@ -102,7 +102,8 @@ pub fn networks_view(plane: &Plane, factor: f64) -> (Option<Plane>, Option<f32>)
 
 /// The mean probability map of `rect` (in `plane`'s pixels) over the networks, which see
 /// `scaled` — `plane` as they are shown it at `factor` ([`networks_view`]: resampled, and
-/// smoothed where noisier than they learned; `plane` itself where neither) — along `path`. `progress(done, total)` follows all networks' work as one bar.
+/// smoothed where noisier than they learned; `plane` itself where neither) — along `path`.
+/// `progress(done, total)` follows all networks' work as one bar.
 #[allow(clippy::too_many_arguments)]
 pub async fn ensemble_map(
     networks: &[Model],

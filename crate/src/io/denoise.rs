@@ -13,9 +13,8 @@
 //! The blur is chosen to bring the noise back to the tutorial's share of the range, and only
 //! where it is beyond the noisiest the networks learned, so every image they learned to
 //! segment (every dense real image measured: 0–3.3%; sparse ones below) is seen exactly as
-//! before. The clean-up, the
-//! measurements and the cell exports read the image as it is; only the networks' view (and
-//! so the probability maps) is smoothed.
+//! before. The clean-up, the measurements and the cell exports read the image as it is; only
+//! the networks' view (and so the probability maps) is smoothed.
 //!
 //! A sparse field is the exception ([`SPARSE_TAIL`]). A few cells on an empty background
 //! leave the 1–99% window to the background alone, so the noise is a large share of it

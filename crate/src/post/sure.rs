@@ -16,10 +16,10 @@
 //!   fields and cocci; van Vliet's four pages; six of Omnipose's images, C. crescentus
 //!   included), and no doubt on any page of van Vliet's 20-page stack. (Its sparse first
 //!   pages, smoothed for a while, gave 17–25 "cells" for 2 from the background's mottling:
-//!   two of those pages read 0.40–0.41.) 0.29 on Omnipose's curled filament, whose scale the search could not settle
-//!   (F1 0.22). On 12 mottled empty fields where it found 5 cells or more: 0.31–0.39 where the "cells"
-//!   cover a sixth of the field or more, 0.43–0.47 on three sparser ones the other checks
-//!   doubt.
+//!   two of those pages read 0.40–0.41.) 0.29 on Omnipose's curled filament, whose scale
+//!   the search could not settle (F1 0.22). On 12 mottled empty fields where it found 5
+//!   cells or more: 0.31–0.39 where the "cells" cover a sixth of the field or more,
+//!   0.43–0.47 on three sparser ones the other checks doubt.
 //! - the posts' networks (three averaged, with or without the looks): 0.46–0.63 on real and
 //!   synthetic cells; 0.32–0.33 on mottled fields; 0.24–0.29 on C. crescentus, where they
 //!   found 117–138 "cells" for 21.
