@@ -274,6 +274,21 @@ fn bad_input_gets_a_message_not_a_panic() {
         "5,5,1,1",
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("X0 < X1"));
+    // the debris and lone cells of the U-Net's crops are not the posts' patches: refused
+    let out = cellseg(&[
+        "train",
+        "--image",
+        &data("upstream/Images/phase_027.tif"),
+        "--labels",
+        &data("phase_027_classes.png"),
+        "--arch",
+        "original",
+        "--debris",
+        "--out",
+        dir.join("w").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("are for the U-Net"));
     std::fs::remove_dir_all(&dir).ok();
 }
 

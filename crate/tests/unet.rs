@@ -163,6 +163,32 @@ fn crops_stay_inside_the_region_and_clear_of_forgotten_pixels() {
 }
 
 #[test]
+fn debris_and_lone_cells_keep_every_pixel_weighed_as_its_class() {
+    // a sparse colony: room on its background for copies and debris
+    let look = cellseg::teach::colony::Look {
+        fill: 0.3,
+        ..cellseg::teach::colony::Look::default()
+    };
+    let (plane, labels) = cellseg::teach::colony::colony_with(400, 300, 7, &look);
+    let config = UNetConfig {
+        looks: true,
+        debris: true,
+        lone_cells: true,
+        ..UNetConfig::default()
+    };
+    let mut sampler = CropSampler::new(&labels, Rect::new(0, 0, 400, 300), config).unwrap();
+    let batch = sampler.batch(&plane, &labels, 40);
+    // a class's pixels all weigh the same: a copy of a cell set on background carries its
+    // class's weight with it, debris leave the background's
+    let mut weight = [None; 3];
+    for (&c, &w) in batch.classes.iter().zip(&batch.weights) {
+        let seen = weight[c as usize].get_or_insert(w);
+        assert_eq!(*seen, w, "class {c}");
+    }
+    assert!(weight.iter().all(Option::is_some));
+}
+
+#[test]
 fn training_lowers_the_loss() {
     let (plane, labels) = colony(256, 192, 7);
     let b = Backend::cpu();

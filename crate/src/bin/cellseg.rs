@@ -180,6 +180,15 @@ struct TrainArgs {
     /// patches' stays the looks module's ZOOM, 1.15).
     #[arg(long, default_value_t = cellseg::train::looks::ZOOM, value_parser = zoom_range)]
     zoom: f32,
+    /// The U-Net only: paint debris (dark and bright blobs without a halo, 3–30 px across)
+    /// on the background of half the crops, labelled background (see the crate's `debris`;
+    /// with --lone-cells, or the network learns that anything standing apart is debris).
+    #[arg(long)]
+    debris: bool,
+    /// The U-Net only: copy labelled cells, with their rim, onto the open background of
+    /// half the crops, so cells standing alone are learnt too (see the crate's `lone_cells`).
+    #[arg(long)]
+    lone_cells: bool,
     /// Where the networks run.
     #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
     backend: BackendArg,
@@ -544,6 +553,11 @@ fn train(a: TrainArgs) -> Result<()> {
     if a.arch == weights::UNET_NAME {
         return train_unet(&a, &backend, &plane, &labels, region, heldout);
     }
+    if a.debris || a.lone_cells {
+        return Err("--debris and --lone-cells are for the U-Net (--arch unet): the posts' networks learn as \
+                    chapter 2 teaches"
+            .into());
+    }
     let spec = Spec::lookup(&a.arch).map_err(|e| e.to_string())?;
     let config = TrainConfig {
         learning_rate: a.lr,
@@ -613,6 +627,8 @@ fn train_unet(
         looks: a.looks,
         septa_weight: a.septa.max(0.0),
         zoom: a.zoom,
+        debris: a.debris,
+        lone_cells: a.lone_cells,
     };
     let initial = match &a.init {
         Some(path) => match weights::model_from_bytes(&read(path)?, &backend.device)
@@ -634,7 +650,7 @@ fn train_unet(
         &backend.device,
     )?;
     eprintln!(
-        "training the U-Net ({params} parameters) on {} for {} steps, {} crops of {CROP}x{CROP} a step, lr {}{}{}",
+        "training the U-Net ({params} parameters) on {} for {} steps, {} crops of {CROP}x{CROP} a step, lr {}{}{}{}{}",
         backend.adapter,
         a.steps,
         a.batch,
@@ -646,6 +662,16 @@ fn train_unet(
             format!(", septa weighing {}x more", 1.0 + a.septa)
         } else {
             String::new()
+        },
+        if a.debris {
+            ", debris on half the crops"
+        } else {
+            ""
+        },
+        if a.lone_cells {
+            ", lone cells on half the crops"
+        } else {
+            ""
         }
     );
     run_steps(a, &mut trainer)?;

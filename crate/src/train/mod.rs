@@ -2,6 +2,8 @@
 //! the caller can pause, resume or stop between steps and show progress as it goes.
 
 pub mod comparison;
+pub mod debris;
+pub mod lone_cells;
 pub mod looks;
 pub mod mistake;
 pub mod patch;

@@ -22,6 +22,8 @@ use crate::core::plane::{Plane, Rect};
 use crate::io::labels::{ClassMap, UNLABELLED};
 use crate::model::backend::CPU_MAX_BUFFER;
 use crate::model::unet::{ALIGN, UNet, segment};
+use crate::train::debris;
+use crate::train::lone_cells::{self, Crop, LoneCells};
 use crate::train::looks::{Look, sampled_square};
 use crate::train::patch::{septa, transform_square};
 use crate::train::{StepReport, adam_update};
@@ -47,6 +49,11 @@ pub struct UNetConfig {
     /// With `looks`: the largest magnification change either way ([`crate::train::looks::ZOOM`]
     /// by default).
     pub zoom: f32,
+    /// Debris on the background of some crops ([`crate::train::debris`]), labelled background.
+    pub debris: bool,
+    /// Copies of labelled cells on the open background of some crops
+    /// ([`crate::train::lone_cells`]).
+    pub lone_cells: bool,
 }
 
 impl Default for UNetConfig {
@@ -59,6 +66,8 @@ impl Default for UNetConfig {
             looks: false,
             septa_weight: 0.0,
             zoom: crate::train::looks::ZOOM,
+            debris: false,
+            lone_cells: false,
         }
     }
 }
@@ -68,6 +77,10 @@ pub struct CropSampler {
     region: Rect,
     /// Weight of each pixel of the image (0 outside what may be learnt from).
     weights: Vec<f32>,
+    /// Each class's weight (the inverse of its share in the region).
+    class_weight: [f32; 3],
+    /// The cells copies are taken of, with `lone_cells`.
+    lone: Option<LoneCells>,
     rng: StdRng,
     config: UNetConfig,
 }
@@ -134,6 +147,8 @@ impl CropSampler {
         Ok(CropSampler {
             region,
             weights,
+            class_weight,
+            lone: config.lone_cells.then(|| LoneCells::new(labels, region)),
             rng: StdRng::seed_from_u64(config.seed),
             config,
         })
@@ -160,9 +175,6 @@ impl CropSampler {
             let (ox, oy) = self.origin(labels, zoom);
             let start = batch.pixels.len();
             sampled_square(plane, (ox, oy), CROP, zoom, &mut batch.pixels);
-            if let Some(look) = look {
-                look.apply(&mut batch.pixels[start..], CROP, &mut self.rng);
-            }
             let mut classes = Vec::with_capacity(area);
             let mut weights = Vec::with_capacity(area);
             for dy in 0..CROP {
@@ -175,6 +187,27 @@ impl CropSampler {
                     classes.push(if c == UNLABELLED { 0 } else { c as i64 });
                     weights.push(self.weights[i]);
                 }
+            }
+            // lone cells and debris before the look, so they share its focus, contrast and
+            // noise (debris after the cells, so they keep clear of them)
+            if let Some(lone) = &self.lone
+                && self.rng.random_range(0.0..1.0f32) < lone_cells::SHARE
+            {
+                let mut crop = Crop {
+                    pixels: &mut batch.pixels[start..],
+                    classes: &mut classes,
+                    weights: &mut weights,
+                    side: CROP,
+                    zoom,
+                    class_weight: self.class_weight,
+                };
+                lone.paste(plane, labels, &mut crop, &mut self.rng);
+            }
+            if self.config.debris && self.rng.random_range(0.0..1.0f32) < debris::SHARE {
+                debris::scatter(&mut batch.pixels[start..], &classes, CROP, &mut self.rng);
+            }
+            if let Some(look) = look {
+                look.apply(&mut batch.pixels[start..], CROP, &mut self.rng);
             }
             let symmetry = if self.config.symmetries {
                 (self.rng.random_bool(0.5), self.rng.random_range(0..4))
