@@ -170,13 +170,16 @@ fn debris_and_lone_cells_keep_every_pixel_weighed_as_its_class() {
         ..cellseg::teach::colony::Look::default()
     };
     let (plane, labels) = cellseg::teach::colony::colony_with(400, 300, 7, &look);
+    let region = Rect::new(0, 0, 400, 300);
+    let copies = cellseg::train::lone_cells::LoneCells::new(&labels, region);
+    assert!(copies.count() > 10, "cells to copy: {}", copies.count());
     let config = UNetConfig {
         looks: true,
         debris: true,
         lone_cells: true,
         ..UNetConfig::default()
     };
-    let mut sampler = CropSampler::new(&labels, Rect::new(0, 0, 400, 300), config).unwrap();
+    let mut sampler = CropSampler::new(&labels, region, config).unwrap();
     let batch = sampler.batch(&plane, &labels, 40);
     // a class's pixels all weigh the same: a copy of a cell set on background carries its
     // class's weight with it, debris leave the background's

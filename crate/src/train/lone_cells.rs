@@ -19,7 +19,7 @@ use rand::rngs::StdRng;
 use crate::core::cells::Cells;
 use crate::core::classes::{CLASS_CELL, CLASS_EDGE, CLASS_OTHER};
 use crate::core::plane::{Plane, Rect};
-use crate::io::labels::ClassMap;
+use crate::io::labels::{ClassMap, UNLABELLED};
 
 /// Share of the training crops that get lone cells.
 pub const SHARE: f32 = 0.5;
@@ -34,14 +34,17 @@ const TRIES: usize = 20;
 /// copies at their own size took such lone cells' flat dark bodies for debris (van Vliet's
 /// *E. coli*, 1.35–1.6 times as wide: p(cell) 0.72 on them against 0.92).
 const GROW: f32 = 1.6;
-/// Cores copied: whole cells (a sliver at a crop's edge or a merged clump is neither).
+/// Cores copied: whole cells (a sliver cut by the region's edge or a merged clump is neither).
 const AREAS: std::ops::RangeInclusive<u32> = 150..=1000;
 
 /// The labelled cells a crop may take copies of.
 pub struct LoneCells {
     cells: Cells,
-    /// Each cell's box (x0, y0, x1, y1), grown by [`RIM`], in the image's pixels.
-    boxes: Vec<(usize, usize, usize, usize)>,
+    /// Each cell's box (x0, y0, x1, y1), grown by [`RIM`], in the image's pixels, where it
+    /// may be copied.
+    boxes: Vec<Option<(usize, usize, usize, usize)>>,
+    /// The cells that may be copied.
+    usable: Vec<usize>,
 }
 
 /// The crop a copy goes into: its pixels, classes and loss weights (row-major, `side`²), the
@@ -56,7 +59,8 @@ pub struct Crop<'a> {
 }
 
 impl LoneCells {
-    /// The cells of `labels` (cores of 150–1,000 px) whose grown box lies inside `region`.
+    /// The cells of `labels` (cores of 150–1,000 px) whose grown box lies inside `region` and
+    /// holds no unlabelled pixel.
     pub fn new(labels: &ClassMap, region: Rect) -> LoneCells {
         let (w, h) = (labels.width, labels.height);
         let mask: Vec<bool> = (0..w * h)
@@ -71,42 +75,48 @@ impl LoneCells {
                 *b = (b.0.min(x), b.1.min(y), b.2.max(x + 1), b.3.max(y + 1));
             }
         }
-        let boxes = boxes
+        // a box wholly inside the region (so no cell cut by its edge or the image's is
+        // copied as if whole) and wholly labelled (no guessed class under a copy)
+        let labelled = |(x0, y0, x1, y1): (usize, usize, usize, usize)| {
+            (y0..y1).all(|y| !labels.classes[y * w + x0..y * w + x1].contains(&UNLABELLED))
+        };
+        let boxes: Vec<_> = boxes
             .into_iter()
             .zip(&cells.areas)
             .map(|((x0, y0, x1, y1), &area)| {
+                let inside = x0 >= region.x0 + RIM
+                    && y0 >= region.y0 + RIM
+                    && x1 + RIM <= region.x1
+                    && y1 + RIM <= region.y1;
                 let grown = (
-                    x0.saturating_sub(RIM),
-                    y0.saturating_sub(RIM),
+                    x0.wrapping_sub(RIM),
+                    y0.wrapping_sub(RIM),
                     x1 + RIM,
                     y1 + RIM,
                 );
-                let inside = grown.0 >= region.x0
-                    && grown.1 >= region.y0
-                    && grown.2 <= region.x1
-                    && grown.3 <= region.y1;
-                (inside && AREAS.contains(&area)).then_some(grown)
+                (inside && AREAS.contains(&area) && labelled(grown)).then_some(grown)
             })
-            .map(|b| b.unwrap_or((0, 0, 0, 0)))
             .collect();
-        LoneCells { cells, boxes }
+        let usable = (0..boxes.len()).filter(|&k| boxes[k].is_some()).collect();
+        LoneCells {
+            cells,
+            boxes,
+            usable,
+        }
     }
 
     /// How many cells may be copied.
     pub fn count(&self) -> usize {
-        self.boxes.iter().filter(|b| b.2 > b.0).count()
+        self.boxes.iter().flatten().count()
     }
 
-    /// Sets one to three copies on `crop`'s open background, where they fit.
+    /// Sets up to [`MOST`] copies on `crop`'s open background, where they fit.
     pub fn paste(&self, plane: &Plane, labels: &ClassMap, crop: &mut Crop, rng: &mut StdRng) {
-        let usable: Vec<usize> = (0..self.boxes.len())
-            .filter(|&k| self.boxes[k].2 > self.boxes[k].0)
-            .collect();
-        if usable.is_empty() {
+        if self.usable.is_empty() {
             return;
         }
         for _ in 0..rng.random_range(1..=MOST) {
-            let k = usable[rng.random_range(0..usable.len())];
+            let k = self.usable[rng.random_range(0..self.usable.len())];
             // enlarged up to GROW (uniform in the logarithm): wider bacteria stand alone too
             let grow = (rng.random_range(0.0..1.0f32) * GROW.ln()).exp();
             let stamp = self.stamp(k, labels, crop.zoom / grow);
@@ -128,7 +138,7 @@ impl LoneCells {
     /// Cell `k`'s copy at `zoom`: for each crop pixel of its box, where in the image it
     /// samples, its class there and how much of it is laid over the crop (0: none).
     fn stamp(&self, k: usize, labels: &ClassMap, zoom: f32) -> Stamp {
-        let (x0, y0, x1, y1) = self.boxes[k];
+        let (x0, y0, x1, y1) = self.boxes[k].expect("a usable cell");
         let own = k as u32 + 1;
         let w = ((x1 - x0) as f32 / zoom).floor() as usize;
         let h = ((y1 - y0) as f32 / zoom).floor() as usize;
@@ -209,7 +219,7 @@ impl Stamp {
     }
 
     /// Lays it on `crop` at `at`: values sampled from `plane` (bilinear), classes and
-    /// weights where it covers half or more.
+    /// weights where it covers wholly (its blended outer ring keeps what was there).
     fn set(&self, plane: &Plane, crop: &mut Crop, (ax, ay): (usize, usize)) {
         for j in 0..self.h {
             for i in 0..self.w {
@@ -283,6 +293,7 @@ mod tests {
         let side = 96;
         let mut rng = StdRng::seed_from_u64(4);
         let mut pasted = 0;
+        let mut largest = 0.0f32;
         for zoom in [1.0f32, 1.15, 0.87] {
             for _ in 0..20 {
                 // an open crop: all background
@@ -313,12 +324,25 @@ mod tests {
                         _ => assert_eq!(weights[i], 0.5),
                     }
                 }
-                // each copy's core is one rod, about 360 px at zoom 1
-                assert!(cell == 0 || cell >= 200, "{cell} cell px at zoom {zoom}");
                 assert!(cell == 0 || dark / (cell as f32) < 0.2, "cells dark");
+                // each copy's core is one rod of 360 px, enlarged up to GROW² at zoom 1
+                let mask: Vec<bool> = classes.iter().map(|&c| c == CLASS_CELL as i64).collect();
+                let copies = Cells::from_mask(&mask, side, side, 1);
+                for &area in &copies.areas {
+                    let grown = area as f32 * zoom * zoom / 360.0;
+                    assert!(
+                        (0.7..1.3 * GROW * GROW).contains(&grown),
+                        "{area} px at {zoom}"
+                    );
+                    largest = largest.max(grown);
+                }
             }
         }
         assert!(pasted > 10_000, "copies were set ({pasted} px)");
+        assert!(
+            largest > 1.5,
+            "some copies enlarged (at most ×{largest} the area)"
+        );
     }
 
     #[test]
@@ -342,10 +366,26 @@ mod tests {
     }
 
     #[test]
-    fn cells_cut_by_the_region_are_not_copied() {
-        let (_, labels) = colony();
-        // the region ends inside the third rod
-        let lone = LoneCells::new(&labels, Rect::new(0, 0, 42, 120));
+    fn cells_cut_by_the_region_or_forgotten_are_not_copied() {
+        let (_, mut labels) = colony();
+        // the region ends inside the third rod, which keeps 270 px of its 360 there
+        let lone = LoneCells::new(&labels, Rect::new(0, 0, 47, 120));
         assert_eq!(lone.count(), 2);
+        // the region starts inside the first rod (the image's edge clamps nothing here)
+        let lone = LoneCells::new(&labels, Rect::new(8, 0, 200, 120));
+        assert_eq!(lone.count(), 3);
+        // the image's own edge cuts the first rod (240 px of it left): not a whole cell
+        let cut = ClassMap {
+            width: 190,
+            height: 120,
+            classes: (0..190 * 120)
+                .map(|i| labels.classes[(i / 190) * 200 + 10 + i % 190])
+                .collect(),
+        };
+        assert_eq!(LoneCells::new(&cut, Rect::new(0, 0, 190, 120)).count(), 3);
+        // a forgotten pixel in the second rod's rim: its copy would carry a guessed class
+        labels.forget(Rect::new(21, 30, 22, 31));
+        let lone = LoneCells::new(&labels, Rect::new(0, 0, 200, 120));
+        assert_eq!(lone.count(), 3);
     }
 }
