@@ -20,6 +20,7 @@ use crate::core::cells::Cells;
 use crate::core::classes::{CLASS_CELL, CLASS_EDGE, CLASS_OTHER};
 use crate::core::plane::{Plane, Rect};
 use crate::io::labels::{ClassMap, UNLABELLED};
+use crate::train::looks::bilinear;
 
 /// Share of the training crops that get lone cells.
 pub const SHARE: f32 = 0.5;
@@ -237,16 +238,6 @@ impl Stamp {
             }
         }
     }
-}
-
-/// `plane` at (x, y), bilinear (mirrored beyond the border).
-fn bilinear(plane: &Plane, (x, y): (f32, f32)) -> f32 {
-    let (x0, y0) = (x.floor(), y.floor());
-    let (fx, fy) = (x - x0, y - y0);
-    let (x0, y0) = (x0 as isize, y0 as isize);
-    let top = plane.reflected(x0, y0) * (1.0 - fx) + plane.reflected(x0 + 1, y0) * fx;
-    let bottom = plane.reflected(x0, y0 + 1) * (1.0 - fx) + plane.reflected(x0 + 1, y0 + 1) * fx;
-    top * (1.0 - fy) + bottom * fy
 }
 
 #[cfg(test)]

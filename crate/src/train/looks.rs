@@ -131,16 +131,19 @@ pub fn sampled_square(
 ) {
     for dy in 0..side {
         let sy = origin.1 + dy as f32 * step;
-        let (y0, fy) = (sy.floor() as isize, sy - sy.floor());
         for dx in 0..side {
-            let sx = origin.0 + dx as f32 * step;
-            let (x0, fx) = (sx.floor() as isize, sx - sx.floor());
-            let top = plane.reflected(x0, y0) * (1.0 - fx) + plane.reflected(x0 + 1, y0) * fx;
-            let bottom =
-                plane.reflected(x0, y0 + 1) * (1.0 - fx) + plane.reflected(x0 + 1, y0 + 1) * fx;
-            out.push(top * (1.0 - fy) + bottom * fy);
+            out.push(bilinear(plane, (origin.0 + dx as f32 * step, sy)));
         }
     }
+}
+
+/// `plane` at (x, y) (bilinear, mirrored beyond the border).
+pub fn bilinear(plane: &Plane, (x, y): (f32, f32)) -> f32 {
+    let (x0, fx) = (x.floor() as isize, x - x.floor());
+    let (y0, fy) = (y.floor() as isize, y - y.floor());
+    let top = plane.reflected(x0, y0) * (1.0 - fx) + plane.reflected(x0 + 1, y0) * fx;
+    let bottom = plane.reflected(x0, y0 + 1) * (1.0 - fx) + plane.reflected(x0 + 1, y0 + 1) * fx;
+    top * (1.0 - fy) + bottom * fy
 }
 
 /// A Gaussian blur of a square of side `side` in place (imageproc's; the few border pixels
