@@ -179,7 +179,7 @@ fn debris_and_lone_cells_keep_every_pixel_weighed_as_its_class() {
         lone_cells: true,
         ..UNetConfig::default()
     };
-    let mut sampler = CropSampler::new(&labels, region, config).unwrap();
+    let mut sampler = CropSampler::new(&labels, region, config.clone()).unwrap();
     let batch = sampler.batch(&plane, &labels, 40);
     // a class's pixels all weigh the same: a copy of a cell set on background carries its
     // class's weight with it, debris leave the background's
@@ -189,6 +189,14 @@ fn debris_and_lone_cells_keep_every_pixel_weighed_as_its_class() {
         assert_eq!(*seen, w, "class {c}");
     }
     assert!(weight.iter().all(Option::is_some));
+    // cells too large to copy (over 1,000 px) leave nothing to copy: refused, with why
+    let large = cellseg::teach::colony::Look {
+        size: 2.5,
+        ..cellseg::teach::colony::Look::default()
+    };
+    let (_, labels) = cellseg::teach::colony::colony_with(400, 300, 7, &large);
+    let refused = CropSampler::new(&labels, region, config.clone());
+    assert!(refused.err().unwrap().contains("to copy as a lone cell"));
 }
 
 #[test]

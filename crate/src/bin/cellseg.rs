@@ -640,12 +640,6 @@ fn train_unet(
         None => UNet::new(a.seed, &backend.device),
     };
     let params = initial.params();
-    if a.lone_cells && cellseg::train::lone_cells::LoneCells::new(labels, region).count() == 0 {
-        eprintln!(
-            "warning: --lone-cells: no labelled cell of 150–1,000 px lies wholly inside the \
-             training region, so none is copied"
-        );
-    }
     let mut trainer = UNetTrainer::new(
         initial,
         plane,

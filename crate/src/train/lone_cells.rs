@@ -41,12 +41,13 @@ const AREAS: std::ops::RangeInclusive<u32> = 150..=1000;
 /// The labelled cells a crop may take copies of.
 pub struct LoneCells {
     cells: Cells,
-    /// Each cell's box (x0, y0, x1, y1), grown by [`RIM`], in the image's pixels, where it
-    /// may be copied.
-    boxes: Vec<Option<(usize, usize, usize, usize)>>,
-    /// The cells that may be copied.
-    usable: Vec<usize>,
+    /// The cells that may be copied: each one's label in `cells` and its box (x0, y0, x1,
+    /// y1), grown by [`RIM`], in the image's pixels.
+    copies: Vec<(u32, Bounds)>,
 }
+
+/// A box (x0, y0, x1, y1), half-open, in the image's pixels.
+type Bounds = (usize, usize, usize, usize);
 
 /// The crop a copy goes into: its pixels, classes and loss weights (row-major, `side`²), the
 /// zoom it was sampled at, and the weight of each class.
@@ -78,13 +79,13 @@ impl LoneCells {
         }
         // a box wholly inside the region (so no cell cut by its edge or the image's is
         // copied as if whole) and wholly labelled (no guessed class under a copy)
-        let labelled = |(x0, y0, x1, y1): (usize, usize, usize, usize)| {
+        let labelled = |(x0, y0, x1, y1): Bounds| {
             (y0..y1).all(|y| !labels.classes[y * w + x0..y * w + x1].contains(&UNLABELLED))
         };
-        let boxes: Vec<_> = boxes
-            .into_iter()
+        let copies = (1..)
+            .zip(boxes)
             .zip(&cells.areas)
-            .map(|((x0, y0, x1, y1), &area)| {
+            .filter_map(|((label, (x0, y0, x1, y1)), &area)| {
                 let inside = x0 >= region.x0 + RIM
                     && y0 >= region.y0 + RIM
                     && x1 + RIM <= region.x1
@@ -95,32 +96,27 @@ impl LoneCells {
                     x1 + RIM,
                     y1 + RIM,
                 );
-                (inside && AREAS.contains(&area) && labelled(grown)).then_some(grown)
+                (inside && AREAS.contains(&area) && labelled(grown)).then_some((label, grown))
             })
             .collect();
-        let usable = (0..boxes.len()).filter(|&k| boxes[k].is_some()).collect();
-        LoneCells {
-            cells,
-            boxes,
-            usable,
-        }
+        LoneCells { cells, copies }
     }
 
     /// How many cells may be copied.
     pub fn count(&self) -> usize {
-        self.boxes.iter().flatten().count()
+        self.copies.len()
     }
 
     /// Sets up to [`MOST`] copies on `crop`'s open background, where they fit.
     pub fn paste(&self, plane: &Plane, labels: &ClassMap, crop: &mut Crop, rng: &mut StdRng) {
-        if self.usable.is_empty() {
+        if self.copies.is_empty() {
             return;
         }
         for _ in 0..rng.random_range(1..=MOST) {
-            let k = self.usable[rng.random_range(0..self.usable.len())];
+            let (label, bounds) = self.copies[rng.random_range(0..self.copies.len())];
             // enlarged up to GROW (uniform in the logarithm): wider bacteria stand alone too
             let grow = (rng.random_range(0.0..1.0f32) * GROW.ln()).exp();
-            let stamp = self.stamp(k, labels, crop.zoom / grow);
+            let stamp = self.stamp(label, bounds, labels, crop.zoom / grow);
             for _ in 0..TRIES {
                 let room = |n: usize| crop.side.saturating_sub(n + 4);
                 let (rw, rh) = (room(stamp.w), room(stamp.h));
@@ -136,11 +132,11 @@ impl LoneCells {
         }
     }
 
-    /// Cell `k`'s copy at `zoom`: for each crop pixel of its box, where in the image it
-    /// samples, its class there and how much of it is laid over the crop (0: none).
-    fn stamp(&self, k: usize, labels: &ClassMap, zoom: f32) -> Stamp {
-        let (x0, y0, x1, y1) = self.boxes[k].expect("a usable cell");
-        let own = k as u32 + 1;
+    /// The copy at `zoom` of the cell labelled `own`, in its grown box `bounds`: for each crop
+    /// pixel of the box, where in the image it samples, its class there and how much of it
+    /// is laid over the crop (0: none).
+    fn stamp(&self, own: u32, bounds: Bounds, labels: &ClassMap, zoom: f32) -> Stamp {
+        let (x0, y0, x1, y1) = bounds;
         let w = ((x1 - x0) as f32 / zoom).floor() as usize;
         let h = ((y1 - y0) as f32 / zoom).floor() as usize;
         let width = labels.width;

@@ -144,11 +144,19 @@ impl CropSampler {
                 weights[y as usize * labels.width + x as usize] *= 1.0 + config.septa_weight;
             }
         }
+        let lone = config.lone_cells.then(|| LoneCells::new(labels, region));
+        if lone.as_ref().is_some_and(|l| l.count() == 0) {
+            return Err(
+                "no labelled cell of 150–1,000 px lies wholly inside the training \
+                        region to copy as a lone cell"
+                    .into(),
+            );
+        }
         Ok(CropSampler {
             region,
             weights,
             class_weight,
-            lone: config.lone_cells.then(|| LoneCells::new(labels, region)),
+            lone,
             rng: StdRng::seed_from_u64(config.seed),
             config,
         })
