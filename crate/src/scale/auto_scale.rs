@@ -154,7 +154,7 @@ impl ScaleSearch {
     /// they may not be cells as the networks know them (fluorescence, a field of debris, a
     /// whole colony taken for one cell); or too few cells were found to check the scale by
     /// (after the checks moved it, from a default, or from the image's estimate), so nothing
-    /// confirmed it; or [`CHECKS`] checks each moved the scale and the cells still asked for
+    /// confirmed it, or none at all where the image's estimate set it; or [`CHECKS`] checks each moved the scale and the cells still asked for
     /// one over twice [`AGREE`] away. None while the search goes on. Said with the result (it ends
     /// [`ScaleSearch::how`]), never kept quiet.
     pub fn doubt(&self) -> Option<&str> {
@@ -200,7 +200,10 @@ impl ScaleSearch {
             // too few cells to check the scale by: moved by cells that were there and not
             // confirmed at the new scale (a clump the first cells were pieces of, say), a
             // default nothing measured, or the image's estimate unchecked; none of these is
-            // an answer to pass off as settled (no cell at all has nothing to doubt)
+            // an answer to pass off as settled. No cell at all where nothing set the scale (a
+            // field of noise) has nothing to doubt; no cell where the image's features did
+            // may be cells the networks do not know (a network taught debris takes dark
+            // blobs without a halo, and bright ones, for debris), and is said to be so.
             (_, Check::TooFew) if self.doubt.is_none() => {
                 let n = cells.count();
                 self.doubt = match (self.moved_from, self.guessed) {
@@ -210,7 +213,15 @@ impl ScaleSearch {
                          scale is doubtful, and so are the cells (merged or split); check the \
                          result, or set the scale by hand"
                     )),
-                    _ if n == 0 => None,
+                    (None, true) if n == 0 => None,
+                    (None, false) if n == 0 => Some(format!(
+                        "no cell was found at ×{at:.3}, where the image's features of a \
+                         cell's size set the scale: they may be debris on an empty field, or \
+                         cells unlike the phase-contrast cells the networks know (dark, with \
+                         bright halos), which may not be cells to them (inverted, bright-field \
+                         or fluorescence: pick the phase-contrast channel of a multi-channel \
+                         file); check the image, or set the scale by hand"
+                    )),
                     (None, true) => Some(format!(
                         "neither the image nor the {n} cell(s) found at ×{at:.3} could measure \
                          the scale (too few): it is a guess, and so are the cells (merged or \
@@ -632,11 +643,13 @@ mod tests {
             doubt.starts_with("only 2 cell(s) found at ×0.800"),
             "{doubt}"
         );
-        // no cell at all: nothing to doubt
+        // no cell at all where the image's features set the scale: they may be cells the
+        // networks do not know
         let mut search = ScaleSearch::from(0.8, "given".into());
         assert_eq!(search.check(&rods(0, 30)), Check::TooFew);
-        assert_eq!(search.doubt(), None);
-        assert!(search.how().ends_with("cells found there to check it by"));
+        let doubt = search.doubt().expect("features that are no cell");
+        assert!(doubt.starts_with("no cell was found at ×0.800"), "{doubt}");
+        assert!(search.how().ends_with("by hand"), "{}", search.how());
         // a scale the cells moved, where too few are found to confirm it, is a guess
         let mut search = ScaleSearch::from(1.0, "given".into());
         assert!(matches!(search.check(&rods(5, 20)), Check::Again { .. }));
@@ -654,7 +667,8 @@ mod tests {
         };
         assert_eq!(search.check(&rods(1, 20)), Check::TooFew);
         assert!(search.doubt().expect("a doubt").contains("it is a guess"));
-        // (but no cell at all is not a doubtful one)
+        // (but no cell at all where nothing set the scale, a field of noise, is not a
+        // doubtful one)
         let mut search = ScaleSearch {
             guessed: true,
             ..ScaleSearch::from(1.0, "no width stands out".into())
