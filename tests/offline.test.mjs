@@ -17,7 +17,7 @@ test('installable and offline: load once, cut the server, reload, segment', asyn
     const cache = await caches.open('cellseg-v1');
     return (await cache.keys()).map((r) => new URL(r.url).pathname);
   });
-  for (const path of ['/', '/www/app.js', '/www/worker.js', '/www/style.css', '/models/index.json', '/models/unet-1.cellseg', '/models/looks-1.cellseg']) {
+  for (const path of ['/', '/www/app.js', '/www/worker.js', '/www/style.css', '/models/index.json', '/models/unet-2.cellseg', '/models/looks-1.cellseg']) {
     assert.ok(kept.includes(path), `${path} is kept (${kept.length} files)`);
   }
   assert.ok(kept.some((p) => /^\/pkg(-cpu|-threads)?\/cellseg_bg\.wasm$/.test(p)), 'the package this page runs on is kept');

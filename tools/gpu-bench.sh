@@ -62,7 +62,7 @@ step probe.txt 60 "$bin" train --backend wgpu --image "$image" --labels "$classe
 step wgpu.json 150 "$bin" bench --backend wgpu --json --image "$image" --labels "$classes"
 step torch-cuda.json 90 python3 tools/peers/torch_bench.py --device cuda
 step eval-gpu.txt 90 sh -c "'$bin' eval --backend wgpu --image '$image' --labels '$classes' \
-  --instances '$instances' --weights models/unet-1.cellseg && \
+  --instances '$instances' --weights models/unet-2.cellseg && \
   '$bin' eval --backend wgpu --image '$image' --labels '$classes' --instances '$instances' \
   --weights models/original-1.cellseg,models/original-2.cellseg,models/original-3.cellseg"
 step train-unet.txt 200 "$bin" train --backend wgpu --image "$image" --labels "$classes" \

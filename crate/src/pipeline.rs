@@ -171,7 +171,8 @@ pub async fn segment_cells(
     let map = ensemble_map(networks, plane, on, factor, rect, backend, dense, progress).await?;
     let post = post.at_scale(factor);
     let cells = clean_up(&map, plane, rect, &post);
-    let doubt = doubt(&cells, plane, rect, &post, &map);
+    let bar = crate::post::sure::bar(networks);
+    let doubt = doubt(&cells, plane, rect, &post, &map, bar);
     Ok(Segmentation {
         map,
         cells,
@@ -234,14 +235,16 @@ fn within(mask: &[bool], plane: &Plane, rect: Rect) -> Option<Vec<bool>> {
 /// Why the cells found in `rect` of `plane` (with settings `post` in the image's pixels) from
 /// `map` are doubtful: most of them lack phase contrast's halo ([`crate::post::halo`]), do not
 /// stand out from the background's own texture ([`crate::post::faint::doubt`]), or the
-/// networks are sure of too little of them ([`crate::post::sure`]: where the "cells" cover
-/// the field, there is no background for the other two to compare with).
+/// networks are sure of too little of them, under `sure_bar` ([`crate::post::sure::bar`] of the
+/// networks that made `map`; where the "cells" cover the field, there is no background for the
+/// other two to compare with).
 pub fn doubt(
     cells: &Cells,
     plane: &Plane,
     rect: Rect,
     post: &PostConfig,
     map: &ProbabilityMap,
+    sure_bar: f64,
 ) -> Option<String> {
     let pixels = plane.crop_reflected(rect, 0);
     crate::post::halo::doubt(cells, &pixels.data)
@@ -249,7 +252,7 @@ pub fn doubt(
             let flat = within(&left_out(plane), plane, rect);
             crate::post::faint::doubt(cells, &pixels.data, flat.as_deref(), post.ring)
         })
-        .or_else(|| crate::post::sure::doubt(cells, map.class(CLASS_CELL)))
+        .or_else(|| crate::post::sure::doubt(cells, map.class(CLASS_CELL), sure_bar))
 }
 
 /// `found` (cells of `rect` of an image `width` wide) without their pixels on `flat`, the

@@ -51,8 +51,11 @@ pub struct Session {
     pub last_cells: Option<(Cells, Vec<f32>)>,
     /// The crop `last_map` covers, in image pixels.
     pub last_rect: Option<Rect>,
-    /// A map being filled part by part (`beginMap`, `segmentPart`, `finishMap`).
-    pub pending: Option<(Rect, ProbabilityMap)>,
+    /// The sureness bar of the networks `last_map` came from ([`crate::post::sure::bar`]).
+    pub map_sure_bar: f64,
+    /// A map being filled part by part (`beginMap`, `segmentPart`, `finishMap`), and the
+    /// sureness bar of the networks that filled it.
+    pub pending: Option<(Rect, ProbabilityMap, f64)>,
     /// The image's values in file units and the range to show them in, for the display window.
     pub units: Option<(FileUnits, (f64, f64))>,
     /// Resampling factor to the tutorial's scale ([`Session::set_scale`]).
@@ -141,6 +144,7 @@ impl Session {
             map_scale: 1.0,
             last_cells: None,
             last_rect: None,
+            map_sure_bar: crate::post::sure::BAR,
             pending: None,
             units: None,
             scale: 1.0,

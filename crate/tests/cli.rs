@@ -357,7 +357,7 @@ fn colony_draws_other_magnifications_and_sparse_fields_for_the_scale_to_find() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let weights = format!("{}/../models/unet-1.cellseg", env!("CARGO_MANIFEST_DIR"));
+    let weights = format!("{}/../models/unet-2.cellseg", env!("CARGO_MANIFEST_DIR"));
     let out = cellseg(&[
         "segment",
         "--weights",

@@ -154,9 +154,10 @@ impl ScaleSearch {
     /// they may not be cells as the networks know them (fluorescence, a field of debris, a
     /// whole colony taken for one cell); or too few cells were found to check the scale by
     /// (after the checks moved it, from a default, or from the image's estimate), so nothing
-    /// confirmed it, or none at all where the image's estimate set it; or [`CHECKS`] checks each moved the scale and the cells still asked for
-    /// one over twice [`AGREE`] away. None while the search goes on. Said with the result (it ends
-    /// [`ScaleSearch::how`]), never kept quiet.
+    /// confirmed it, or none at all where the image's estimate set it; or [`CHECKS`] checks
+    /// each moved the scale and the cells still asked for one over twice [`AGREE`] away. None
+    /// while the search goes on. Said with the result (it ends [`ScaleSearch::how`]), never
+    /// kept quiet.
     pub fn doubt(&self) -> Option<&str> {
         self.doubt.as_deref().filter(|_| self.settled)
     }

@@ -17,8 +17,8 @@
 //!
 //! Alone, debris teach the wrong thing: phase_027 has no cell standing apart, so a network
 //! learns that whatever is dark on open background is debris. Train with lone cells beside
-//! them ([`crate::train::lone_cells`]). What the two gave as a fine-tune of the default
-//! U-Net, and why it is not the default yet: the model card (`models/README.md`).
+//! them ([`crate::train::lone_cells`]). The two, as a fine-tune of `unet-1`, made the default
+//! U-Net (`unet-2`); what each variant measured: the model card (`models/README.md`).
 
 use rand::RngExt;
 use rand::rngs::StdRng;
@@ -31,9 +31,10 @@ pub const SHARE: f32 = 0.5;
 const MOST: usize = 6;
 /// Tries to place each one on background before giving up.
 const TRIES: usize = 20;
-/// Shortest half-axis against the longest. Round cells pay for round debris either way:
-/// synthetic cocci (five fields) read F1 0.829 after a fine-tune with 0.7, 0.884 with 0.5,
-/// 0.959 without debris (the model card).
+/// Shortest half-axis against the longest. Round debris cost round cells unless round cells
+/// stand beside them: synthetic cocci (five fields) read F1 0.829 after a fine-tune with 0.7,
+/// 0.884 with 0.5, 0.959 without debris, and 0.960 with 0.5 beside lone cells shortened down
+/// to round (the model card).
 const ROUND: f32 = 0.5;
 /// Background kept clear around each one, in pixels.
 const CLEAR: f32 = 3.0;

@@ -88,7 +88,10 @@ impl Axes {
             yy += dy * dy;
         }
         let angle = 0.5 * (2.0 * xy).atan2(xx - yy);
-        let along = (angle.cos(), angle.sin());
+        // an upright rod's axis exactly upright: cos(π/2) in f32 is -4e-8, whose sign would
+        // split the centre row between the two ends a shortened copy joins
+        let exact = |v: f32| if v.abs() < 1e-6 { 0.0 } else { v };
+        let along = (exact(angle.cos()), exact(angle.sin()));
         let extent = |(ux, uy): (f32, f32)| {
             pixels
                 .iter()
@@ -220,7 +223,8 @@ impl LoneCells {
         let (cx, cy) = axes.centre;
         let (ux, uy) = axes.along;
         let (vx, vy) = (-uy, ux);
-        // the grown box's reach from the centre along and across the axis, in crop pixels
+        // the grown box's reach from the centre along and across the axis (image pixels; in
+        // crop pixels once divided by the zoom)
         let corners = [(x0, y0), (x1, y0), (x0, y1), (x1, y1)];
         let reach = |(ax, ay): (f32, f32)| {
             corners

@@ -244,7 +244,7 @@ impl Engine {
         with_trained: bool,
         naive_batch: u32,
         progress: Function,
-    ) -> Result<(Rect, ProbabilityMap), JsValue> {
+    ) -> Result<(Rect, ProbabilityMap, f64), JsValue> {
         let (image, _, backend) = Engine::inputs(state)?;
         let (plane, factor) = {
             let s = state.borrow();
@@ -272,7 +272,7 @@ impl Engine {
         )
         .await
         .map_err(err)?;
-        Ok((rect, map))
+        Ok((rect, map, crate::post::sure::bar(&networks)))
     }
 
     /// The image and the network, cloned cheaply out of the state for a job.

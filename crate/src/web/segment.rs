@@ -183,13 +183,14 @@ impl Engine {
     ) -> Promise {
         self.job(move |state| async move {
             let rect = crop(x, y, width, height);
-            let (rect, map) =
+            let (rect, map, bar) =
                 Engine::map_of(&state, rect, ensemble, with_trained, naive_batch, progress).await?;
             let out = Float32Array::from(map.data.as_slice());
             if naive_batch == 0 {
                 // the naive map only exists to be compared with the dense one
                 let mut s = state.borrow_mut();
                 s.last_map = Some(map);
+                s.map_sure_bar = bar;
                 s.map_scale = s.scale();
                 s.map_blur = s.blur();
                 s.last_rect = Some(rect);
@@ -207,7 +208,7 @@ impl Engine {
             let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
             let (rect, map) =
                 ProbabilityMap::for_crop(image, crop(x, y, width, height)).map_err(err)?;
-            s.pending = Some((rect, map));
+            s.pending = Some((rect, map, crate::post::sure::BAR));
             Ok(())
         })
     }
@@ -230,17 +231,19 @@ impl Engine {
                 .borrow()
                 .pending
                 .as_ref()
-                .map(|(r, _)| *r)
+                .map(|(r, _, _)| *r)
                 .ok_or_else(|| err("no map was begun"))?;
             let part = crop(x, y, width, height);
             if !(whole.contains(part.x0, part.y0) && part.x1 <= whole.x1 && part.y1 <= whole.y1) {
                 return Err(err("the part lies outside the map begun"));
             }
-            let (part, map) =
+            let (part, map, bar) =
                 Engine::map_of(&state, part, ensemble, with_trained, 0, progress).await?;
             let mut s = state.borrow_mut();
-            let (whole, pending) = s.pending.as_mut().ok_or_else(|| err("no map was begun"))?;
+            let (whole, pending, pending_bar) =
+                s.pending.as_mut().ok_or_else(|| err("no map was begun"))?;
             pending.paste(*whole, part, &map.data);
+            *pending_bar = bar;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -249,9 +252,10 @@ impl Engine {
     #[wasm_bindgen(js_name = finishMap)]
     pub fn finish_map(&self) -> Result<Float32Array, JsValue> {
         self.with(|s| {
-            let (rect, map) = s.pending.take().ok_or_else(|| err("no map was begun"))?;
+            let (rect, map, bar) = s.pending.take().ok_or_else(|| err("no map was begun"))?;
             let out = Float32Array::from(map.data.as_slice());
             s.last_map = Some(map);
+            s.map_sure_bar = bar;
             s.map_scale = s.scale();
             s.map_blur = s.blur();
             s.last_rect = Some(rect);
@@ -278,7 +282,8 @@ impl Engine {
             let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
             let rect = s.last_rect.ok_or_else(|| err("segment a crop first"))?;
             let found = crate::pipeline::borne_out(found, image, rect, &config);
-            let doubt = crate::pipeline::doubt(&found, image, rect, &config, map);
+            let bar = s.map_sure_bar;
+            let doubt = crate::pipeline::doubt(&found, image, rect, &config, map, bar);
             s.last_cells = Some((found.clone(), p));
             let centroids = found.centroids().into_iter().flat_map(|(x, y)| [x, y]);
             Ok(FoundCells {
