@@ -167,7 +167,7 @@ models-unet-2:
 	  --precision f16 --out models/unet-2.cellseg
 	rm models/unet-2-f32.cellseg
 	$(CARGO_TARGET_DIR)/debug/cellseg eval --image $(IMAGE) --labels $(DATA)/phase_027_classes.png \
-	  --instances $(DATA)/phase_027_cells_instances.png --weights $(DEFAULT)
+	  --instances $(DATA)/phase_027_cells_instances.png --weights models/unet-2.cellseg
 
 # The held-out table (x >= 928 of phase_027): the default (the U-Net), the posts' networks
 # fine-tuned with looks and the posts' networks as trained, with the default clean-up (whole

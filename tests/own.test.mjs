@@ -15,8 +15,16 @@ let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-// Rods darker than the background, in a narrow band of 16-bit values (as 12-bit cameras give).
-const rods = (shift) => (x, y) => (((x + shift) % 24 < 8 && y % 40 > 6) ? 1000 : 1100) + ((x * 7 + y * 13) % 5);
+// Rods as phase contrast shows cells: dark bodies 8 px wide in a bright halo 3 px wide, in a
+// narrow band of 16-bit values (as 12-bit cameras give). Flat dark rods without a halo are
+// what the default network learned debris look like.
+const rods = (shift) => (x, y) => {
+  const [u, v] = [(x + shift) % 24, y % 40];
+  const across = Math.min(Math.max(0, u - 7), Math.max(0, 24 - u));
+  const along = v < 7 ? Math.min(7 - v, v + 1) : 0;
+  const d = across + along;
+  return (d === 0 ? 1000 : d <= 3 ? 1300 : 1100) + ((x * 7 + y * 13) % 5);
+};
 
 async function dropBlob(page, name, type, draw) {
   await page.evaluate(async ({ name, type, draw }) => {

@@ -5,7 +5,8 @@
 #      (tools/peers/torch_bench.py; TensorFlow, the CPU peer, is rarely on such machines);
 #   2. `cellseg eval` of the committed networks on the GPU: a real GPU's answer must equal the
 #      CPU's (make eval);
-#   3. the default U-Net's training recipe (make models-unet) on wgpu: how long it takes there;
+#   3. the U-Net's training recipe from scratch (make models-unet, unet-1, which the default
+#      is fine-tuned from) on wgpu: how long it takes there;
 #   4. `cellseg bench` and PyTorch on that machine's CPU, for the ratio of GPU to CPU;
 #   5. with the time left, the U-Net's recipe with four times the crops.
 # Each result goes to OUT as it is made; a step that fails or runs out of time is reported and

@@ -16,9 +16,9 @@
 //!   fainter and noisier; synthetic colonies, sparse fields, fields with debris; van Vliet's
 //!   four pages; six of Omnipose's images, C. crescentus included); round cells less: 0.365
 //!   and 0.42 on two fields of synthetic cocci, 0.39 on the quality suite's cocci ×1.8 (it
-//!   learned round debris beside them). On 20 mottled empty fields it found cells in 8:
-//!   0.26–0.35 where they cover a sixth of the field or more, 0.375 and 0.41 on two sparser
-//!   ones; every one of the 8 also lacks the halos cells have ([`super::halo`]).
+//!   learned round debris beside them). On 20 mottled empty fields it found cells in 9, 5 or
+//!   more in 8: 0.26–0.35 where they cover a sixth of the field or more, 0.375 and 0.41 on
+//!   two sparser ones; every one of the 8 also lacks the halos cells have ([`super::halo`]).
 //! - `unet-1`, before it learned debris: 0.46–0.68 over 33 of those images, cocci included;
 //!   0.31–0.39 on mottled fields, 0.29 on Omnipose's curled filament.
 //! - the posts' networks (three averaged, with or without the looks): 0.46–0.63 on real and
@@ -45,8 +45,9 @@ pub const SURE: f32 = 0.97;
 /// Below this share of sure core pixels the posts' networks' result is doubtful: between the
 /// mottled fields' highest (0.39, `unet-1`'s; theirs 0.32–0.33) and real cells' lowest (0.46).
 pub const BAR: f64 = 0.42;
-/// The U-Net's bar: under round cells' lowest (0.365) and above the mottled fields' that
-/// cover a sixth of the field or more (0.26–0.35, see the module docs).
+/// The U-Net's bar: under round cells' lowest (0.365), among the mottled fields' that cover a
+/// sixth of the field or more (0.26–0.35, see the module docs): the two above it, as the
+/// sparser ones, are doubted by the halo check.
 pub const UNET_BAR: f64 = 0.33;
 
 /// The bar for a map averaged from `networks`: [`UNET_BAR`] where all are U-Nets, else [`BAR`].

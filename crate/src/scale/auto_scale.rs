@@ -67,12 +67,15 @@ pub struct ScaleSearch {
     /// Whether that default is for want of a clear width (cells of many sizes answering
     /// alike) rather than for a field of noise: only then may wider cells keep it.
     width_unclear: bool,
+    /// Whether ×1 was tried for finding no cell at the image's estimate.
+    tried_one: bool,
 }
 
 /// What one check of the cells found concluded.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Check {
-    /// Segment again at this factor: the cells found are `width` px wide.
+    /// Segment again at this factor: the cells found are `width` px wide (0 where none was
+    /// found at the image's estimate and the tutorial's scale is tried).
     Again { factor: f64, width: f64 },
     /// The cells found are `width` px wide, as the scale expects (or, at a ×1 the image could
     /// not measure, within [`WIDER`] of the tutorial's): keep it.
@@ -128,6 +131,7 @@ impl ScaleSearch {
             moved_from: None,
             guessed: false,
             width_unclear: false,
+            tried_one: false,
         }
     }
 
@@ -180,6 +184,22 @@ impl ScaleSearch {
             return Check::NotSettled;
         }
         let at = self.factor;
+        // no cell at all where the image's features set the scale: they are not the cells'
+        // width (a pattern of rods, gaps and halos answering coarser), or nothing here is a
+        // cell; the tutorial's own scale (within the octave) decides before anything is said
+        let one = 1f64.clamp(self.reach().0, self.reach().1);
+        if cells.count() == 0 && !self.guessed && self.rounds == 0 && (one / at - 1.0).abs() > AGREE
+        {
+            self.tried_one = true;
+            self.checks
+                .push_str(&format!("; no cell found there: ×{one:.3} to try"));
+            self.factor = one;
+            self.rounds += 1;
+            return Check::Again {
+                factor: one,
+                width: 0.0,
+            };
+        }
         let verdict = self.judge(cells);
         let outcome = verdict.check;
         if let Check::Agrees { .. } = outcome {
@@ -216,12 +236,18 @@ impl ScaleSearch {
                     )),
                     (None, true) if n == 0 => None,
                     (None, false) if n == 0 => Some(format!(
-                        "no cell was found at ×{at:.3}, where the image's features of a \
-                         cell's size set the scale: they may be debris on an empty field, or \
+                        "no cell was found at ×{:.3}, where the image's features of a \
+                         cell's size set the scale{}: they may be debris on an empty field, or \
                          cells unlike the phase-contrast cells the networks know (dark, with \
                          bright halos), which may not be cells to them (inverted, bright-field \
                          or fluorescence: pick the phase-contrast channel of a multi-channel \
-                         file); check the image, or set the scale by hand"
+                         file); check the image, or set the scale by hand",
+                        self.first,
+                        if self.tried_one {
+                            format!(", nor at ×{at:.3}")
+                        } else {
+                            String::new()
+                        }
                     )),
                     (None, true) => Some(format!(
                         "neither the image nor the {n} cell(s) found at ×{at:.3} could measure \
@@ -644,13 +670,38 @@ mod tests {
             doubt.starts_with("only 2 cell(s) found at ×0.800"),
             "{doubt}"
         );
-        // no cell at all where the image's features set the scale: they may be cells the
-        // networks do not know
+        // no cell at all where the image's features set the scale: ×1 is tried, and where
+        // nothing is found there either, they may be cells the networks do not know
         let mut search = ScaleSearch::from(0.8, "given".into());
+        assert_eq!(
+            search.check(&rods(0, 30)),
+            Check::Again {
+                factor: 1.0,
+                width: 0.0
+            }
+        );
+        assert!(!search.settled() && search.doubt().is_none());
         assert_eq!(search.check(&rods(0, 30)), Check::TooFew);
         let doubt = search.doubt().expect("features that are no cell");
-        assert!(doubt.starts_with("no cell was found at ×0.800"), "{doubt}");
+        assert!(
+            doubt.starts_with("no cell was found at ×0.800") && doubt.contains("nor at ×1.000"),
+            "{doubt}"
+        );
         assert!(search.how().ends_with("by hand"), "{}", search.how());
+        // where ×1 finds cells, they check the scale as ever
+        let mut search = ScaleSearch::from(0.5, "given".into());
+        assert!(matches!(search.check(&rods(0, 30)), Check::Again { .. }));
+        assert_eq!(search.factor(), 1.0);
+        assert!(
+            matches!(search.check(&rods(12, 13)), Check::Agrees { .. }),
+            "{}",
+            search.how()
+        );
+        assert_eq!(search.doubt(), None);
+        // (and where the image's estimate is ×1 already, nothing else is tried)
+        let mut search = ScaleSearch::from(1.0, "given".into());
+        assert_eq!(search.check(&rods(0, 30)), Check::TooFew);
+        assert!(search.doubt().is_some_and(|d| !d.contains("nor at")));
         // a scale the cells moved, where too few are found to confirm it, is a guess
         let mut search = ScaleSearch::from(1.0, "given".into());
         assert!(matches!(search.check(&rods(5, 20)), Check::Again { .. }));

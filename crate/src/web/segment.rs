@@ -208,7 +208,7 @@ impl Engine {
             let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
             let (rect, map) =
                 ProbabilityMap::for_crop(image, crop(x, y, width, height)).map_err(err)?;
-            s.pending = Some((rect, map, crate::post::sure::BAR));
+            s.pending = Some((rect, map, None));
             Ok(())
         })
     }
@@ -243,7 +243,11 @@ impl Engine {
             let (whole, pending, pending_bar) =
                 s.pending.as_mut().ok_or_else(|| err("no map was begun"))?;
             pending.paste(*whole, part, &map.data);
-            *pending_bar = bar;
+            // parts from networks of different bars make a mix: the posts' bar, as sure::bar
+            *pending_bar = match *pending_bar {
+                Some(before) if before != bar => Some(crate::post::sure::BAR),
+                _ => Some(bar),
+            };
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -255,7 +259,7 @@ impl Engine {
             let (rect, map, bar) = s.pending.take().ok_or_else(|| err("no map was begun"))?;
             let out = Float32Array::from(map.data.as_slice());
             s.last_map = Some(map);
-            s.map_sure_bar = bar;
+            s.map_sure_bar = bar.unwrap_or(crate::post::sure::BAR);
             s.map_scale = s.scale();
             s.map_blur = s.blur();
             s.last_rect = Some(rect);
