@@ -73,15 +73,15 @@ test('a 16-bit two-page TIFF: pages to pick, auto-levels (not black), a display 
   assert.equal(await page.inputValue('#pixel-size'), '0.065');
   assert.equal(await page.isVisible('#page'), true);
   const gray = await meanGray(page);
-  assert.ok(gray > 60 && gray < 230, `auto-levels spread 1000..1104 of 65535 over the grays: mean ${gray}`);
+  assert.ok(gray > 60 && gray < 230, `auto-levels spread 1000..1304 of 65535 over the grays: mean ${gray}`);
   await page.click('#display summary');
   assert.equal(Number(await page.inputValue('#display-low')), 1000);
-  assert.ok(Math.abs(Number(await page.inputValue('#display-high')) - 1104) <= 1);
+  assert.ok(Math.abs(Number(await page.inputValue('#display-high')) - 1304) <= 1);
   await page.waitForSelector('#display-histogram .u-over');
   // the full 16-bit range squashes the image to black: what auto-levels is for
   await page.click('#display-full');
   await page.waitForFunction(() => document.getElementById('display-high').value === '65535');
-  await page.waitForFunction(() => window.cellseg.image.rgba[0] < 5);
+  await page.waitForFunction(() => window.cellseg.image.rgba[0] < 8);
   assert.ok(await meanGray(page) < 5);
   await page.click('#display-auto');
   await page.waitForFunction(() => window.cellseg.image.rgba.some((v, i) => i % 4 === 0 && v > 200));
@@ -158,11 +158,11 @@ test('a float32 TIFF of raw counts loads in its own units: window and full range
   assert.ok(gray > 60 && gray < 230, `auto-levels spread the counts over the grays: mean ${gray}`);
   await page.click('#display summary');
   assert.equal(Number(await page.inputValue('#display-low')), 1000);
-  // "Full range" is the values' own range (1000.25..1104.25), not 0..1 of a float's
+  // "Full range" is the values' own range (1000.25..1304.25), not 0..1 of a float's
   await page.click('#display-full');
-  await page.waitForFunction(() => Number(document.getElementById('display-high').value) > 1100);
+  await page.waitForFunction(() => Number(document.getElementById('display-high').value) > 1300);
   assert.ok(Math.abs(Number(await page.inputValue('#display-low')) - 1000) <= 1);
-  assert.ok(Math.abs(Number(await page.inputValue('#display-high')) - 1104) <= 1);
+  assert.ok(Math.abs(Number(await page.inputValue('#display-high')) - 1304) <= 1);
   await page.waitForSelector('#display-histogram .u-over');
 });
 
@@ -510,7 +510,8 @@ test('a dropped image\'s automatic scale is checked by the cells found, as the C
   await page.waitForFunction(() => /(as expected|kept|cells found there to check it by|by hand)[^.]*\.$/.test(document.getElementById('scale-status').textContent) && window.cellseg.jobs === 0, null, { timeout: 240_000 });
   const how = await page.textContent('#scale-status');
   console.log(`automatic scale: ${how}`);
-  assert.match(how, new RegExp(`^Scale ×${first.toFixed(3)}, measured from the image \\(cells answer best at σ [\\d.]+ px`), how);
+  // measured from the image, or (its halos' and gaps' pattern answering as strongly) ×1 to start
+  assert.match(how, new RegExp(`^Scale ×${first.toFixed(3)}, (measured from the image \\(cells answer best at σ [\\d.]+ px|no cell width stands out clearly)`), how);
   const scale = Number(await page.inputValue('#scale'));
   const moved = /the cells found there are/.test(how);
   if (moved) assert.notEqual(scale, first, 'a check that moved the scale set it');
