@@ -187,7 +187,8 @@ impl ScaleSearch {
         // no cell at all where the image's features set the scale: they are not the cells'
         // width (a pattern of rods, gaps and halos answering coarser), or nothing here is a
         // cell; the tutorial's own scale (within the octave) decides before anything is said
-        let one = 1f64.clamp(self.reach().0, self.reach().1);
+        let (low, high) = self.reach();
+        let one = 1f64.clamp(low, high);
         if cells.count() == 0 && !self.guessed && self.rounds == 0 && (one / at - 1.0).abs() > AGREE
         {
             self.tried_one = true;
