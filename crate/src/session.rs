@@ -54,10 +54,8 @@ pub struct Session {
     /// The sureness bar of the networks `last_map` came from ([`crate::post::sure::bar`]).
     pub map_sure_bar: f64,
     /// A map being filled part by part (`beginMap`, `segmentPart`, `finishMap`), and the
-    /// sureness bar of the networks that filled it (none before the first part; [`sure::BAR`]
-    /// where parts came from networks of different bars, as for any mix).
-    ///
-    /// [`sure::BAR`]: crate::post::sure::BAR
+    /// sureness bar of the networks that filled it (none before the first part; the strictest
+    /// where parts came from networks of different bars, as for a mix).
     pub pending: Option<(Rect, ProbabilityMap, Option<f64>)>,
     /// The image's values in file units and the range to show them in, for the display window.
     pub units: Option<(FileUnits, (f64, f64))>,

@@ -50,14 +50,14 @@ pub const BAR: f64 = 0.42;
 /// sparser ones, are doubted by the halo check.
 pub const UNET_BAR: f64 = 0.33;
 
-/// The bar for a map averaged from `networks`: [`UNET_BAR`] where all are U-Nets, else [`BAR`].
+/// The bar for a map averaged from `networks`: the strictest of theirs ([`UNET_BAR`] for a
+/// U-Net, [`BAR`] for the posts' networks, and for none).
 pub fn bar(networks: &[Model]) -> f64 {
-    let unets = networks.iter().all(|n| matches!(n, Model::UNet(_)));
-    if unets && !networks.is_empty() {
-        UNET_BAR
-    } else {
-        BAR
-    }
+    let own = |network: &Model| match network {
+        Model::UNet(_) => UNET_BAR,
+        Model::Patch(_) => BAR,
+    };
+    networks.iter().map(own).reduce(f64::max).unwrap_or(BAR)
 }
 
 /// The share of the core pixels of `cells` (p(cell) above [`CORE`], in `p_cell`, of the same
@@ -146,6 +146,21 @@ mod tests {
             why.contains("only 31%") && why.contains("33% or more"),
             "{why}"
         );
+    }
+
+    #[test]
+    fn the_bar_is_the_strictest_of_the_networks() {
+        use crate::model::backend::Backend;
+        use crate::model::network::Network;
+        use crate::model::spec::Spec;
+        use crate::model::unet::UNet;
+        let device = Backend::cpu().device;
+        let unet = Model::UNet(UNet::new(0, &device));
+        let posts = Model::Patch(Network::new(&Spec::lookup("original").unwrap(), 0, &device));
+        assert_eq!(bar(std::slice::from_ref(&unet)), UNET_BAR);
+        assert_eq!(bar(std::slice::from_ref(&posts)), BAR);
+        assert_eq!(bar(&[unet, posts]), BAR, "a mix");
+        assert_eq!(bar(&[]), BAR);
     }
 
     #[test]

@@ -67,8 +67,6 @@ pub struct ScaleSearch {
     /// Whether that default is for want of a clear width (cells of many sizes answering
     /// alike) rather than for a field of noise: only then may wider cells keep it.
     width_unclear: bool,
-    /// Whether ×1 was tried for finding no cell at the image's estimate.
-    tried_one: bool,
 }
 
 /// What one check of the cells found concluded.
@@ -131,7 +129,6 @@ impl ScaleSearch {
             moved_from: None,
             guessed: false,
             width_unclear: false,
-            tried_one: false,
         }
     }
 
@@ -191,7 +188,6 @@ impl ScaleSearch {
         let one = 1f64.clamp(low, high);
         if cells.count() == 0 && !self.guessed && self.rounds == 0 && (one / at - 1.0).abs() > AGREE
         {
-            self.tried_one = true;
             self.checks
                 .push_str(&format!("; no cell found there: ×{one:.3} to try"));
             self.factor = one;
@@ -244,7 +240,8 @@ impl ScaleSearch {
                          or fluorescence: pick the phase-contrast channel of a multi-channel \
                          file); check the image, or set the scale by hand",
                         self.first,
-                        if self.tried_one {
+                        // unmoved by cells, the scale moved only for the tutorial's to be tried
+                        if at != self.first {
                             format!(", nor at ×{at:.3}")
                         } else {
                             String::new()

@@ -243,11 +243,8 @@ impl Engine {
             let (whole, pending, pending_bar) =
                 s.pending.as_mut().ok_or_else(|| err("no map was begun"))?;
             pending.paste(*whole, part, &map.data);
-            // parts from networks of different bars make a mix: the posts' bar, as sure::bar
-            *pending_bar = match *pending_bar {
-                Some(before) if before != bar => Some(crate::post::sure::BAR),
-                _ => Some(bar),
-            };
+            // parts from networks of different bars: the strictest, as for a mix (sure::bar)
+            *pending_bar = Some(pending_bar.map_or(bar, |before| before.max(bar)));
             Ok(JsValue::UNDEFINED)
         })
     }
