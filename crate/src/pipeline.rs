@@ -237,7 +237,8 @@ fn within(mask: &[bool], plane: &Plane, rect: Rect) -> Option<Vec<bool>> {
 /// stand out from the background's own texture ([`crate::post::faint::doubt`]), or the
 /// networks are sure of too little of them, under `sure_bar` ([`crate::post::sure::bar`] of the
 /// networks that made `map`; where the "cells" cover the field, there is no background for the
-/// other two to compare with).
+/// other two to compare with), or the image is as dark as it is bright at their size, as a
+/// random mottling is ([`crate::post::mottle`]).
 pub fn doubt(
     cells: &Cells,
     plane: &Plane,
@@ -253,6 +254,7 @@ pub fn doubt(
             crate::post::faint::doubt(cells, &pixels.data, flat.as_deref(), post.ring)
         })
         .or_else(|| crate::post::sure::doubt(cells, map.class(CLASS_CELL), sure_bar))
+        .or_else(|| crate::post::mottle::doubt(cells, &pixels))
 }
 
 /// `found` (cells of `rect` of an image `width` wide) without their pixels on `flat`, the

@@ -20,6 +20,7 @@ pub mod faint;
 pub mod geojson;
 pub mod halo;
 pub mod measure;
+pub mod mottle;
 pub mod outline;
 pub mod polygon;
 pub mod roi;

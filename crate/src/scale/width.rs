@@ -251,6 +251,28 @@ fn sweep_with(plane: &Plane, noise_spread: &dyn Fn(usize) -> f32) -> Vec<Swept> 
     curve
 }
 
+/// The scale-normalised Laplacian of Gaussian of `plane` at `sigma` (its pixels), the sweep's
+/// response at one σ, reached as the sweep reaches it: blurred to 4 × [`SIGMA_MIN`] and halved,
+/// while σ is at least that in the level's pixels and the level keeps 24 pixels a side (so a
+/// few short blurs, whatever σ), then blurred to σ; the border the blur cannot see past is left
+/// out. Empty where the plane is too small for σ.
+pub fn response_at(plane: &Plane, sigma: f64) -> Vec<f32> {
+    let Some(mut level) =
+        Level::from_raw(plane.width as u32, plane.height as u32, plane.data.clone())
+    else {
+        return Vec::new();
+    };
+    let (mut sigma_here, mut local) = (0.5f64, sigma);
+    while local >= 4.0 * SIGMA_MIN && level.width().min(level.height()) >= 24 {
+        level = blur_to(&level, &mut sigma_here, 4.0 * SIGMA_MIN);
+        level = halve(&level);
+        sigma_here /= 2.0;
+        local /= 2.0;
+    }
+    level = blur_to(&level, &mut sigma_here, local);
+    laplacian(&level, local)
+}
+
 /// `level` (blurred by `here`) blurred further to `target`, all in its own pixels.
 fn blur_to(level: &Level, here: &mut f64, target: f64) -> Level {
     let extra = (target * target - *here * *here).max(0.0).sqrt();
@@ -267,19 +289,7 @@ fn blur_to(level: &Level, here: &mut f64, target: f64) -> Level {
 /// spreads (1.4826 × MAD). Phase-contrast cells are darker than their surround, so their
 /// Laplacian is positive; bright halos and debris edges answer with the other sign.
 fn score(level: &Level, sigma: f64, noise_spread: f32) -> (f64, f64) {
-    let (w, h) = (level.width() as usize, level.height() as usize);
-    let v = level.as_raw();
-    let s2 = (sigma * sigma) as f32;
-    let mut response = Vec::with_capacity(w * h);
-    // near the border the blur sees clamped context: leave out two σ and the stencil
-    let margin = (2.0 * sigma).ceil() as usize + 1;
-    for y in margin..h - margin {
-        for x in margin..w - margin {
-            let i = y * w + x;
-            let laplacian = v[i - 1] + v[i + 1] + v[i - w] + v[i + w] - 4.0 * v[i];
-            response.push(s2 * laplacian);
-        }
-    }
+    let response = laplacian(level, sigma);
     let median = percentile(&response, 0.5);
     let deviations: Vec<f32> = response.iter().map(|r| (r - median).abs()).collect();
     let spread = 1.4826 * percentile(&deviations, 0.5);
@@ -292,6 +302,24 @@ fn score(level: &Level, sigma: f64, noise_spread: f32) -> (f64, f64) {
     (excess / response.len().max(1) as f64, spread as f64)
 }
 
+/// σ² times the 5-point Laplacian of a level blurred to `sigma` (its pixels), away from the
+/// border: there the blur sees clamped context, so two σ and the stencil are left out.
+fn laplacian(level: &Level, sigma: f64) -> Vec<f32> {
+    let (w, h) = (level.width() as usize, level.height() as usize);
+    let v = level.as_raw();
+    let s2 = (sigma * sigma) as f32;
+    let margin = (2.0 * sigma).ceil() as usize + 1;
+    let mut response = Vec::with_capacity(w * h);
+    for y in margin..h.saturating_sub(margin) {
+        for x in margin..w.saturating_sub(margin) {
+            let i = y * w + x;
+            let laplacian = v[i - 1] + v[i + 1] + v[i - w] + v[i + w] - 4.0 * v[i];
+            response.push(s2 * laplacian);
+        }
+    }
+    response
+}
+
 fn halve(level: &Level) -> Level {
     let (w, h) = (level.width() / 2, level.height() / 2);
     Level::from_fn(w, h, |x, y| *level.get_pixel(2 * x, 2 * y))
@@ -301,6 +329,28 @@ fn halve(level: &Level) -> Level {
 mod tests {
     use super::*;
     use crate::teach::colony::{Look, colony_with};
+
+    #[test]
+    fn the_response_at_one_sigma_reached_by_halving_matches_the_full_resolution_one() {
+        // a dark disc 24 px across on a flat field: its centre answers σ 8 within a tenth as
+        // strongly whether the blur was reached in short steps and halvings or in one long blur
+        let (w, h) = (200, 200);
+        let data = (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32 - 100.0, (i / w) as f32 - 100.0);
+                if x * x + y * y < 144.0 { 0.2 } else { 0.6 }
+            })
+            .collect();
+        let plane = Plane::new(w, h, data);
+        let peak = |r: &[f32]| r.iter().copied().fold(f32::MIN, f32::max);
+        let halved = peak(&response_at(&plane, 8.0));
+        let level = Level::from_raw(w as u32, h as u32, plane.data.clone()).unwrap();
+        let full = peak(&laplacian(&gaussian_blur_f32(&level, 8.0), 8.0));
+        assert!(
+            (halved / full - 1.0).abs() < 0.1,
+            "halved {halved}, full resolution {full}"
+        );
+    }
 
     #[test]
     fn the_estimate_follows_the_cells_size() {
