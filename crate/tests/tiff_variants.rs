@@ -1,7 +1,7 @@
 //! TIFFs as other labs' microscopes and tools write them: the same real frame (a crop of
 //! phase_027) in every sample format, BigTIFF, zstd, planar colour and separate channels must
 //! give the networks the same input as the 16-bit original, and so must big-endian files,
-//! contiguous RGB, LZW, Deflate and PackBits with and without a predictor and a 20-page Deflate
+//! contiguous RGB, a WhiteIsZero page (its complement stored), LZW, Deflate and PackBits with and without a predictor and a 20-page Deflate
 //! time-lapse; a JPEG-compressed TIFF decodes as its JPEG does; what cannot be read is named.
 
 mod common;
@@ -264,6 +264,19 @@ fn every_sample_format_gives_the_networks_the_same_input() {
                 false,
                 true,
                 2,
+                1,
+                |raw| raw,
+            ),
+        ),
+        (
+            // PhotometricInterpretation 0: 0 is white, as some scanners and older
+            // tools write gray; read as it is drawn, not as its negative
+            "16-bit WhiteIsZero, its complement stored",
+            hand_written_u16(
+                &[counts.iter().map(|&v| 65535 - v).collect()],
+                false,
+                false,
+                0,
                 1,
                 |raw| raw,
             ),
