@@ -8,7 +8,9 @@
 //! default found cells in 49, 5 or more in 46, and in one of those (2,440 "cells", half the
 //! field) no check said a word; nor in the quality suite's field mottled 3 px across at 8
 //! times its noise (1,101 "cells"), whose "cells" have halos and which the networks are as
-//! sure of as of real round cells.
+//! sure of as of real round cells. (Measured before the networks' view stopped being clamped
+//! at scales other than ×1, [`crate::scale::resample`]; since, 50 give cells, 47 five or more,
+//! and the other checks doubt every one of these 64, but the quality suite's.)
 //!
 //! Cells break that symmetry, whatever the optics: dark bodies and bright halos are not each
 //! other's mirror image (a cell is wide and dark, its halo thin and bright; a sparse field's
@@ -18,13 +20,14 @@
 //! cell found) and compares its two tails, how far the darkest and the brightest 0.1% to 25%
 //! of it reach beyond the median. Measured, the log of that ratio, at its largest over the
 //! tails:
-//! - the 46 mottled fields with 5 "cells" or more: 0.01–0.03;
+//! - the 46 mottled fields with 5 "cells" or more: 0.01–0.03 (47 since the mend above, the
+//!   same);
 //! - 58 real and synthetic images with 5 cells or more (phase_027, 020 and 033, copies of 027
 //!   resampled ×0.33–×2.5, fainter and noisier; six of Omnipose's images; four pages of van
 //!   Vliet's time-lapse; synthetic colonies, noisy and faint ones included, cocci, sparse
-//!   fields with debris, flat rods without halos): 0.13–1.54. Under 0.25 only on two of van
-//!   Vliet's pages, where 9 and 15 cells cover 2% of the field; of the 50 where the cells
-//!   cover 5% of it or more, real images read 0.42 or more.
+//!   fields with debris, flat rods without halos): 0.13–1.54 (0.13–1.44 since). Under 0.25
+//!   only on two of van Vliet's pages, where 9 and 15 cells cover 2% of the field; of the 50
+//!   where the cells cover 5% of it or more, real images read 0.42 or more (0.44 since).
 //!
 //! So where the cells found cover at least [`MIN_COVER`] of the field, a response whose tails
 //! match within [`LOPSIDED`] says the "cells" are likely the background's mottling. As with

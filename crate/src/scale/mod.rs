@@ -90,15 +90,37 @@ pub fn scaled_rect(rect: Rect, factor: f64, width: usize, height: usize) -> Rect
 
 /// A plane resampled to `width` x `height` (bilinear: smooth enough for the networks, and
 /// averaging when shrinking).
+///
+/// `resize` clamps `f32` pixels to 0..1, the range it takes for an image's, and a normalised
+/// plane runs beyond it on both sides (phase_027 from -0.37 to 1.83: its darkest cell bodies
+/// and brightest halos). Clamped, the networks saw those flattened at every scale but ×1,
+/// where they learned them unclamped (the training's zoom samples its own way,
+/// [`crate::train::looks`]): van Vliet's first pages, whose two cells lie at -2.5 and their
+/// halos at 1.7, came out as flat black blobs in flat white, which every network took for
+/// background at ×0.5–×0.76. So the plane is resized mapped into 0..1 by its finite range and
+/// mapped back: the filter's weights are none negative, so what it gives lies within that
+/// range.
 pub fn resample(plane: &Plane, width: usize, height: usize) -> Plane {
     if (plane.width, plane.height) == (width, height) {
         return plane.clone();
     }
+    let finite = plane.data.iter().copied().filter(|v| v.is_finite());
+    let low = finite.clone().fold(f32::INFINITY, f32::min);
+    let high = finite.fold(f32::NEG_INFINITY, f32::max);
+    // (a flat plane maps to 0, and back; one with no finite value is resized unmapped)
+    let low = if low.is_finite() { low } else { 0.0 };
+    let span = if high > low {
+        (high - low).min(f32::MAX)
+    } else {
+        1.0
+    };
+    let unit = plane.data.iter().map(|v| (v - low) / span).collect();
     let buffer: ImageBuffer<Luma<f32>, Vec<f32>> =
-        ImageBuffer::from_raw(plane.width as u32, plane.height as u32, plane.data.clone())
+        ImageBuffer::from_raw(plane.width as u32, plane.height as u32, unit)
             .expect("a plane's data matches its size");
     let out = resize(&buffer, width as u32, height as u32, FilterType::Triangle);
-    Plane::new(width, height, out.into_raw())
+    let data = out.into_raw().iter().map(|v| low + v * span).collect();
+    Plane::new(width, height, data)
 }
 
 /// A map computed on `scaled` (a region of the scaled image) brought back to `rect` of the
@@ -145,6 +167,36 @@ fn bilinear(p: &Plane, x: f64, y: f64) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resampling_keeps_values_beyond_0_to_1() {
+        // dark bodies below 0 and halos above 1, as a normalised plane holds them
+        let (w, h) = (40, 30);
+        let data = (0..w * h)
+            .map(|i| match (i % w) / 10 {
+                0 => -2.5,
+                1 => 0.33,
+                2 => 1.8,
+                _ => 0.5,
+            })
+            .collect();
+        let plane = Plane::new(w, h, data);
+        for (sw, sh) in [(20, 15), (57, 43)] {
+            let out = resample(&plane, sw, sh);
+            let low = out.data.iter().copied().fold(f32::INFINITY, f32::min);
+            let high = out.data.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            assert!(
+                (low + 2.5).abs() < 1e-4 && (high - 1.8).abs() < 1e-4,
+                "{low} {high}"
+            );
+            // and what lies between keeps its level: the background strip's middle row
+            let middle = out.data[(sh / 2) * sw + (15 * sw) / 40];
+            assert!((middle - 0.33).abs() < 1e-4, "{middle}");
+        }
+        // a flat plane stays flat
+        let flat = resample(&Plane::new(w, h, vec![-0.7; w * h]), 20, 15);
+        assert!(flat.data.iter().all(|&v| (v + 0.7).abs() < 1e-6));
+    }
 
     #[test]
     fn halving_and_back_keeps_a_smooth_map() {
