@@ -292,3 +292,36 @@ pub fn off_padding(found: Cells, flat: &[bool], width: usize, rect: Rect) -> Cel
         &kept,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_networks_see_dark_bodies_and_bright_halos_beyond_the_window_at_every_scale() {
+        // a cell's body below the window and its halo above it, as a sparse field's window,
+        // set by the background, leaves them (van Vliet's first pages: -2.5 and 1.7)
+        let (w, h) = (160, 120);
+        let data = (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32 - 80.0, (i / w) as f32 - 60.0);
+                match (x * x + y * y).sqrt() {
+                    d if d < 16.0 => -2.5,
+                    d if d < 28.0 => 1.7,
+                    _ => 0.33,
+                }
+            })
+            .collect();
+        let plane = Plane::new(w, h, data);
+        for factor in [0.57, 1.6] {
+            let (view, _) = networks_view(&plane, factor);
+            let view = view.expect("resampled");
+            let low = view.data.iter().copied().fold(f32::INFINITY, f32::min);
+            let high = view.data.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            assert!(
+                (low + 2.5).abs() < 1e-3 && (high - 1.7).abs() < 1e-3,
+                "×{factor}: {low}..{high}"
+            );
+        }
+    }
+}
