@@ -98,7 +98,7 @@ pub fn scaled_rect(rect: Rect, factor: f64, width: usize, height: usize) -> Rect
 /// [`crate::train::looks`]): van Vliet's first pages, whose two cells lie at -2.5 and their
 /// halos at 1.7, came out as flat black blobs in flat white, which every network took for
 /// background at ×0.5–×0.76. So the plane is resized mapped into 0..1 by its finite range and
-/// mapped back: the filter's weights are none negative, so what it gives lies within that
+/// mapped back: none of the filter's weights is negative, so what it gives lies within that
 /// range.
 pub fn resample(plane: &Plane, width: usize, height: usize) -> Plane {
     if (plane.width, plane.height) == (width, height) {
