@@ -395,6 +395,68 @@ fn colony_draws_other_magnifications_and_sparse_fields_for_the_scale_to_find() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+#[test]
+fn colony_writes_its_whole_cells_to_score_against() {
+    let dir = scratch("colony-cells");
+    let (image, classes, cells) = (
+        dir.join("c.png"),
+        dir.join("c-classes.png"),
+        dir.join("c-cells.tif"),
+    );
+    // cocci in chains: touching cells, kept apart by the edge between them
+    let out = cellseg(&[
+        "colony",
+        "--width",
+        "200",
+        "--height",
+        "160",
+        "--length",
+        "0",
+        "--out-image",
+        image.to_str().unwrap(),
+        "--out-labels",
+        classes.to_str().unwrap(),
+        "--out-cells",
+        cells.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let classes = image::open(&classes).unwrap().into_luma8().into_raw();
+    let ids = image::open(&cells).unwrap().into_luma16().into_raw();
+    // every cell pixel and no background pixel is in a cell; the edges lie in one or another
+    for (&class, &id) in classes.iter().zip(&ids) {
+        match class {
+            0 => assert_eq!(id, 0),
+            1 => assert_ne!(id, 0),
+            _ => {}
+        }
+    }
+    let edge_in_cells = (classes.iter().zip(&ids)).filter(|&(&c, &id)| c == 2 && id != 0);
+    assert!(edge_in_cells.count() * 10 > classes.iter().filter(|&&c| c == 2).count() * 9);
+    // one cell per core: as many as the cell class has components, each holding one
+    let map = cellseg::io::labels::ClassMap {
+        width: 200,
+        height: 160,
+        classes,
+    };
+    let cores = map.cells();
+    let mut distinct: Vec<u16> = ids.iter().copied().filter(|&id| id != 0).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert!(cores.count() > 20, "{}", cores.count());
+    assert_eq!(distinct.len(), cores.count());
+    let mut cell_of_core = std::collections::HashMap::new();
+    for (&core, &id) in cores.labels.iter().zip(&ids) {
+        if core != 0 {
+            assert_eq!(*cell_of_core.entry(core).or_insert(id), id, "a core split");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// A 16-bit crop of phase_027 as raw pixels.
 fn crop16(x0: usize, y0: usize, w: usize, h: usize) -> Vec<u16> {
     let bytes = std::fs::read(data("upstream/Images/phase_027.tif")).unwrap();

@@ -108,6 +108,10 @@ struct ColonyArgs {
     /// The labels as a class PNG (0 other, 1 cell, 2 edge).
     #[arg(long)]
     out_labels: Option<PathBuf>,
+    /// The whole cells as an instance image (0 background, else a cell's number; 16-bit PNG
+    /// or TIFF), as `segment --out-labels` writes its own: the reference to score it against.
+    #[arg(long)]
+    out_cells: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -1319,6 +1323,13 @@ fn colony_cmd(a: ColonyArgs) -> Result<()> {
         &a.out_image,
         export::probability(&plane.data, a.width, a.height, format),
     )?;
+    if let Some(path) = &a.out_cells {
+        // each core with the edge pixels nearest it: the whole-cell reference `eval` scores
+        write(
+            path,
+            export::labels(&labels.whole_cells(), format_of(path)?),
+        )?;
+    }
     if let Some(path) = &a.out_labels {
         save(
             ImageBuffer::<Luma<u8>, Vec<u8>>::from_raw(w, h, labels.classes),
