@@ -12,7 +12,7 @@ WASM_PACK_VERSION := 0.15.1
 # worked out for this one.
 NIGHTLY := nightly-2026-05-20
 
-.PHONY: setup pkg demo test test-native test-browser readers-venv test-readers test-workflow lint clean models models-looks models-unet models-unet-2 eval eval-other-labs fuzz bench bench-gpu
+.PHONY: setup pkg demo test test-native test-browser readers-venv test-readers test-workflow lint clean models models-looks models-unet models-unet-2 eval eval-other-labs eval-synthetic fuzz bench bench-gpu
 
 setup:
 	@command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
@@ -194,6 +194,15 @@ eval-other-labs: readers-venv
 	  --out-dir $(OTHER_LABS)/out
 	$(READERS_VENV)/bin/python tools/other-labs/score.py $(VANVLIET)_mask.tif $(OTHER_LABS)/out \
 	  trpL_150310-11_img
+
+# Synthetic fields of other magnifications, shapes, looks and debris, segmented at the automatic
+# scale and scored against their exact whole cells (tools/synthetic/battery.sh; about 3 minutes).
+SYNTHETIC ?= $(HOME)/.cache/cellseg/synthetic
+eval-synthetic: readers-venv
+	cargo build --bin cellseg
+	rm -rf $(SYNTHETIC)
+	bash tools/synthetic/battery.sh $(CARGO_TARGET_DIR)/debug/cellseg $(DEFAULT) $(SYNTHETIC) \
+	  $(READERS_VENV)/bin/python
 
 eval:
 	cargo build --bin cellseg
