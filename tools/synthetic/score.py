@@ -8,15 +8,21 @@ whether segment warned that the result is doubtful. An empty field scores by how
 it gave. The means are over the fields that hold cells.
 """
 
+import csv
 import glob
+import importlib.util
 import os
-import re
 import sys
 
 import tifffile
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "other-labs"))
-from score import matches  # noqa: E402
+# the matching tools/other-labs/score.py scores another lab's stack with (a file of the same
+# name as this one, so loaded by its path)
+_spec = importlib.util.spec_from_file_location(
+    "other_labs_score", os.path.join(os.path.dirname(__file__), "..", "other-labs", "score.py"))
+_other_labs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_other_labs)
+matches = _other_labs.matches
 
 TAUS = (0.5, 0.75, 0.9)
 
@@ -29,11 +35,13 @@ def main():
     for cells in sorted(glob.glob(f"{out}/*-cells.tif")):
         name = os.path.basename(cells)[: -len("-cells.tif")]
         said = open(f"{out}/{name}.log").read()
-        # the scale the search ended at: the last "scale ×F" it names
-        scales = re.findall(r"scale ×([0-9.]+)", said)
-        scale = scales[-1].rstrip(".") if scales else "?"
-        doubt = "yes" if "warning" in said else ""
-        iou, nt, nf = matches(tifffile.imread(cells), tifffile.imread(f"{out}/{name}-labels.tif"))
+        # segment's doubts are its lines that start "warning:"
+        doubt = "yes" if "\nwarning:" in "\n" + said else ""
+        # the scale the search settled at, as the batch summary states it
+        with open(f"{out}/{name}/summary.csv", newline="") as summary:
+            scale = next(csv.DictReader(summary))["scale"]
+        labels = tifffile.imread(f"{out}/{name}/{name}-labels.tif")
+        iou, nt, nf = matches(tifffile.imread(cells), labels)
         if nt == 0:
             print(f"{name:<16} {scale:>6} {nt:>6} {nf:>6} {'':>6} {'':>6} {'':>6} {'':>6}  {doubt}")
             continue
