@@ -4,9 +4,9 @@
 # specks of debris as wide as the cells, faint and noisy looks, and empty fields.
 #
 # Usage: battery.sh CELLSEG WEIGHTS OUT_DIR PYTHON
-# Writes OUT_DIR/<field>.png, <field>-cells.tif (the reference), <field>.log (what segment
-# said) and <field>/ (segment's --out-dir: the labels and summary.csv with the scale it
-# settled at), then prints the table (tools/synthetic/score.py).
+# Writes OUT_DIR/<field>.png, <field>-cells.tif (the reference), <field>-labels.tif and
+# <field>.log (what segment said: its scale and its doubts, which a batch's summary would
+# fold into one note with the other remarks), then prints the table (tools/synthetic/score.py).
 set -euo pipefail
 cellseg=$1 weights=$2 out=$3 python=$4
 here=$(dirname "$0")
@@ -40,6 +40,6 @@ echo "$fields" | while read -r name size fill length contrast noise debris speck
     --length "$length" --contrast "$contrast" --noise "$noise" --debris "$debris" \
     --speck-size "$speck" --out-image "$out/$name.png" --out-cells "$out/$name-cells.tif"
   "$cellseg" segment --weights "$weights" --scale auto --image "$out/$name.png" \
-    --out-dir "$out/$name" > "$out/$name.log" 2>&1 || { cat "$out/$name.log" >&2; exit 1; }
+    --out-labels "$out/$name-labels.tif" > "$out/$name.log" 2>&1 || { cat "$out/$name.log" >&2; exit 1; }
 done
 "$python" "$here/score.py" "$out"

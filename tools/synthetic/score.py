@@ -8,10 +8,10 @@ whether segment warned that the result is doubtful. An empty field scores by how
 it gave. The means are over the fields that hold cells.
 """
 
-import csv
 import glob
 import importlib.util
 import os
+import re
 import sys
 
 import tifffile
@@ -37,10 +37,11 @@ def main():
         said = open(f"{out}/{name}.log").read()
         # segment's doubts are its lines that start "warning:"
         doubt = "yes" if "\nwarning:" in "\n" + said else ""
-        # the scale the search settled at, as the batch summary states it
-        with open(f"{out}/{name}/summary.csv", newline="") as summary:
-            scale = next(csv.DictReader(summary))["scale"]
-        labels = tifffile.imread(f"{out}/{name}/{name}-labels.tif")
+        # the scale the search settled at: the last "scale ×F" of its story, unless it found no
+        # cell at any scale it tried (then it names them without "scale" and settled on none)
+        scales = re.findall(r"scale ×([0-9]+(?:\.[0-9]+)?)", said)
+        scale = "none" if "no cell was found at" in said or not scales else scales[-1]
+        labels = tifffile.imread(f"{out}/{name}-labels.tif")
         iou, nt, nf = matches(tifffile.imread(cells), labels)
         if nt == 0:
             print(f"{name:<16} {scale:>6} {nt:>6} {nf:>6} {'':>6} {'':>6} {'':>6} {'':>6}  {doubt}")
