@@ -74,7 +74,8 @@ pub async fn segment_auto(
             progress,
         )
         .await?;
-        if let Check::Again { .. } = search.check(&seg.cells) {
+        if let Check::Again { .. } = search.check_found(&seg.cells, &seg.found, seg.doubt.is_some())
+        {
             continue;
         }
         return Ok((seg, search));
@@ -146,6 +147,9 @@ pub struct Segmentation {
     pub map: ProbabilityMap,
     pub cells: Cells,
     pub factor: f64,
+    /// The cells the networks found, before those the image does not bear out were dropped
+    /// ([`borne_out`]): what the scale search falls back on where it dropped nearly all.
+    pub found: Cells,
     /// Why the cells found are doubtful ([`doubt`]).
     pub doubt: Option<String>,
     /// The blur (σ in the networks' pixels) their view was smoothed with, where the image was
@@ -170,24 +174,18 @@ pub async fn segment_cells(
     let dense = Path::Dense;
     let map = ensemble_map(networks, plane, on, factor, rect, backend, dense, progress).await?;
     let post = post.at_scale(factor);
-    let cells = clean_up(&map, plane, rect, &post);
+    let found = cells(&map, &post);
+    let cells = borne_out(found.clone(), plane, rect, &post);
     let bar = crate::post::sure::bar(networks);
     let doubt = doubt(&cells, plane, rect, &post, &map, bar);
     Ok(Segmentation {
         map,
         cells,
         factor,
+        found,
         doubt,
         blur,
     })
-}
-
-/// The clean-up of a map of `rect` of `plane`, with settings in the image's pixels: cells,
-/// then those the image does not bear out dropped (on its padding, or fainter than its own
-/// noise: [`borne_out`]).
-pub fn clean_up(map: &ProbabilityMap, plane: &Plane, rect: Rect, post: &PostConfig) -> Cells {
-    let found = cells(map, post);
-    borne_out(found, plane, rect, post)
 }
 
 /// `found` (cells of `rect` of `plane`) as far as the image bears them out: off its padding,

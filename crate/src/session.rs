@@ -49,6 +49,11 @@ pub struct Session {
     pub map_scale: f64,
     /// The last clean-up of it, and the median-filtered p(cell) it worked on, for export.
     pub last_cells: Option<(Cells, Vec<f32>)>,
+    /// The cells the networks found in it before the image's check dropped those it does not
+    /// bear out ([`crate::pipeline::borne_out`]), and whether the cells kept are in doubt
+    /// ([`crate::pipeline::doubt`]): what the scale search falls back on where the check
+    /// dropped nearly all ([`crate::scale::auto_scale::ScaleSearch::check_found`]).
+    pub last_found: Option<(Cells, bool)>,
     /// The crop `last_map` covers, in image pixels.
     pub last_rect: Option<Rect>,
     /// The sureness bar of the networks `last_map` came from ([`crate::post::sure::bar`]).
@@ -144,6 +149,7 @@ impl Session {
             last_map: None,
             map_scale: 1.0,
             last_cells: None,
+            last_found: None,
             last_rect: None,
             map_sure_bar: crate::post::sure::BAR,
             pending: None,
@@ -177,6 +183,7 @@ impl Session {
         self.comparison = None;
         self.last_map = None;
         self.last_cells = None;
+        self.last_found = None;
         self.last_rect = None;
         self.pending = None;
     }

@@ -886,6 +886,39 @@ fn round_cells_and_long_rods_are_found_whole() {
     }
 }
 
+/// Packed long rods 7.6 px wide (×0.6 the tutorial's width, 2.5 times as long: *E. coli*
+/// filaments under a 60× objective) filling a 1024 × 768 field. The image's features give
+/// about ×1.3, where the networks find a thousand thin cores and the contrast check keeps
+/// almost none (the rest of each cell, taken for background, is texture they do not stand
+/// out from): too few to check the scale by. The scale the cores' width gives is tried
+/// instead, and the cells found there, whole, confirm it.
+#[test]
+fn packed_thin_rods_dropped_as_faint_cores_get_the_scale_their_width_gives() {
+    let b = Backend::cpu();
+    let nets = ensemble(&b);
+    let look = Look {
+        size: 0.6,
+        length: 2.5,
+        ..Look::default()
+    };
+    let (image, truth) = colony_with(1024, 768, 8, &look);
+    let (seg, search) = segmented_auto(&nets, &as_loaded(image, 300.0, 1500.0), &b);
+    let r = evaluate_kind(Kind::Whole, &seg.map, &seg.cells, &truth, &truth.cells());
+    eprintln!(
+        "{}: {} cells found of {}, F1 {:.3}, AP@0.75 {:.3}",
+        search.how(),
+        r.cells_predicted,
+        r.cells_true,
+        f1(&r),
+        r.objects[1].ap
+    );
+    assert!(search.how().contains("to try"), "{}", search.how());
+    assert!(f1(&r) > 0.95, "{r:?}");
+    assert!((seg.factor * 0.6 - 1.0).abs() < 0.15, "×{:.3}", seg.factor);
+    assert_eq!(search.doubt(), None);
+    assert_eq!(seg.doubt, None);
+}
+
 /// Phase contrast inverted (an export with the wrong polarity): the networks still find
 /// hundreds of "cells", dark gaps without the bright halo real cells have. The result must
 /// say it is doubtful; the same crop as it is leaves no doubt.

@@ -67,6 +67,19 @@ pub struct ScaleSearch {
     /// Whether that default is for want of a clear width (cells of many sizes answering
     /// alike) rather than for a field of noise: only then may wider cells keep it.
     width_unclear: bool,
+    /// Whether a scale has been tried for the width of cells the networks found and the image
+    /// did not bear out ([`ScaleSearch::check_found`]; once at most)...
+    tried_found: bool,
+    /// ...and, while it is being tried, where the search stood before.
+    trying: Option<Tried>,
+}
+
+/// Where a search stood before a scale was tried ([`ScaleSearch::check_found`]).
+#[derive(Clone, Copy, Debug)]
+struct Tried {
+    factor: f64,
+    rounds: usize,
+    moved_from: Option<f64>,
 }
 
 /// What one check of the cells found concluded.
@@ -129,6 +142,8 @@ impl ScaleSearch {
             moved_from: None,
             guessed: false,
             width_unclear: false,
+            tried_found: false,
+            trying: None,
         }
     }
 
@@ -172,6 +187,82 @@ impl ScaleSearch {
     /// started, why, and what each check found.
     pub fn how(&self) -> String {
         format!("scale ×{:.3}, {}{}", self.first, self.reason, self.checks)
+    }
+
+    /// [`ScaleSearch::check`] of `kept`, the cells the image bore out of `found`, those the
+    /// networks found (before the contrast check, [`crate::pipeline::borne_out`]); `doubtful`
+    /// where the cells kept are themselves in doubt ([`crate::pipeline::doubt`]).
+    ///
+    /// Packed cells found at too small a scale are thin cores; the rest of each cell, taken
+    /// for background, makes the background's texture so strong that no core stands out
+    /// from it, and too few are kept to check the scale by (packed long rods 7.6 px wide,
+    /// found at the ×1.29 their image's features give where ×1.67 is right: 1,037 cores, 1
+    /// kept). So where too few were kept but the networks found a population, the scale is
+    /// tried, once, where their width says. A sparse field's debris and a mottled field's
+    /// texture are found as such populations too, and dropped as rightly; at the scale
+    /// their width gives, a mottled field's texture can pass for thousands of cells, which
+    /// the image's other checks doubt. So the move stands only where a population
+    /// ([`POPULATION`]) is kept at the new scale and nothing doubts them, to be checked
+    /// there as ever; otherwise it is taken back (segmented again where it was, as if never
+    /// tried).
+    pub fn check_found(&mut self, kept: &Cells, found: &Cells, doubtful: bool) -> Check {
+        if let Some(tried) = self.trying.take() {
+            let why = if doubtful {
+                Some("doubtful".to_string())
+            } else {
+                (kept.count() < POPULATION).then(|| format!("{} stand out", kept.count()))
+            };
+            if let Some(why) = why {
+                self.checks.push_str(&format!(
+                    "; the cells found there are {why}, which does not confirm it: back to \
+                     ×{:.3}",
+                    tried.factor
+                ));
+                self.factor = tried.factor;
+                self.rounds = tried.rounds;
+                self.moved_from = tried.moved_from;
+                return Check::Again {
+                    factor: tried.factor,
+                    width: 0.0,
+                };
+            }
+            return self.check(kept);
+        }
+        // (where the image said nothing stands out from its noise, what the networks found
+        // in it is that noise)
+        let noise_only = self.guessed && !self.width_unclear;
+        if self.settled || self.tried_found || noise_only || kept.count() >= MIN_CELLS {
+            return self.check(kept);
+        }
+        let population = scale::typical_width_measured(found).filter(|&(_, m)| m >= POPULATION);
+        let Some((width, measured)) = population else {
+            return self.check(kept);
+        };
+        let at = self.factor;
+        let (low, high) = self.reach();
+        let next = (scale::TUTORIAL_CELL_WIDTH / width).clamp(low, high);
+        if (next / at - 1.0).abs() <= AGREE {
+            return self.check(kept);
+        }
+        self.checks.push_str(&format!(
+            "; {} cells found there, {} of them standing out from the background (too few to \
+             check by): the {measured} measured are {width:.1} px wide, scale ×{next:.3} to try",
+            found.count(),
+            kept.count()
+        ));
+        self.tried_found = true;
+        self.trying = Some(Tried {
+            factor: at,
+            rounds: self.rounds,
+            moved_from: self.moved_from,
+        });
+        self.moved_from = Some(at);
+        self.factor = next;
+        self.rounds += 1;
+        Check::Again {
+            factor: next,
+            width,
+        }
     }
 
     /// Checks the scale against `cells`, found by segmenting at [`ScaleSearch::factor`], and
@@ -725,6 +816,98 @@ mod tests {
         };
         assert_eq!(search.check(&rods(0, 20)), Check::TooFew);
         assert_eq!(search.doubt(), None);
+    }
+
+    #[test]
+    fn packed_cells_too_thin_to_keep_try_the_scale_their_width_gives() {
+        // at ×1 the networks found 12 thin cores (8 px wide) and the image bore out one
+        let mut search = ScaleSearch::from(1.0, "measured".into());
+        let found = rods(12, 8);
+        let wanted = scale::TUTORIAL_CELL_WIDTH / measured(8);
+        match search.check_found(&rods(1, 8), &found, false) {
+            Check::Again { factor, .. } => assert!((factor - wanted).abs() < 1e-9, "{factor}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            search
+                .how()
+                .contains("12 cells found there, 1 of them standing out")
+        );
+        // kept there (the same cells, now whole, as wide as the new scale expects): it
+        // stands, confirmed by them
+        let kept = rods(12, 8);
+        assert!(matches!(
+            search.check_found(&kept, &kept, false),
+            Check::Agrees { .. }
+        ));
+        assert_eq!(search.confirmed_by(), Some(12));
+        assert_eq!(search.doubt(), None, "{}", search.how());
+    }
+
+    #[test]
+    fn a_tried_scale_that_keeps_too_few_is_taken_back() {
+        // a sparse field: two cells kept among a population of specks the networks found
+        let specks = rods(20, 5);
+        let mut search = ScaleSearch::from(0.8, "measured".into());
+        assert!(matches!(
+            search.check_found(&rods(2, 20), &specks, false),
+            Check::Again { .. }
+        ));
+        assert!(search.factor() > 0.8);
+        // too few are kept at the new scale to stand for a population: back where it was...
+        assert_eq!(
+            search.check_found(&rods(POPULATION - 1, 30), &specks, false),
+            Check::Again {
+                factor: 0.8,
+                width: 0.0
+            }
+        );
+        assert!(
+            search
+                .how()
+                .contains("are 9 stand out, which does not confirm it: back to ×0.800")
+        );
+        // ...and the two cells found there again end it as they would have, tried only once
+        assert_eq!(
+            search.check_found(&rods(2, 20), &specks, false),
+            Check::TooFew
+        );
+        assert_eq!(search.factor(), 0.8);
+        let doubt = search.doubt().expect("an estimate nothing checked");
+        assert!(
+            doubt.starts_with("only 2 cell(s) found at ×0.800"),
+            "{doubt}"
+        );
+        // a mottled field's texture, kept by the thousand at the new scale but doubted there,
+        // does not confirm it either
+        let mut mottled = ScaleSearch::from(1.2, "measured".into());
+        let texture = rods(40, 8);
+        assert!(matches!(
+            mottled.check_found(&rods(0, 8), &texture, false),
+            Check::Again { .. }
+        ));
+        assert_eq!(
+            mottled.check_found(&texture, &texture, true),
+            Check::Again {
+                factor: 1.2,
+                width: 0.0
+            }
+        );
+        assert!(
+            mottled
+                .how()
+                .contains("are doubtful, which does not confirm it")
+        );
+        // where the image said nothing stands out from its noise, nothing is tried
+        let mut noise = ScaleSearch {
+            guessed: true,
+            ..ScaleSearch::from(1.0, "no cells stand out from the noise".into())
+        };
+        assert_eq!(
+            noise.check_found(&rods(0, 20), &specks, false),
+            Check::TooFew
+        );
+        assert_eq!(noise.doubt(), None);
     }
 
     #[test]

@@ -474,7 +474,12 @@ impl Engine {
             if search.settled() || search.factor() != found_at {
                 return Ok(JsValue::NULL);
             }
-            let again = matches!(search.check(found), Check::Again { .. });
+            let (networks_found, doubtful) = match &s.last_found {
+                Some((networks_found, doubtful)) => (networks_found, *doubtful),
+                None => (found, false),
+            };
+            let check = search.check_found(found, networks_found, doubtful);
+            let again = matches!(check, Check::Again { .. });
             let (factor, how) = (search.factor(), search.how());
             let doubt = search.doubt().map(str::to_string);
             if again {

@@ -195,6 +195,7 @@ impl Engine {
                 s.map_blur = s.blur();
                 s.last_rect = Some(rect);
                 s.last_cells = None; // cells of the map before: found again by `cells`
+                s.last_found = None;
             }
             Ok(out.into())
         })
@@ -261,6 +262,7 @@ impl Engine {
             s.map_blur = s.blur();
             s.last_rect = Some(rect);
             s.last_cells = None;
+            s.last_found = None;
             Ok(out)
         })
     }
@@ -282,10 +284,12 @@ impl Engine {
             let found = cells_from_smoothed(&p, map, &config);
             let image = s.image.as_ref().ok_or_else(|| err("no image loaded"))?;
             let rect = s.last_rect.ok_or_else(|| err("segment a crop first"))?;
+            let networks_found = found.clone();
             let found = crate::pipeline::borne_out(found, image, rect, &config);
             let bar = s.map_sure_bar;
             let doubt = crate::pipeline::doubt(&found, image, rect, &config, map, bar);
             s.last_cells = Some((found.clone(), p));
+            s.last_found = Some((networks_found, doubt.is_some()));
             let centroids = found.centroids().into_iter().flat_map(|(x, y)| [x, y]);
             Ok(FoundCells {
                 doubt,
