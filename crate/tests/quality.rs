@@ -912,7 +912,11 @@ fn packed_thin_rods_dropped_as_faint_cores_get_the_scale_their_width_gives() {
         f1(&r),
         r.objects[1].ap
     );
-    assert!(search.how().contains("to try"), "{}", search.how());
+    assert!(
+        search.how().contains("of them standing out"),
+        "{}",
+        search.how()
+    );
     assert!(f1(&r) > 0.95, "{r:?}");
     assert!((seg.factor * 0.6 - 1.0).abs() < 0.15, "×{:.3}", seg.factor);
     assert_eq!(search.doubt(), None);

@@ -86,7 +86,8 @@ struct Tried {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Check {
     /// Segment again at this factor: the cells found are `width` px wide (0 where none was
-    /// found at the image's estimate and the tutorial's scale is tried).
+    /// found at the image's estimate and the tutorial's scale is tried, or where a scale
+    /// tried is taken back: [`ScaleSearch::check_found`]).
     Again { factor: f64, width: f64 },
     /// The cells found are `width` px wide, as the scale expects (or, at a ×1 the image could
     /// not measure, within [`WIDER`] of the tutorial's): keep it.
@@ -208,13 +209,13 @@ impl ScaleSearch {
     pub fn check_found(&mut self, kept: &Cells, found: &Cells, doubtful: bool) -> Check {
         if let Some(tried) = self.trying.take() {
             let why = if doubtful {
-                Some("doubtful".to_string())
+                Some("are doubtful".to_string())
             } else {
-                (kept.count() < POPULATION).then(|| format!("{} stand out", kept.count()))
+                (kept.count() < POPULATION).then(|| format!("only {} stand out", kept.count()))
             };
             if let Some(why) = why {
                 self.checks.push_str(&format!(
-                    "; the cells found there are {why}, which does not confirm it: back to \
+                    "; the cells found there {why}, which does not confirm it: back to scale \
                      ×{:.3}",
                     tried.factor
                 ));
@@ -231,7 +232,8 @@ impl ScaleSearch {
         // (where the image said nothing stands out from its noise, what the networks found
         // in it is that noise)
         let noise_only = self.guessed && !self.width_unclear;
-        if self.settled || self.tried_found || noise_only || kept.count() >= MIN_CELLS {
+        let spent = self.rounds >= CHECKS;
+        if self.settled || self.tried_found || noise_only || spent || kept.count() >= MIN_CELLS {
             return self.check(kept);
         }
         let population = scale::typical_width_measured(found).filter(|&(_, m)| m >= POPULATION);
@@ -454,7 +456,7 @@ impl ScaleSearch {
         let wider_kept = !agrees && self.keeps_wider(width, measured);
         let check = if agrees || wider_kept {
             Check::Agrees { width }
-        } else if self.rounds == CHECKS {
+        } else if self.rounds >= CHECKS {
             Check::NotSettled
         } else {
             Check::Again {
@@ -865,7 +867,7 @@ mod tests {
         assert!(
             search
                 .how()
-                .contains("are 9 stand out, which does not confirm it: back to ×0.800")
+                .contains("only 9 stand out, which does not confirm it: back to scale ×0.800")
         );
         // ...and the two cells found there again end it as they would have, tried only once
         assert_eq!(
@@ -896,7 +898,16 @@ mod tests {
         assert!(
             mottled
                 .how()
-                .contains("are doubtful, which does not confirm it")
+                .contains("are doubtful, which does not confirm it: back to scale ×1.200")
+        );
+        // nor where the checks are spent
+        let mut spent = ScaleSearch {
+            rounds: CHECKS,
+            ..ScaleSearch::from(1.0, "measured".into())
+        };
+        assert_eq!(
+            spent.check_found(&rods(1, 20), &specks, false),
+            Check::TooFew
         );
         // where the image said nothing stands out from its noise, nothing is tried
         let mut noise = ScaleSearch {
