@@ -191,7 +191,9 @@ pub async fn segment_cells(
 /// `found` (cells of `rect` of `plane`) as far as the image bears them out: off its padding,
 /// its burnt-in marks and a field stop's outside ([`off_padding`]) and, unless
 /// `post.min_contrast` is 0, none that fails to stand out from the background at its own
-/// scale, or where that has no yardstick, from the pixel noise ([`drop_faint`]).
+/// scale, or where that has no yardstick, from the pixel noise ([`drop_faint`]), and, for whole cells
+/// (`post.rim` over 0), no lone dark blob without phase contrast's halo
+/// ([`crate::post::halo::drop_lone_haloless`]).
 pub fn borne_out(found: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> Cells {
     if found.count() == 0 {
         return found;
@@ -212,13 +214,18 @@ pub fn borne_out(found: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> 
     } else {
         noise_sigma(plane)
     };
-    drop_faint(
+    let found = drop_faint(
         found,
         &pixels.data,
         noise,
         within(&flat, plane, rect).as_deref(),
         post,
-    )
+    );
+    // (a core's ring is its own rim, no halo: only whole cells' rings are where halos are)
+    if post.rim == 0 {
+        return found;
+    }
+    crate::post::halo::drop_lone_haloless(found, &pixels.data)
 }
 
 /// `rect` of a `plane`-sized mask, where it marks anything.
