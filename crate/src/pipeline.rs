@@ -178,6 +178,7 @@ pub async fn segment_cells(
     let cells = borne_out(found.clone(), plane, rect, &post);
     let bar = crate::post::sure::bar(networks);
     let doubt = doubt(&cells, plane, rect, &post, &map, bar);
+    let cells = drop_debris(cells, plane, rect, &post);
     Ok(Segmentation {
         map,
         cells,
@@ -191,9 +192,7 @@ pub async fn segment_cells(
 /// `found` (cells of `rect` of `plane`) as far as the image bears them out: off its padding,
 /// its burnt-in marks and a field stop's outside ([`off_padding`]) and, unless
 /// `post.min_contrast` is 0, none that fails to stand out from the background at its own
-/// scale, or where that has no yardstick, from the pixel noise ([`drop_faint`]), and, for whole cells
-/// (`post.rim` over 0), no lone dark blob without phase contrast's halo
-/// ([`crate::post::halo::drop_lone_haloless`]).
+/// scale, or where that has no yardstick, from the pixel noise ([`drop_faint`]).
 pub fn borne_out(found: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> Cells {
     if found.count() == 0 {
         return found;
@@ -214,18 +213,27 @@ pub fn borne_out(found: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> 
     } else {
         noise_sigma(plane)
     };
-    let found = drop_faint(
+    drop_faint(
         found,
         &pixels.data,
         noise,
         within(&flat, plane, rect).as_deref(),
         post,
-    );
-    // (a core's ring is its own rim, no halo: only whole cells' rings are where halos are)
-    if post.rim == 0 {
-        return found;
+    )
+}
+
+/// `cells` (of `rect` of `plane`, borne out: [`borne_out`]) without lone dark blobs that lack
+/// phase contrast's halo, where the cells mostly have one
+/// ([`crate::post::halo::drop_lone_haloless`]): debris. Whole cells only (`post.rim` over
+/// 0): a core's ring is its own rim. Called after [`doubt`] has seen the cells, so that
+/// dropping blobs never quiets a doubt the image raised.
+pub fn drop_debris(cells: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> Cells {
+    if post.rim == 0 || cells.count() == 0 {
+        return cells;
     }
-    crate::post::halo::drop_lone_haloless(found, &pixels.data)
+    let pixels = plane.crop_reflected(rect, 0);
+    let flat = within(&left_out(plane), plane, rect);
+    crate::post::halo::drop_lone_haloless(cells, &pixels.data, flat.as_deref())
 }
 
 /// `rect` of a `plane`-sized mask, where it marks anything.
