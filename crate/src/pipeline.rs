@@ -178,7 +178,6 @@ pub async fn segment_cells(
     let cells = borne_out(found.clone(), plane, rect, &post);
     let bar = crate::post::sure::bar(networks);
     let doubt = doubt(&cells, plane, rect, &post, &map, bar);
-    let cells = drop_debris(cells, plane, rect, &post);
     Ok(Segmentation {
         map,
         cells,
@@ -220,20 +219,6 @@ pub fn borne_out(found: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> 
         within(&flat, plane, rect).as_deref(),
         post,
     )
-}
-
-/// `cells` (of `rect` of `plane`, borne out: [`borne_out`]) without lone dark blobs that lack
-/// phase contrast's halo, where the cells mostly have one
-/// ([`crate::post::halo::drop_lone_haloless`]): debris. Whole cells only (`post.rim` over
-/// 0): a core's ring is its own rim. Called after [`doubt`] has seen the cells, so that
-/// dropping blobs never quiets a doubt the image raised.
-pub fn drop_debris(cells: Cells, plane: &Plane, rect: Rect, post: &PostConfig) -> Cells {
-    if post.rim == 0 || cells.count() == 0 {
-        return cells;
-    }
-    let pixels = plane.crop_reflected(rect, 0);
-    let flat = within(&left_out(plane), plane, rect);
-    crate::post::halo::drop_lone_haloless(cells, &pixels.data, flat.as_deref())
 }
 
 /// `rect` of a `plane`-sized mask, where it marks anything.

@@ -36,7 +36,7 @@ use cellseg::model::network::Network;
 use cellseg::model::spec::Spec;
 use cellseg::model::unet::UNet;
 use cellseg::model::weights::{self, Precision};
-use cellseg::pipeline::{ScaleChoice, borne_out, drop_debris, segment_auto, segment_cells};
+use cellseg::pipeline::{ScaleChoice, borne_out, segment_auto, segment_cells};
 use cellseg::post::measure;
 use cellseg::post::outline;
 use cellseg::post::{PostConfig, average, cells_from_smoothed, ks_test, smoothed_cell_probability};
@@ -1226,7 +1226,6 @@ fn eval(a: EvalArgs) -> Result<()> {
                     .find(|(r, _)| *r == config.median_radius)
                     .expect("every radius was smoothed");
                 let found = borne_out(cells_from_smoothed(p, map, &config), &plane, rect, &config);
-                let found = drop_debris(found, &plane, rect, &config);
                 let report = evaluate_kind(kind, map, &found, &truth, &truth_cells);
                 rows.push((name.as_str(), kind, config, report));
             }

@@ -288,7 +288,6 @@ impl Engine {
             let found = crate::pipeline::borne_out(found, image, rect, &config);
             let bar = s.map_sure_bar;
             let doubt = crate::pipeline::doubt(&found, image, rect, &config, map, bar);
-            let found = crate::pipeline::drop_debris(found, image, rect, &config);
             s.last_cells = Some((found.clone(), p));
             s.last_found = Some((networks_found, doubt.is_some()));
             let centroids = found.centroids().into_iter().flat_map(|(x, y)| [x, y]);
