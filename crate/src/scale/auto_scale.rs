@@ -7,7 +7,9 @@
 //! that scale are measured across ([`scale::typical_width`]: pieces of a split cell are as
 //! wide as the cell, unlike their lengths) and, while that disagrees by more than 5%, the
 //! image is segmented again at the scale their width gives — [`CHECKS`] times at most, and no
-//! further than an octave from the start. Where no width stands out in the image
+//! further than an octave from the start (or from ×1, where the image's estimate found too
+//! few cells to check it by and the tutorial's magnification, tried, found enough that nothing
+//! doubts: [`ScaleSearch::check_found`]). Where no width stands out in the image
 //! ([`NoEstimate::Unclear`]), or nothing stands above the noise, the checks start from ×1;
 //! cells finer than the sweep are refused. Where no width stood out, ×1 is also kept for a
 //! population of cells up to [`WIDER`] as wide as the tutorial's: a wider bacterium at the
@@ -70,16 +72,22 @@ pub struct ScaleSearch {
     /// Whether a scale has been tried for the width of cells the networks found and the image
     /// did not bear out ([`ScaleSearch::check_found`]; once at most)...
     tried_found: bool,
-    /// ...and, while it is being tried, where the search stood before.
+    /// ...or the tutorial's, where the image's estimate gave too few cells (once at most)...
+    tried_tutorial: bool,
+    /// ...and, while one is being tried, where the search stood before.
     trying: Option<Tried>,
+    /// The middle of the checks' reach (an octave either way): the start, or ×1 once the
+    /// tutorial's scale tried in place of the image's estimate has stood.
+    centre: f64,
 }
 
-/// Where a search stood before a scale was tried ([`ScaleSearch::check_found`]).
+/// Where a search stood before a scale was tried ([`ScaleSearch::check_found`]), and which.
 #[derive(Clone, Copy, Debug)]
 struct Tried {
     factor: f64,
     rounds: usize,
     moved_from: Option<f64>,
+    tutorial: bool,
 }
 
 /// What one check of the cells found concluded.
@@ -144,7 +152,9 @@ impl ScaleSearch {
             guessed: false,
             width_unclear: false,
             tried_found: false,
+            tried_tutorial: false,
             trying: None,
+            centre: first,
         }
     }
 
@@ -205,13 +215,22 @@ impl ScaleSearch {
     /// the image's other checks doubt. So the move stands only where a population
     /// ([`POPULATION`]) is kept at the new scale and nothing doubts them, to be checked
     /// there as ever; otherwise it is taken back (segmented again where it was, as if never
-    /// tried).
+    /// tried). Where the networks found no population either, and the image's estimate too
+    /// few cells to check it by, the tutorial's scale is tried the same way
+    /// (`try_tutorial`, below).
     pub fn check_found(&mut self, kept: &Cells, found: &Cells, doubtful: bool) -> Check {
         if let Some(tried) = self.trying.take() {
+            // the tutorial's scale stands for a handful of cells (a sparse field's), the
+            // width of thin cores only for a population
+            let enough = if tried.tutorial {
+                MIN_CELLS
+            } else {
+                POPULATION
+            };
             let why = if doubtful {
                 Some("are doubtful".to_string())
             } else {
-                (kept.count() < POPULATION).then(|| format!("only {} stand out", kept.count()))
+                (kept.count() < enough).then(|| format!("only {} stand out", kept.count()))
             };
             if let Some(why) = why {
                 self.checks.push_str(&format!(
@@ -227,6 +246,9 @@ impl ScaleSearch {
                     width: 0.0,
                 };
             }
+            if tried.tutorial {
+                self.centre = 1.0;
+            }
             return self.check(kept);
         }
         // (where the image said nothing stands out from its noise, what the networks found
@@ -238,7 +260,7 @@ impl ScaleSearch {
         }
         let population = scale::typical_width_measured(found).filter(|&(_, m)| m >= POPULATION);
         let Some((width, measured)) = population else {
-            return self.check(kept);
+            return self.try_tutorial(kept).unwrap_or_else(|| self.check(kept));
         };
         let at = self.factor;
         let (low, high) = self.reach();
@@ -257,6 +279,7 @@ impl ScaleSearch {
             factor: at,
             rounds: self.rounds,
             moved_from: self.moved_from,
+            tutorial: false,
         });
         self.moved_from = Some(at);
         self.factor = next;
@@ -265,6 +288,54 @@ impl ScaleSearch {
             factor: next,
             width,
         }
+    }
+
+    /// Where the image's estimate (no cell having moved it) gave a few cells but too few to
+    /// check it by, the tutorial's scale, tried once. An image's features of a cell's size
+    /// can be the field's rather than its cells': a sparse field's small colony, one halo
+    /// round them all on a mottled background, answers at a width 3–5 times the cells', and
+    /// found at ×0.21–×0.34 each colony was one "cell" (three fields of rods 10–16 px wide
+    /// from another lab, which the networks segment at ×1). The octave's reach, which keeps
+    /// the checks from following debris or clumps away, kept them there; ×1 is the
+    /// magnification the networks learned, where phase-contrast bacteria are most often
+    /// imaged. It stands where [`MIN_CELLS`] or more are kept there and nothing doubts
+    /// them, and the checks then reach an octave about it; otherwise the image's scale is
+    /// taken back. None where it does not apply (the search goes on as it would).
+    fn try_tutorial(&mut self, kept: &Cells) -> Option<Check> {
+        let at = self.factor;
+        let none_at_start = kept.count() == 0 && self.rounds == 0;
+        if self.guessed
+            || self.tried_tutorial
+            || self.moved_from.is_some()
+            || self.rounds >= CHECKS
+            || kept.count() >= MIN_CELLS
+            // (no cell at the estimate itself: the tutorial's scale within the octave is
+            // tried first, as [`ScaleSearch::check`] does)
+            || none_at_start
+            || (1.0 / at - 1.0).abs() <= AGREE
+        {
+            return None;
+        }
+        let found = match kept.count() {
+            0 => "no cell found there either".to_string(),
+            n => format!("only {n} cell(s) found there, too few to check it by"),
+        };
+        self.checks.push_str(&format!(
+            "; {found}: ×1, the tutorial's magnification, to try"
+        ));
+        self.tried_tutorial = true;
+        self.trying = Some(Tried {
+            factor: at,
+            rounds: self.rounds,
+            moved_from: self.moved_from,
+            tutorial: true,
+        });
+        self.factor = 1.0;
+        self.rounds += 1;
+        Some(Check::Again {
+            factor: 1.0,
+            width: 0.0,
+        })
     }
 
     /// Checks the scale against `cells`, found by segmenting at [`ScaleSearch::factor`], and
@@ -412,8 +483,8 @@ impl ScaleSearch {
     /// factors offered.
     fn reach(&self) -> (f64, f64) {
         (
-            (self.first / REACH).max(scale::MIN_FACTOR),
-            (self.first * REACH).min(scale::MAX_FACTOR),
+            (self.centre / REACH).max(scale::MIN_FACTOR),
+            (self.centre * REACH).min(scale::MAX_FACTOR),
         )
     }
 
@@ -662,10 +733,12 @@ mod tests {
         assert_eq!(search.doubt(), None);
         assert_eq!(search.confirmed_by(), Some(POPULATION));
         let how = search.how();
-        assert!(
-            how.contains("segment well at ×1 (12.1–19.0 px): kept"),
-            "{how}"
+        let range = format!(
+            "segment well at ×1 ({:.1}–{:.1} px): kept",
+            (1.0 - AGREE) * scale::TUTORIAL_CELL_WIDTH,
+            WIDER * scale::TUTORIAL_CELL_WIDTH
         );
+        assert!(how.contains(&range), "{how}");
         // cells as wide as the tutorial's agree as they always did
         let mut search = guessed();
         let tutorial = scale::TUTORIAL_CELL_WIDTH.round() as usize;
@@ -919,6 +992,86 @@ mod tests {
             Check::TooFew
         );
         assert_eq!(noise.doubt(), None);
+    }
+
+    #[test]
+    fn an_estimate_that_finds_a_colony_as_one_cell_tries_the_tutorial_scale() {
+        // a sparse field's colony answered as one blob: one "cell" at ×0.25
+        let tutorial = scale::TUTORIAL_CELL_WIDTH.round() as usize;
+        let colony = rods(1, 60);
+        let mut search = ScaleSearch::from(0.25, "measured".into());
+        assert_eq!(
+            search.check_found(&colony, &colony, false),
+            Check::Again {
+                factor: 1.0,
+                width: 0.0
+            }
+        );
+        assert!(
+            search
+                .how()
+                .contains("only 1 cell(s) found there, too few to check it by: ×1"),
+            "{}",
+            search.how()
+        );
+        // the colony's cells, found at ×1 as wide as the tutorial's: it stands, confirmed
+        let cells = rods(12, tutorial);
+        assert!(matches!(
+            search.check_found(&cells, &cells, false),
+            Check::Agrees { .. }
+        ));
+        assert_eq!(search.factor(), 1.0);
+        assert_eq!(search.confirmed_by(), Some(12));
+        assert_eq!(search.doubt(), None, "{}", search.how());
+
+        // once it stands the checks reach an octave about ×1, not about the estimate
+        let mut search = ScaleSearch::from(0.25, "measured".into());
+        search.check_found(&colony, &colony, false);
+        let narrow = rods(12, tutorial / 2);
+        match search.check_found(&narrow, &narrow, false) {
+            Check::Again { factor, .. } => assert!(factor > 1.5, "{factor}"),
+            other => panic!("{other:?}"),
+        }
+
+        // too few kept at ×1, or doubted there: back to the estimate, which ends as it would
+        // have (too few to check it by, and said so)
+        for (kept, doubtful) in [(rods(MIN_CELLS - 1, tutorial), false), (cells, true)] {
+            let mut search = ScaleSearch::from(0.25, "measured".into());
+            search.check_found(&colony, &colony, false);
+            assert_eq!(
+                search.check_found(&kept, &kept, doubtful),
+                Check::Again {
+                    factor: 0.25,
+                    width: 0.0
+                }
+            );
+            assert!(search.how().contains("back to scale ×0.250"));
+            assert_eq!(search.check_found(&colony, &colony, false), Check::TooFew);
+            let doubt = search.doubt().expect("an estimate nothing checked");
+            assert!(
+                doubt.starts_with("only 1 cell(s) found at ×0.250"),
+                "{doubt}"
+            );
+        }
+
+        // not tried where the estimate is ×1 already, where it was guessed, or where cells
+        // moved the scale (their width spoke)
+        let mut at_one = ScaleSearch::from(1.02, "measured".into());
+        assert_eq!(at_one.check_found(&colony, &colony, false), Check::TooFew);
+        let mut guessed = ScaleSearch {
+            guessed: true,
+            width_unclear: true,
+            ..ScaleSearch::from(0.25, "no width stands out".into())
+        };
+        assert_eq!(guessed.check_found(&colony, &colony, false), Check::TooFew);
+        let mut moved = ScaleSearch::from(0.25, "measured".into());
+        let wide = rods(5, 60);
+        assert!(matches!(
+            moved.check_found(&wide, &wide, false),
+            Check::Again { .. }
+        ));
+        assert_eq!(moved.check_found(&colony, &colony, false), Check::TooFew);
+        assert!(!moved.how().contains("tutorial's magnification"));
     }
 
     #[test]
