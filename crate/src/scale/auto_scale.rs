@@ -76,9 +76,9 @@ pub struct ScaleSearch {
     tried_tutorial: bool,
     /// ...and, while one is being tried, where the search stood before.
     trying: Option<Tried>,
-    /// The middle of the checks' reach (an octave either way): the start, or ×1 once the
-    /// tutorial's scale tried in place of the image's estimate has stood.
-    centre: f64,
+    /// Whether the tutorial's scale, tried, stood: the checks then reach an octave beyond
+    /// both it and the start.
+    tutorial_stood: bool,
 }
 
 /// Where a search stood before a scale was tried ([`ScaleSearch::check_found`]), and which.
@@ -93,9 +93,9 @@ struct Tried {
 /// What one check of the cells found concluded.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Check {
-    /// Segment again at this factor: the cells found are `width` px wide (0 where none was
-    /// found at the image's estimate and the tutorial's scale is tried, or where a scale
-    /// tried is taken back: [`ScaleSearch::check_found`]).
+    /// Segment again at this factor: the cells found are `width` px wide (0 where none or
+    /// too few were found at the image's estimate and the tutorial's scale is tried, or
+    /// where a scale tried is taken back: [`ScaleSearch::check_found`]).
     Again { factor: f64, width: f64 },
     /// The cells found are `width` px wide, as the scale expects (or, at a ×1 the image could
     /// not measure, within [`WIDER`] of the tutorial's): keep it.
@@ -154,7 +154,7 @@ impl ScaleSearch {
             tried_found: false,
             tried_tutorial: false,
             trying: None,
-            centre: first,
+            tutorial_stood: false,
         }
     }
 
@@ -215,15 +215,16 @@ impl ScaleSearch {
     /// the image's other checks doubt. So the move stands only where a population
     /// ([`POPULATION`]) is kept at the new scale and nothing doubts them, to be checked
     /// there as ever; otherwise it is taken back (segmented again where it was, as if never
-    /// tried). Where the networks found no population either, and the image's estimate too
-    /// few cells to check it by, the tutorial's scale is tried the same way
-    /// (`try_tutorial`, below).
+    /// tried). Where the networks found no population (or its try was taken back), and the
+    /// image's estimate too few cells to check it by, the tutorial's scale is tried alike,
+    /// standing for fewer cells (`try_tutorial`, below).
     pub fn check_found(&mut self, kept: &Cells, found: &Cells, doubtful: bool) -> Check {
         if let Some(tried) = self.trying.take() {
-            // the tutorial's scale stands for a handful of cells (a sparse field's), the
-            // width of thin cores only for a population
+            // the tutorial's scale stands for a handful of cells (a sparse field's), as many
+            // as the doubts need to speak (fewer, nothing could doubt them); the width of
+            // thin cores only for a population
             let enough = if tried.tutorial {
-                MIN_CELLS
+                crate::post::halo::MIN_CELLS
             } else {
                 POPULATION
             };
@@ -246,17 +247,19 @@ impl ScaleSearch {
                     width: 0.0,
                 };
             }
-            if tried.tutorial {
-                self.centre = 1.0;
-            }
+            self.tutorial_stood |= tried.tutorial;
             return self.check(kept);
         }
         // (where the image said nothing stands out from its noise, what the networks found
         // in it is that noise)
         let noise_only = self.guessed && !self.width_unclear;
         let spent = self.rounds >= CHECKS;
-        if self.settled || self.tried_found || noise_only || spent || kept.count() >= MIN_CELLS {
+        if self.settled || noise_only || spent || kept.count() >= MIN_CELLS {
             return self.check(kept);
+        }
+        // (a population tried and taken back leaves the estimate unmoved: ×1 may still be)
+        if self.tried_found {
+            return self.try_tutorial(kept).unwrap_or_else(|| self.check(kept));
         }
         let population = scale::typical_width_measured(found).filter(|&(_, m)| m >= POPULATION);
         let Some((width, measured)) = population else {
@@ -290,17 +293,19 @@ impl ScaleSearch {
         }
     }
 
-    /// Where the image's estimate (no cell having moved it) gave a few cells but too few to
-    /// check it by, the tutorial's scale, tried once. An image's features of a cell's size
+    /// Where the image's estimate (no cell having moved it) gave too few cells to check it by
+    /// (one or two; or none at the scale within its octave that no cell at the estimate
+    /// itself moved it to), the tutorial's scale, tried once. An image's features of a cell's size
     /// can be the field's rather than its cells': a sparse field's small colony, one halo
     /// round them all on a mottled background, answers at a width 3–5 times the cells', and
     /// found at ×0.21–×0.34 each colony was one "cell" (three fields of rods 10–16 px wide
     /// from another lab, which the networks segment at ×1). The octave's reach, which keeps
     /// the checks from following debris or clumps away, kept them there; ×1 is the
     /// magnification the networks learned, where phase-contrast bacteria are most often
-    /// imaged. It stands where [`MIN_CELLS`] or more are kept there and nothing doubts
-    /// them, and the checks then reach an octave about it; otherwise the image's scale is
-    /// taken back. None where it does not apply (the search goes on as it would).
+    /// imaged. It stands where as many cells are kept there as the doubts need to speak
+    /// ([`crate::post::halo::MIN_CELLS`]) and none doubts them, and the checks then reach an
+    /// octave beyond both it and the start; otherwise the image's scale is taken back. None
+    /// where it does not apply (the search goes on as it would).
     fn try_tutorial(&mut self, kept: &Cells) -> Option<Check> {
         let at = self.factor;
         let none_at_start = kept.count() == 0 && self.rounds == 0;
@@ -388,6 +393,12 @@ impl ScaleSearch {
             // blobs without a halo, and bright ones, for debris), and is said to be so.
             (_, Check::TooFew) if self.doubt.is_none() => {
                 let n = cells.count();
+                // (the tutorial's scale, where it was tried and taken back, found no better)
+                let nor_at_one = if self.tried_tutorial {
+                    ", nor enough cells at ×1, the tutorial's magnification, tried"
+                } else {
+                    ""
+                };
                 self.doubt = match (self.moved_from, self.guessed) {
                     (Some(from), _) => Some(format!(
                         "the scale ×{at:.3} came from the width of the cells found at \
@@ -406,7 +417,7 @@ impl ScaleSearch {
                         self.first,
                         // unmoved by cells, the scale moved only for the tutorial's to be tried
                         if at != self.first {
-                            format!(", nor at ×{at:.3}")
+                            format!(", nor at ×{at:.3}{nor_at_one}")
                         } else {
                             String::new()
                         }
@@ -418,8 +429,8 @@ impl ScaleSearch {
                     )),
                     (None, false) => Some(format!(
                         "only {n} cell(s) found at ×{at:.3}, too few to check the scale the \
-                         image gave: it may be off, and the cells with it (merged or split); \
-                         check the result, or set the scale by hand"
+                         image gave{nor_at_one}: it may be off, and the cells with it (merged \
+                         or split); check the result, or set the scale by hand"
                     )),
                 };
             }
@@ -479,12 +490,18 @@ impl ScaleSearch {
         outcome
     }
 
-    /// The scales the checks may reach: an octave either way from the start, within the
-    /// factors offered.
+    /// The scales the checks may reach: an octave either way from the start (and from ×1,
+    /// where the tutorial's scale was tried and stood, so that neither is out of reach),
+    /// within the factors offered.
     fn reach(&self) -> (f64, f64) {
+        let (low, high) = if self.tutorial_stood {
+            (self.first.min(1.0), self.first.max(1.0))
+        } else {
+            (self.first, self.first)
+        };
         (
-            (self.centre / REACH).max(scale::MIN_FACTOR),
-            (self.centre * REACH).min(scale::MAX_FACTOR),
+            (low / REACH).max(scale::MIN_FACTOR),
+            (high * REACH).min(scale::MAX_FACTOR),
         )
     }
 
@@ -942,7 +959,23 @@ mod tests {
                 .how()
                 .contains("only 9 stand out, which does not confirm it: back to scale ×0.800")
         );
-        // ...and the two cells found there again end it as they would have, tried only once
+        // ...where the two cells found again leave the estimate unchecked: ×1 is tried (no
+        // population this time), keeps two as well and is taken back; then the two cells
+        // end it as they would have, each try made only once
+        assert_eq!(
+            search.check_found(&rods(2, 20), &specks, false),
+            Check::Again {
+                factor: 1.0,
+                width: 0.0
+            }
+        );
+        assert_eq!(
+            search.check_found(&rods(2, 20), &specks, false),
+            Check::Again {
+                factor: 0.8,
+                width: 0.0
+            }
+        );
         assert_eq!(
             search.check_found(&rods(2, 20), &specks, false),
             Check::TooFew
@@ -1024,18 +1057,21 @@ mod tests {
         assert_eq!(search.confirmed_by(), Some(12));
         assert_eq!(search.doubt(), None, "{}", search.how());
 
-        // once it stands the checks reach an octave about ×1, not about the estimate
-        let mut search = ScaleSearch::from(0.25, "measured".into());
-        search.check_found(&colony, &colony, false);
-        let narrow = rods(12, tutorial / 2);
-        match search.check_found(&narrow, &narrow, false) {
-            Check::Again { factor, .. } => assert!(factor > 1.5, "{factor}"),
-            other => panic!("{other:?}"),
+        // once it stands the checks reach an octave beyond both ×1 and the estimate
+        for (width, low, high) in [(tutorial / 2, 1.5, 2.0), (50, 0.2, 0.3)] {
+            let mut search = ScaleSearch::from(0.25, "measured".into());
+            search.check_found(&colony, &colony, false);
+            let found = rods(12, width);
+            match search.check_found(&found, &found, false) {
+                Check::Again { factor, .. } => assert!(low < factor && factor <= high, "{factor}"),
+                other => panic!("{other:?}"),
+            }
         }
 
-        // too few kept at ×1, or doubted there: back to the estimate, which ends as it would
-        // have (too few to check it by, and said so)
-        for (kept, doubtful) in [(rods(MIN_CELLS - 1, tutorial), false), (cells, true)] {
+        // too few kept at ×1 for the doubts to speak (under 5), or doubted there: back to
+        // the estimate, which ends as it would have (too few to check it by, and said so)
+        let few = crate::post::halo::MIN_CELLS - 1;
+        for (kept, doubtful) in [(rods(few, tutorial), false), (cells, true)] {
             let mut search = ScaleSearch::from(0.25, "measured".into());
             search.check_found(&colony, &colony, false);
             assert_eq!(
@@ -1052,7 +1088,28 @@ mod tests {
                 doubt.starts_with("only 1 cell(s) found at ×0.250"),
                 "{doubt}"
             );
+            assert!(doubt.contains("nor enough cells at ×1"), "{doubt}");
         }
+
+        // a population of specks tried and taken back leaves the estimate unmoved: ×1 is
+        // still tried
+        let specks = rods(20, 5);
+        let mut search = ScaleSearch::from(0.25, "measured".into());
+        assert!(matches!(
+            search.check_found(&colony, &specks, false),
+            Check::Again { .. }
+        ));
+        assert!(matches!(
+            search.check_found(&colony, &specks, true),
+            Check::Again { factor: 0.25, .. }
+        ));
+        assert_eq!(
+            search.check_found(&colony, &specks, false),
+            Check::Again {
+                factor: 1.0,
+                width: 0.0
+            }
+        );
 
         // not tried where the estimate is ×1 already, where it was guessed, or where cells
         // moved the scale (their width spoke)
