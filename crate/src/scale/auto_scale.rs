@@ -278,28 +278,36 @@ impl ScaleSearch {
             kept.count()
         ));
         self.tried_found = true;
-        self.trying = Some(Tried {
-            factor: at,
-            rounds: self.rounds,
-            moved_from: self.moved_from,
-            tutorial: false,
-        });
+        self.begin_try(next, false);
+        // (the cells' width moved it: a doubt at the new scale says where from)
         self.moved_from = Some(at);
-        self.factor = next;
-        self.rounds += 1;
         Check::Again {
             factor: next,
             width,
         }
     }
 
+    /// Moves to `factor` for a try ([`ScaleSearch::check_found`]), remembering where the
+    /// search stood so that it can be taken back.
+    fn begin_try(&mut self, factor: f64, tutorial: bool) {
+        self.trying = Some(Tried {
+            factor: self.factor,
+            rounds: self.rounds,
+            moved_from: self.moved_from,
+            tutorial,
+        });
+        self.factor = factor;
+        self.rounds += 1;
+    }
+
     /// Where the image's estimate (no cell having moved it) gave too few cells to check it by
     /// (one or two; or none at the scale within its octave that no cell at the estimate
-    /// itself moved it to), the tutorial's scale, tried once. An image's features of a cell's size
-    /// can be the field's rather than its cells': a sparse field's small colony, one halo
-    /// round them all on a mottled background, answers at a width 3–5 times the cells', and
-    /// found at ×0.21–×0.34 each colony was one "cell" (three fields of rods 10–16 px wide
-    /// from another lab, which the networks segment at ×1). The octave's reach, which keeps
+    /// itself moved it to), the tutorial's scale, tried once; called where the checks are
+    /// not spent. An image's features of a cell's size can be the field's rather than its
+    /// cells': a sparse field's small colony, one halo round them all on a mottled
+    /// background, answers at a width 3–5 times the cells', and found at ×0.21–×0.34 each
+    /// colony was one "cell" (three fields of rods 10–16 px wide from another lab, which the
+    /// networks segment at ×1). The octave's reach, which keeps
     /// the checks from following debris or clumps away, kept them there; ×1 is the
     /// magnification the networks learned, where phase-contrast bacteria are most often
     /// imaged. It stands where as many cells are kept there as the doubts need to speak
@@ -307,17 +315,15 @@ impl ScaleSearch {
     /// octave beyond both it and the start; otherwise the image's scale is taken back. None
     /// where it does not apply (the search goes on as it would).
     fn try_tutorial(&mut self, kept: &Cells) -> Option<Check> {
-        let at = self.factor;
+        // (no cell at the estimate itself: the tutorial's scale within the octave is tried
+        // first, as [`ScaleSearch::check`] does)
         let none_at_start = kept.count() == 0 && self.rounds == 0;
         if self.guessed
             || self.tried_tutorial
             || self.moved_from.is_some()
-            || self.rounds >= CHECKS
             || kept.count() >= MIN_CELLS
-            // (no cell at the estimate itself: the tutorial's scale within the octave is
-            // tried first, as [`ScaleSearch::check`] does)
             || none_at_start
-            || (1.0 / at - 1.0).abs() <= AGREE
+            || (1.0 / self.factor - 1.0).abs() <= AGREE
         {
             return None;
         }
@@ -329,14 +335,7 @@ impl ScaleSearch {
             "; {found}: ×1, the tutorial's magnification, to try"
         ));
         self.tried_tutorial = true;
-        self.trying = Some(Tried {
-            factor: at,
-            rounds: self.rounds,
-            moved_from: self.moved_from,
-            tutorial: true,
-        });
-        self.factor = 1.0;
-        self.rounds += 1;
+        self.begin_try(1.0, true);
         Some(Check::Again {
             factor: 1.0,
             width: 0.0,
