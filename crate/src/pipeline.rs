@@ -13,7 +13,7 @@ use crate::model::backend::Backend;
 use crate::model::{Model, Path};
 use crate::post::{PostConfig, average, cells, drop_faint, keep};
 use crate::scale;
-use crate::scale::auto_scale::{Check, ScaleSearch};
+use crate::scale::auto_scale::{Check, Doubted, ScaleSearch};
 
 /// How the scale is chosen: measured from the image ([`crate::scale::width`]) or given.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -74,8 +74,7 @@ pub async fn segment_auto(
             progress,
         )
         .await?;
-        if let Check::Again { .. } = search.check_found(&seg.cells, &seg.found, seg.doubt.is_some())
-        {
+        if let Check::Again { .. } = search.check_found(&seg.cells, &seg.found, seg.doubted) {
             continue;
         }
         return Ok((seg, search));
@@ -152,6 +151,8 @@ pub struct Segmentation {
     pub found: Cells,
     /// Why the cells found are doubtful ([`doubt`]).
     pub doubt: Option<String>,
+    /// What that doubt is about, for the scale search ([`doubts`]).
+    pub doubted: Doubted,
     /// The blur (σ in the networks' pixels) their view was smoothed with, where the image was
     /// noisier than they learned ([`networks_view`]).
     pub blur: Option<f32>,
@@ -177,13 +178,14 @@ pub async fn segment_cells(
     let found = cells(&map, &post);
     let cells = borne_out(found.clone(), plane, rect, &post);
     let bar = crate::post::sure::bar(networks);
-    let doubt = doubt(&cells, plane, rect, &post, &map, bar);
+    let (doubt, doubted) = doubts(&cells, plane, rect, &post, &map, bar);
     Ok(Segmentation {
         map,
         cells,
         factor,
         found,
         doubt,
+        doubted,
         blur,
     })
 }
@@ -245,14 +247,33 @@ pub fn doubt(
     map: &ProbabilityMap,
     sure_bar: f64,
 ) -> Option<String> {
+    doubts(cells, plane, rect, post, map, sure_bar).0
+}
+
+/// [`doubt`], and what it is about: the image's kind (the halo's), or the cells themselves
+/// (the other three, asked even where the halo's doubt is the one said).
+pub fn doubts(
+    cells: &Cells,
+    plane: &Plane,
+    rect: Rect,
+    post: &PostConfig,
+    map: &ProbabilityMap,
+    sure_bar: f64,
+) -> (Option<String>, Doubted) {
     let pixels = plane.crop_reflected(rect, 0);
-    crate::post::halo::doubt(cells, &pixels.data)
-        .or_else(|| {
-            let flat = within(&left_out(plane), plane, rect);
-            crate::post::faint::doubt(cells, &pixels.data, flat.as_deref(), post.ring)
-        })
-        .or_else(|| crate::post::sure::doubt(cells, map.class(CLASS_CELL), sure_bar))
-        .or_else(|| crate::post::mottle::doubt(cells, &pixels))
+    let halo = crate::post::halo::doubt(cells, &pixels.data);
+    let of_cells = {
+        let flat = within(&left_out(plane), plane, rect);
+        crate::post::faint::doubt(cells, &pixels.data, flat.as_deref(), post.ring)
+    }
+    .or_else(|| crate::post::sure::doubt(cells, map.class(CLASS_CELL), sure_bar))
+    .or_else(|| crate::post::mottle::doubt(cells, &pixels));
+    let doubted = match (&halo, &of_cells) {
+        (_, Some(_)) => Doubted::Cells,
+        (Some(_), None) => Doubted::Halo,
+        (None, None) => Doubted::Nothing,
+    };
+    (halo.or(of_cells), doubted)
 }
 
 /// `found` (cells of `rect` of an image `width` wide) without their pixels on `flat`, the

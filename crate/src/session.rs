@@ -18,7 +18,7 @@ use crate::model::Model;
 use crate::model::backend::Backend;
 use crate::model::network::Network;
 use crate::pipeline;
-use crate::scale::auto_scale::ScaleSearch;
+use crate::scale::auto_scale::{Doubted, ScaleSearch};
 use crate::train::Trainer;
 use crate::train::comparison::Comparison;
 
@@ -50,10 +50,10 @@ pub struct Session {
     /// The last clean-up of it, and the median-filtered p(cell) it worked on, for export.
     pub last_cells: Option<(Cells, Vec<f32>)>,
     /// The cells the networks found in it before the image's check dropped those it does not
-    /// bear out ([`crate::pipeline::borne_out`]), and whether the cells kept are in doubt
-    /// ([`crate::pipeline::doubt`]): what the scale search falls back on where the check
+    /// bear out ([`crate::pipeline::borne_out`]), and what the image's checks doubt about the
+    /// cells kept ([`crate::pipeline::doubts`]): what the scale search falls back on where the check
     /// dropped nearly all ([`crate::scale::auto_scale::ScaleSearch::check_found`]).
-    pub last_found: Option<(Cells, bool)>,
+    pub last_found: Option<(Cells, Doubted)>,
     /// The crop `last_map` covers, in image pixels.
     pub last_rect: Option<Rect>,
     /// The sureness bar of the networks `last_map` came from ([`crate::post::sure::bar`]).

@@ -46,6 +46,22 @@ pub const WIDER: f64 = 1.5;
 /// specks of debris passing for cells) do not keep a guessed ×1 for being wide.
 pub const POPULATION: usize = 10;
 
+/// What the image's checks doubt about the cells a segmentation found
+/// ([`crate::pipeline::doubts`]), as far as the scale search is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Doubted {
+    /// Nothing.
+    Nothing,
+    /// Only the kind of image: most of the cells lack phase contrast's bright halo
+    /// ([`crate::post::halo`]). That is the image's, not the scale's; blurred fields with
+    /// faint halos have it at every scale, their cells plain to see (swarming *B. subtilis*
+    /// from another lab: 14–32% haloed at ×1, where the cells score F1 0.93).
+    Halo,
+    /// The cells themselves: they do not stand out from the background's own texture, the
+    /// networks are unsure of them, or they are the image's mottling.
+    Cells,
+}
+
 /// Where a search stands.
 #[derive(Clone, Debug)]
 pub struct ScaleSearch {
@@ -201,8 +217,8 @@ impl ScaleSearch {
     }
 
     /// [`ScaleSearch::check`] of `kept`, the cells the image bore out of `found`, those the
-    /// networks found (before the contrast check, [`crate::pipeline::borne_out`]); `doubtful`
-    /// where the cells kept are themselves in doubt ([`crate::pipeline::doubt`]).
+    /// networks found (before the contrast check, [`crate::pipeline::borne_out`]); `doubted`,
+    /// what the image's checks doubt about the cells kept ([`Doubted`]).
     ///
     /// Packed cells found at too small a scale are thin cores; the rest of each cell, taken
     /// for background, makes the background's texture so strong that no core stands out
@@ -215,10 +231,10 @@ impl ScaleSearch {
     /// the image's other checks doubt. So the move stands only where a population
     /// ([`POPULATION`]) is kept at the new scale and nothing doubts them, to be checked
     /// there as ever; otherwise it is taken back (segmented again where it was, as if never
-    /// tried). Where the networks found no population (or its try was taken back), and the
-    /// image's estimate too few cells to check it by, the tutorial's scale is tried alike,
-    /// standing for fewer cells (`try_tutorial`, below).
-    pub fn check_found(&mut self, kept: &Cells, found: &Cells, doubtful: bool) -> Check {
+    /// tried). Where the networks found no population (or its try was taken back, or their
+    /// width asks for no move), and the image's estimate too few cells to check it by, the
+    /// tutorial's scale is tried alike, standing for fewer cells (`try_tutorial`, below).
+    pub fn check_found(&mut self, kept: &Cells, found: &Cells, doubted: Doubted) -> Check {
         if let Some(tried) = self.trying.take() {
             // the tutorial's scale stands for a handful of cells (a sparse field's), as many
             // as the doubts need to speak (fewer, nothing could doubt them); the width of
@@ -227,6 +243,13 @@ impl ScaleSearch {
                 crate::post::halo::MIN_CELLS
             } else {
                 POPULATION
+            };
+            // (the image's kind does not speak against the tutorial's scale, tried where the
+            // image's own found next to nothing: the doubt is said with the cells)
+            let doubtful = match doubted {
+                Doubted::Nothing => false,
+                Doubted::Halo => !tried.tutorial,
+                Doubted::Cells => true,
             };
             let why = if doubtful {
                 Some("are doubtful".to_string())
@@ -269,7 +292,7 @@ impl ScaleSearch {
         let (low, high) = self.reach();
         let next = (scale::TUTORIAL_CELL_WIDTH / width).clamp(low, high);
         if (next / at - 1.0).abs() <= AGREE {
-            return self.check(kept);
+            return self.try_tutorial(kept).unwrap_or_else(|| self.check(kept));
         }
         self.checks.push_str(&format!(
             "; {} cells found there, {} of them standing out from the background (too few to \
@@ -311,7 +334,8 @@ impl ScaleSearch {
     /// the checks from following debris or clumps away, kept them there; ×1 is the
     /// magnification the networks learned, where phase-contrast bacteria are most often
     /// imaged. It stands where as many cells are kept there as the doubts need to speak
-    /// ([`crate::post::halo::MIN_CELLS`]) and none doubts them, and the checks then reach an
+    /// ([`crate::post::halo::MIN_CELLS`]) and none doubts them (but for the halo's doubt, the
+    /// image's kind, which no scale mends: it is said with them), and the checks then reach an
     /// octave beyond both it and the start; otherwise the image's scale is taken back. None
     /// where it does not apply (the search goes on as it would).
     fn try_tutorial(&mut self, kept: &Cells) -> Option<Check> {
@@ -915,7 +939,7 @@ mod tests {
         let mut search = ScaleSearch::from(1.0, "measured".into());
         let found = rods(12, 8);
         let wanted = scale::TUTORIAL_CELL_WIDTH / measured(8);
-        match search.check_found(&rods(1, 8), &found, false) {
+        match search.check_found(&rods(1, 8), &found, Doubted::Nothing) {
             Check::Again { factor, .. } => assert!((factor - wanted).abs() < 1e-9, "{factor}"),
             other => panic!("{other:?}"),
         }
@@ -928,7 +952,7 @@ mod tests {
         // stands, confirmed by them
         let kept = rods(12, 8);
         assert!(matches!(
-            search.check_found(&kept, &kept, false),
+            search.check_found(&kept, &kept, Doubted::Nothing),
             Check::Agrees { .. }
         ));
         assert_eq!(search.confirmed_by(), Some(12));
@@ -941,13 +965,13 @@ mod tests {
         let specks = rods(20, 5);
         let mut search = ScaleSearch::from(0.8, "measured".into());
         assert!(matches!(
-            search.check_found(&rods(2, 20), &specks, false),
+            search.check_found(&rods(2, 20), &specks, Doubted::Nothing),
             Check::Again { .. }
         ));
         assert!(search.factor() > 0.8);
         // too few are kept at the new scale to stand for a population: back where it was...
         assert_eq!(
-            search.check_found(&rods(POPULATION - 1, 30), &specks, false),
+            search.check_found(&rods(POPULATION - 1, 30), &specks, Doubted::Nothing),
             Check::Again {
                 factor: 0.8,
                 width: 0.0
@@ -962,21 +986,21 @@ mod tests {
         // population this time), keeps two as well and is taken back; then the two cells
         // end it as they would have, each try made only once
         assert_eq!(
-            search.check_found(&rods(2, 20), &specks, false),
+            search.check_found(&rods(2, 20), &specks, Doubted::Nothing),
             Check::Again {
                 factor: 1.0,
                 width: 0.0
             }
         );
         assert_eq!(
-            search.check_found(&rods(2, 20), &specks, false),
+            search.check_found(&rods(2, 20), &specks, Doubted::Nothing),
             Check::Again {
                 factor: 0.8,
                 width: 0.0
             }
         );
         assert_eq!(
-            search.check_found(&rods(2, 20), &specks, false),
+            search.check_found(&rods(2, 20), &specks, Doubted::Nothing),
             Check::TooFew
         );
         assert_eq!(search.factor(), 0.8);
@@ -990,11 +1014,11 @@ mod tests {
         let mut mottled = ScaleSearch::from(1.2, "measured".into());
         let texture = rods(40, 8);
         assert!(matches!(
-            mottled.check_found(&rods(0, 8), &texture, false),
+            mottled.check_found(&rods(0, 8), &texture, Doubted::Nothing),
             Check::Again { .. }
         ));
         assert_eq!(
-            mottled.check_found(&texture, &texture, true),
+            mottled.check_found(&texture, &texture, Doubted::Cells),
             Check::Again {
                 factor: 1.2,
                 width: 0.0
@@ -1011,7 +1035,7 @@ mod tests {
             ..ScaleSearch::from(1.0, "measured".into())
         };
         assert_eq!(
-            spent.check_found(&rods(1, 20), &specks, false),
+            spent.check_found(&rods(1, 20), &specks, Doubted::Nothing),
             Check::TooFew
         );
         // where the image said nothing stands out from its noise, nothing is tried
@@ -1020,7 +1044,7 @@ mod tests {
             ..ScaleSearch::from(1.0, "no cells stand out from the noise".into())
         };
         assert_eq!(
-            noise.check_found(&rods(0, 20), &specks, false),
+            noise.check_found(&rods(0, 20), &specks, Doubted::Nothing),
             Check::TooFew
         );
         assert_eq!(noise.doubt(), None);
@@ -1033,7 +1057,7 @@ mod tests {
         let colony = rods(1, 60);
         let mut search = ScaleSearch::from(0.25, "measured".into());
         assert_eq!(
-            search.check_found(&colony, &colony, false),
+            search.check_found(&colony, &colony, Doubted::Nothing),
             Check::Again {
                 factor: 1.0,
                 width: 0.0
@@ -1049,7 +1073,7 @@ mod tests {
         // the colony's cells, found at ×1 as wide as the tutorial's: it stands, confirmed
         let cells = rods(12, tutorial);
         assert!(matches!(
-            search.check_found(&cells, &cells, false),
+            search.check_found(&cells, &cells, Doubted::Nothing),
             Check::Agrees { .. }
         ));
         assert_eq!(search.factor(), 1.0);
@@ -1059,9 +1083,9 @@ mod tests {
         // once it stands the checks reach an octave beyond both ×1 and the estimate
         for (width, low, high) in [(tutorial / 2, 1.5, 2.0), (50, 0.2, 0.3)] {
             let mut search = ScaleSearch::from(0.25, "measured".into());
-            search.check_found(&colony, &colony, false);
+            search.check_found(&colony, &colony, Doubted::Nothing);
             let found = rods(12, width);
-            match search.check_found(&found, &found, false) {
+            match search.check_found(&found, &found, Doubted::Nothing) {
                 Check::Again { factor, .. } => assert!(low < factor && factor <= high, "{factor}"),
                 other => panic!("{other:?}"),
             }
@@ -1070,9 +1094,12 @@ mod tests {
         // too few kept at ×1 for the doubts to speak (under 5), or doubted there: back to
         // the estimate, which ends as it would have (too few to check it by, and said so)
         let few = crate::post::halo::MIN_CELLS - 1;
-        for (kept, doubtful) in [(rods(few, tutorial), false), (cells, true)] {
+        for (kept, doubtful) in [
+            (rods(few, tutorial), Doubted::Nothing),
+            (cells.clone(), Doubted::Cells),
+        ] {
             let mut search = ScaleSearch::from(0.25, "measured".into());
-            search.check_found(&colony, &colony, false);
+            search.check_found(&colony, &colony, Doubted::Nothing);
             assert_eq!(
                 search.check_found(&kept, &kept, doubtful),
                 Check::Again {
@@ -1081,7 +1108,10 @@ mod tests {
                 }
             );
             assert!(search.how().contains("back to scale ×0.250"));
-            assert_eq!(search.check_found(&colony, &colony, false), Check::TooFew);
+            assert_eq!(
+                search.check_found(&colony, &colony, Doubted::Nothing),
+                Check::TooFew
+            );
             let doubt = search.doubt().expect("an estimate nothing checked");
             assert!(
                 doubt.starts_with("only 1 cell(s) found at ×0.250"),
@@ -1090,20 +1120,49 @@ mod tests {
             assert!(doubt.contains("nor enough cells at ×1"), "{doubt}");
         }
 
+        // the image's kind doubted alone (cells with faint halos): ×1 stands all the same,
+        // where a population's try is taken back for it
+        let mut search = ScaleSearch::from(0.25, "measured".into());
+        search.check_found(&colony, &colony, Doubted::Nothing);
+        assert!(matches!(
+            search.check_found(&cells, &cells, Doubted::Halo),
+            Check::Agrees { .. }
+        ));
+        assert_eq!(search.factor(), 1.0);
+        let specks = rods(20, 5);
+        let mut search = ScaleSearch::from(0.25, "measured".into());
+        search.check_found(&colony, &specks, Doubted::Nothing);
+        assert!(matches!(
+            search.check_found(&cells, &cells, Doubted::Halo),
+            Check::Again { factor: 0.25, .. }
+        ));
+
+        // a population as wide as the estimate expects, hardly any of it kept: its width
+        // asks for no move, so ×1 is tried (faint rods without halos at ×0.72, kept at ×1)
+        let as_expected = rods(POPULATION, 51);
+        let mut search = ScaleSearch::from(0.25, "measured".into());
+        assert_eq!(
+            search.check_found(&colony, &as_expected, Doubted::Nothing),
+            Check::Again {
+                factor: 1.0,
+                width: 0.0
+            }
+        );
+
         // a population of specks tried and taken back leaves the estimate unmoved: ×1 is
         // still tried
         let specks = rods(20, 5);
         let mut search = ScaleSearch::from(0.25, "measured".into());
         assert!(matches!(
-            search.check_found(&colony, &specks, false),
+            search.check_found(&colony, &specks, Doubted::Nothing),
             Check::Again { .. }
         ));
         assert!(matches!(
-            search.check_found(&colony, &specks, true),
+            search.check_found(&colony, &specks, Doubted::Cells),
             Check::Again { factor: 0.25, .. }
         ));
         assert_eq!(
-            search.check_found(&colony, &specks, false),
+            search.check_found(&colony, &specks, Doubted::Nothing),
             Check::Again {
                 factor: 1.0,
                 width: 0.0
@@ -1113,20 +1172,29 @@ mod tests {
         // not tried where the estimate is ×1 already, where it was guessed, or where cells
         // moved the scale (their width spoke)
         let mut at_one = ScaleSearch::from(1.02, "measured".into());
-        assert_eq!(at_one.check_found(&colony, &colony, false), Check::TooFew);
+        assert_eq!(
+            at_one.check_found(&colony, &colony, Doubted::Nothing),
+            Check::TooFew
+        );
         let mut guessed = ScaleSearch {
             guessed: true,
             width_unclear: true,
             ..ScaleSearch::from(0.25, "no width stands out".into())
         };
-        assert_eq!(guessed.check_found(&colony, &colony, false), Check::TooFew);
+        assert_eq!(
+            guessed.check_found(&colony, &colony, Doubted::Nothing),
+            Check::TooFew
+        );
         let mut moved = ScaleSearch::from(0.25, "measured".into());
         let wide = rods(5, 60);
         assert!(matches!(
-            moved.check_found(&wide, &wide, false),
+            moved.check_found(&wide, &wide, Doubted::Nothing),
             Check::Again { .. }
         ));
-        assert_eq!(moved.check_found(&colony, &colony, false), Check::TooFew);
+        assert_eq!(
+            moved.check_found(&colony, &colony, Doubted::Nothing),
+            Check::TooFew
+        );
         assert!(!moved.how().contains("tutorial's magnification"));
     }
 

@@ -37,7 +37,7 @@ use crate::model::{naive, weights};
 use crate::pipeline::{ScaleChoice, ensemble_map};
 use crate::post::{PostConfig, cells_from_smoothed, smoothed_cell_probability};
 use crate::scale;
-use crate::scale::auto_scale::{Check, ScaleSearch};
+use crate::scale::auto_scale::{Check, Doubted, ScaleSearch};
 use crate::session::{LearnsFrom, Run, Session};
 use crate::teach::{colony, intensity};
 use crate::train::comparison::Comparison;
@@ -476,7 +476,7 @@ impl Engine {
             }
             let (networks_found, doubtful) = match &s.last_found {
                 Some((networks_found, doubtful)) => (networks_found, *doubtful),
-                None => (found, false),
+                None => (found, Doubted::Nothing),
             };
             let check = search.check_found(found, networks_found, doubtful);
             let again = matches!(check, Check::Again { .. });

@@ -287,9 +287,9 @@ impl Engine {
             let networks_found = found.clone();
             let found = crate::pipeline::borne_out(found, image, rect, &config);
             let bar = s.map_sure_bar;
-            let doubt = crate::pipeline::doubt(&found, image, rect, &config, map, bar);
+            let (doubt, doubted) = crate::pipeline::doubts(&found, image, rect, &config, map, bar);
             s.last_cells = Some((found.clone(), p));
-            s.last_found = Some((networks_found, doubt.is_some()));
+            s.last_found = Some((networks_found, doubted));
             let centroids = found.centroids().into_iter().flat_map(|(x, y)| [x, y]);
             Ok(FoundCells {
                 doubt,
