@@ -151,7 +151,8 @@ pub struct Segmentation {
     pub found: Cells,
     /// Why the cells found are doubtful ([`doubt`]).
     pub doubt: Option<String>,
-    /// What that doubt is about, for the scale search ([`doubts`]).
+    /// What the image's checks doubt, for the scale search ([`doubts`]: where the halo's
+    /// doubt is the one said, the cells' own may be doubted too).
     pub doubted: Doubted,
     /// The blur (σ in the networks' pixels) their view was smoothed with, where the image was
     /// noisier than they learned ([`networks_view`]).

@@ -8,8 +8,9 @@
 //! wide as the cell, unlike their lengths) and, while that disagrees by more than 5%, the
 //! image is segmented again at the scale their width gives — [`CHECKS`] times at most, and no
 //! further than an octave from the start (or from ×1, where the image's estimate found too
-//! few cells to check it by and the tutorial's magnification, tried, found enough that nothing
-//! doubts: [`ScaleSearch::check_found`]). Where no width stands out in the image
+//! few cells to check it by and the tutorial's magnification, tried, found enough that
+//! nothing doubts but the halo's check, which speaks of the image, not its scale:
+//! [`ScaleSearch::check_found`]). Where no width stands out in the image
 //! ([`NoEstimate::Unclear`]), or nothing stands above the noise, the checks start from ×1;
 //! cells finer than the sweep are refused. Where no width stood out, ×1 is also kept for a
 //! population of cells up to [`WIDER`] as wide as the tutorial's: a wider bacterium at the
@@ -95,6 +96,8 @@ pub struct ScaleSearch {
     /// Whether the tutorial's scale, tried, stood: the checks then reach an octave beyond
     /// both it and the start.
     tutorial_stood: bool,
+    /// Whether it stood although most of its cells lacked the halo ([`Doubted::Halo`]).
+    stood_without_halos: bool,
 }
 
 /// Where a search stood before a scale was tried ([`ScaleSearch::check_found`]), and which.
@@ -171,6 +174,7 @@ impl ScaleSearch {
             tried_tutorial: false,
             trying: None,
             tutorial_stood: false,
+            stood_without_halos: false,
         }
     }
 
@@ -271,6 +275,7 @@ impl ScaleSearch {
                 };
             }
             self.tutorial_stood |= tried.tutorial;
+            self.stood_without_halos |= tried.tutorial && doubted == Doubted::Halo;
             return self.check(kept);
         }
         // (where the image said nothing stands out from its noise, what the networks found
@@ -507,6 +512,17 @@ impl ScaleSearch {
             )),
         }
         self.settled = !matches!(outcome, Check::Again { .. });
+        // ×1 stood for cells most of which lacked the halo, which was said with them; where
+        // the search ends on too few cells for the halo's check to speak, it says so itself
+        let unheard = cells.count() < crate::post::halo::MIN_CELLS;
+        if self.settled && self.doubt.is_none() && self.stood_without_halos && unheard {
+            self.doubt = Some(format!(
+                "most of the cells found at ×1, the tutorial's magnification tried, lacked the \
+                 bright halo phase contrast gives cells, and at ×{at:.3} too few are found for \
+                 that check to speak: the image may not be phase contrast as the networks know \
+                 it; check the result, or set the scale by hand"
+            ));
+        }
         if let (true, Some(doubt)) = (self.settled, &self.doubt) {
             self.checks.push_str(&format!("; {doubt}"));
         }
@@ -1138,7 +1154,7 @@ mod tests {
         ));
 
         // a population as wide as the estimate expects, hardly any of it kept: its width
-        // asks for no move, so ×1 is tried (faint rods without halos at ×0.72, kept at ×1)
+        // asks for no move, so ×1 is tried
         let as_expected = rods(POPULATION, 51);
         let mut search = ScaleSearch::from(0.25, "measured".into());
         assert_eq!(
@@ -1148,6 +1164,44 @@ mod tests {
                 width: 0.0
             }
         );
+
+        // ...as where the octave's edge holds it: no cell at the estimate, none at the edge
+        // it moved to for ×1, and a population there that wants further than the reach
+        let mut search = ScaleSearch::from(0.36, "measured".into());
+        let none = rods(0, 8);
+        assert_eq!(
+            search.check_found(&none, &none, Doubted::Nothing),
+            Check::Again {
+                factor: 0.72,
+                width: 0.0
+            }
+        );
+        assert_eq!(
+            search.check_found(&none, &rods(POPULATION, 6), Doubted::Nothing),
+            Check::Again {
+                factor: 1.0,
+                width: 0.0
+            }
+        );
+
+        // ×1 stood for cells without halos and the search ends where too few are found for
+        // the halo's check to speak: it says so itself
+        let mut search = ScaleSearch::from(0.25, "measured".into());
+        search.check_found(&colony, &colony, Doubted::Nothing);
+        let wide = rods(12, 2 * tutorial);
+        let Check::Again { factor, .. } = search.check_found(&wide, &wide, Doubted::Halo) else {
+            panic!("{}", search.how());
+        };
+        let three = rods(3, 2 * tutorial);
+        assert!(matches!(
+            search.check_found(&three, &three, Doubted::Nothing),
+            Check::Agrees { .. }
+        ));
+        assert_eq!(search.factor(), factor);
+        let doubt = search
+            .doubt()
+            .expect("the halo's doubt, said by the search");
+        assert!(doubt.contains("lacked the bright halo"), "{doubt}");
 
         // a population of specks tried and taken back leaves the estimate unmoved: ×1 is
         // still tried
