@@ -149,7 +149,7 @@ pub struct Segmentation {
     /// The cells the networks found, before those the image does not bear out were dropped
     /// ([`borne_out`]): what the scale search falls back on where it dropped nearly all.
     pub found: Cells,
-    /// Why the cells found are doubtful ([`doubt`]).
+    /// Why the cells found are doubtful ([`doubts`]).
     pub doubt: Option<String>,
     /// What the image's checks doubt, for the scale search ([`doubts`]: where the halo's
     /// doubt is the one said, the cells' own may be doubted too).
@@ -239,20 +239,9 @@ fn within(mask: &[bool], plane: &Plane, rect: Rect) -> Option<Vec<bool>> {
 /// networks are sure of too little of them, under `sure_bar` ([`crate::post::sure::bar`] of the
 /// networks that made `map`; where the "cells" cover the field, there is no background for the
 /// other two to compare with), or the image is as dark as it is bright at their size, as a
-/// random mottling is ([`crate::post::mottle`]).
-pub fn doubt(
-    cells: &Cells,
-    plane: &Plane,
-    rect: Rect,
-    post: &PostConfig,
-    map: &ProbabilityMap,
-    sure_bar: f64,
-) -> Option<String> {
-    doubts(cells, plane, rect, post, map, sure_bar).0
-}
-
-/// [`doubt`], and what it is about: the image's kind (the halo's), or the cells themselves
-/// (the other three, asked even where the halo's doubt is the one said).
+/// random mottling is ([`crate::post::mottle`]); with what the doubts are about, for the
+/// scale search: the image's kind (the halo's), or the cells themselves (the other three,
+/// asked even where the halo's doubt is the one said).
 pub fn doubts(
     cells: &Cells,
     plane: &Plane,

@@ -16,7 +16,7 @@ pub struct FoundCells {
 
 #[wasm_bindgen]
 impl FoundCells {
-    /// Why these cells are doubtful ([`crate::pipeline::doubt`]: most lack phase contrast's
+    /// Why these cells are doubtful ([`crate::pipeline::doubts`]: most lack phase contrast's
     /// halo, do not stand out from the background's texture, or the networks are sure of too
     /// little of them); undefined where they are not.
     #[wasm_bindgen(getter)]
