@@ -3,7 +3,8 @@
 //! worker, with its own progress bar) choose the same scale the same way.
 //!
 //! It starts from the image's own estimate ([`crate::scale::width`]). That can be off where cells lie
-//! apart (a lone cell's halo makes it look wider than a packed one), so the cells found at
+//! apart (a lone cell's halo makes it look wider than a packed one; the ridge centres' votes,
+//! [`crate::scale::ridges`], mend most of that, not blur), so the cells found at
 //! that scale are measured across ([`scale::typical_width`]: pieces of a split cell are as
 //! wide as the cell, unlike their lengths) and, while that disagrees by more than 5%, the
 //! image is segmented again at the scale their width gives — [`CHECKS`] times at most, and no
@@ -19,6 +20,7 @@
 use crate::core::cells::Cells;
 use crate::core::plane::Plane;
 use crate::scale;
+use crate::scale::ridges;
 use crate::scale::width::{self, NoEstimate};
 
 /// How many times the scale is checked against the width of the cells found.
@@ -133,6 +135,17 @@ impl ScaleSearch {
         let guessed = estimate.is_err();
         let width_unclear = matches!(estimate, Err(NoEstimate::Unclear { .. }));
         let (first, reason) = match estimate {
+            Ok(e) if e.by_ridges => (
+                e.factor,
+                format!(
+                    "measured from the image (cells answer best at σ {:.2} px at their \
+                     centres, the tutorial's at σ {:.2} px; the image as a whole, its open \
+                     background widening them, at σ {:.2} px)",
+                    e.sigma,
+                    ridges::TUTORIAL_SIGMA,
+                    e.whole_sigma
+                ),
+            ),
             Ok(e) => (
                 e.factor,
                 format!(

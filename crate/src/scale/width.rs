@@ -15,12 +15,20 @@
 //! its own spread over the image (a robust noise level), so the background's noise, which
 //! peaks at the finest σ, does not vote; a field with nothing in it above noise has no
 //! estimate, and says so, rather than a made-up one.
+//!
+//! A statistic over the whole image has one bias: a cell's response spreads wider the larger
+//! σ is, so where background lies open around the cells the score rewards coarse σ (sparse
+//! fields read 17–33% too wide). The same sweep also lets each ridge centre vote for its own
+//! σ ([`crate::scale::ridges`]), wherever it lies; where those votes find the cells finer by
+//! over [`SPARSE_BIAS`], they set the estimate.
 
 use image::{ImageBuffer, Luma};
 use imageproc::filter::gaussian_blur_f32;
 
 use crate::core::plane::Plane;
 use crate::io::normalise::{noise_sigma, percentile};
+use crate::post::mottle;
+use crate::scale::ridges::{self, Response, Votes};
 use crate::scale::{MAX_FACTOR, MIN_FACTOR};
 
 /// Where phase_027 (the tutorial's cells, about 10 px wide) scores best, in its pixels;
@@ -28,7 +36,7 @@ use crate::scale::{MAX_FACTOR, MIN_FACTOR};
 pub const TUTORIAL_SIGMA: f64 = 3.56;
 
 /// Levels per octave of the σ sweep (steps of 9%; the peak is interpolated between them).
-const LEVELS: usize = 8;
+pub(crate) const LEVELS: usize = 8;
 /// The finest σ, in pixels of the image: below it, a cell would be under 3 px wide.
 const SIGMA_MIN: f64 = 0.8;
 /// Responses count from this many noise spreads above the level's median.
@@ -58,6 +66,11 @@ pub struct Estimate {
     pub sigma: f64,
     /// The score at each σ swept, `(σ, score)`, for plots and for doubting.
     pub curve: Vec<(f64, f64)>,
+    /// Whether the ridge centres' votes ([`crate::scale::ridges`]) set the factor and σ: they
+    /// found the cells over [`SPARSE_BIAS`] finer than the score did.
+    pub by_ridges: bool,
+    /// The best σ of the score over the whole image (`sigma` but where the votes set it).
+    pub whole_sigma: f64,
 }
 
 /// Why an image has no scale estimate.
@@ -83,7 +96,8 @@ pub enum NoEstimate {
 /// The scale estimate of a normalised plane, or why there is none.
 pub fn estimate(plane: &Plane) -> Result<Estimate, NoEstimate> {
     let noise = noise_sigma(plane);
-    let levels = sweep(plane, noise);
+    let mut votes = Votes::default();
+    let levels = sweep(plane, noise, &mut votes);
     let curve: Vec<(f64, f64)> = levels.iter().map(|l| (l.sigma, l.excess)).collect();
     let (best, top) = cells_peak(&curve).ok_or(NoEstimate::TooSmall)?;
     // Gaussian noise alone exceeds its 3-spread bar by 0.0004 spreads on average
@@ -121,11 +135,26 @@ pub fn estimate(plane: &Plane) -> Result<Estimate, NoEstimate> {
         0.0
     };
     let step = (2f64).powf(1.0 / LEVELS as f64).ln();
-    let sigma = (curve[best].0.ln() + offset * step).exp();
-    let factor = match TUTORIAL_SIGMA / sigma {
-        f if (f - 1.0).abs() <= SAME_SCALE => 1.0,
-        f => f,
-    };
+    let whole_sigma = (curve[best].0.ln() + offset * step).exp();
+    let mut sigma = whole_sigma;
+    let mut factor = TUTORIAL_SIGMA / sigma;
+    // the score's bias runs one way, to coarse σ where background lies open; the votes', to
+    // the darkest structures: so they are heard only where they find the cells finer, and
+    // where the image is lopsided at their σ, as cells make it and a mottling does not
+    // (post::mottle: the votes of an empty mottled field find its blobs, at their own size)
+    let ridge = votes
+        .sigma(CLEAR_PEAK)
+        .filter(|r| ridges::TUTORIAL_SIGMA / r > SPARSE_BIAS * factor);
+    let by_ridges = ridge.is_some_and(|r| {
+        let response = response_at(plane, r * TUTORIAL_SIGMA / ridges::TUTORIAL_SIGMA);
+        mottle::lopsidedness(&response).is_some_and(|l| l >= mottle::LOPSIDED)
+    });
+    if let (true, Some(r)) = (by_ridges, ridge) {
+        (sigma, factor) = (r, ridges::TUTORIAL_SIGMA / r);
+    }
+    if (factor - 1.0).abs() <= SAME_SCALE {
+        factor = 1.0;
+    }
     if !(MIN_FACTOR..=MAX_FACTOR).contains(&factor) {
         return Err(NoEstimate::OutOfRange(format!(
             "to need a scale of ×{factor:.2}, outside {MIN_FACTOR}..{MAX_FACTOR}"
@@ -135,8 +164,23 @@ pub fn estimate(plane: &Plane) -> Result<Estimate, NoEstimate> {
         factor,
         sigma,
         curve,
+        by_ridges,
+        whole_sigma,
     })
 }
+
+/// The σ the ridge centres of a normalised plane vote for ([`crate::scale::ridges`]), where one
+/// stands out.
+pub fn ridge_sigma(plane: &Plane) -> Option<f64> {
+    let mut votes = Votes::default();
+    sweep(plane, noise_sigma(plane), &mut votes);
+    votes.sigma(CLEAR_PEAK)
+}
+
+/// How much finer than the score's the ridge centres' votes must find the cells to be taken
+/// instead: beyond the 15% of zoom the networks learned to bear, and within the score's bias
+/// on sparse fields (17–33%).
+pub const SPARSE_BIAS: f64 = 1.2;
 
 /// The cells' peak must score this many times the curve an octave either side. Measured:
 /// whole images of rods lead by 31–50% (phase_027, its copies resampled ×0.5 and ×2, a crop
@@ -180,11 +224,13 @@ type Level = ImageBuffer<Luma<f32>, Vec<f32>>;
 /// that free of aliasing) and the sweep goes on there, so the local σ always spans
 /// 2·SIGMA_MIN..4·SIGMA_MIN — enough pixels for the Laplacian — and the sweep costs a few
 /// blurs of the full image.
-fn sweep(plane: &Plane, noise: f32) -> Vec<Swept> {
+fn sweep(plane: &Plane, noise: f32, votes: &mut Votes) -> Vec<Swept> {
     let unit_noise = unit_noise_spreads();
-    sweep_with(plane, &|k| {
-        noise * unit_noise.get(k).copied().unwrap_or(0.0)
-    })
+    sweep_with(
+        plane,
+        &|k| noise * unit_noise.get(k).copied().unwrap_or(0.0),
+        Some(votes),
+    )
 }
 
 /// The spread of each level's response to white noise of σ 1, measured once on a noise
@@ -209,15 +255,20 @@ fn unit_noise_spreads() -> &'static [f32] {
             .collect();
         let noise = Plane::new(w, h, data);
         // with no bar, `excess` is the mean positive response: σ/√(2π) of a Gaussian
-        sweep_with(&noise, &|_| f32::NEG_INFINITY)
+        sweep_with(&noise, &|_| f32::NEG_INFINITY, None)
             .iter()
             .map(|l| l.spread as f32)
             .collect()
     })
 }
 
-/// The sweep, each level's bar at its median plus SIGNIFICANT times `noise_spread(level)`.
-fn sweep_with(plane: &Plane, noise_spread: &dyn Fn(usize) -> f32) -> Vec<Swept> {
+/// The sweep, each level's bar at its median plus SIGNIFICANT times `noise_spread(level)`;
+/// each level's response also goes to the ridge centres' `votes`, where given.
+fn sweep_with(
+    plane: &Plane,
+    noise_spread: &dyn Fn(usize) -> f32,
+    mut votes: Option<&mut Votes>,
+) -> Vec<Swept> {
     let Some(mut level) =
         Level::from_raw(plane.width as u32, plane.height as u32, plane.data.clone())
     else {
@@ -241,12 +292,23 @@ fn sweep_with(plane: &Plane, noise_spread: &dyn Fn(usize) -> f32) -> Vec<Swept> 
             break;
         }
         level = blur_to(&level, &mut sigma_here, local);
-        let (excess, spread) = score(&level, local, noise_spread(k));
+        let response = laplacian_map(&level, local);
+        let (excess, spread, bar) = score(&response, noise_spread(k));
         curve.push(Swept {
             sigma,
             excess,
             spread,
         });
+        if let Some(votes) = votes.as_deref_mut() {
+            votes.push(Response {
+                sigma,
+                pixel,
+                width: level.width() as usize,
+                height: level.height() as usize,
+                data: response,
+                bar,
+            });
+        }
     }
     curve
 }
@@ -284,13 +346,14 @@ fn blur_to(level: &Level, here: &mut f64, target: f64) -> Level {
     }
 }
 
-/// How much significant dark-ridge response a blurred level holds: the mean, over pixels, of
-/// the scale-normalised Laplacian's excess over the level's median plus `SIGNIFICANT` robust
-/// spreads (1.4826 × MAD). Phase-contrast cells are darker than their surround, so their
-/// Laplacian is positive; bright halos and debris edges answer with the other sign.
-fn score(level: &Level, sigma: f64, noise_spread: f32) -> (f64, f64) {
-    let response = laplacian(level, sigma);
-    let median = percentile(&response, 0.5);
+/// How much significant dark-ridge response a level holds: the mean, over the pixels of its
+/// response (σ² times the Laplacian of the level blurred to σ, NaN by the border), of its
+/// excess over the level's median plus `SIGNIFICANT` times `noise_spread`; the response's own
+/// robust spread (1.4826 × MAD); and that bar. Phase-contrast cells are darker than their
+/// surround, so their Laplacian is positive; bright halos and debris edges answer with the
+/// other sign.
+fn score(response: &[f32], noise_spread: f32) -> (f64, f64, f32) {
+    let median = percentile(response, 0.5);
     let deviations: Vec<f32> = response.iter().map(|r| (r - median).abs()).collect();
     let spread = 1.4826 * percentile(&deviations, 0.5);
     let bar = if noise_spread.is_finite() {
@@ -298,8 +361,13 @@ fn score(level: &Level, sigma: f64, noise_spread: f32) -> (f64, f64) {
     } else {
         f32::NEG_INFINITY
     };
-    let excess: f64 = response.iter().map(|&r| (r - bar).max(0.0) as f64).sum();
-    (excess / response.len().max(1) as f64, spread as f64)
+    let (sum, count) = response
+        .iter()
+        .filter(|r| r.is_finite())
+        .fold((0f64, 0usize), |(sum, count), &r| {
+            (sum + (r - bar).max(0.0) as f64, count + 1)
+        });
+    (sum / count.max(1) as f64, spread as f64, bar)
 }
 
 /// σ² times the 5-point Laplacian of a level blurred to `sigma` (its pixels), away from the
@@ -318,6 +386,22 @@ fn laplacian(level: &Level, sigma: f64) -> Vec<f32> {
         }
     }
     response
+}
+
+/// [`laplacian`] over the whole level, NaN where it leaves the border out.
+fn laplacian_map(level: &Level, sigma: f64) -> Vec<f32> {
+    let (w, h) = (level.width() as usize, level.height() as usize);
+    let v = level.as_raw();
+    let s2 = (sigma * sigma) as f32;
+    let margin = (2.0 * sigma).ceil() as usize + 1;
+    let mut map = vec![f32::NAN; w * h];
+    for y in margin..h.saturating_sub(margin) {
+        for x in margin..w.saturating_sub(margin) {
+            let i = y * w + x;
+            map[i] = s2 * (v[i - 1] + v[i + 1] + v[i - w] + v[i + w] - 4.0 * v[i]);
+        }
+    }
+    map
 }
 
 fn halve(level: &Level) -> Level {
@@ -367,6 +451,28 @@ mod tests {
         for (k, size) in [0.6, 1.8].into_iter().enumerate() {
             let ratio = sigmas[[0, 2][k]] / sigmas[1];
             assert!((ratio / size - 1.0).abs() < 0.15, "{sigmas:?}");
+        }
+    }
+
+    #[test]
+    fn a_sparse_field_is_measured_as_a_colony_of_the_same_cells() {
+        // 5% of the places hold a cell, among specks of debris: the score over the whole image
+        // read such fields 17–33% too coarse; the ridge centres' votes set them right
+        for size in [0.6f32, 1.0, 1.6] {
+            let look = |fill| Look {
+                size,
+                fill,
+                debris: 30,
+                ..Look::default()
+            };
+            let (colony, _) = colony_with(640, 480, 1, &look(0.92));
+            let (sparse, _) = colony_with(640, 480, 1, &look(0.05));
+            let (dense, sparse) = (estimate(&colony).unwrap(), estimate(&sparse).unwrap());
+            let right = 1.0 / size as f64;
+            for e in [&dense, &sparse] {
+                assert!((e.factor / right - 1.0).abs() < 0.12, "×{size}: {e:?}");
+            }
+            assert!(sparse.by_ridges, "×{size}");
         }
     }
 
