@@ -20,7 +20,8 @@
 //! σ is, so where background lies open around the cells the score rewards coarse σ (sparse
 //! fields read 17–33% too wide). The same sweep also lets each ridge centre vote for its own
 //! σ ([`crate::scale::ridges`]), wherever it lies; where those votes find the cells finer by
-//! over [`SPARSE_BIAS`], they set the estimate.
+//! over [`SPARSE_BIAS`] and the image is lopsided at their σ as cells make it (the mottling
+//! check's measure, [`crate::post::mottle::lopsidedness`]), they set the estimate.
 
 use image::{ImageBuffer, Luma};
 use imageproc::filter::gaussian_blur_f32;
@@ -62,12 +63,15 @@ pub struct Estimate {
     /// The factor that brings the cells to the tutorial's scale (see [`crate::scale`]); 1
     /// where the estimate lies within [`SAME_SCALE`] of it.
     pub factor: f64,
-    /// The best σ in the image's pixels.
+    /// The best σ in the image's pixels: the score's, or the votes' where they set the
+    /// estimate (each against its own calibration, [`TUTORIAL_SIGMA`] or
+    /// [`crate::scale::ridges::TUTORIAL_SIGMA`]).
     pub sigma: f64,
     /// The score at each σ swept, `(σ, score)`, for plots and for doubting.
     pub curve: Vec<(f64, f64)>,
     /// Whether the ridge centres' votes ([`crate::scale::ridges`]) set the factor and σ: they
-    /// found the cells over [`SPARSE_BIAS`] finer than the score did.
+    /// found the cells over [`SPARSE_BIAS`] finer than the score did, and the image is
+    /// lopsided at their σ.
     pub by_ridges: bool,
     /// The best σ of the score over the whole image (`sigma` but where the votes set it).
     pub whole_sigma: f64,
@@ -300,13 +304,15 @@ fn sweep_with(
             spread,
         });
         if let Some(votes) = votes.as_deref_mut() {
+            // beyond the levels the noise was measured at, no bar: no votes
+            let spread = noise_spread(k);
             votes.push(Response {
                 sigma,
                 pixel,
                 width: level.width() as usize,
                 height: level.height() as usize,
                 data: response,
-                bar,
+                bar: if spread > 0.0 { bar } else { f32::INFINITY },
             });
         }
     }
@@ -353,7 +359,10 @@ fn blur_to(level: &Level, here: &mut f64, target: f64) -> Level {
 /// surround, so their Laplacian is positive; bright halos and debris edges answer with the
 /// other sign.
 fn score(response: &[f32], noise_spread: f32) -> (f64, f64, f32) {
-    let median = percentile(response, 0.5);
+    // the border left out first, so that `percentile`'s sampling of large levels sees what it
+    // saw before the map kept it
+    let response: Vec<f32> = response.iter().copied().filter(|r| r.is_finite()).collect();
+    let median = percentile(&response, 0.5);
     let deviations: Vec<f32> = response.iter().map(|r| (r - median).abs()).collect();
     let spread = 1.4826 * percentile(&deviations, 0.5);
     let bar = if noise_spread.is_finite() {
@@ -361,13 +370,8 @@ fn score(response: &[f32], noise_spread: f32) -> (f64, f64, f32) {
     } else {
         f32::NEG_INFINITY
     };
-    let (sum, count) = response
-        .iter()
-        .filter(|r| r.is_finite())
-        .fold((0f64, 0usize), |(sum, count), &r| {
-            (sum + (r - bar).max(0.0) as f64, count + 1)
-        });
-    (sum / count.max(1) as f64, spread as f64, bar)
+    let excess: f64 = response.iter().map(|&r| (r - bar).max(0.0) as f64).sum();
+    (excess / response.len().max(1) as f64, spread as f64, bar)
 }
 
 /// σ² times the 5-point Laplacian of a level blurred to `sigma` (its pixels), away from the
