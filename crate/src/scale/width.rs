@@ -374,25 +374,9 @@ fn score(response: &[f32], noise_spread: f32) -> (f64, f64, f32) {
     (excess / response.len().max(1) as f64, spread as f64, bar)
 }
 
-/// σ² times the 5-point Laplacian of a level blurred to `sigma` (its pixels), away from the
-/// border: there the blur sees clamped context, so two σ and the stencil are left out.
-fn laplacian(level: &Level, sigma: f64) -> Vec<f32> {
-    let (w, h) = (level.width() as usize, level.height() as usize);
-    let v = level.as_raw();
-    let s2 = (sigma * sigma) as f32;
-    let margin = (2.0 * sigma).ceil() as usize + 1;
-    let mut response = Vec::with_capacity(w * h);
-    for y in margin..h.saturating_sub(margin) {
-        for x in margin..w.saturating_sub(margin) {
-            let i = y * w + x;
-            let laplacian = v[i - 1] + v[i + 1] + v[i - w] + v[i + w] - 4.0 * v[i];
-            response.push(s2 * laplacian);
-        }
-    }
-    response
-}
-
-/// [`laplacian`] over the whole level, NaN where it leaves the border out.
+/// σ² times the 5-point Laplacian of a level blurred to `sigma` (its pixels), over the whole
+/// level; NaN near the border, where the blur sees clamped context, so two σ and
+/// the stencil are left out.
 fn laplacian_map(level: &Level, sigma: f64) -> Vec<f32> {
     let (w, h) = (level.width() as usize, level.height() as usize);
     let v = level.as_raw();
@@ -406,6 +390,13 @@ fn laplacian_map(level: &Level, sigma: f64) -> Vec<f32> {
         }
     }
     map
+}
+
+/// [`laplacian_map`] without its border: the response at the pixels it measures.
+fn laplacian(level: &Level, sigma: f64) -> Vec<f32> {
+    let mut response = laplacian_map(level, sigma);
+    response.retain(|r| r.is_finite());
+    response
 }
 
 fn halve(level: &Level) -> Level {
