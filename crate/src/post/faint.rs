@@ -33,6 +33,21 @@
 //! background's: in a colony whose cells are partly faint (a dim corner, a crop inside a
 //! colony) it could take real cells for texture.
 //!
+//! Where there is no yardstick, the pixel noise's check stands alone, and it is the wrong
+//! yardstick there as well: swarming *B. subtilis* packed over a 256 × 256 field (blurred,
+//! noisy, their halos faint) stand out from their rings by 2.1–2.4 pixel noise deviations,
+//! plain to the eye, and of the 21–34 cells the networks found in each of three such fields
+//! 0–2 were kept: no cell, where the networks found them at F1 0.70–0.83. The check is there
+//! for the fields the "cells" cover because they are a mottling, and the mottling check's
+//! measure ([`crate::post::mottle::lopsidedness`]) tells those apart: where the cells found
+//! make the image lopsided at their size by [`CELLS_LOPSIDED`] or more, the pixel noise's bar
+//! is lowered to [`LOPSIDED_SHARE`] of itself, a cell still having to be as plain as the
+//! image's own cells are ([`OF_TYPICAL`]). Measured: the swarming fields 0.40–0.49; real
+//! images whose cells cover 5% of the field or more, 0.44 or more (the mottling check's
+//! measurements); the 32 empty mottled fields' "cells" (σ 1–12 px, 1–8× the pixel noise), at
+//! every scale the search tried, 0.16 at most, and their results are unchanged, "cell" for
+//! "cell".
+//!
 //! A cell the pixel noise's check would drop must also be about as plain as the image's own
 //! cells are ([`OF_TYPICAL`]): where the cells are faint, all of them are. Between packed rods
 //! or cocci the background is darker than the halos ringing it, and it stood out from the
@@ -57,6 +72,29 @@ pub const MIN_PLACES: usize = 30;
 /// The contrast a cell needs, at least, as a share of the typical cell's ([`typical`]),
 /// where the pixel noise's check would drop it.
 pub const OF_TYPICAL: f32 = 0.5;
+
+/// How lopsided the cells found must make the image at their size (the mottling check's
+/// measure) for the pixel noise's bar to be lowered where there is no yardstick.
+pub const CELLS_LOPSIDED: f64 = 0.25;
+
+/// The share of the pixel noise's bar a cell must reach where there is no yardstick and the
+/// cells make the image lopsided.
+pub const LOPSIDED_SHARE: f32 = 0.5;
+
+/// The bar of the pixel noise's check (`contrast`: each of `cells`' difference from its ring,
+/// in pixel noise deviations; `plane` the field they were found in, of the same size), where
+/// the background holds no yardstick: `min_contrast`, or where the cells make the field
+/// lopsided at their size as cells do, [`LOPSIDED_SHARE`] of it or [`OF_TYPICAL`] of the
+/// typical cell's contrast, whichever is higher (see the module's doc).
+pub fn pixel_bar(cells: &Cells, plane: &[f32], min_contrast: f32, contrast: &[f32]) -> f32 {
+    let pixels = Plane::new(cells.width, cells.height, plane.to_vec());
+    match crate::post::mottle::lopsided_at_cells(cells, &pixels) {
+        Some((_, lopsided)) if lopsided >= CELLS_LOPSIDED => {
+            (LOPSIDED_SHARE * min_contrast).max(OF_TYPICAL * typical(contrast))
+        }
+        _ => min_contrast,
+    }
+}
 
 /// Below this share of the cells found standing out from the background at their own scale,
 /// the result is doubtful ([`doubt`]).
@@ -333,14 +371,45 @@ mod tests {
         assert_eq!(kept.count(), 3);
     }
 
+    /// Rods side by side over the whole field, `gap` px apart side to side.
+    fn packed(gap: usize) -> Vec<(usize, usize)> {
+        (0..240 / (8 + gap))
+            .flat_map(|i| (0..8).map(move |j| ((8 + gap) * i, 25 * j)))
+            .collect()
+    }
+
     #[test]
     fn no_yardstick_without_open_background() {
-        // rods side by side over the whole field: no place for a square and its ring
-        let places: Vec<(usize, usize)> = (0..24)
-            .flat_map(|i| (0..8).map(move |j| (10 * i, 25 * j)))
-            .collect();
-        let (cells, plane) = field(0.1, |_, _| 0.0, &places, 0.15);
+        // no place for a square and its ring
+        let (cells, plane) = field(0.1, |_, _| 0.0, &packed(2), 0.15);
         assert!(standing(&cells, &plane, None).is_none());
+    }
+
+    #[test]
+    fn packed_faint_rods_stay_where_they_make_the_field_lopsided() {
+        // 4 px apart, still too close for a yardstick, 2.2 pixel noise deviations darker
+        // than their gaps, as the swarming fields' cells are: under the pixel noise's bar, but the dark rods make the field lopsided
+        let (cells, plane) = field(0.1, |_, _| 0.0, &packed(4), 0.22);
+        assert!(standing(&cells, &plane, None).is_none());
+        let c = contrasts(&cells, &plane, 0.1, 3);
+        assert!(c.iter().all(|&c| c < 3.0), "{c:?}");
+        let bar = pixel_bar(&cells, &plane, 3.0, &c);
+        assert!(bar < 3.0, "{bar}");
+        let kept = drop_faint(cells.clone(), &plane, 0.1, None, &PostConfig::default());
+        assert_eq!(kept.count(), cells.count());
+        // the same places undarkened are the noise's own texture: as dark as bright, the
+        // bar stays, and so does every "cell" under it go
+        let (texture, plane) = field(0.1, |_, _| 0.0, &packed(4), 0.0);
+        let c = contrasts(&texture, &plane, 0.1, 3);
+        assert_eq!(pixel_bar(&texture, &plane, 3.0, &c), 3.0);
+        assert_eq!(
+            drop_faint(texture, &plane, 0.1, None, &PostConfig::default()).count(),
+            0
+        );
+        // and so on a mottling a cell's size, whose "cells" are clear of the pixel noise
+        let (mottles, plane) = field(0.02, mottle, &packed(4), 0.0);
+        let c = contrasts(&mottles, &plane, 0.02, 3);
+        assert_eq!(pixel_bar(&mottles, &plane, 3.0, &c), 3.0);
     }
 
     #[test]

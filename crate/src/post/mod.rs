@@ -259,7 +259,8 @@ pub(crate) fn inside_and_around(
 /// at its own scale, and be fainter than `config.min_contrast` pixel noise deviations
 /// (`noise`) against its surround in `plane` ([`contrasts`]) only where the image's cells are
 /// all about as faint ([`faint::OF_TYPICAL`]); where it gives none, a cell must pass that
-/// pixel noise's check. `plane` holds the cells' pixels; `left_out` marks what is not picture
+/// pixel noise's check, whose bar is lowered where the cells make the field lopsided as cells
+/// do ([`faint::pixel_bar`]). `plane` holds the cells' pixels; `left_out` marks what is not picture
 /// (padding, marks, a field stop's outside), where there is any.
 pub fn drop_faint(
     cells: Cells,
@@ -283,7 +284,10 @@ pub fn drop_faint(
                     .map(|(&c, standing)| standing && (clear(c) || c >= plain))
                     .collect()
             }
-            None => contrast.iter().map(|&c| clear(c)).collect(),
+            None => {
+                let bar = faint::pixel_bar(&cells, plane, config.min_contrast, &contrast);
+                contrast.iter().map(|&c| c >= bar).collect()
+            }
         };
     if kept.iter().all(|&k| k) {
         return cells;

@@ -81,17 +81,24 @@ fn sigma_of(cells: &Cells) -> Option<f64> {
     typical_width(cells).map(|width| TUTORIAL_SIGMA * width / TUTORIAL_CELL_WIDTH)
 }
 
-/// Why the cells found are doubtful, where they cover at least [`MIN_COVER`] of `pixels` (the
-/// field they were found in, of the same size) and its response at their size is as dark as it
-/// is bright; none where there are fewer than [`super::halo::MIN_CELLS`] cells.
-pub fn doubt(cells: &Cells, pixels: &Plane) -> Option<String> {
+/// The σ of the typical cell of `cells` and how lopsided `pixels` (the field they were found
+/// in, of the same size) is at it; none where they are fewer than [`super::halo::MIN_CELLS`] or
+/// cover less than [`MIN_COVER`] of the field.
+pub fn lopsided_at_cells(cells: &Cells, pixels: &Plane) -> Option<(f64, f64)> {
     let area: u64 = cells.areas.iter().map(|&a| a as u64).sum();
     let cover = area as f64 / cells.labels.len().max(1) as f64;
     if cells.count() < super::halo::MIN_CELLS || cover < MIN_COVER {
         return None;
     }
     let sigma = sigma_of(cells)?;
-    let lopsided = lopsidedness(&response_at(pixels, sigma))?;
+    Some((sigma, lopsidedness(&response_at(pixels, sigma))?))
+}
+
+/// Why the cells found are doubtful, where they cover at least [`MIN_COVER`] of `pixels` (the
+/// field they were found in, of the same size) and its response at their size is as dark as it
+/// is bright; none where there are fewer than [`super::halo::MIN_CELLS`] cells.
+pub fn doubt(cells: &Cells, pixels: &Plane) -> Option<String> {
+    let (sigma, lopsided) = lopsided_at_cells(cells, pixels)?;
     (lopsided < LOPSIDED).then(|| {
         format!(
             "the image is as dark as it is bright at the size of the cells found (σ {sigma:.1} \
