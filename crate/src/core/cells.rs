@@ -10,6 +10,9 @@ use crate::core::plane::Rect;
 /// width is its thickness ([`Cells::widths`]).
 pub const BENT: f64 = 1.25;
 
+/// [`BENT`] for a cell the frame cuts.
+pub const BENT_CUT: f64 = 3.0;
+
 /// Cells as labelled regions: `labels[i]` is 0 for background or the cell's id (1..=count).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cells {
@@ -97,19 +100,33 @@ impl Cells {
     /// thickness. The short axis of a curved filament, a crescent or a bent pair spans the
     /// curve: a *B. subtilis* chain 19 px thick, winding across the field, measured 344 px,
     /// and the scale search shrank the image to chase it. Straight rods and round cells keep
-    /// the short axis (a disc's reads 0.87 of its diameter, its thickness the diameter).
+    /// the short axis (a disc's reads 0.87 of its diameter, its thickness the diameter). A
+    /// cell the frame cuts is bent only beyond [`BENT_CUT`]: a sliver of a rod cut lengthwise,
+    /// or half a disc, can read up to 2.5 times thinner along its ridge than across, and a
+    /// chain crossing the frame many times that.
     pub fn widths(&self) -> Vec<f64> {
         let thick = self.thicknesses();
         self.axes()
             .iter()
             .zip(thick)
-            .map(|(&(_, minor), thick)| if minor > BENT * thick { thick } else { minor })
+            .zip(self.on_border())
+            .map(|((&(_, minor), thick), cut)| {
+                if minor > if cut { BENT_CUT } else { BENT } * thick {
+                    thick
+                } else {
+                    minor
+                }
+            })
             .collect()
     }
 
-    /// Each cell's thickness: twice the median distance from its medial ridge (the pixels at
-    /// least as far from the cell's outside as their four neighbours) to the outside, half a
-    /// pixel taken off so that a straight rod w px wide reads w (w ± 0.5 by its parity).
+    /// Each cell's thickness: twice the median distance from its medial ridge to the outside,
+    /// half a pixel taken off so that a straight rod w px wide reads w (w ± 0.5 by its
+    /// parity). The ridge is the pixels at least as far from the outside as all eight
+    /// neighbours (ties kept: a rod an even number of pixels wide has two middle rows), but
+    /// not those within √2 px of it where any other is: a pixelated outline's corners and
+    /// steps pass the test at the outline itself, and a disc's few middle pixels would be
+    /// outvoted by them.
     pub fn thicknesses(&self) -> Vec<f64> {
         self.boxes()
             .iter()
@@ -140,16 +157,19 @@ impl Cells {
             .filter(|&(x, y)| inside(x, y))
             .filter(|&(x, y)| {
                 let d = at(x, y);
-                d >= at(x - 1, y) && d >= at(x + 1, y) && d >= at(x, y - 1) && d >= at(x, y + 1)
+                (y - 1..=y + 1).all(|ny| (x - 1..=x + 1).all(|nx| d >= at(nx, ny)))
             })
-            .map(|(x, y)| at(x, y).sqrt())
+            .map(|(x, y)| at(x, y))
             .collect();
+        if ridge.iter().any(|&d2| d2 > 2.0) {
+            ridge.retain(|&d2| d2 > 2.0);
+        }
         if ridge.is_empty() {
             return 0.0;
         }
         let mid = ridge.len() / 2;
         let (_, median, _) = ridge.select_nth_unstable_by(mid, f64::total_cmp);
-        (2.0 * *median - 0.5).max(1.0)
+        2.0 * median.sqrt() - 0.5
     }
 
     /// The covariance `[xx, yy, xy]` of each cell's pixel positions (pixel centres), by id.
@@ -317,6 +337,46 @@ mod tests {
             "{:?}",
             disc.thicknesses()
         );
+    }
+
+    #[test]
+    fn pixelated_outlines_do_not_make_compact_cells_bent() {
+        // a disc centred on a pixel's centre (its outline's four flat ends are ridge-like
+        // corners), a square, a flat-ended rod: each keeps its short axis
+        let disc = cell(41, 41, |x, y| (x - 20.5).hypot(y - 20.5) < 10.0);
+        let square = cell(40, 40, |x, y| {
+            (12.0..28.0).contains(&x) && (12.0..28.0).contains(&y)
+        });
+        let flat = cell(40, 40, |x, y| {
+            (10.0..17.0).contains(&x) && (10.0..24.0).contains(&y)
+        });
+        for (name, c) in [("disc", disc), ("square", square), ("flat rod", flat)] {
+            let (short, thick) = (c.axes()[0].1, c.thicknesses()[0]);
+            assert_eq!(
+                c.widths()[0],
+                short,
+                "{name}: short axis {short}, thickness {thick}"
+            );
+            assert!(
+                short <= BENT * thick,
+                "{name}: short axis {short}, thickness {thick}"
+            );
+        }
+    }
+
+    #[test]
+    fn cells_the_frame_cuts_are_bent_only_far_beyond_their_thickness() {
+        // half a disc keeps its short axis
+        let half_disc = cell(30, 40, |x, y| (x - 0.0).hypot(y - 20.5) < 12.0);
+        assert!(half_disc.on_border()[0]);
+        assert_eq!(half_disc.widths()[0], half_disc.axes()[0].1);
+        // a half ring whose ends the frame cuts is bent all the same
+        let arc = cell(100, 50, |x, y| {
+            let r = (x - 50.0).hypot(y - 2.0);
+            (r - 40.0).abs() < 4.5
+        });
+        assert!(arc.on_border()[0]);
+        assert!((arc.widths()[0] - 9.0).abs() <= 1.0, "{}", arc.widths()[0]);
     }
 
     #[test]

@@ -42,7 +42,7 @@
 //! measure ([`crate::post::mottle::lopsidedness`]) tells those apart: where the cells found
 //! make the image lopsided at their size by [`CELLS_LOPSIDED`] or more, the pixel noise's bar
 //! is lowered to [`LOPSIDED_SHARE`] of itself, a cell still having to be as plain as the
-//! image's own cells are ([`OF_TYPICAL`]). Measured: the swarming fields 0.40–0.49; real
+//! image's own cells are ([`OF_TYPICAL`]) as far as the bar itself (never beyond it). Measured: the swarming fields 0.40–0.49; real
 //! images whose cells cover 5% of the field or more, 0.44 or more (the mottling check's
 //! measurements); the 32 empty mottled fields' "cells" (σ 1–12 px, 1–8× the pixel noise), at
 //! every scale the search tried, 0.16 at most, and their results are unchanged, "cell" for
@@ -85,12 +85,17 @@ pub const LOPSIDED_SHARE: f32 = 0.5;
 /// in pixel noise deviations; `plane` the field they were found in, of the same size), where
 /// the background holds no yardstick: `min_contrast`, or where the cells make the field
 /// lopsided at their size as cells do, [`LOPSIDED_SHARE`] of it or [`OF_TYPICAL`] of the
-/// typical cell's contrast, whichever is higher (see the module's doc).
+/// typical cell's contrast, whichever is higher, but never above `min_contrast` (see the
+/// module's doc). `plane` must hold `cells.width` × `cells.height` values.
 pub fn pixel_bar(cells: &Cells, plane: &[f32], min_contrast: f32, contrast: &[f32]) -> f32 {
     let pixels = Plane::new(cells.width, cells.height, plane.to_vec());
     match crate::post::mottle::lopsided_at_cells(cells, &pixels) {
-        Some((_, lopsided)) if lopsided >= CELLS_LOPSIDED => {
-            (LOPSIDED_SHARE * min_contrast).max(OF_TYPICAL * typical(contrast))
+        // (infinite where a tail does not leave the median: a flat share of the field, as
+        // padding or a field stop's outside, not cells)
+        Some((_, lopsided)) if lopsided >= CELLS_LOPSIDED && lopsided.is_finite() => {
+            (LOPSIDED_SHARE * min_contrast)
+                .max(OF_TYPICAL * typical(contrast))
+                .min(min_contrast)
         }
         _ => min_contrast,
     }
@@ -397,6 +402,19 @@ mod tests {
         assert!(bar < 3.0, "{bar}");
         let kept = drop_faint(cells.clone(), &plane, 0.1, None, &PostConfig::default());
         assert_eq!(kept.count(), cells.count());
+        // crisp rods (10 deviations) lower nothing beyond the pixel noise's own bar: one at
+        // 3.5 beside them stays, as it did before
+        let (mut crisp, mut plane) = field(0.1, |_, _| 0.0, &packed(4), 1.0);
+        for (l, v) in crisp.labels.iter().zip(plane.iter_mut()) {
+            if *l == 1 {
+                *v += 0.65;
+            }
+        }
+        let c = contrasts(&crisp, &plane, 0.1, 3);
+        assert!(c[0] > 3.0 && c[0] < 4.0 && typical(&c) > 9.0, "{c:?}");
+        assert_eq!(pixel_bar(&crisp, &plane, 3.0, &c), 3.0);
+        crisp = drop_faint(crisp, &plane, 0.1, None, &PostConfig::default());
+        assert_eq!(crisp.count(), packed(4).len());
         // the same places undarkened are the noise's own texture: as dark as bright, the
         // bar stays, and so does every "cell" under it go
         let (texture, plane) = field(0.1, |_, _| 0.0, &packed(4), 0.0);
