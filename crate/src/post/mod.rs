@@ -260,8 +260,8 @@ pub(crate) fn inside_and_around(
 /// (`noise`) against its surround in `plane` ([`contrasts`]) only where the image's cells are
 /// all about as faint ([`faint::OF_TYPICAL`]); where it gives none, a cell must pass that
 /// pixel noise's check, whose bar is lowered where the cells make the field lopsided as cells
-/// do ([`faint::pixel_bar`]). `plane` holds the cells' pixels; `left_out` marks what is not picture
-/// (padding, marks, a field stop's outside), where there is any.
+/// do ([`faint::pixel_bar`]). `plane` holds the cells' pixels; `left_out` marks what is not
+/// picture (padding, marks, a field stop's outside), where there is any.
 pub fn drop_faint(
     cells: Cells,
     plane: &[f32],
