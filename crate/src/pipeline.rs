@@ -252,15 +252,19 @@ pub fn doubts(
 ) -> (Option<String>, Doubted) {
     let pixels = plane.crop_reflected(rect, 0);
     let halo = crate::post::halo::doubt(cells, &pixels.data);
-    let of_cells = {
-        let flat = within(&left_out(plane), plane, rect);
-        crate::post::faint::doubt(cells, &pixels.data, flat.as_deref(), post.ring)
-    }
-    .or_else(|| crate::post::sure::doubt(cells, map.class(CLASS_CELL), sure_bar))
-    .or_else(|| crate::post::mottle::doubt(cells, &pixels));
+    let flat = within(&left_out(plane), plane, rect);
+    let of_cells = crate::post::faint::doubt(cells, &pixels.data, flat.as_deref(), post.ring)
+        .or_else(|| crate::post::sure::doubt(cells, map.class(CLASS_CELL), sure_bar))
+        .or_else(|| crate::post::mottle::doubt(cells, &pixels));
+    // too few cells for the checks above to speak: whether they are plain dark bodies (where
+    // that cannot be told, they are not)
+    let few = cells.count() < crate::post::halo::MIN_CELLS;
+    let unplain =
+        || few && crate::post::halo::plain(cells, &pixels.data, flat.as_deref()) != Some(true);
     let doubted = match (&halo, &of_cells) {
         (_, Some(_)) => Doubted::Cells,
         (Some(_), None) => Doubted::Halo,
+        (None, None) if unplain() => Doubted::Unplain,
         (None, None) => Doubted::Nothing,
     };
     (halo.or(of_cells), doubted)

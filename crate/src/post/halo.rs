@@ -56,6 +56,55 @@ pub fn share(cells: &Cells, plane: &[f32]) -> Option<f64> {
     Some(haloed as f64 / n as f64)
 }
 
+/// How far darker than the background a cell's body must be, on average, to be plain where
+/// too few cells were found for this check or the others to speak: in spreads of the
+/// background's own pixels (their median absolute deviation, as a standard deviation). A
+/// lone round cell in HoldenLab's 85 × 85 px crop lies 19 of them below; the one or two
+/// "cells" found in crops of the empty mottled fields, 0–1.2.
+pub const PLAIN: f64 = 6.0;
+
+/// Whether every one of `cells` is darker than the background (pixels over [`FAR`] from any
+/// cell, less those `flat` marks: padding, marks, a field stop's outside, set to one level)
+/// by [`PLAIN`] of the background's spreads, on average over its pixels, in `plane` (the
+/// cells' pixels, same size); none where that cannot be told: no cell, too little
+/// background, or a background without spread (flat, or quantised to one level).
+pub fn plain(cells: &Cells, plane: &[f32], flat: Option<&[bool]>) -> Option<bool> {
+    let (w, h) = (cells.width, cells.height);
+    let n = cells.count();
+    if n == 0 || plane.len() != w * h {
+        return None;
+    }
+    let outside: Vec<bool> = cells.labels.iter().map(|&l| l == 0).collect();
+    let reach = grow_within(cells.labels.clone(), &outside, w, h, FAR);
+    let is_flat = |i: usize| flat.is_some_and(|f| f.get(i).copied().unwrap_or(false));
+    let background: Vec<f32> = (0..w * h)
+        .filter(|&i| reach[i] == 0 && !is_flat(i))
+        .map(|i| plane[i])
+        .filter(|v| v.is_finite())
+        .collect();
+    if background.len() < MIN_BACKGROUND {
+        return None;
+    }
+    let level = crate::io::normalise::percentile(&background, 0.5);
+    let deviations: Vec<f32> = background.iter().map(|v| (v - level).abs()).collect();
+    let spread = 1.4826 * crate::io::normalise::percentile(&deviations, 0.5) as f64;
+    if spread <= 0.0 {
+        return None;
+    }
+    let mut sums = vec![(0.0f64, 0u32); n];
+    for (&label, &v) in cells.labels.iter().zip(plane) {
+        if label != 0 && v.is_finite() {
+            let s = &mut sums[label as usize - 1];
+            s.0 += v as f64;
+            s.1 += 1;
+        }
+    }
+    Some(
+        sums.iter()
+            .all(|&(sum, count)| count > 0 && level as f64 - sum / count as f64 >= PLAIN * spread),
+    )
+}
+
 /// Why the cells found are doubtful, where most lack a halo.
 pub fn doubt(cells: &Cells, plane: &[f32]) -> Option<String> {
     let share = share(cells, plane)?;
@@ -112,6 +161,64 @@ mod tests {
         let (cells, plane) = field(false);
         assert_eq!(share(&cells, &plane), Some(0.0));
         assert!(doubt(&cells, &plane).unwrap().contains("bright halo"));
+    }
+
+    #[test]
+    fn a_dark_body_is_plain_and_a_faint_one_is_not() {
+        // cells 1 and 2 (depths given) of the field, on a background of 0.5 with uniform
+        // noise of ±0.05 (a spread of about 0.04 with the other cells' halos), with or without
+        // their own halos
+        let noisy = |depths: [f32; 2], halo: bool| {
+            let (cells, plane) = field(halo);
+            let kept: Vec<u32> = cells
+                .labels
+                .iter()
+                .map(|&l| if l <= 2 { l } else { 0 })
+                .collect();
+            let cells = Cells::from_labels(kept, cells.width, cells.height, 1);
+            let mut state = 1u64;
+            let plane: Vec<f32> = plane
+                .iter()
+                .zip(&cells.labels)
+                .map(|(&v, &l)| {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    let jitter = ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.1;
+                    let level = match l {
+                        0 => v.max(0.5),
+                        l => 0.5 - depths[l as usize - 1],
+                    };
+                    level + jitter
+                })
+                .collect();
+            (cells, plane)
+        };
+        for halo in [true, false] {
+            let (cells, plane) = noisy([0.4, 0.4], halo);
+            assert_eq!(cells.count(), 2);
+            assert_eq!(plain(&cells, &plane, None), Some(true), "{halo}");
+        }
+        // one of the two only as deep as the background's own variation, or brighter
+        for depths in [[0.4, 0.05], [0.05, 0.4], [0.4, -0.3]] {
+            let (cells, plane) = noisy(depths, true);
+            assert_eq!(plain(&cells, &plane, None), Some(false), "{depths:?}");
+        }
+        // the background left out as flat, or none at all, or no cell: nothing to tell
+        let (cells, plane) = noisy([0.4, 0.4], true);
+        let all = vec![true; plane.len()];
+        assert_eq!(plain(&cells, &plane, Some(&all)), None);
+        let bands = (0..30 * 30).map(|i| (i / (30 * 6)) as u32 + 1).collect();
+        let packed = Cells::from_labels(bands, 30, 30, 1);
+        assert_eq!(plain(&packed, &[0.5; 900], None), None);
+        let none = Cells::from_labels(vec![0; 900], 30, 30, 1);
+        assert_eq!(plain(&none, &[0.5; 900], None), None);
+        // a flat background (quantised to one level) has no spread to measure by
+        let (cells, _) = noisy([0.4, 0.4], false);
+        let flat: Vec<f32> = cells
+            .labels
+            .iter()
+            .map(|&l| if l == 0 { 0.5 } else { 0.1 })
+            .collect();
+        assert_eq!(plain(&cells, &flat, None), None);
     }
 
     #[test]

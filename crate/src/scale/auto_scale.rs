@@ -15,7 +15,9 @@
 //! ([`NoEstimate::Unclear`]), or nothing stands above the noise, the checks start from ×1;
 //! cells finer than the sweep are refused. Where no width stood out, ×1 is also kept for a
 //! population of cells up to [`WIDER`] as wide as the tutorial's: a wider bacterium at the
-//! tutorial's magnification, which the networks segment best as it is.
+//! tutorial's magnification, which the networks segment best as it is; and where ×1 found no
+//! cell there, the scale the image's strongest features give is tried once
+//! ([`ScaleSearch::check_found`]).
 
 use crate::core::cells::Cells;
 use crate::core::plane::Plane;
@@ -63,6 +65,10 @@ pub enum Doubted {
     /// The cells themselves: they do not stand out from the background's own texture, the
     /// networks are unsure of them, or they are the image's mottling.
     Cells,
+    /// Too few cells for those checks to speak, and not every one of them is a plainly dark
+    /// body ([`crate::post::halo::plain`]). Only a scale tried where ×1 found no cell hears
+    /// it ([`ScaleSearch::try_unclear`]).
+    Unplain,
 }
 
 /// Where a search stands.
@@ -93,6 +99,9 @@ pub struct ScaleSearch {
     tried_found: bool,
     /// ...or the tutorial's, where the image's estimate gave too few cells (once at most)...
     tried_tutorial: bool,
+    /// ...or, where no width stood out and the guessed ×1 found no cell, the scale the
+    /// image's strongest features would give ([`ScaleSearch::try_unclear`]; once at most)...
+    tried_unclear: bool,
     /// ...and, while one is being tried, where the search stood before.
     trying: Option<Tried>,
     /// Whether the tutorial's scale, tried, stood: the checks then reach an octave beyond
@@ -100,6 +109,9 @@ pub struct ScaleSearch {
     tutorial_stood: bool,
     /// Whether it stood although most of its cells lacked the halo ([`Doubted::Halo`]).
     stood_without_halos: bool,
+    /// Where no width stood out clearly ([`NoEstimate::Unclear`]), the scale at which the
+    /// features that answered best would be as wide as the tutorial's cells.
+    unclear_factor: Option<f64>,
 }
 
 /// Where a search stood before a scale was tried ([`ScaleSearch::check_found`]), and which.
@@ -108,14 +120,26 @@ struct Tried {
     factor: f64,
     rounds: usize,
     moved_from: Option<f64>,
-    tutorial: bool,
+    kind: Try,
+}
+
+/// Which scale is tried ([`ScaleSearch::check_found`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Try {
+    /// The width of a population the networks found and the image did not bear out.
+    Found,
+    /// The tutorial's, where the image's estimate found too few cells.
+    Tutorial,
+    /// The image's strongest features', where no width stood out and ×1 found no cell.
+    Unclear,
 }
 
 /// What one check of the cells found concluded.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Check {
     /// Segment again at this factor: the cells found are `width` px wide (0 where none or
-    /// too few were found at the image's estimate and the tutorial's scale is tried, or
+    /// too few were found at the image's estimate and the tutorial's scale is tried, where
+    /// none were found at a guessed ×1 and the image's strongest features' scale is tried, or
     /// where a scale tried is taken back: [`ScaleSearch::check_found`]).
     Again { factor: f64, width: f64 },
     /// The cells found are `width` px wide, as the scale expects (or, at a ×1 the image could
@@ -134,6 +158,12 @@ impl ScaleSearch {
         let estimate = width::estimate(plane);
         let guessed = estimate.is_err();
         let width_unclear = matches!(estimate, Err(NoEstimate::Unclear { .. }));
+        let unclear_factor = match estimate {
+            Err(NoEstimate::Unclear { sigma, .. }) if sigma > 0.0 => {
+                Some(width::TUTORIAL_SIGMA / sigma)
+            }
+            _ => None,
+        };
         let (first, reason) = match estimate {
             Ok(e) if e.by_ridges => (
                 e.factor,
@@ -165,6 +195,7 @@ impl ScaleSearch {
         Ok(ScaleSearch {
             guessed,
             width_unclear,
+            unclear_factor,
             ..ScaleSearch::from(first, reason)
         })
     }
@@ -185,9 +216,11 @@ impl ScaleSearch {
             width_unclear: false,
             tried_found: false,
             tried_tutorial: false,
+            tried_unclear: false,
             trying: None,
             tutorial_stood: false,
             stood_without_halos: false,
+            unclear_factor: None,
         }
     }
 
@@ -250,23 +283,29 @@ impl ScaleSearch {
     /// there as ever; otherwise it is taken back (segmented again where it was, as if never
     /// tried). Where the networks found no population (or its try was taken back, or their
     /// width asks for no move), and the image's estimate too few cells to check it by, the
-    /// tutorial's scale is tried alike, standing for fewer cells (`try_tutorial`, below).
+    /// tutorial's scale is tried alike, standing for fewer cells (`try_tutorial`, below); and
+    /// where no width stood out in the image and the guessed ×1 found no cell, the scale of
+    /// the image's strongest features, standing for one plain cell (`try_unclear`, below).
     pub fn check_found(&mut self, kept: &Cells, found: &Cells, doubted: Doubted) -> Check {
         if let Some(tried) = self.trying.take() {
             // the tutorial's scale stands for a handful of cells (a sparse field's), as many
             // as the doubts need to speak (fewer, nothing could doubt them); the width of
             // thin cores only for a population
-            let enough = if tried.tutorial {
-                crate::post::halo::MIN_CELLS
-            } else {
-                POPULATION
+            let enough = match tried.kind {
+                Try::Found => POPULATION,
+                Try::Tutorial => crate::post::halo::MIN_CELLS,
+                // (a small crop may hold one cell; the result says the scale is a guess)
+                Try::Unclear => 1,
             };
             // (the image's kind does not speak against the tutorial's scale, tried where the
             // image's own found next to nothing: the doubt is said with the cells)
             let doubtful = match doubted {
                 Doubted::Nothing => false,
-                Doubted::Halo => !tried.tutorial,
+                // (the halo's doubt speaks of the image, not of the scale tried where ×1 found
+                // nothing or the estimate too little: it is said with the cells)
+                Doubted::Halo => tried.kind == Try::Found,
                 Doubted::Cells => true,
+                Doubted::Unplain => tried.kind == Try::Unclear,
             };
             let why = if doubtful {
                 Some("are doubtful".to_string())
@@ -287,8 +326,9 @@ impl ScaleSearch {
                     width: 0.0,
                 };
             }
-            self.tutorial_stood |= tried.tutorial;
-            self.stood_without_halos |= tried.tutorial && doubted == Doubted::Halo;
+            let tutorial = tried.kind == Try::Tutorial;
+            self.tutorial_stood |= tutorial;
+            self.stood_without_halos |= tutorial && doubted == Doubted::Halo;
             return self.check(kept);
         }
         // (where the image said nothing stands out from its noise, what the networks found
@@ -300,17 +340,17 @@ impl ScaleSearch {
         }
         // (a population tried and taken back leaves the estimate unmoved: ×1 may still be)
         if self.tried_found {
-            return self.try_tutorial(kept).unwrap_or_else(|| self.check(kept));
+            return self.try_another(kept);
         }
         let population = scale::typical_width_measured(found).filter(|&(_, m)| m >= POPULATION);
         let Some((width, measured)) = population else {
-            return self.try_tutorial(kept).unwrap_or_else(|| self.check(kept));
+            return self.try_another(kept);
         };
         let at = self.factor;
         let (low, high) = self.reach();
         let next = (scale::TUTORIAL_CELL_WIDTH / width).clamp(low, high);
         if (next / at - 1.0).abs() <= AGREE {
-            return self.try_tutorial(kept).unwrap_or_else(|| self.check(kept));
+            return self.try_another(kept);
         }
         self.checks.push_str(&format!(
             "; {} cells found there, {} of them standing out from the background (too few to \
@@ -319,7 +359,7 @@ impl ScaleSearch {
             kept.count()
         ));
         self.tried_found = true;
-        self.begin_try(next, false);
+        self.begin_try(next, Try::Found);
         // (the cells' width moved it: a doubt at the new scale says where from)
         self.moved_from = Some(at);
         Check::Again {
@@ -330,12 +370,12 @@ impl ScaleSearch {
 
     /// Moves to `factor` for a try ([`ScaleSearch::check_found`]), remembering where the
     /// search stood so that it can be taken back.
-    fn begin_try(&mut self, factor: f64, tutorial: bool) {
+    fn begin_try(&mut self, factor: f64, kind: Try) {
         self.trying = Some(Tried {
             factor: self.factor,
             rounds: self.rounds,
             moved_from: self.moved_from,
-            tutorial,
+            kind,
         });
         self.factor = factor;
         self.rounds += 1;
@@ -377,11 +417,52 @@ impl ScaleSearch {
             "; {found}: ×1, the tutorial's magnification, to try"
         ));
         self.tried_tutorial = true;
-        self.begin_try(1.0, true);
+        self.begin_try(1.0, Try::Tutorial);
         Some(Check::Again {
             factor: 1.0,
             width: 0.0,
         })
+    }
+
+    /// The tutorial's scale or the image's strongest features' ([`ScaleSearch::try_tutorial`],
+    /// [`ScaleSearch::try_unclear`]) where either applies; otherwise the check as ever.
+    fn try_another(&mut self, kept: &Cells) -> Check {
+        self.try_tutorial(kept)
+            .or_else(|| self.try_unclear(kept))
+            .unwrap_or_else(|| self.check(kept))
+    }
+
+    /// Where no cell width stood out in the image ([`NoEstimate::Unclear`]) and the guessed ×1
+    /// found no cell at all, the scale at which the features that answered best would be as
+    /// wide as the tutorial's cells, tried once (within the octave the checks reach). A crop
+    /// too small to sweep an octave beyond its cells cannot make any width stand out: a
+    /// round cell 22 px across alone in 85 × 85 px (HoldenLab's micromorph test data) gave
+    /// no cell at ×1, and its features answered best at σ 7 px, ×0.51, where the networks
+    /// find it (F1 1.0). It stands where a cell is kept there and nothing doubts it (the
+    /// result still says that the scale is a guess); otherwise the try is taken back, to ×1
+    /// and its empty answer, as where fewer cells than the image's checks need are kept and
+    /// not every one is a plainly dark body ([`Doubted::Unplain`]: crops of empty mottled
+    /// fields found one or two "cells" so). After a population's width was tried there and
+    /// taken back, it may still be tried. None where it does not apply.
+    fn try_unclear(&mut self, kept: &Cells) -> Option<Check> {
+        let (low, high) = self.reach();
+        let factor = self.unclear_factor?.clamp(low, high);
+        if !self.guessed
+            || !self.width_unclear
+            || self.tried_unclear
+            || self.rounds > 0
+            || kept.count() > 0
+            || (factor / self.factor - 1.0).abs() <= AGREE
+        {
+            return None;
+        }
+        self.checks.push_str(&format!(
+            "; no cell found there: ×{factor:.3}, where the features that answered best \
+             would be as wide as the tutorial's cells, to try"
+        ));
+        self.tried_unclear = true;
+        self.begin_try(factor, Try::Unclear);
+        Some(Check::Again { factor, width: 0.0 })
     }
 
     /// Checks the scale against `cells`, found by segmenting at [`ScaleSearch::factor`], and
@@ -787,6 +868,113 @@ mod tests {
             width_unclear: true,
             ..ScaleSearch::from(1.0, "no width stands out".into())
         }
+    }
+
+    #[test]
+    fn where_a_guessed_one_finds_nothing_the_strongest_features_scale_is_tried() {
+        // a small crop whose features answered best at ×0.51, no width standing out; ×1
+        // found no cell
+        let unclear = || ScaleSearch {
+            unclear_factor: Some(0.51),
+            ..guessed()
+        };
+        let none = rods(0, 8);
+        let mut search = unclear();
+        assert_eq!(
+            search.check_found(&none, &none, Doubted::Nothing),
+            Check::Again {
+                factor: 0.51,
+                width: 0.0
+            }
+        );
+        assert!(search.how().contains("×0.510, where the features"));
+        // one plain cell there: it stands, said to be a guess
+        let one = rods(1, 24);
+        assert_eq!(
+            search.check_found(&one, &one, Doubted::Nothing),
+            Check::TooFew
+        );
+        assert!((search.factor() - 0.51).abs() < 1e-9);
+        assert!(search.doubt().unwrap().contains("it is a guess"));
+
+        // a "cell" that is no plain dark body, or none at all: back to ×1, and nothing to say
+        for (cells, doubted) in [
+            (one.clone(), Doubted::Unplain),
+            (none.clone(), Doubted::Nothing),
+        ] {
+            let mut search = unclear();
+            search.check_found(&none, &none, Doubted::Nothing);
+            assert_eq!(
+                search.check_found(&cells, &cells, doubted),
+                Check::Again {
+                    factor: 1.0,
+                    width: 0.0
+                }
+            );
+            assert_eq!(
+                search.check_found(&none, &none, Doubted::Nothing),
+                Check::TooFew
+            );
+            assert_eq!(search.factor(), 1.0);
+            assert_eq!(search.doubt(), None, "{}", search.how());
+        }
+
+        // beyond the octave the checks reach, its edge is tried
+        let mut far = ScaleSearch {
+            unclear_factor: Some(0.3),
+            ..guessed()
+        };
+        assert_eq!(
+            far.check_found(&none, &none, Doubted::Nothing),
+            Check::Again {
+                factor: 1.0 / REACH,
+                width: 0.0
+            }
+        );
+
+        // not tried where ×1 found a cell, where the image was measured or is noise, or where
+        // the features' scale is ×1's
+        let mut found_one = unclear();
+        assert_eq!(
+            found_one.check_found(&one, &one, Doubted::Nothing),
+            Check::TooFew
+        );
+        for mut other in [
+            ScaleSearch {
+                unclear_factor: Some(0.51),
+                ..ScaleSearch::from(1.0, "measured".into())
+            },
+            ScaleSearch {
+                width_unclear: false,
+                ..unclear()
+            },
+            ScaleSearch {
+                unclear_factor: Some(1.03),
+                ..guessed()
+            },
+        ] {
+            assert_eq!(
+                other.check_found(&none, &none, Doubted::Nothing),
+                Check::TooFew
+            );
+        }
+        // nor once a check has moved the scale (cells' widths spoke): a colony twice the
+        // tutorial's width at ×1 moves it to ×0.5, where none is found (the features' ×1.8
+        // would be tried, were it not for the move)
+        let mut moved = ScaleSearch {
+            unclear_factor: Some(1.8),
+            ..guessed()
+        };
+        let colony = rods(POPULATION, 2 * scale::TUTORIAL_CELL_WIDTH.round() as usize);
+        assert!(matches!(
+            moved.check_found(&colony, &colony, Doubted::Nothing),
+            Check::Again { .. }
+        ));
+        assert_eq!(
+            moved.check_found(&none, &none, Doubted::Nothing),
+            Check::TooFew
+        );
+        assert!(!moved.how().contains("where the features"));
     }
 
     #[test]
