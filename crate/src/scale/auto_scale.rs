@@ -297,12 +297,11 @@ impl ScaleSearch {
                 // (a small crop may hold one cell; the result says the scale is a guess)
                 Try::Unclear => 1,
             };
-            // (the image's kind does not speak against the tutorial's scale, tried where the
-            // image's own found next to nothing: the doubt is said with the cells)
+            // (the image's kind, the halo's doubt, does not speak against the tutorial's scale
+            // or the strongest features', tried where the image's own estimate or a guessed ×1
+            // found next to nothing: the doubt is said with the cells)
             let doubtful = match doubted {
                 Doubted::Nothing => false,
-                // (the halo's doubt speaks of the image, not of the scale tried where ×1 found
-                // nothing or the estimate too little: it is said with the cells)
                 Doubted::Halo => tried.kind == Try::Found,
                 Doubted::Cells => true,
                 Doubted::Unplain => tried.kind == Try::Unclear,
