@@ -30,17 +30,10 @@ pub fn share(cells: &Cells, plane: &[f32]) -> Option<f64> {
     if n < MIN_CELLS || plane.len() != w * h {
         return None;
     }
+    let background = background(cells, plane, None)?;
+    let level = crate::io::normalise::percentile(&background, 0.5) as f64;
     let outside: Vec<bool> = cells.labels.iter().map(|&l| l == 0).collect();
     let ring = grow_within(cells.labels.clone(), &outside, w, h, RING);
-    let reach = grow_within(cells.labels.clone(), &outside, w, h, FAR);
-    let background: Vec<f32> = (0..w * h)
-        .filter(|&i| reach[i] == 0)
-        .map(|i| plane[i])
-        .collect();
-    if background.len() < MIN_BACKGROUND {
-        return None;
-    }
-    let level = crate::io::normalise::percentile(&background, 0.5) as f64;
     let mut sums = vec![(0.0f64, 0u32); n];
     for i in 0..w * h {
         if cells.labels[i] == 0 && ring[i] != 0 {
@@ -69,22 +62,11 @@ pub const PLAIN: f64 = 6.0;
 /// cells' pixels, same size); none where that cannot be told: no cell, too little
 /// background, or a background without spread (flat, or quantised to one level).
 pub fn plain(cells: &Cells, plane: &[f32], flat: Option<&[bool]>) -> Option<bool> {
-    let (w, h) = (cells.width, cells.height);
     let n = cells.count();
-    if n == 0 || plane.len() != w * h {
+    if n == 0 || plane.len() != cells.labels.len() {
         return None;
     }
-    let outside: Vec<bool> = cells.labels.iter().map(|&l| l == 0).collect();
-    let reach = grow_within(cells.labels.clone(), &outside, w, h, FAR);
-    let is_flat = |i: usize| flat.is_some_and(|f| f.get(i).copied().unwrap_or(false));
-    let background: Vec<f32> = (0..w * h)
-        .filter(|&i| reach[i] == 0 && !is_flat(i))
-        .map(|i| plane[i])
-        .filter(|v| v.is_finite())
-        .collect();
-    if background.len() < MIN_BACKGROUND {
-        return None;
-    }
+    let background = background(cells, plane, flat)?;
     let level = crate::io::normalise::percentile(&background, 0.5);
     let deviations: Vec<f32> = background.iter().map(|v| (v - level).abs()).collect();
     let spread = 1.4826 * crate::io::normalise::percentile(&deviations, 0.5) as f64;
@@ -103,6 +85,22 @@ pub fn plain(cells: &Cells, plane: &[f32], flat: Option<&[bool]>) -> Option<bool
         sums.iter()
             .all(|&(sum, count)| count > 0 && level as f64 - sum / count as f64 >= PLAIN * spread),
     )
+}
+
+/// The background the checks compare with: the values of `plane` (the cells' pixels, same
+/// size) over [`FAR`] from every cell, less those `flat` marks; none where they are fewer
+/// than [`MIN_BACKGROUND`].
+fn background(cells: &Cells, plane: &[f32], flat: Option<&[bool]>) -> Option<Vec<f32>> {
+    let (w, h) = (cells.width, cells.height);
+    let outside: Vec<bool> = cells.labels.iter().map(|&l| l == 0).collect();
+    let reach = grow_within(cells.labels.clone(), &outside, w, h, FAR);
+    let is_flat = |i: usize| flat.is_some_and(|f| f.get(i).copied().unwrap_or(false));
+    let pixels: Vec<f32> = (0..w * h)
+        .filter(|&i| reach[i] == 0 && !is_flat(i))
+        .map(|i| plane[i])
+        .filter(|v| v.is_finite())
+        .collect();
+    (pixels.len() >= MIN_BACKGROUND).then_some(pixels)
 }
 
 /// Why the cells found are doubtful, where most lack a halo.
