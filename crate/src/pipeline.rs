@@ -239,9 +239,11 @@ fn within(mask: &[bool], plane: &Plane, rect: Rect) -> Option<Vec<bool>> {
 /// networks are sure of too little of them, under `sure_bar` ([`crate::post::sure::bar`] of the
 /// networks that made `map`; where the "cells" cover the field, there is no background for the
 /// other two to compare with), or the image is as dark as it is bright at their size, as a
-/// random mottling is ([`crate::post::mottle`]); with what the doubts are about, for the
-/// scale search: the image's kind (the halo's), or the cells themselves (the other three,
-/// asked even where the halo's doubt is the one said).
+/// random mottling is ([`crate::post::mottle`]), or, where they leave no open background,
+/// neither the networks' sureness nor the image's lopsidedness vouches for them
+/// ([`crate::post::packed`]); with what the doubts are about, for the scale search: the
+/// image's kind (the halo's), or the cells themselves (the other four, asked even where the
+/// halo's doubt is the one said).
 pub fn doubts(
     cells: &Cells,
     plane: &Plane,
@@ -255,7 +257,8 @@ pub fn doubts(
     let flat = within(&left_out(plane), plane, rect);
     let of_cells = crate::post::faint::doubt(cells, &pixels.data, flat.as_deref(), post.ring)
         .or_else(|| crate::post::sure::doubt(cells, map.class(CLASS_CELL), sure_bar))
-        .or_else(|| crate::post::mottle::doubt(cells, &pixels));
+        .or_else(|| crate::post::mottle::doubt(cells, &pixels))
+        .or_else(|| crate::post::packed::doubt(cells, &pixels, map.class(CLASS_CELL)));
     // too few cells for the checks above to speak: whether they are plain dark bodies (where
     // that cannot be told, they are not)
     let few = cells.count() < crate::post::halo::MIN_CELLS;

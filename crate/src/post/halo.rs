@@ -87,6 +87,12 @@ pub fn plain(cells: &Cells, plane: &[f32], flat: Option<&[bool]>) -> Option<bool
     )
 }
 
+/// Whether `plane` (the cells' pixels, same size) holds enough background beyond [`FAR`] from
+/// every one of `cells` for the checks to compare them with ([`MIN_BACKGROUND`] pixels).
+pub fn has_background(cells: &Cells, plane: &[f32]) -> bool {
+    background(cells, plane, None).is_some()
+}
+
 /// The background the checks compare with: the values of `plane` (the cells' pixels, same
 /// size) over [`FAR`] from every cell, less those `flat` marks; none where they are fewer
 /// than [`MIN_BACKGROUND`].

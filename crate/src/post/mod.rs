@@ -22,6 +22,7 @@ pub mod halo;
 pub mod measure;
 pub mod mottle;
 pub mod outline;
+pub mod packed;
 pub mod polygon;
 pub mod roi;
 pub mod sure;

@@ -111,12 +111,12 @@ pub fn doubt(cells: &Cells, pixels: &Plane) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A `w` × `h` field mottled `size` px across: white noise blurred, spread about 0.05
     /// around 0.5.
-    fn mottled(w: usize, h: usize, size: f32, seed: u64) -> Plane {
+    pub(crate) fn mottled(w: usize, h: usize, size: f32, seed: u64) -> Plane {
         let mut state = seed;
         let white: Vec<f32> = (0..w * h)
             .map(|_| {
@@ -138,7 +138,7 @@ mod tests {
     }
 
     /// `cells` of `plane` from its blobs darker than `below`, each labelled apart.
-    fn blobs_below(plane: &Plane, below: f32) -> Cells {
+    pub(crate) fn blobs_below(plane: &Plane, below: f32) -> Cells {
         let mask: Vec<bool> = plane.data.iter().map(|&v| v < below).collect();
         Cells::from_mask(&mask, plane.width, plane.height, 4)
     }

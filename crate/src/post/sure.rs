@@ -32,7 +32,9 @@
 //! check also says of the densest mottles (and `unet-1`, loaded by hand, is held to it too:
 //! its mottles at 0.33–0.39 pass it). The bars were measured on the shipped networks; a
 //! network trained briefly (in the page's chapters) is less sure of everything, and the doubt
-//! says that may be why.
+//! says that may be why. Where the cells leave no open background for the halo check, it
+//! cannot back this bar, and the posts' bar holds for every network unless the image is as
+//! lopsided as cells make it ([`super::packed`]).
 
 use crate::core::cells::Cells;
 use crate::model::Model;

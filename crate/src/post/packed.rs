@@ -1,0 +1,157 @@
+//! The packed-field check: where the cells found leave no open background, the two measures
+//! left must vouch for them together.
+//!
+//! The halo and texture checks ([`super::halo`], [`super::faint::doubt`]) compare the cells
+//! with the empty background around them. In a small crop the cells cover, there is none, and
+//! only the networks' sureness ([`super::sure`]) and the image's lopsidedness
+//! ([`super::mottle`]) can speak. Each alone is too weak there:
+//! - the U-Net's sureness bar ([`super::sure::UNET_BAR`], 0.33) sits under round cells, and
+//!   its cells in packed crops read low: synthetic long rods ×0.6 0.38–0.39;
+//! - the tails the lopsidedness compares are a few dozen pixels in a crop of 100 × 100, so a
+//!   mottling can read as lopsided by chance.
+//!
+//! Measured (`cellseg segment --scale auto`), on crops of 96–160 px where fewer than
+//! [`super::halo::MIN_BACKGROUND`] pixels lie over [`super::halo::FAR`] from every cell and 5
+//! or more cells were found:
+//! - 11 crops of empty fields mottled 1–3 px across at 4–8 times their pixel noise (7 of
+//!   them gave 23–136 "cells" and no word): sureness 0.29–0.37, lopsidedness 0.03–0.29;
+//! - 21 crops of other labs' colonies (swarming *B. subtilis*, four species, Omnipose's and
+//!   van Vliet's images): sureness 0.43–0.64, lopsidedness 0.26–1.10;
+//! - 45 crops of synthetic colonies (rods ×0.4–×1.6, long rods, cocci ×0.6–×1, faint and
+//!   noisy, bright and calm): sureness 0.38–0.68, lopsidedness 0.45–1.43; the two under
+//!   [`super::sure::BAR`] (long rods, 0.38 and 0.39) read 0.67 and 0.69.
+//!
+//! So where there is no open background the cells are doubted unless the networks are as
+//! sure of them as the posts' networks must be of any cells ([`super::sure::BAR`], between
+//! mottles and real cells) or they make the image as lopsided as cells do ([`LOPSIDED`],
+//! under every real image whose cells cover 5% of it or more, 0.44, and over every mottled
+//! crop). As with the other checks it is a doubt, not a filter: the cells stay.
+
+use super::halo;
+use super::mottle::lopsided_at_cells;
+use super::sure;
+use crate::core::cells::Cells;
+use crate::core::plane::Plane;
+
+/// Cells that make the image at least this lopsided at their size vouch for themselves where
+/// there is no background: under real images' 0.44, over mottled crops' 0.29.
+pub const LOPSIDED: f64 = 0.4;
+
+/// Why the cells found are doubtful, where there are at least [`halo::MIN_CELLS`] of them in
+/// `pixels` (the field they were found in, of the same size as `p_cell`, their p(cell)), they
+/// leave too little background for the halo and texture checks, the networks are sure of
+/// fewer of their cores than [`sure::BAR`] and they make the image less lopsided than
+/// [`LOPSIDED`] (or that cannot be measured).
+pub fn doubt(cells: &Cells, pixels: &Plane, p_cell: &[f32]) -> Option<String> {
+    if cells.count() < halo::MIN_CELLS || halo::has_background(cells, &pixels.data) {
+        return None;
+    }
+    let share = sure::share(cells, p_cell)?;
+    if share >= sure::BAR {
+        return None;
+    }
+    let lopsided = lopsided_at_cells(cells, pixels).map(|(_, l)| l);
+    if lopsided.is_some_and(|l| l >= LOPSIDED) {
+        return None;
+    }
+    let how = lopsided.map_or("cannot be told".into(), |l| format!("{l:.2}"));
+    Some(format!(
+        "the {} cells found leave no open background to check them against, the networks are \
+         sure of only {:.0}% of their cores ({:.0}% or more expected where nothing else can \
+         check them) and the image's lopsidedness at their size {how} ({LOPSIDED} or more \
+         for cells, dark bodies with bright halos): they may be a mottled background's \
+         texture, not cells; check the result",
+        cells.count(),
+        100.0 * share,
+        100.0 * sure::BAR
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::post::mottle::tests::{blobs_below, mottled};
+
+    /// p(cell) over `cells`' pixels: `sure` of every cell's core pixels (in label order of
+    /// the image) above [`sure::SURE`], the rest at 0.9 (core, not sure); 0.1 elsewhere.
+    fn p_cell(cells: &Cells, sure: f64) -> Vec<f32> {
+        let mut seen = 0usize;
+        let total = cells.labels.iter().filter(|&&l| l != 0).count();
+        cells
+            .labels
+            .iter()
+            .map(|&l| {
+                if l == 0 {
+                    return 0.1;
+                }
+                seen += 1;
+                if (seen as f64) <= sure * total as f64 {
+                    0.99
+                } else {
+                    0.9
+                }
+            })
+            .collect()
+    }
+
+    /// Dark 8 × 24 rods with 2 px bright halos, `contrast` below and above the field's 0.5,
+    /// tiled over `plane` 16 px apart across and 32 down.
+    fn packed_rods(plane: &Plane, contrast: f32) -> (Plane, Cells) {
+        let (w, h) = (plane.width, plane.height);
+        let mut out = plane.clone();
+        let mut labels = vec![0u32; w * h];
+        let mut id = 0;
+        for y0 in (2..=h - 28).step_by(32) {
+            for x0 in (2..=w - 12).step_by(16) {
+                id += 1;
+                for y in y0..y0 + 28 {
+                    for x in x0..x0 + 12 {
+                        let body = (2..26).contains(&(y - y0)) && (2..10).contains(&(x - x0));
+                        out.data[y * w + x] = if body { 0.5 - contrast } else { 0.5 + contrast };
+                        if body {
+                            labels[y * w + x] = id;
+                        }
+                    }
+                }
+            }
+        }
+        (out, Cells::from_labels(labels, w, h, 1))
+    }
+
+    #[test]
+    fn a_mottled_crop_the_cells_cover_is_doubted_where_the_networks_are_unsure() {
+        // a crop whose dark blobs cover it, closer than FAR to every pixel
+        let field = mottled(120, 120, 2.0, 3);
+        let cells = blobs_below(&field, 0.5);
+        assert!(cells.count() >= halo::MIN_CELLS);
+        assert!(!halo::has_background(&cells, &field.data));
+        let unsure = p_cell(&cells, 0.36);
+        assert!(
+            doubt(&cells, &field, &unsure)
+                .unwrap()
+                .contains("no open background")
+        );
+        // as sure of them as of real cells: they pass
+        assert_eq!(doubt(&cells, &field, &p_cell(&cells, 0.5)), None);
+    }
+
+    #[test]
+    fn packed_cells_that_make_the_crop_lopsided_pass_however_unsure() {
+        // rods with halos tiled 16 px apart across and 32 down leave no pixel FAR from a cell
+        let (field, cells) = packed_rods(&mottled(128, 128, 2.0, 3), 0.3);
+        assert!(cells.count() >= halo::MIN_CELLS);
+        assert!(!halo::has_background(&cells, &field.data));
+        let (_, lopsided) = lopsided_at_cells(&cells, &field).unwrap();
+        assert!(lopsided >= LOPSIDED, "{lopsided}");
+        assert_eq!(doubt(&cells, &field, &p_cell(&cells, 0.36)), None);
+    }
+
+    #[test]
+    fn cells_with_background_around_them_are_left_to_the_other_checks() {
+        let field = mottled(400, 300, 3.0, 7);
+        let cells = blobs_below(&field, 0.42);
+        assert!(cells.count() >= halo::MIN_CELLS);
+        assert!(halo::has_background(&cells, &field.data));
+        assert_eq!(doubt(&cells, &field, &p_cell(&cells, 0.36)), None);
+    }
+}
