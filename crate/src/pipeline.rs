@@ -242,8 +242,8 @@ fn within(mask: &[bool], plane: &Plane, rect: Rect) -> Option<Vec<bool>> {
 /// random mottling is ([`crate::post::mottle`]), or, where they leave no open background,
 /// neither the networks' sureness nor the image's lopsidedness vouches for them
 /// ([`crate::post::packed`]); with what the doubts are about, for the scale search: the
-/// image's kind (the halo's), or the cells themselves (the other four, asked even where the
-/// halo's doubt is the one said).
+/// image's kind (the halo's), or the cells themselves (the next three, asked even where the
+/// halo's doubt is the one said; the last is said only).
 pub fn doubts(
     cells: &Cells,
     plane: &Plane,
@@ -257,8 +257,7 @@ pub fn doubts(
     let flat = within(&left_out(plane), plane, rect);
     let of_cells = crate::post::faint::doubt(cells, &pixels.data, flat.as_deref(), post.ring)
         .or_else(|| crate::post::sure::doubt(cells, map.class(CLASS_CELL), sure_bar))
-        .or_else(|| crate::post::mottle::doubt(cells, &pixels))
-        .or_else(|| crate::post::packed::doubt(cells, &pixels, map.class(CLASS_CELL)));
+        .or_else(|| crate::post::mottle::doubt(cells, &pixels));
     // too few cells for the checks above to speak: whether they are plain dark bodies (where
     // that cannot be told, they are not)
     let few = cells.count() < crate::post::halo::MIN_CELLS;
@@ -270,7 +269,11 @@ pub fn doubts(
         (None, None) if unplain() => Doubted::Unplain,
         (None, None) => Doubted::Nothing,
     };
-    (halo.or(of_cells), doubted)
+    // said, but kept from the scale search: at the right scale it would send a real packed
+    // crop the networks are unsure of back to a wrong one
+    let packed =
+        || crate::post::packed::doubt(cells, &pixels, flat.as_deref(), map.class(CLASS_CELL));
+    (halo.or(of_cells).or_else(packed), doubted)
 }
 
 /// `found` (cells of `rect` of an image `width` wide) without their pixels on `flat`, the
@@ -312,6 +315,22 @@ pub fn off_padding(found: Cells, flat: &[bool], width: usize, rect: Rect) -> Cel
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_packed_crop_the_networks_are_unsure_of_is_said_to_be_doubtful_but_moves_no_scale() {
+        let (field, cells) = crate::post::packed::tests::faint_packed_rods();
+        let p_cell = crate::post::packed::tests::p_cell(&cells, 0.36);
+        let mut map = ProbabilityMap::new(field.width, field.height);
+        let n = field.width * field.height;
+        map.data[n..2 * n].copy_from_slice(&p_cell);
+        let rect = Rect::new(0, 0, field.width, field.height);
+        let post = PostConfig::default();
+        let bar = crate::post::sure::UNET_BAR;
+        let (doubt, doubted) = doubts(&cells, &field, rect, &post, &map, bar);
+        let doubt = doubt.expect("said");
+        assert!(doubt.contains("no empty background"), "{doubt}");
+        assert_eq!(doubted, Doubted::Nothing);
+    }
 
     #[test]
     fn the_networks_see_dark_bodies_and_bright_halos_beyond_the_window_at_every_scale() {

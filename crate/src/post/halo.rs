@@ -88,9 +88,10 @@ pub fn plain(cells: &Cells, plane: &[f32], flat: Option<&[bool]>) -> Option<bool
 }
 
 /// Whether `plane` (the cells' pixels, same size) holds enough background beyond [`FAR`] from
-/// every one of `cells` for the checks to compare them with ([`MIN_BACKGROUND`] pixels).
-pub fn has_background(cells: &Cells, plane: &[f32]) -> bool {
-    background(cells, plane, None).is_some()
+/// every one of `cells`, less what `flat` marks, for the checks to compare them with
+/// ([`MIN_BACKGROUND`] pixels).
+pub fn has_background(cells: &Cells, plane: &[f32], flat: Option<&[bool]>) -> bool {
+    background(cells, plane, flat).is_some()
 }
 
 /// The background the checks compare with: the values of `plane` (the cells' pixels, same
