@@ -242,8 +242,9 @@ fn within(mask: &[bool], plane: &Plane, rect: Rect) -> Option<Vec<bool>> {
 /// random mottling is ([`crate::post::mottle`]), or, where they leave no open background,
 /// neither the networks' sureness nor the image's lopsidedness vouches for them
 /// ([`crate::post::packed`]); with what the doubts are about, for the scale search: the
-/// image's kind (the halo's), or the cells themselves (the next three, asked even where the
-/// halo's doubt is the one said; the last is said only).
+/// image's kind (the halo's), the cells themselves (the next three, asked even where the
+/// halo's doubt is the one said), or, where nothing else is, that the networks are less sure
+/// of the cells than of real cells (the last doubt among them).
 pub fn doubts(
     cells: &Cells,
     plane: &Plane,
@@ -263,10 +264,16 @@ pub fn doubts(
     let few = cells.count() < crate::post::halo::MIN_CELLS;
     let unplain =
         || few && crate::post::halo::plain(cells, &pixels.data, flat.as_deref()) != Some(true);
+    // nothing to say, but less sure of them than of any real cells: for the scale search
+    let unsure = || {
+        crate::post::sure::share(cells, map.class(CLASS_CELL))
+            .is_some_and(|share| share < crate::post::sure::BAR)
+    };
     let doubted = match (&halo, &of_cells) {
         (_, Some(_)) => Doubted::Cells,
         (Some(_), None) => Doubted::Halo,
         (None, None) if unplain() => Doubted::Unplain,
+        (None, None) if unsure() => Doubted::Unsure,
         (None, None) => Doubted::Nothing,
     };
     // said, but kept from the scale search: at the right scale it would send a real packed
@@ -317,7 +324,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_packed_crop_the_networks_are_unsure_of_is_said_to_be_doubtful_but_moves_no_scale() {
+    fn a_packed_crop_the_networks_are_unsure_of_is_said_to_be_doubtful_but_takes_no_try_back() {
         let (field, cells) = crate::post::packed::tests::faint_packed_rods();
         let p_cell = crate::post::packed::tests::p_cell(&cells, 0.36);
         let mut map = ProbabilityMap::new(field.width, field.height);
@@ -329,7 +336,8 @@ mod tests {
         let (doubt, doubted) = doubts(&cells, &field, rect, &post, &map, bar);
         let doubt = doubt.expect("said");
         assert!(doubt.contains("no empty background"), "{doubt}");
-        assert_eq!(doubted, Doubted::Nothing);
+        // (for the search, only less sure than of real cells: no try is taken back for it)
+        assert_eq!(doubted, Doubted::Unsure);
     }
 
     #[test]

@@ -33,8 +33,9 @@
 //! said. It only affects the U-Net (the posts' networks are held to that bar everywhere,
 //! [`super::sure::bar`]).
 //!
-//! As with the other checks it is a doubt, not a filter: the cells stay. Nor does it move
-//! the scale search ([`crate::pipeline::doubts`]): a real packed crop the networks are less
+//! As with the other checks it is a doubt, not a filter: the cells stay. Nor does it take
+//! back a scale the search tried ([`crate::pipeline::doubts`]: to the search it is only
+//! [`crate::scale::auto_scale::Doubted::Unsure`]): a real packed crop the networks are less
 //! sure of than these at the right scale would be sent back to a wrong one.
 
 use super::halo;

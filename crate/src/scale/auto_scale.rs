@@ -14,8 +14,9 @@
 //! [`ScaleSearch::check_found`]). Where no width stands out in the image
 //! ([`NoEstimate::Unclear`]), or nothing stands above the noise, the checks start from ×1;
 //! cells finer than the sweep are refused. Where no width stood out, ×1 is also kept for a
-//! population of cells up to [`WIDER`] as wide as the tutorial's: a wider bacterium at the
-//! tutorial's magnification, which the networks segment best as it is; and where ×1 found no
+//! population of cells up to [`WIDER`] as wide as the tutorial's that the networks are sure
+//! of: a wider bacterium at the tutorial's magnification, which the networks segment best as
+//! it is (not the pieces a higher magnification breaks cells into); and where ×1 found no
 //! cell there, the scale the image's strongest features give is tried once
 //! ([`ScaleSearch::check_found`]).
 
@@ -69,6 +70,12 @@ pub enum Doubted {
     /// body ([`crate::post::halo::plain`]). Only a scale tried where ×1 found no cell hears
     /// it ([`ScaleSearch::try_unclear`]).
     Unplain,
+    /// Nothing said, but the networks are sure of fewer of the cells' cores than of any real
+    /// cells' ([`crate::post::sure::BAR`]; more than the bar a result is doubted at). Only
+    /// the check that keeps a guessed ×1 for wider cells hears it
+    /// ([`ScaleSearch::keeps_wider`]): wider cells the networks segment well there, they are
+    /// sure of.
+    Unsure,
 }
 
 /// Where a search stands.
@@ -112,6 +119,9 @@ pub struct ScaleSearch {
     /// Where no width stood out clearly ([`NoEstimate::Unclear`]), the scale at which the
     /// features that answered best would be as wide as the tutorial's cells.
     unclear_factor: Option<f64>,
+    /// What the image's checks doubted about the cells last checked
+    /// ([`ScaleSearch::check_found`]).
+    doubted: Doubted,
 }
 
 /// Where a search stood before a scale was tried ([`ScaleSearch::check_found`]), and which.
@@ -221,6 +231,7 @@ impl ScaleSearch {
             tutorial_stood: false,
             stood_without_halos: false,
             unclear_factor: None,
+            doubted: Doubted::Nothing,
         }
     }
 
@@ -287,6 +298,7 @@ impl ScaleSearch {
     /// where no width stood out in the image and the guessed ×1 found no cell, the scale of
     /// the image's strongest features, standing for one plain cell (`try_unclear`, below).
     pub fn check_found(&mut self, kept: &Cells, found: &Cells, doubted: Doubted) -> Check {
+        self.doubted = doubted;
         if let Some(tried) = self.trying.take() {
             // the tutorial's scale stands for a handful of cells (a sparse field's), as many
             // as the doubts need to speak (fewer, nothing could doubt them); the width of
@@ -301,7 +313,7 @@ impl ScaleSearch {
             // or the strongest features', tried where the image's own estimate or a guessed ×1
             // found next to nothing: the doubt is said with the cells)
             let doubtful = match doubted {
-                Doubted::Nothing => false,
+                Doubted::Nothing | Doubted::Unsure => false,
                 Doubted::Halo => tried.kind == Try::Found,
                 Doubted::Cells => true,
                 Doubted::Unplain => tried.kind == Try::Unclear,
@@ -643,7 +655,13 @@ impl ScaleSearch {
     /// width (less [`AGREE`]) to [`WIDER`] as wide: a wider bacterium is not a higher
     /// magnification, and shrunk to the tutorial's width its rims swell and its neighbours
     /// merge. A measured start, a field of noise, a few cells, and every check after a move
-    /// still aim at the tutorial's width.
+    /// still aim at the tutorial's width; and so do cells the networks are not sure of as of
+    /// real cells ([`Doubted::Cells`], [`Doubted::Unsure`]): a wider bacterium's cells are
+    /// segmented well at ×1 and the networks are sure of them (of 13 fields of four labs
+    /// kept so, 0.52–0.69 of their cores' pixels), but a field enlarged beyond it breaks into
+    /// pieces that measure inside the window (the four species' fields enlarged ×1.6: 15–16
+    /// px pieces of 21–23 px cells, sure of 0.25–0.36, F1 0.10–0.39 where their scale gives
+    /// 0.70–0.94).
     fn keeps_wider(&self, width: f64, measured: usize) -> bool {
         // the width as the networks saw it (×1 here, so in the image's pixels too)
         let relative = width * self.factor / scale::TUTORIAL_CELL_WIDTH;
@@ -651,6 +669,7 @@ impl ScaleSearch {
             && self.rounds == 0
             && measured >= POPULATION
             && (1.0 - AGREE..=WIDER).contains(&relative)
+            && !matches!(self.doubted, Doubted::Cells | Doubted::Unsure)
     }
 
     /// What `cells` say ([`Verdict`]).
@@ -1003,6 +1022,23 @@ mod tests {
             Check::Agrees { .. }
         ));
         assert!(search.how().ends_with("as expected"), "{}", search.how());
+        // the same rods where the networks are unsure of them (pieces of wider cells) or
+        // doubt them aim at the tutorial's width; where only the halo's doubt is said, or
+        // nothing, they keep ×1
+        for (doubted, kept) in [
+            (Doubted::Unsure, false),
+            (Doubted::Cells, false),
+            (Doubted::Halo, true),
+            (Doubted::Nothing, true),
+        ] {
+            let mut search = guessed();
+            let check = search.check_found(&colony, &colony, doubted);
+            assert_eq!(
+                matches!(check, Check::Agrees { .. }),
+                kept,
+                "{doubted:?}: {check:?}"
+            );
+        }
         // the same rods from a start the image measured aim at the tutorial's width; so do a
         // few of them at a guess (a sparse field's rods, perhaps with specks among them), and
         // a colony at a ×1 that stands for a field of noise
