@@ -16,8 +16,9 @@
 //! cells finer than the sweep are refused. Where no width stood out, ×1 is also kept for a
 //! population of cells up to [`WIDER`] as wide as the tutorial's that the networks are sure
 //! of: a wider bacterium at the tutorial's magnification, which the networks segment best as
-//! it is (not the pieces a higher magnification breaks cells into); and where ×1 found no
-//! cell there, the scale the image's strongest features give is tried once
+//! it is (not the pieces a higher magnification breaks cells into); where ×1 found no
+//! cell there, the scale the image's strongest features give is tried once; and where the
+//! search would end on too few cells or on doubtful ones, an octave up is tried once
 //! ([`ScaleSearch::check_found`]).
 
 use crate::core::cells::Cells;
@@ -70,11 +71,13 @@ pub enum Doubted {
     /// body ([`crate::post::halo::plain`]). Only a scale tried where ×1 found no cell hears
     /// it ([`ScaleSearch::try_unclear`]).
     Unplain,
-    /// Nothing said, but the networks are sure of fewer of the cells' cores than of any real
-    /// cells' ([`crate::post::sure::BAR`]; more than the bar a result is doubted at). Only
-    /// the check that keeps a guessed ×1 for wider cells hears it
-    /// ([`ScaleSearch::keeps_wider`]): wider cells the networks segment well there, they are
-    /// sure of.
+    /// Nothing said of the cells themselves (or only that they leave no background to check
+    /// them by, [`crate::post::packed`]), but the networks are sure of fewer of their cores
+    /// than of most real cells ([`crate::post::sure::BAR`]; the U-Net's own bar, at which a
+    /// result is doubted, is lower). The check that keeps a guessed ×1 for wider cells hears
+    /// it ([`ScaleSearch::keeps_wider`]: wider cells the networks segment well there, they
+    /// are sure of), and the octave's try ([`ScaleSearch::try_octave`]); the other tries do
+    /// not. The halo's doubt, where it is said, is what the search hears instead.
     Unsure,
 }
 
@@ -109,6 +112,9 @@ pub struct ScaleSearch {
     /// ...or, where no width stood out and the guessed ×1 found no cell, the scale the
     /// image's strongest features would give ([`ScaleSearch::try_unclear`]; once at most)...
     tried_unclear: bool,
+    /// ...or, where the guessed ×1 found too few cells or doubtful ones, an octave up
+    /// ([`ScaleSearch::try_octave`]; once at most)...
+    tried_octave: bool,
     /// ...and, while one is being tried, where the search stood before.
     trying: Option<Tried>,
     /// Whether the tutorial's scale, tried, stood: the checks then reach an octave beyond
@@ -142,6 +148,8 @@ enum Try {
     Tutorial,
     /// The image's strongest features', where no width stood out and ×1 found no cell.
     Unclear,
+    /// An octave up, where no width stood out and ×1 found too few cells or doubtful ones.
+    Octave,
 }
 
 /// What one check of the cells found concluded.
@@ -227,6 +235,7 @@ impl ScaleSearch {
             tried_found: false,
             tried_tutorial: false,
             tried_unclear: false,
+            tried_octave: false,
             trying: None,
             tutorial_stood: false,
             stood_without_halos: false,
@@ -294,9 +303,11 @@ impl ScaleSearch {
     /// there as ever; otherwise it is taken back (segmented again where it was, as if never
     /// tried). Where the networks found no population (or its try was taken back, or their
     /// width asks for no move), and the image's estimate too few cells to check it by, the
-    /// tutorial's scale is tried alike, standing for fewer cells (`try_tutorial`, below); and
+    /// tutorial's scale is tried alike, standing for fewer cells (`try_tutorial`, below);
     /// where no width stood out in the image and the guessed ×1 found no cell, the scale of
-    /// the image's strongest features, standing for one plain cell (`try_unclear`, below).
+    /// the image's strongest features, standing for one plain cell (`try_unclear`, below);
+    /// and where no width stood out and the search would end on too few cells or doubtful
+    /// ones, an octave up, standing for cells nothing doubts (`try_octave`, below).
     pub fn check_found(&mut self, kept: &Cells, found: &Cells, doubted: Doubted) -> Check {
         self.doubted = doubted;
         if let Some(tried) = self.trying.take() {
@@ -308,13 +319,16 @@ impl ScaleSearch {
                 Try::Tutorial => crate::post::halo::MIN_CELLS,
                 // (a small crop may hold one cell; the result says the scale is a guess)
                 Try::Unclear => 1,
+                // (as many as the doubts need to speak, and none of them said)
+                Try::Octave => crate::post::halo::MIN_CELLS,
             };
             // (the image's kind, the halo's doubt, does not speak against the tutorial's scale
             // or the strongest features', tried where the image's own estimate or a guessed ×1
             // found next to nothing: the doubt is said with the cells)
             let doubtful = match doubted {
-                Doubted::Nothing | Doubted::Unsure => false,
-                Doubted::Halo => tried.kind == Try::Found,
+                Doubted::Nothing => false,
+                Doubted::Unsure => tried.kind == Try::Octave,
+                Doubted::Halo => matches!(tried.kind, Try::Found | Try::Octave),
                 Doubted::Cells => true,
                 Doubted::Unplain => tried.kind == Try::Unclear,
             };
@@ -340,14 +354,19 @@ impl ScaleSearch {
             let tutorial = tried.kind == Try::Tutorial;
             self.tutorial_stood |= tutorial;
             self.stood_without_halos |= tutorial && doubted == Doubted::Halo;
-            return self.check(kept);
+            return self.check_kept(kept);
         }
         // (where the image said nothing stands out from its noise, what the networks found
         // in it is that noise)
         let noise_only = self.guessed && !self.width_unclear;
         let spent = self.rounds >= CHECKS;
+        if kept.count() >= MIN_CELLS
+            && let Some(check) = self.try_octave(kept)
+        {
+            return check;
+        }
         if self.settled || noise_only || spent || kept.count() >= MIN_CELLS {
-            return self.check(kept);
+            return self.check_kept(kept);
         }
         // (a population tried and taken back leaves the estimate unmoved: ×1 may still be)
         if self.tried_found {
@@ -435,12 +454,14 @@ impl ScaleSearch {
         })
     }
 
-    /// The tutorial's scale or the image's strongest features' ([`ScaleSearch::try_tutorial`],
-    /// [`ScaleSearch::try_unclear`]) where either applies; otherwise the check as ever.
+    /// The tutorial's scale, the image's strongest features' or an octave up
+    /// ([`ScaleSearch::try_tutorial`], [`ScaleSearch::try_unclear`],
+    /// [`ScaleSearch::try_octave`]) where one applies; otherwise the check as ever.
     fn try_another(&mut self, kept: &Cells) -> Check {
         self.try_tutorial(kept)
             .or_else(|| self.try_unclear(kept))
-            .unwrap_or_else(|| self.check(kept))
+            .or_else(|| self.try_octave(kept))
+            .unwrap_or_else(|| self.check_kept(kept))
     }
 
     /// Where no cell width stood out in the image ([`NoEstimate::Unclear`]) and the guessed ×1
@@ -476,9 +497,63 @@ impl ScaleSearch {
         Some(Check::Again { factor, width: 0.0 })
     }
 
+    /// Where no width stood out ([`NoEstimate::Unclear`]) and the search would end on too
+    /// few cells to check it by (but some; after the other tries, [`ScaleSearch::try_another`])
+    /// or on cells that agree with the scale but that the networks are unsure of or the
+    /// image's checks doubt, twice the scale, an octave up (within the octave the checks
+    /// reach), tried once. Cells too small for the networks at ×1 come out as a few
+    /// clumps or none: Omnipose's colony of 191 cells halved (4–6 px wide) gave 9 clumps at
+    /// ×1, doubted (sure of 19% of their cores), and 189 cells at ×2 (F1 0.927, sure of
+    /// 57%); a field of four species' rods halved gave 2 "cells" at ×1 and 54 at ×2 (F1
+    /// 0.760). Cells too large come out as pieces, whose width the checks follow down. It
+    /// stands where as many cells are kept there as the doubts need to speak
+    /// ([`crate::post::halo::MIN_CELLS`]) and nothing is said of them, nor are the networks
+    /// unsure of them ([`Doubted::Unsure`]); otherwise it is taken back. None where it does
+    /// not apply.
+    fn try_octave(&mut self, kept: &Cells) -> Option<Check> {
+        let (_, high) = self.reach();
+        let factor = (2.0 * self.factor).min(high);
+        let doubted = matches!(self.doubted, Doubted::Cells | Doubted::Unsure);
+        // where the search would end: too few cells, or cells that agree with the scale (those
+        // that ask for another, smaller or larger, are followed first)
+        let ends = match self.judge(kept).check {
+            Check::TooFew => kept.count() > 0,
+            Check::Agrees { .. } => doubted,
+            _ => false,
+        };
+        if !self.guessed
+            || !self.width_unclear
+            || self.settled
+            || self.tried_octave
+            || self.rounds >= CHECKS
+            || !ends
+            || (factor / self.factor - 1.0).abs() <= AGREE
+        {
+            return None;
+        }
+        let why = if kept.count() < MIN_CELLS {
+            format!("only {} cell(s) found there", kept.count())
+        } else {
+            "the cells found there are doubtful".to_string()
+        };
+        self.checks
+            .push_str(&format!("; {why}: ×{factor:.3}, an octave up, to try"));
+        self.tried_octave = true;
+        self.begin_try(factor, Try::Octave);
+        Some(Check::Again { factor, width: 0.0 })
+    }
+
     /// Checks the scale against `cells`, found by segmenting at [`ScaleSearch::factor`], and
     /// moves it where they say. After anything but [`Check::Again`] the search is settled.
+    /// ([`ScaleSearch::check_found`] checks the cells with what the image's checks doubted
+    /// of them; called alone, nothing is doubted.)
     pub fn check(&mut self, cells: &Cells) -> Check {
+        self.doubted = Doubted::Nothing;
+        self.check_kept(cells)
+    }
+
+    /// [`ScaleSearch::check`] of cells whose doubts [`ScaleSearch::check_found`] noted.
+    fn check_kept(&mut self, cells: &Cells) -> Check {
         if self.settled {
             return Check::NotSettled;
         }
@@ -655,13 +730,15 @@ impl ScaleSearch {
     /// width (less [`AGREE`]) to [`WIDER`] as wide: a wider bacterium is not a higher
     /// magnification, and shrunk to the tutorial's width its rims swell and its neighbours
     /// merge. A measured start, a field of noise, a few cells, and every check after a move
-    /// still aim at the tutorial's width; and so do cells the networks are not sure of as of
-    /// real cells ([`Doubted::Cells`], [`Doubted::Unsure`]): a wider bacterium's cells are
+    /// still aim at the tutorial's width; and so do cells the image's checks doubt (their
+    /// texture, sureness or mottling: [`Doubted::Cells`]) or the networks are less sure of
+    /// than of most real cells ([`Doubted::Unsure`]): a wider bacterium's cells are
     /// segmented well at ×1 and the networks are sure of them (of 13 fields of four labs
     /// kept so, 0.52–0.69 of their cores' pixels), but a field enlarged beyond it breaks into
     /// pieces that measure inside the window (the four species' fields enlarged ×1.6: 15–16
-    /// px pieces of 21–23 px cells, sure of 0.25–0.36, F1 0.10–0.39 where their scale gives
-    /// 0.70–0.94).
+    /// px pieces of 21–23 px cells, sure of 0.25–0.36, F1 0.04–0.41 where their scale gives
+    /// 0.70–0.94). Where only the halo's doubt is said (the image's kind), that is what the
+    /// search hears, and ×1 is kept (one of those fields, F1 0.15).
     fn keeps_wider(&self, width: f64, measured: usize) -> bool {
         // the width as the networks saw it (×1 here, so in the image's pixels too)
         let relative = width * self.factor / scale::TUTORIAL_CELL_WIDTH;
@@ -950,12 +1027,15 @@ mod tests {
             }
         );
 
-        // not tried where ×1 found a cell, where the image was measured or is noise, or where
-        // the features' scale is ×1's
+        // not tried where ×1 found a cell (an octave up is, instead), where the image was
+        // measured or is noise, or where the features' scale is ×1's
         let mut found_one = unclear();
         assert_eq!(
             found_one.check_found(&one, &one, Doubted::Nothing),
-            Check::TooFew
+            Check::Again {
+                factor: 2.0,
+                width: 0.0
+            }
         );
         for mut other in [
             ScaleSearch {
@@ -993,6 +1073,88 @@ mod tests {
             Check::TooFew
         );
         assert!(!moved.how().contains("where the features"));
+    }
+
+    #[test]
+    fn a_guessed_scale_that_ends_on_few_or_doubtful_cells_tries_an_octave_up() {
+        // a colony of cells too small for the networks at ×1: clumps as wide as the
+        // tutorial's cells, which the networks are unsure of
+        let tutorial = scale::TUTORIAL_CELL_WIDTH.round() as usize;
+        let clumps = rods(POPULATION, tutorial);
+        let mut search = guessed();
+        let octave = Check::Again {
+            factor: 2.0,
+            width: 0.0,
+        };
+        assert_eq!(
+            search.check_found(&clumps, &clumps, Doubted::Unsure),
+            octave
+        );
+        assert!(search.how().contains("×2.000, an octave up, to try"));
+        // the cells found there, as many as the doubts need and none said: it stands, and
+        // the checks go on from there
+        let cells = rods(POPULATION, tutorial / 2);
+        let check = search.check_found(&cells, &cells, Doubted::Nothing);
+        assert!(
+            matches!(check, Check::Agrees { .. } | Check::Again { .. }),
+            "{check:?}"
+        );
+        assert!(search.factor() > 1.9, "{}", search.how());
+        assert!(!search.how().contains("back to scale"), "{}", search.how());
+        // doubted there, unsure, without halos, or too few: back to ×1, where the search ends
+        for (cells, doubted) in [
+            (rods(POPULATION, tutorial), Doubted::Cells),
+            (rods(POPULATION, tutorial), Doubted::Unsure),
+            (rods(POPULATION, tutorial), Doubted::Halo),
+            (rods(4, tutorial), Doubted::Nothing),
+        ] {
+            let mut search = guessed();
+            search.check_found(&clumps, &clumps, Doubted::Cells);
+            assert_eq!(
+                search.check_found(&cells, &cells, doubted),
+                Check::Again {
+                    factor: 1.0,
+                    width: 0.0
+                },
+                "{doubted:?}"
+            );
+            assert!(matches!(
+                search.check_found(&clumps, &clumps, Doubted::Cells),
+                Check::Agrees { .. }
+            ));
+            assert_eq!(search.factor(), 1.0);
+        }
+        // two cells at ×1, too few to check it by: tried too
+        let mut few = guessed();
+        assert_eq!(
+            few.check_found(&rods(2, 8), &rods(2, 8), Doubted::Nothing),
+            octave
+        );
+        // not where nothing is doubted, where no cell was found, where the image was measured
+        // or is noise, or where the cells ask for another scale (followed first)
+        let narrower = rods(POPULATION, 8);
+        for (mut search, cells, doubted) in [
+            (guessed(), clumps.clone(), Doubted::Nothing),
+            (guessed(), rods(0, 8), Doubted::Nothing),
+            (
+                ScaleSearch::from(1.0, "measured".into()),
+                clumps.clone(),
+                Doubted::Cells,
+            ),
+            (
+                ScaleSearch {
+                    width_unclear: false,
+                    ..guessed()
+                },
+                rods(2, 8),
+                Doubted::Nothing,
+            ),
+            (guessed(), narrower.clone(), Doubted::Cells),
+        ] {
+            let check = search.check_found(&cells, &cells, doubted);
+            assert_ne!(check, octave, "{}", search.how());
+            assert!(!search.how().contains("an octave up"), "{}", search.how());
+        }
     }
 
     #[test]
@@ -1466,9 +1628,11 @@ mod tests {
             at_one.check_found(&colony, &colony, Doubted::Nothing),
             Check::TooFew
         );
+        // (the octave's try aside: `a_guessed_scale_that_ends_on_few_or_doubtful_cells_tries_an_octave_up`)
         let mut guessed = ScaleSearch {
             guessed: true,
             width_unclear: true,
+            tried_octave: true,
             ..ScaleSearch::from(0.25, "no width stands out".into())
         };
         assert_eq!(
