@@ -147,15 +147,30 @@ pub(crate) mod tests {
     /// on `plane`, every 40 px.
     fn with_rods(plane: &Plane, contrast: f32) -> (Plane, Cells) {
         let (w, h) = (plane.width, plane.height);
+        let xs = (20..w - 20).step_by(40).map(|cx| cx - 6);
+        let ys = (20..h - 20).step_by(40).map(|cy| cy - 14);
+        rods_at(plane, contrast, xs, ys)
+    }
+
+    /// Dark 8 × 24 rods with 2 px bright halos (12 × 28 px in all), `contrast` below and
+    /// above the field's 0.5, on `plane`, their halos' top left corners at every `ys` × `xs`
+    /// (row by row).
+    pub(crate) fn rods_at(
+        plane: &Plane,
+        contrast: f32,
+        xs: impl Iterator<Item = usize> + Clone,
+        ys: impl Iterator<Item = usize>,
+    ) -> (Plane, Cells) {
+        let (w, h) = (plane.width, plane.height);
         let mut out = plane.clone();
         let mut labels = vec![0u32; w * h];
         let mut id = 0;
-        for cy in (20..h - 20).step_by(40) {
-            for cx in (20..w - 20).step_by(40) {
+        for y0 in ys {
+            for x0 in xs.clone() {
                 id += 1;
-                for y in cy - 14..cy + 14 {
-                    for x in cx - 6..cx + 6 {
-                        let body = (cy - 12..cy + 12).contains(&y) && (cx - 4..cx + 4).contains(&x);
+                for y in y0..y0 + 28 {
+                    for x in x0..x0 + 12 {
+                        let body = (2..26).contains(&(y - y0)) && (2..10).contains(&(x - x0));
                         out.data[y * w + x] = if body { 0.5 - contrast } else { 0.5 + contrast };
                         if body {
                             labels[y * w + x] = id;

@@ -93,7 +93,7 @@ pub fn doubt(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::post::mottle::tests::{blobs_below, mottled};
+    use crate::post::mottle::tests::{blobs_below, mottled, rods_at};
 
     /// p(cell) over `cells`' pixels: the first `sure` share of all cell pixels (in raster
     /// order) above [`sure::SURE`], the rest at 0.9 (core, not sure); 0.1 elsewhere.
@@ -120,25 +120,9 @@ pub(crate) mod tests {
     /// Dark 8 × 24 rods with 2 px bright halos, `contrast` below and above the field's 0.5,
     /// tiled over `plane` 16 px apart across and 32 down.
     fn packed_rods(plane: &Plane, contrast: f32) -> (Plane, Cells) {
-        let (w, h) = (plane.width, plane.height);
-        let mut out = plane.clone();
-        let mut labels = vec![0u32; w * h];
-        let mut id = 0;
-        for y0 in (2..=h - 28).step_by(32) {
-            for x0 in (2..=w - 12).step_by(16) {
-                id += 1;
-                for y in y0..y0 + 28 {
-                    for x in x0..x0 + 12 {
-                        let body = (2..26).contains(&(y - y0)) && (2..10).contains(&(x - x0));
-                        out.data[y * w + x] = if body { 0.5 - contrast } else { 0.5 + contrast };
-                        if body {
-                            labels[y * w + x] = id;
-                        }
-                    }
-                }
-            }
-        }
-        (out, Cells::from_labels(labels, w, h, 1))
+        let xs = (2..=plane.width - 12).step_by(16);
+        let ys = (2..=plane.height - 28).step_by(32);
+        rods_at(plane, contrast, xs, ys)
     }
 
     #[test]
