@@ -243,8 +243,9 @@ fn within(mask: &[bool], plane: &Plane, rect: Rect) -> Option<Vec<bool>> {
 /// neither the networks' sureness nor the image's lopsidedness vouches for them
 /// ([`crate::post::packed`]); with what the doubts are about, for the scale search: the
 /// image's kind (the halo's), the cells themselves (the next three, asked even where the
-/// halo's doubt is the one said), or, where nothing else is, that the networks are less sure
-/// of the cells than of real cells (the last doubt among them).
+/// halo's doubt is the one said), or, where neither is, that the networks are less sure of
+/// the cells than of most real cells ([`Doubted::Unsure`]; so it is where the packed crops'
+/// doubt is said).
 pub fn doubts(
     cells: &Cells,
     plane: &Plane,
@@ -264,7 +265,8 @@ pub fn doubts(
     let few = cells.count() < crate::post::halo::MIN_CELLS;
     let unplain =
         || few && crate::post::halo::plain(cells, &pixels.data, flat.as_deref()) != Some(true);
-    // nothing to say, but less sure of them than of any real cells: for the scale search
+    // nothing said of the cells, but less sure of them than of most real cells: for the
+    // scale search
     let unsure = || {
         crate::post::sure::share(cells, map.class(CLASS_CELL))
             .is_some_and(|share| share < crate::post::sure::BAR)
@@ -276,8 +278,9 @@ pub fn doubts(
         (None, None) if unsure() => Doubted::Unsure,
         (None, None) => Doubted::Nothing,
     };
-    // said, but kept from the scale search: at the right scale it would send a real packed
-    // crop the networks are unsure of back to a wrong one
+    // said; the search hears only that the networks are unsure (Doubted::Unsure, for which
+    // it takes back no try but the octave's): a real packed crop the networks are unsure of
+    // at the right scale would be sent back to a wrong one
     let packed =
         || crate::post::packed::doubt(cells, &pixels, flat.as_deref(), map.class(CLASS_CELL));
     (halo.or(of_cells).or_else(packed), doubted)
@@ -336,7 +339,8 @@ mod tests {
         let (doubt, doubted) = doubts(&cells, &field, rect, &post, &map, bar);
         let doubt = doubt.expect("said");
         assert!(doubt.contains("no empty background"), "{doubt}");
-        // (for the search, only less sure than of real cells: no try is taken back for it)
+        // (for the search, only less sure than of most real cells: no try but the octave's
+        // is taken back for it)
         assert_eq!(doubted, Doubted::Unsure);
     }
 

@@ -34,9 +34,10 @@
 //! [`super::sure::bar`]).
 //!
 //! As with the other checks it is a doubt, not a filter: the cells stay. Nor does it take
-//! back a scale the search tried ([`crate::pipeline::doubts`]: to the search it is only
-//! [`crate::scale::auto_scale::Doubted::Unsure`]): a real packed crop the networks are less
-//! sure of than these at the right scale would be sent back to a wrong one.
+//! back a scale the search tried, but the octave's ([`crate::pipeline::doubts`]: to the
+//! search it is only [`crate::scale::auto_scale::Doubted::Unsure`]): a real packed crop the
+//! networks are less sure of than these at the right scale would be sent back to a wrong
+//! one.
 
 use super::halo;
 use super::mottle::lopsided_at_cells;
