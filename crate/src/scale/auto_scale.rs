@@ -534,7 +534,8 @@ impl ScaleSearch {
         let why = if kept.count() < MIN_CELLS {
             format!("only {} cell(s) found there", kept.count())
         } else {
-            "the cells found there are doubtful".to_string()
+            // (not "the cells found there are …", which says a check measured them)
+            "doubts about the cells found there".to_string()
         };
         self.checks
             .push_str(&format!("; {why}: ×{factor:.3}, an octave up, to try"));
