@@ -17,6 +17,7 @@
 //! the whole-cell reference from the hand labels ([`crate::io::labels::ClassMap::whole_cells`]).
 
 pub mod faint;
+pub mod fragment;
 pub mod geojson;
 pub mod halo;
 pub mod measure;
@@ -66,7 +67,8 @@ pub struct PostConfig {
     pub ring: u32,
     /// Cells smaller than this share of the typical cell ([`Cells::typical_area`]) are
     /// dropped as fragments or specks of debris, unless they touch the frame (and may be cut
-    /// by it); 0 keeps every cell. The default, a quarter, is the size the scale check
+    /// by it) or the networks are sure of them as of whole cells ([`fragment`]: a short rod
+    /// beside long filaments); 0 keeps every cell. The default, a quarter, is the size the scale check
     /// already asks of a cell it measures ([`crate::scale::typical_width`]), and half of
     /// what a cell just divided from a typical one has.
     pub min_share: f32,
@@ -195,30 +197,11 @@ pub fn cells_from_smoothed(p: &[f32], map: &ProbabilityMap, config: &PostConfig)
         let room: Vec<bool> = map.class(CLASS_OTHER).iter().map(|&v| v < 0.5).collect();
         labels = grow_within(labels, &room, w, h, config.rim);
     }
-    drop_fragments(
+    fragment::drop_fragments(
         Cells::from_labels(labels, w, h, config.min_area),
         config.min_share,
+        map.class(CLASS_CELL),
     )
-}
-
-/// `cells` without those smaller than `share` of the typical cell that do not touch the
-/// frame (see [`PostConfig::min_share`]).
-pub fn drop_fragments(cells: Cells, share: f32) -> Cells {
-    // (a share over 1 would drop typical cells too; NaN or 0 keeps every cell)
-    let Some(typical) = cells.typical_area().filter(|_| share > 0.0) else {
-        return cells;
-    };
-    let smallest = share.min(1.0) as f64 * typical as f64;
-    let kept: Vec<bool> = cells
-        .areas
-        .iter()
-        .zip(cells.on_border())
-        .map(|(&a, border)| border || a as f64 >= smallest)
-        .collect();
-    if kept.iter().all(|&k| k) {
-        return cells;
-    }
-    keep(&cells, &kept)
 }
 
 /// Each cell's contrast: how much darker or brighter than the ring of background around it
@@ -483,38 +466,6 @@ mod tests {
         let cores = cells(&map, &PostConfig { rim: 0, ..config });
         assert_eq!(cores.labels, [0, 0, 1, 1, 0, 0, 2, 0, 0, 0, 0, 0]);
         assert_eq!(cells(&map, &PostConfig::posts()).count(), 0, "min area 30");
-    }
-
-    #[test]
-    fn fragments_and_specks_go_unless_the_frame_cuts_them() {
-        // a 20 x 12 field: two cells of 30 px (the typical cell), a speck of 4 px and a
-        // cell just divided of 9 px inside, and a 4 px sliver cut by the left edge
-        let (w, h) = (20, 12);
-        let mut labels = vec![0u32; w * h];
-        let mut put = |id: u32, x0: usize, y0: usize, cw: usize, ch: usize| {
-            for y in y0..y0 + ch {
-                for x in x0..x0 + cw {
-                    labels[y * w + x] = id;
-                }
-            }
-        };
-        put(1, 2, 1, 10, 3);
-        put(2, 2, 6, 10, 3);
-        put(3, 15, 1, 2, 2);
-        put(4, 14, 6, 3, 3);
-        put(5, 0, 10, 2, 2);
-        let cells = Cells::from_labels(labels, w, h, 1);
-        assert_eq!(cells.typical_area(), Some(30));
-        assert_eq!(cells.on_border(), [false, false, false, false, true]);
-        let kept = drop_fragments(cells.clone(), 0.25);
-        // 4 < 7.5 goes; 9 stays; the cut sliver stays
-        assert_eq!(kept.areas, [30, 30, 9, 4]);
-        assert_eq!(kept.labels[w + 15], 0);
-        assert_eq!(drop_fragments(cells.clone(), 0.0), cells);
-        assert_eq!(drop_fragments(cells.clone(), 0.5).areas, [30, 30, 4]);
-        // the default clean-up drops them; post 2's does not
-        assert_eq!(PostConfig::default().min_share, 0.25);
-        assert_eq!(PostConfig::posts().min_share, 0.0);
     }
 
     #[test]
