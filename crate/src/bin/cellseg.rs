@@ -234,7 +234,8 @@ struct PostArgs {
     min_contrast: f32,
     /// Cells smaller than this share of the typical cell (the one holding the median cell
     /// pixel) are dropped as fragments or debris, unless they touch the edge of what is
-    /// segmented or the networks are sure of them as of whole cells (0: keep every cell).
+    /// segmented, or the networks are sure of half their core and they are no smaller than a
+    /// disc as wide as the typical cell (0: keep every cell).
     #[arg(long, default_value_t = PostConfig::default().min_share)]
     min_share: f32,
 }

@@ -68,9 +68,9 @@ pub struct PostConfig {
     /// Cells smaller than this share of the typical cell ([`Cells::typical_area`]) are
     /// dropped as fragments or specks of debris, unless they touch the frame (and may be cut
     /// by it) or the networks are sure of them as of whole cells ([`fragment`]: a short rod
-    /// beside long filaments); 0 keeps every cell. The default, a quarter, is the size the scale check
-    /// already asks of a cell it measures ([`crate::scale::typical_width`]), and half of
-    /// what a cell just divided from a typical one has.
+    /// beside long filaments); 0 keeps every cell. The default, a quarter, is the size the
+    /// scale check already asks of a cell it measures ([`crate::scale::typical_width`]), and
+    /// half of what a cell just divided from a typical one has.
     pub min_share: f32,
 }
 
