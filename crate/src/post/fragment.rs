@@ -36,10 +36,10 @@
 //! two of the final results changed, by a cell each, neither a true cell (F1 0.905 → 0.902 on
 //! one image). MEDUSSA: F1 0.84, the three free rods back. Its pale cell passes here, but the
 //! contrast check ([`super::drop_faint`]) then drops it: the unsure rod beside it is gone,
-//! and the ring it is compared with takes in that rod's dark pixels. Micromorph's filaments keep the two sure
-//! pieces: F1 0.53 → 0.48. Synthetic fields of long and short rods mixed (the long ones
-//! holding most cell pixels): 18 clean fields 0.85 → 1.00, 12 faint, noisy ones with debris
-//! 0.84 → 0.90.
+//! and the ring it is compared with takes in that rod's dark pixels. Micromorph's filaments
+//! keep the two sure pieces: F1 0.53 → 0.48. Synthetic fields of long and short rods mixed
+//! (the long ones holding most cell pixels): 18 clean fields 0.85 → 1.00, 12 faint, noisy
+//! ones with debris 0.84 → 0.90.
 
 use crate::core::cells::Cells;
 use crate::post::keep;
