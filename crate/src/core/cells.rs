@@ -6,12 +6,20 @@ use imageproc::region_labelling::{Connectivity, connected_components};
 
 use crate::core::plane::Rect;
 
-/// A cell whose short axis spans more than this many times its thickness is bent, and its
-/// width is its thickness ([`Cells::widths`]).
+/// A cell whose short axis spans more than this many times its width at its widest is bent,
+/// and its width is its thickness ([`Cells::widths`]).
 pub const BENT: f64 = 1.25;
 
 /// [`BENT`] for a cell the frame cuts.
 pub const BENT_CUT: f64 = 3.0;
+
+/// How thick a cell is along its medial ridge (the median, [`Cells::thicknesses`]) and at
+/// its widest, both measured alike.
+#[derive(Clone, Copy, Debug)]
+struct Girth {
+    thickness: f64,
+    widest: f64,
+}
 
 /// Cells as labelled regions: `labels[i]` is 0 for background or the cell's id (1..=count).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,23 +104,27 @@ impl Cells {
     }
 
     /// Each cell's width: the extent of its short axis, measured as [`Cells::lengths`], or
-    /// where the cell is bent (that extent over [`BENT`] times its [`Cells::thicknesses`]), its
-    /// thickness. The short axis of a curved filament, a crescent or a bent pair spans the
-    /// curve: a *B. subtilis* chain 19 px thick, winding across the field, measured 344 px,
-    /// and the scale search shrank the image to chase it. Straight rods and round cells keep
-    /// the short axis (a disc's reads 0.87 of its diameter, its thickness the diameter). A
-    /// cell the frame cuts is bent only beyond [`BENT_CUT`]: a sliver of a rod cut lengthwise,
-    /// or half a disc, can read up to 2.5 times thinner along its ridge than across, and a
-    /// chain crossing the frame many times that.
+    /// where the cell is bent, its [`Cells::thicknesses`]. The short axis of a curved
+    /// filament, a crescent or a bent pair spans the curve: a *B. subtilis* chain 19 px
+    /// thick, winding across the field, measured 344 px, and the scale search shrank the image
+    /// to chase it. A cell is bent where its short axis is over [`BENT`] times its width at
+    /// its widest (the widest disc inside it), for no straight cell is wider across than
+    /// that. Its thickness would not do as that bar: a cell with a thin waist and fat ends
+    /// (a dividing rod the networks broke into lumpy pieces, in van Vliet et al.'s *E. coli*:
+    /// 13.5 px thick at its waist, 18–21 at its widest, 21–22 across) would read bent and as
+    /// thin as its waist, and the scale search went to ×0.94 where ×0.60 was right.
+    /// Straight rods and round cells keep the short axis (a disc's reads 0.87 of its
+    /// diameter). A cell the frame cuts is bent only beyond [`BENT_CUT`]: a sliver of a rod
+    /// cut lengthwise, or half a disc, can read up to 2.5 times thinner along its ridge than
+    /// across, and a chain crossing the frame many times that.
     pub fn widths(&self) -> Vec<f64> {
-        let thick = self.thicknesses();
         self.axes()
             .iter()
-            .zip(thick)
+            .zip(self.girths())
             .zip(self.on_border())
-            .map(|((&(_, minor), thick), cut)| {
-                if minor > if cut { BENT_CUT } else { BENT } * thick {
-                    thick
+            .map(|((&(_, minor), girth), cut)| {
+                if minor > if cut { BENT_CUT } else { BENT } * girth.widest {
+                    girth.thickness
                 } else {
                     minor
                 }
@@ -128,14 +140,18 @@ impl Cells {
     /// steps pass the test at the outline itself, and a disc's few middle pixels would be
     /// outvoted by them.
     pub fn thicknesses(&self) -> Vec<f64> {
+        self.girths().iter().map(|g| g.thickness).collect()
+    }
+
+    fn girths(&self) -> Vec<Girth> {
         self.boxes()
             .iter()
             .enumerate()
-            .map(|(i, b)| self.thickness(i as u32 + 1, *b))
+            .map(|(i, b)| self.girth(i as u32 + 1, *b))
             .collect()
     }
 
-    fn thickness(&self, id: u32, b: Rect) -> f64 {
+    fn girth(&self, id: u32, b: Rect) -> Girth {
         // the cell's box with a one-pixel margin of outside
         let (bw, bh) = (b.width() + 2, b.height() + 2);
         let inside = |x: usize, y: usize| {
@@ -165,11 +181,19 @@ impl Cells {
             ridge.retain(|&d2| d2 > 2.0);
         }
         if ridge.is_empty() {
-            return 0.0;
+            return Girth {
+                thickness: 0.0,
+                widest: 0.0,
+            };
         }
+        // the deepest pixel is on the ridge: no neighbour is deeper
+        let deepest = ridge.iter().copied().fold(0.0, f64::max);
         let mid = ridge.len() / 2;
         let (_, median, _) = ridge.select_nth_unstable_by(mid, f64::total_cmp);
-        2.0 * median.sqrt() - 0.5
+        Girth {
+            thickness: 2.0 * median.sqrt() - 0.5,
+            widest: 2.0 * deepest.sqrt() - 0.5,
+        }
     }
 
     /// The covariance `[xx, yy, xy]` of each cell's pixel positions (pixel centres), by id.
@@ -377,6 +401,22 @@ mod tests {
         });
         assert!(arc.on_border()[0]);
         assert!((arc.widths()[0] - 9.0).abs() <= 1.0, "{}", arc.widths()[0]);
+    }
+
+    #[test]
+    fn a_cell_with_a_thin_waist_and_fat_ends_keeps_its_short_axis() {
+        // two discs 20 px wide joined by a bar 12 px thick: along its ridge mostly the bar,
+        // and its short axis over 1.25 times that, but not wider than its ends
+        let dumbbell = cell(80, 60, |x, y| {
+            let end = (x - 20.0).hypot(y - 30.0).min((x - 60.0).hypot(y - 30.0)) < 10.0;
+            end || ((20.0..60.0).contains(&x) && (y - 30.0).abs() < 6.0)
+        });
+        let (short, thick) = (dumbbell.axes()[0].1, dumbbell.thicknesses()[0]);
+        assert!(
+            short > BENT * thick,
+            "short axis {short}, thickness {thick}"
+        );
+        assert_eq!(dumbbell.widths()[0], short);
     }
 
     #[test]
