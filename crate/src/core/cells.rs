@@ -17,7 +17,9 @@ pub const BENT_CUT: f64 = 3.0;
 /// its widest, both measured alike.
 #[derive(Clone, Copy, Debug)]
 struct Girth {
+    /// 2√d − 0.5 for the median distance d along the ridge
     thickness: f64,
+    /// the same for the largest distance: the widest disc inside the cell
     widest: f64,
 }
 
@@ -104,19 +106,21 @@ impl Cells {
     }
 
     /// Each cell's width: the extent of its short axis, measured as [`Cells::lengths`], or
-    /// where the cell is bent, its [`Cells::thicknesses`]. The short axis of a curved
-    /// filament, a crescent or a bent pair spans the curve: a *B. subtilis* chain 19 px
-    /// thick, winding across the field, measured 344 px, and the scale search shrank the image
-    /// to chase it. A cell is bent where its short axis is over [`BENT`] times its width at
-    /// its widest (the widest disc inside it), for no straight cell is wider across than
-    /// that. Its thickness would not do as that bar: a cell with a thin waist and fat ends
-    /// (a dividing rod the networks broke into lumpy pieces, in van Vliet et al.'s *E. coli*:
-    /// 13.5 px thick at its waist, 18–21 at its widest, 21–22 across) would read bent and as
-    /// thin as its waist, and the scale search went to ×0.94 where ×0.60 was right.
-    /// Straight rods and round cells keep the short axis (a disc's reads 0.87 of its
-    /// diameter). A cell the frame cuts is bent only beyond [`BENT_CUT`]: a sliver of a rod
-    /// cut lengthwise, or half a disc, can read up to 2.5 times thinner along its ridge than
-    /// across, and a chain crossing the frame many times that.
+    /// where the cell is bent, its [`Cells::thicknesses`]. A cell is bent where its short axis
+    /// spans over [`BENT`] times its width at its widest (the widest disc inside it), or
+    /// [`BENT_CUT`] times where the frame cuts it.
+    ///
+    /// The short axis of a curved filament, a crescent or a bent pair spans the curve: a
+    /// *B. subtilis* chain 19 px thick, winding across the field, measured 344 px, and the
+    /// scale search shrank the image to chase it. A straight cell is about as wide across as
+    /// at its widest (a rod as wide, a disc 0.87 of it), so [`BENT`] leaves room. The bar is
+    /// the widest point, not the thickness: a cell with a thin waist and fat ends (a dividing
+    /// rod the networks found in lumpy pieces, in van Vliet et al.'s *E. coli*: 13.5 px thick
+    /// at its waist, 18–21 at its widest, 21–22 across) would read bent and as thin as its
+    /// waist, and the scale search went to ×0.94 where ×0.60 was right. A cell the frame cuts
+    /// has the higher bar because a sliver of a rod cut lengthwise, or half a disc, can read
+    /// up to 2.5 times as wide across as along its ridge, and a chain crossing the frame many
+    /// times that.
     pub fn widths(&self) -> Vec<f64> {
         self.axes()
             .iter()
@@ -186,7 +190,7 @@ impl Cells {
                 widest: 0.0,
             };
         }
-        // the deepest pixel is on the ridge: no neighbour is deeper
+        // the deepest pixel is on the ridge (no neighbour is deeper) and outlasts the filter
         let deepest = ridge.iter().copied().fold(0.0, f64::max);
         let mid = ridge.len() / 2;
         let (_, median, _) = ridge.select_nth_unstable_by(mid, f64::total_cmp);
@@ -381,6 +385,7 @@ mod tests {
                 short,
                 "{name}: short axis {short}, thickness {thick}"
             );
+            // (stricter than the rule, whose bar is the widest point)
             assert!(
                 short <= BENT * thick,
                 "{name}: short axis {short}, thickness {thick}"
@@ -389,7 +394,7 @@ mod tests {
     }
 
     #[test]
-    fn cells_the_frame_cuts_are_bent_only_far_beyond_their_thickness() {
+    fn cells_the_frame_cuts_are_bent_only_far_beyond_their_widest_point() {
         // half a disc keeps its short axis
         let half_disc = cell(30, 40, |x, y| (x - 0.0).hypot(y - 20.5) < 12.0);
         assert!(half_disc.on_border()[0]);
@@ -412,9 +417,14 @@ mod tests {
             end || ((20.0..60.0).contains(&x) && (y - 30.0).abs() < 6.0)
         });
         let (short, thick) = (dumbbell.axes()[0].1, dumbbell.thicknesses()[0]);
+        let widest = dumbbell.girths()[0].widest;
         assert!(
             short > BENT * thick,
             "short axis {short}, thickness {thick}"
+        );
+        assert!(
+            short <= BENT * widest,
+            "short axis {short}, widest {widest}"
         );
         assert_eq!(dumbbell.widths()[0], short);
     }
