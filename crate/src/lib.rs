@@ -34,7 +34,8 @@
 //! page); `bench` times the network densely, patch by patch and in training; `web` is the
 //! wasm-bindgen surface over a `session` (the page's state in one place: image, labels,
 //! paint, networks, the run in progress, the last result), its messages typed in `api`
-//! (what the worker sends and gets back, as serde structs), and `src/bin/cellseg.rs` the CLI.
+//! (what the worker sends and gets back, as serde structs), and `src/bin/cellseg/` the CLI
+//! (a file per command).
 
 pub mod api;
 pub mod batch;
