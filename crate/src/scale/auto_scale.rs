@@ -21,8 +21,9 @@
 //! search would end on too few cells or on doubtful ones, an octave up is tried once
 //! ([`ScaleSearch::check_found`]).
 //!
-//! The scales tried once and taken back where their cells do not bear them out are in
-//! `auto_scale/tries.rs`; the search's tests, rod by rod, in `auto_scale/tests.rs`.
+//! `auto_scale/tries.rs` holds the tutorial's, the strongest features' and the octave's tries
+//! (and `begin_try`, which every try uses; [`ScaleSearch::check_found`] judges them and takes
+//! them back); `auto_scale/tests.rs` the search's tests, on rods drawn to size.
 
 use crate::core::cells::Cells;
 use crate::core::plane::Plane;
@@ -308,11 +309,11 @@ impl ScaleSearch {
     /// there as ever; otherwise it is taken back (segmented again where it was, as if never
     /// tried). Where the networks found no population (or its try was taken back, or their
     /// width asks for no move), and the image's estimate too few cells to check it by, the
-    /// tutorial's scale is tried alike, standing for fewer cells (`try_tutorial`, below);
+    /// tutorial's scale is tried alike, standing for fewer cells (`try_tutorial`, in `auto_scale/tries.rs`);
     /// where no width stood out in the image and the guessed ×1 found no cell, the scale of
-    /// the image's strongest features, standing for one plain cell (`try_unclear`, below);
+    /// the image's strongest features, standing for one plain cell (`try_unclear`, there too);
     /// and where no width stood out and the search would end on too few cells or doubtful
-    /// ones, an octave up, standing for cells nothing doubts (`try_octave`, below).
+    /// ones, an octave up, standing for cells nothing doubts (`try_octave`, there too).
     pub fn check_found(&mut self, kept: &Cells, found: &Cells, doubted: Doubted) -> Check {
         self.doubted = doubted;
         if let Some(tried) = self.trying.take() {

@@ -1,5 +1,5 @@
-//! `cellseg bench`: the speed figures of `make bench` (dense against naive inference,
-//! training steps) on the CPU or the GPU.
+//! `cellseg bench`: the speed figures of `make bench` (the posts' network dense against
+//! naive, the U-Net, training steps) on the CPU or the GPU.
 
 use std::path::PathBuf;
 use std::time::Instant;

@@ -1,14 +1,14 @@
 //! `cellseg colony`: a synthetic phase-contrast colony and its exact labels, of other
 //! sizes, contrasts and densities than the tutorial's.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use image::{ImageBuffer, Luma};
 
 use cellseg::io::export;
 
-use crate::{Result, format_of, save, write};
+use crate::{Result, format_of, write};
 
 #[derive(Args)]
 pub(crate) struct ColonyArgs {
@@ -87,4 +87,17 @@ pub(crate) fn run(a: ColonyArgs) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+fn save<P: image::PixelWithColorType>(
+    buffer: Option<ImageBuffer<P, Vec<P::Subpixel>>>,
+    path: &Path,
+) -> Result<()>
+where
+    [P::Subpixel]: image::EncodableLayout,
+{
+    buffer
+        .expect("buffer matches its size")
+        .save(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }

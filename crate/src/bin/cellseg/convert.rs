@@ -2,12 +2,20 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use cellseg::model::backend::Backend;
 use cellseg::model::weights::{self, Precision};
 
-use crate::{PrecisionArg, Result, read};
+use crate::{Result, read};
+
+/// `--precision` of a converted weights file.
+#[derive(Clone, Copy, ValueEnum)]
+enum PrecisionArg {
+    /// half the size; what the committed networks use
+    F16,
+    F32,
+}
 
 #[derive(Args)]
 pub(crate) struct ConvertArgs {

@@ -22,7 +22,7 @@ use crate::{
 /// The clean-up settings of `eval`: lists, so one run of the networks scores every
 /// combination (the maps are the slow part; the clean-up is cheap).
 #[derive(Args, Clone)]
-pub(crate) struct PostGrid {
+struct PostGrid {
     /// Median filter radii over p(cell), comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [PostConfig::default().median_radius])]
     median: Vec<u32>,
@@ -98,7 +98,7 @@ pub(crate) struct EvalArgs {
 }
 
 /// Dense probabilities of `rect` for each weights file, with a progress bar.
-pub(crate) fn probability_maps(
+fn probability_maps(
     paths: &[PathBuf],
     plane: &Plane,
     rect: Rect,

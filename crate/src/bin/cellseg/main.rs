@@ -17,7 +17,6 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use image::ImageBuffer;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use cellseg::core::plane::{Plane, Rect};
@@ -61,6 +60,15 @@ enum Command {
     Colony(colony::ColonyArgs),
 }
 
+/// `--backend`: the CPU or the GPU.
+#[derive(Clone, Copy, ValueEnum)]
+enum BackendArg {
+    /// burn's flex backend, every core
+    Cpu,
+    /// burn's wgpu backend (Vulkan/Metal/DX12)
+    Wgpu,
+}
+
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -96,23 +104,6 @@ fn parse_rect(s: &str) -> Result<Rect> {
 
 fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// `--backend`: the CPU or the GPU.
-#[derive(Clone, Copy, ValueEnum)]
-enum BackendArg {
-    /// burn's flex backend, every core
-    Cpu,
-    /// burn's wgpu backend (Vulkan/Metal/DX12)
-    Wgpu,
-}
-
-/// `--precision` of a converted weights file.
-#[derive(Clone, Copy, ValueEnum)]
-enum PrecisionArg {
-    /// half the size; what the committed networks use
-    F16,
-    F32,
 }
 
 fn backend(kind: &BackendArg) -> Result<Backend> {
@@ -196,17 +187,4 @@ fn format_of(path: &Path) -> Result<image::ImageFormat> {
 fn write(path: &Path, bytes: std::result::Result<Vec<u8>, export::ExportError>) -> Result<()> {
     let bytes = bytes.map_err(|e| format!("{}: {e}", path.display()))?;
     std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn save<P: image::PixelWithColorType>(
-    buffer: Option<ImageBuffer<P, Vec<P::Subpixel>>>,
-    path: &Path,
-) -> Result<()>
-where
-    [P::Subpixel]: image::EncodableLayout,
-{
-    buffer
-        .expect("buffer matches its size")
-        .save(path)
-        .map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -1,5 +1,6 @@
 //! `cellseg segment`: dense inference and the clean-up, at a scale given or found
-//! (`--scale auto`), for one image or many (one summary row per page), with every export.
+//! (`--scale auto`), for one image (with every export) or many (a folder of outputs and one
+//! summary row per page).
 
 use std::path::{Path, PathBuf};
 
@@ -21,7 +22,7 @@ use crate::{
 };
 
 #[derive(Args, Clone)]
-pub(crate) struct PostArgs {
+struct PostArgs {
     /// Median filter radius over p(cell), in pixels (window (2r+1)²; 0 = none).
     #[arg(long, default_value_t = PostConfig::default().median_radius)]
     median: u32,
@@ -317,7 +318,7 @@ pub(crate) fn run(a: SegmentArgs) -> Result<()> {
 }
 
 /// A pixel size must be a length.
-pub(crate) fn check_pixel_size(micron: Option<f64>) -> Result<()> {
+fn check_pixel_size(micron: Option<f64>) -> Result<()> {
     match micron {
         Some(m) if !(m.is_finite() && m > 0.0) => Err(format!(
             "--pixel-size {m} is not a size in µm (a number above 0)"
@@ -328,7 +329,7 @@ pub(crate) fn check_pixel_size(micron: Option<f64>) -> Result<()> {
 
 /// The images named, with each folder replaced by the images in it (by name; label images
 /// this command wrote are left out).
-pub(crate) fn image_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+fn image_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let is_image = |p: &Path| {
         let name = p
             .file_name()
@@ -367,7 +368,7 @@ pub(crate) fn image_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 }
 
 /// `segment` over many files: every page of each into `--out-dir` (see [`SegmentArgs`]).
-pub(crate) fn segment_many(a: &SegmentArgs, files: &[PathBuf]) -> Result<()> {
+fn segment_many(a: &SegmentArgs, files: &[PathBuf]) -> Result<()> {
     let dir = a
         .out_dir
         .as_ref()
@@ -487,7 +488,7 @@ pub(crate) fn segment_many(a: &SegmentArgs, files: &[PathBuf]) -> Result<()> {
 }
 
 /// The channel asked for, or the luminance.
-pub(crate) fn channel_of(channel: Option<u8>) -> cellseg::io::decode::Channel {
+fn channel_of(channel: Option<u8>) -> cellseg::io::decode::Channel {
     channel.map_or(
         cellseg::io::decode::Channel::Luminance,
         cellseg::io::decode::Channel::Index,

@@ -165,7 +165,7 @@ pub(crate) fn run(a: TrainArgs) -> Result<()> {
 }
 
 /// `--zoom`: a magnification change either way, 1..=2.
-pub(crate) fn zoom_range(s: &str) -> Result<f32> {
+fn zoom_range(s: &str) -> Result<f32> {
     match s.parse::<f32>() {
         Ok(z) if (1.0..=2.0).contains(&z) => Ok(z),
         _ => Err(format!("'{s}' is not a zoom between 1 and 2")),
@@ -173,7 +173,7 @@ pub(crate) fn zoom_range(s: &str) -> Result<f32> {
 }
 
 /// The U-Net's training run (`train --arch unet`): the same flags, crops for patches.
-pub(crate) fn train_unet(
+fn train_unet(
     a: &TrainArgs,
     backend: &Backend,
     plane: &Plane,
@@ -241,7 +241,7 @@ pub(crate) fn train_unet(
 }
 
 /// What the training loop needs of a trainer of either kind.
-pub(crate) trait Steps {
+trait Steps {
     fn set_learning_rate(&mut self, lr: f64);
     fn step(&mut self) -> Result<StepReport>;
     fn heldout_mistake_rate(&mut self) -> Result<f32>;
@@ -273,7 +273,7 @@ impl Steps for UNetTrainer {
 
 /// The training loop of either kind: the schedule, a progress bar, the held-out mistake
 /// rate every `--eval-every` steps, and the learning curve written to `--curve`.
-pub(crate) fn run_steps(a: &TrainArgs, trainer: &mut dyn Steps) -> Result<()> {
+fn run_steps(a: &TrainArgs, trainer: &mut dyn Steps) -> Result<()> {
     let start = Instant::now();
     let mut csv = String::from("step,loss,batch_mistakes,heldout_mistakes\n");
     let progress = bar(a.steps, "training");
@@ -314,7 +314,7 @@ pub(crate) fn run_steps(a: &TrainArgs, trainer: &mut dyn Steps) -> Result<()> {
 }
 
 /// Saves a trained model to `--out` in f32.
-pub(crate) fn save_trained(a: &TrainArgs, model: &Model) -> Result<()> {
+fn save_trained(a: &TrainArgs, model: &Model) -> Result<()> {
     let bytes = weights::model_to_bytes(model, Precision::F32).map_err(|e| e.to_string())?;
     std::fs::write(&a.out, bytes).map_err(|e| format!("{}: {e}", a.out.display()))?;
     eprintln!("saved {}", a.out.display());

@@ -1,3 +1,6 @@
+//! The scale search step by step, on rods drawn to a given width: where it settles, how far
+//! it may move, and which scales it tries and takes back.
+
 use super::*;
 
 /// `n` upright rods `width` px wide and 3 widths long, side by side with gaps.

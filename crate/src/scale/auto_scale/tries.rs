@@ -1,6 +1,7 @@
-//! The scales the search tries once and takes back where the cells found there do not
-//! bear them out ([`ScaleSearch::check_found`]): the width of a population the image did
-//! not bear out, the tutorial's, the image's strongest features' and an octave up.
+//! Scales the search tries once: the tutorial's, the image's strongest features' and an
+//! octave up, each where it applies, and `begin_try`, which every try uses (the population's
+//! width among them). [`ScaleSearch::check_found`] judges what a try finds, and takes it back
+//! where the cells found there do not bear it out.
 
 use super::{AGREE, CHECKS, Check, Doubted, MIN_CELLS, ScaleSearch, Tried, Try};
 use crate::core::cells::Cells;
@@ -72,7 +73,7 @@ impl ScaleSearch {
             .unwrap_or_else(|| self.check_kept(kept))
     }
 
-    /// Where no cell width stood out in the image ([`NoEstimate::Unclear`]) and the guessed ×1
+    /// Where no cell width stood out in the image ([`NoEstimate::Unclear`](crate::scale::width::NoEstimate::Unclear)) and the guessed ×1
     /// found no cell at all, the scale at which the features that answered best would be as
     /// wide as the tutorial's cells, tried once (within the octave the checks reach). A crop
     /// too small to sweep an octave beyond its cells cannot make any width stand out: a
@@ -105,7 +106,7 @@ impl ScaleSearch {
         Some(Check::Again { factor, width: 0.0 })
     }
 
-    /// Where no width stood out ([`NoEstimate::Unclear`]) and the search would end on too
+    /// Where no width stood out ([`NoEstimate::Unclear`](crate::scale::width::NoEstimate::Unclear)) and the search would end on too
     /// few cells to check it by (but some; after the other tries, [`ScaleSearch::try_another`])
     /// or on cells that agree with the scale but that the networks are unsure of or the
     /// image's checks doubt, twice the scale, an octave up (within the octave the checks
