@@ -1,11 +1,13 @@
-// The page: wires controls to the worker and draws its replies. No model math here.
+// The page: starts the worker, wires the chapters' modules to it and to each other, keeps
+// the buttons to what can run now, and moves to the CPU when the GPU is lost. What is drawn
+// is in drawing.js, the maps and the cells found in segmenting.js. No model math here.
 
 import { WorkerClient } from './client.js';
 import { Patches } from './patches.js';
 import { Architectures, layerRows } from './architectures.js';
-import { Dilation, drawField } from './dilation.js';
+import { Dilation } from './dilation.js';
 import { applyLink, followChapters, followSettings } from './link.js';
-import { Sizes, median } from './sizes.js';
+import { Sizes } from './sizes.js';
 import { Comparison } from './comparison.js';
 import { ImageView } from './view.js';
 import { Painter, UNPAINTED } from './paint.js';
@@ -13,11 +15,13 @@ import { DisplayWindow } from './display.js';
 import { OwnImages } from './own.js';
 import { Batch } from './batch.js';
 import { autosave } from './autosave.js';
-import { cellsImage } from './cells.js';
 import { Training } from './training.js';
 import { Sessions } from './sessions.js';
 import { state, applyStatus } from './store.js';
 import { dataLoading } from './data.js';
+import { drawing } from './drawing.js';
+import { segmenting } from './segmenting.js';
+import { download, wireDownloads } from './downloads.js';
 
 const UPSTREAM = 'https://raw.githubusercontent.com/levinejh/simple-cell-seg-demo/master/';
 const params = new URLSearchParams(location.search);
@@ -81,7 +85,7 @@ function enable() {
   // clean-up settings changed while the worker was busy: apply them now that it is free
   if (idle && state.cellsDirty) {
     state.cellsDirty = false;
-    setTimeout(refreshCells, 0);
+    setTimeout(() => refreshCells(), 0);
   }
 }
 
@@ -175,11 +179,9 @@ const view = new ImageView({
     hoverRedraw();
   },
 });
-// Pointer moves come faster than frames: redraw at most once per frame.
-let hoverFrame = null;
-function hoverRedraw() {
-  hoverFrame ??= requestAnimationFrame(() => { hoverFrame = null; drawOverlay(); });
-}
+const {
+  drawImage, cropRect, drawOverlay, hoverRedraw, restyleCells, drawResults, showLabels, showProbability,
+} = drawing({ run, $, state, painter, view });
 const architectures = new Architectures({
   request: (type, payload) => client.request(type, payload),
   $,
@@ -257,8 +259,14 @@ const {
   showFileOptions, reloadImage, loadFiles, droppedFiles,
 } = dataLoading({
   run, $, state, setStatus, showError, enable, keepSource, sizes, painter, autosave, display,
-  patches, drawImage, showLabels, sessions, batch, own, networkReplaced, refreshCells, dataPrefix,
+  patches, drawImage, showLabels, sessions, batch, own, networkReplaced, dataPrefix,
+  refreshCells: () => refreshCells(),
   colonySeed: params.has('colony') ? Number(params.get('colony')) : undefined,
+});
+
+const { loadPretrained, cleanupSettings, segmentCrop, refreshCells, compare } = segmenting({
+  run, $, state, setStatus, showError, enable, fetchBytes, cropRect, restyleCells, showProbability,
+  sizes, own,
 });
 
 // ---- backend -------------------------------------------------------------------------
@@ -422,293 +430,6 @@ async function recoverOnCpu(reason) {
   }
 }
 
-// ---- drawing -------------------------------------------------------------------------
-
-function drawImage() {
-  const { width, height, rgba } = state.image;
-  for (const id of ['image', 'overlay']) Object.assign($(id), { width, height });
-  $('image').getContext('2d').putImageData(new ImageData(rgba, width, height), 0, 0);
-  $('view').hidden = false;
-  $('view-hint').hidden = false;
-  view.reset(width, height);
-  drawOverlay();
-}
-
-function cropRect() {
-  const size = Number($('crop').value);
-  const { width, height } = state.image;
-  if (size === 0) return { x: 0, y: 0, width, height };
-  const w = Math.min(size, width);
-  const h = Math.min(size, height);
-  const x = Math.min(Math.max(0, state.crop.x), width - w);
-  const y = Math.min(Math.max(0, state.crop.y), height - h);
-  return { x, y, width: w, height: h };
-}
-
-function drawOverlay() {
-  if (!state.image) return;
-  const ctx = $('overlay').getContext('2d');
-  const { width, height } = state.image;
-  ctx.clearRect(0, 0, width, height);
-  if (state.labelLayer && $('show-labels').checked) {
-    ctx.globalAlpha = 0.4;
-    ctx.drawImage(state.labelLayer, 0, 0);
-    ctx.globalAlpha = 1;
-  }
-  const line = Math.max(1, width / 400);
-  const split = state.image.heldoutFrom;
-  ctx.setLineDash([8 * line, 6 * line]);
-  ctx.strokeStyle = '#4aa3ff';
-  ctx.lineWidth = line;
-  ctx.beginPath();
-  ctx.moveTo(split, 0);
-  ctx.lineTo(split, height);
-  ctx.stroke();
-  ctx.setLineDash([]);
-  const r = cropRect();
-  const found = state.lastCells;
-  if (found && found.rect.x === r.x && found.rect.y === r.y &&
-      found.rect.width === r.width && found.rect.height === r.height) {
-    ctx.drawImage(found.overlayCanvas, r.x, r.y); // blended over the labels layer
-  }
-  if (painter.layer && painter.painted) ctx.drawImage(painter.layer, 0, 0);
-  ctx.strokeStyle = '#ffd400';
-  ctx.lineWidth = 2 * line;
-  ctx.strokeRect(r.x, r.y, r.width, r.height);
-  if (state.hover) drawField(ctx, state.hover.x, state.hover.y, 31, line);
-}
-
-// Redraws the cells after a change of style or opacity (no worker request).
-function restyleCells() {
-  if (!state.lastCells) return;
-  const alpha = Number($('opacity').value);
-  const overlay = cellsImage(state.lastCells, alpha, $('cell-style').value);
-  state.lastCells.overlayCanvas = document.createElement('canvas');
-  Object.assign(state.lastCells.overlayCanvas, { width: overlay.width, height: overlay.height });
-  state.lastCells.overlayCanvas.getContext('2d').putImageData(overlay, 0, 0);
-  state.lastCells.maskImage = cellsImage(state.lastCells, alpha * 0.8, $('cell-style').value);
-  drawResults();
-}
-
-function drawResults() {
-  const { probs, rect } = state.lastProbs;
-  const n = rect.width * rect.height;
-  const prob = new ImageData(rect.width, rect.height);
-  // 0 other, 1 cell, 2 edge, or p(cell) after the median filter (fetched by showProbability)
-  const choice = $('prob-class').value;
-  const values = choice === 'smoothed' && state.smoothed ? state.smoothed : probs.subarray(Number(choice === 'smoothed' ? 1 : choice) * n);
-  for (let i = 0; i < n; i++) {
-    const g = Math.round(255 * values[i]);
-    prob.data.set([g, g, g, 255], 4 * i);
-  }
-  for (const id of ['prob', 'mask']) Object.assign($(id), { width: rect.width, height: rect.height });
-  $('prob').getContext('2d').putImageData(prob, 0, 0);
-  // The image crop, then the mask on top.
-  const base = new ImageData(rect.width, rect.height);
-  const { rgba, width } = state.image;
-  for (let y = 0; y < rect.height; y++) {
-    const start = 4 * ((rect.y + y) * width + rect.x);
-    base.data.set(rgba.subarray(start, start + 4 * rect.width), 4 * y * rect.width);
-  }
-  const ctx = $('mask').getContext('2d');
-  ctx.putImageData(base, 0, 0);
-  const mask = document.createElement('canvas');
-  Object.assign(mask, { width: rect.width, height: rect.height });
-  if (state.lastCells) mask.getContext('2d').putImageData(state.lastCells.maskImage, 0, 0);
-  ctx.drawImage(mask, 0, 0);
-  drawOverlay();
-}
-
-// ---- segmentation --------------------------------------------------------------------
-
-// The pretrained networks (models/, listed in models/index.json), fetched from this page's
-// own server the first time they are needed.
-async function loadPretrained() {
-  if (state.ensembleSize > 0) return;
-  const bar = $('segment-progress');
-  setStatus('segment-status', 'Downloading the pretrained networks…');
-  state.jobs += 1; // the downloads are part of the job: keep the buttons off
-  enable();
-  try {
-    const index = JSON.parse(new TextDecoder().decode(await fetchBytes('models/index.json')));
-    // the networks that segment, and the posts' networks that fine-tuning starts from
-    const names = [...index.ensemble, ...(index.fine_tune ?? [])];
-    const files = [];
-    for (const name of names) {
-      files.push(await fetchBytes(`models/${name}`));
-      bar.value = files.length / names.length;
-    }
-    const starts = files.splice(index.ensemble.length);
-    await run('setFineTuneStarts', { files: starts }, { transfer: starts });
-    await run('setEnsemble', { files }, { transfer: files }); // its reply's session holds them
-  } catch (e) {
-    showError(`The pretrained networks could not be loaded: ${e.message}`);
-    throw e;
-  } finally {
-    state.jobs = Math.max(0, state.jobs - 1);
-    enable();
-  }
-}
-
-// Which networks segment: 'pretrained' (the page's default, models/index.json's ensemble),
-// 'trained' (the network from step 2) or 'both' (averaged, as post 2 averages networks).
-async function segment(naive = false, networks = $('networks').value, bar = $('segment-progress'), status = 'segment-status') {
-  const ensemble = networks !== 'trained';
-  const withTrained = networks === 'both';
-  if (ensemble) await loadPretrained();
-  const rect = cropRect();
-  bar.value = 0;
-  const what = naive ? 'patch by patch' : 'densely';
-  const pretrained = state.ensembleSize === 1 ? 'the pretrained network' : `${state.ensembleSize} pretrained networks`;
-  const nets = withTrained ? `with ${pretrained} and yours`
-    : ensemble ? `with ${pretrained}` : 'with the network from step 2';
-  setStatus(status, `Segmenting ${rect.width} × ${rect.height} ${what} ${nets}…`);
-  state.segmenting = true;
-  try {
-    const reply = await run('segment', { ...rect, naive, ensemble, withTrained }, {
-      onProgress: ({ done, total, cancellable }) => {
-        bar.value = done / total;
-        if (cancellable && !state.cancellable) {
-          state.cancellable = true; // a large map, in bands: it can stop between them
-          enable();
-        }
-      },
-    });
-    return { probs: reply.probs, ms: reply.ms, rect, nets, scale: state.scale || 1 };
-  } finally {
-    state.segmenting = false;
-    state.cancellable = false;
-    enable();
-  }
-}
-
-// Chapter 2's clean-up settings, as the worker's `cells` and `batchFile` take them.
-function cleanupSettings() {
-  return {
-    median: Number($('median').value),
-    threshold: Number($('threshold').value),
-    growTo: Number($('grow').value),
-    minArea: Number($('min-area').value),
-    rim: Number($('rim').value),
-    minContrast: Number($('min-contrast').value),
-    minShare: Number($('min-share').value),
-  };
-}
-
-// Cells from the last map with the clean-up settings on the page (the networks do not rerun).
-async function findCells() {
-  const { rect } = state.lastProbs;
-  const settings = cleanupSettings();
-  const { labels, areas, centroids, lengths, doubt, blur } = await run('cells', settings);
-  state.lastCells = { labels, areas, centroids, lengths, rect, settings, doubt };
-  // a doubtful result (no halos, texture, networks unsure: pipeline::doubt): said beside it, as a warning
-  $('cells-doubt').textContent = doubt ? `Doubtful: ${doubt}.` : '';
-  $('cells-doubt').hidden = !doubt;
-  // drawn once here, not on every redraw of the overlay (mouse moves redraw it)
-  restyleCells();
-  own.showCells(state.lastCells, Number($('pixel-size').value));
-  enable(); // the downloads need cells
-  state.sizes = await sizes.compare(areas).catch(() => null);
-  // a noisy image the networks saw smoothed when this map was made (crate/src/io/denoise.rs)
-  const seen = blur ? `the networks saw it smoothed (σ ${blur.toFixed(2)} px: noisier than they learned); ` : '';
-  return `${seen}${areas.length} cells, median area ${areas.length ? median(areas) : 0} px`;
-}
-
-// `rethrow`: for callers that must know it failed (the error is shown either way);
-// `checkScale`: the Segment button's run, where the cells found check an automatic scale
-// and the crop is segmented again where they move it (not while fine-tuning resegments).
-async function segmentCrop({ rethrow = false, checkScale = false } = {}) {
-  let again = false;
-  try {
-    do {
-      const result = await segment(false);
-      state.lastProbs = result;
-      state.lastCells = null;
-      state.smoothed = null;
-      if ($('prob-class').value === 'smoothed') await showProbability();
-      const n = result.rect.width * result.rect.height;
-      const timing = `${result.rect.width} × ${result.rect.height} ${result.nets} in ${result.ms.toFixed(0)} ms ` +
-        `(${(n / result.ms * 1000).toFixed(0)} px/s)`;
-      state.segmentSummary = timing;
-      const found = await findCells();
-      again = checkScale && await own.checkScale();
-      // "Dense: …" once the scale stands (what waits for a result waits for that)
-      setStatus('segment-status', again
-        ? `${found} at × ${result.scale.toFixed(3)}; the cells found move the scale: segmenting again…`
-        : `Dense: ${timing}; ${found}.`);
-    } while (again);
-  } catch (e) {
-    // stopped on the way to the scale the cells found asked for: say so, not "segmenting again"
-    if (again) {
-      const how = $('scale-status').textContent.replace(/: segmenting again at .*…$/, '');
-      setStatus('scale-status', `${how}: stopped before the cells found there could check it; Segment goes on from there.`);
-    }
-    if (rethrow) throw e; // shown already
-  }
-}
-
-async function refreshCells() {
-  if (!state.lastProbs) return;
-  if ($('prob-class').value === 'smoothed' && state.jobs === 0 && !state.training) await showProbability();
-  if (state.jobs > 0 || state.training) {
-    state.cellsDirty = true; // enable() redoes it when the worker is free
-    return;
-  }
-  try {
-    setStatus('segment-status', `Dense: ${state.segmentSummary}; ${await findCells()}.`);
-  } catch { /* shown */ }
-}
-
-async function compare() {
-  state.jobs += 1; // one job of two requests: keep the buttons off in between
-  try {
-    // One network is enough to race the two paths, and patch by patch is slow: the race
-    // always runs the network from step 2.
-    const dense = await segment(false, 'trained', $('race-progress'), 'race-status');
-    const naive = await segment(true, 'trained', $('race-progress'), 'race-status');
-    let maxDiff = 0;
-    for (let i = 0; i < dense.probs.length; i++) maxDiff = Math.max(maxDiff, Math.abs(dense.probs[i] - naive.probs[i]));
-    // Both scale with the pixel count, so the crop's rates project to the whole image.
-    const { width, height } = state.image;
-    const scale = (width * height) / (dense.rect.width * dense.rect.height);
-    const minutes = (ms) => (ms * scale / 60_000).toFixed(1);
-    setStatus('race-status', `Patch by patch ${naive.ms.toFixed(0)} ms, dense ${dense.ms.toFixed(0)} ms: ` +
-      `${(naive.ms / dense.ms).toFixed(1)}× faster; max |difference| ${maxDiff.toExponential(2)}. ` +
-      `The whole ${width} × ${height} image would take ${minutes(naive.ms)} min patch by patch, ` +
-      `${minutes(dense.ms)} min densely.`);
-    state.lastProbs = dense;
-    state.smoothed = null;
-    if ($('prob-class').value === 'smoothed') await showProbability();
-    const n = dense.rect.width * dense.rect.height;
-    state.segmentSummary = `${dense.rect.width} × ${dense.rect.height} ${dense.nets} in ${dense.ms.toFixed(0)} ms ` +
-      `(${(n / dense.ms * 1000).toFixed(0)} px/s)`;
-    await findCells();
-    setStatus('segment-status', `Dense: ${state.segmentSummary}; from the race in chapter 4.`);
-    // last: the tests wait for it, and by now every status is written
-    state.compare = { denseMs: dense.ms, naiveMs: naive.ms, maxDiff };
-  } catch { /* shown */ } finally {
-    state.jobs = Math.max(0, state.jobs - 1);
-    enable();
-  }
-}
-
-function download(blob, name) {
-  const link = document.createElement('a');
-  link.href = URL.createObjectURL(blob);
-  link.download = name;
-  link.click();
-  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
-}
-
-async function saveWeights() {
-  try {
-    const { bytes } = await run('saveWeights');
-    // a custom network's name is its whole layer list: keep file names short and plain
-    const arch = $('arch').selectedOptions[0]?.dataset.custom ? 'custom' : $('arch').value;
-    download(new Blob([bytes], { type: 'application/octet-stream' }), `${arch}-${state.trainedSteps}steps.cellseg`);
-  } catch { /* shown */ }
-}
-
 // ---- events --------------------------------------------------------------------------
 
 $('load-tutorial').addEventListener('click', loadTutorial);
@@ -754,24 +475,6 @@ $('race-crop').addEventListener('change', () => {
 $('crop').addEventListener('change', () => {
   if ([...$('race-crop').options].some((o) => o.value === $('crop').value)) $('race-crop').value = $('crop').value;
 });
-// The hand labels as a translucent layer: cell green, edge red, other clear.
-async function showLabels() {
-  if (!state.labelled) return drawOverlay();
-  if (!state.labelLayer) {
-    try {
-      const { classes } = await run('classMap');
-      const { width, height } = state.image;
-      const layer = new ImageData(width, height);
-      const colours = [null, [40, 230, 90, 255], [240, 60, 60, 255]];
-      classes.forEach((c, i) => { if (colours[c]) layer.data.set(colours[c], 4 * i); });
-      const canvas = document.createElement('canvas');
-      Object.assign(canvas, { width, height });
-      canvas.getContext('2d').putImageData(layer, 0, 0);
-      state.labelLayer = canvas;
-    } catch { return; /* shown */ }
-  }
-  drawOverlay();
-}
 $('show-labels').addEventListener('change', showLabels);
 $('cell-style').addEventListener('change', restyleCells);
 $('opacity').addEventListener('input', restyleCells);
@@ -786,17 +489,6 @@ for (const id of ['median', 'threshold', 'grow', 'min-area', 'rim', 'min-contras
 $('threshold-slider').addEventListener('input', () => { $('threshold').value = Number($('threshold-slider').value).toFixed(2); });
 $('threshold-slider').addEventListener('change', () => $('threshold').dispatchEvent(new Event('change')));
 $('threshold').addEventListener('change', () => { $('threshold-slider').value = $('threshold').value; });
-// The median-filtered view comes from the crate (the same filter the clean-up uses).
-async function showProbability() {
-  if (!state.lastProbs) return;
-  state.smoothed = null;
-  if ($('prob-class').value === 'smoothed') {
-    try {
-      state.smoothed = (await run('smoothedCellProbability', { radius: Number($('median').value) })).p;
-    } catch { /* shown */ }
-  }
-  drawResults();
-}
 $('prob-class').addEventListener('change', showProbability);
 $('train').addEventListener('click', () => training.train());
 $('pause').addEventListener('click', () => client.signal('pause'));
@@ -806,49 +498,12 @@ $('reset').addEventListener('click', () => newNetwork().catch(() => {}));
 $('arch').addEventListener('change', () => newNetwork().catch(() => {}));
 $('segment').addEventListener('click', () => segmentCrop({ checkScale: true }));
 $('compare').addEventListener('click', compare);
-$('save').addEventListener('click', saveWeights);
 $('save-session').addEventListener('click', () => sessions.save());
 // a stack's pages (a time-lapse, a z-stack) all at once, with the channel shown
 $('segment-pages').addEventListener('click', () => {
   const done = batch.segmentAll([state.imageSource], state.imageFile?.channel ?? -1);
   $('batch-table').scrollIntoView({ block: 'center' }); // shown as the run starts
   return done;
-});
-$('export').addEventListener('click', async () => {
-  const what = $('export-what').value;
-  const format = $('export-format').value;
-  try {
-    const { bytes } = await run('exportCells', { what, format });
-    const name = (state.image?.name ?? 'image').replace(/\.[^.]*$/, '');
-    const { x, y } = state.lastCells.rect;
-    const tiff = format === 'tiff' || what === 'probabilities'; // the float32 stack is TIFF only
-    download(new Blob([bytes], { type: tiff ? 'image/tiff' : 'image/png' }), `${name}-${what}-x${x}y${y}.${tiff ? 'tif' : 'png'}`);
-  } catch { /* shown */ }
-});
-// The measurements come from the crate (the CLI's `--out-cells` columns, intensities in the
-// file's units).
-$('download-csv').addEventListener('click', async () => {
-  const file = state.image?.name ?? 'image';
-  try {
-    const { csv } = await run('cellsCsv', { file, page: (state.imageFile?.page ?? 0) + 1, micron: Number($('pixel-size').value) });
-    download(new Blob([csv], { type: 'text/csv' }), `${file.replace(/\.[^.]*$/, '')}-cells.csv`);
-  } catch { /* shown */ }
-});
-// Fiji opens the zip in its ROI Manager (drag it onto Fiji), each cell named by its id.
-$('download-rois').addEventListener('click', async () => {
-  const file = state.image?.name ?? 'image';
-  try {
-    const { zip } = await run('cellsRoiZip', {});
-    download(new Blob([zip], { type: 'application/zip' }), `${file.replace(/\.[^.]*$/, '')}-rois.zip`);
-  } catch { /* shown */ }
-});
-// QuPath imports the file (File → Import objects) as detections with their measurements.
-$('download-geojson').addEventListener('click', async () => {
-  const file = state.image?.name ?? 'image';
-  try {
-    const { text } = await run('cellsGeojson', {});
-    download(new Blob([text], { type: 'application/geo+json' }), `${file.replace(/\.[^.]*$/, '')}-cells.geojson`);
-  } catch { /* shown */ }
-});
+});wireDownloads({ run, $, state });
 
 start();
