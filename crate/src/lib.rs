@@ -13,7 +13,8 @@
 //!          export (label images, maps), session_file (a whole session in one file)
 //! scale/   mod.rs (resample to the tutorial's cell size and back), width (that size
 //!          measured from the image, scale space), ridges (its ridge centres' votes, for
-//!          sparse fields), auto_scale (checked against the cells found)
+//!          sparse fields), edges (how sharp the cells' edges are: the optics' scale),
+//!          auto_scale (checked against the cells found)
 //! model/   spec (list of layers) ─▶ network ─▶ dense (the dilated twin, tiled; dense_cpu on
 //!          the CPU as matrix products) ─▶ probability maps; naive (patch by patch, post 4's
 //!          slow way); unet, unet_cpu (beyond the posts: the default); backend (WebGPU or the

@@ -74,7 +74,9 @@ pub async fn segment_auto(
             progress,
         )
         .await?;
-        if let Check::Again { .. } = search.check_found(&seg.cells, &seg.found, seg.doubted) {
+        let edges = edges_around(&seg.cells, plane, rect);
+        let check = search.check_found_with_edges(&seg.cells, &seg.found, seg.doubted, edges);
+        if let Check::Again { .. } = check {
             continue;
         }
         return Ok((seg, search));
@@ -189,6 +191,12 @@ pub async fn segment_cells(
         doubted,
         blur,
     })
+}
+
+/// How far the image's edges rise around `cells` (of `rect` of `plane`), for the scale
+/// search: [`crate::scale::edges::rise`].
+pub fn edges_around(cells: &Cells, plane: &Plane, rect: Rect) -> Option<f64> {
+    crate::scale::edges::rise(cells, &plane.crop_reflected(rect, 0).data)
 }
 
 /// `found` (cells of `rect` of `plane`) as far as the image bears them out: off its padding,

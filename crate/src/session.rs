@@ -52,8 +52,9 @@ pub struct Session {
     /// The cells the networks found in it before the image's check dropped those it does not
     /// bear out ([`crate::pipeline::borne_out`]), and what the image's checks doubt about the
     /// cells kept ([`crate::pipeline::doubts`]): what the scale search falls back on where the check
-    /// dropped nearly all ([`crate::scale::auto_scale::ScaleSearch::check_found`]).
-    pub last_found: Option<(Cells, Doubted)>,
+    /// dropped nearly all ([`crate::scale::auto_scale::ScaleSearch::check_found`]); with how far
+    /// the image's edges rise around the cells kept ([`crate::pipeline::edges_around`]).
+    pub last_found: Option<(Cells, Doubted, Option<f64>)>,
     /// The crop `last_map` covers, in image pixels.
     pub last_rect: Option<Rect>,
     /// The sureness bar of the networks `last_map` came from ([`crate::post::sure::bar`]).

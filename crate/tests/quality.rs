@@ -18,7 +18,7 @@ use cellseg::model::weights;
 use cellseg::pipeline::{Segmentation, resampled, segment_auto, segment_cells};
 use cellseg::post::PostConfig;
 use cellseg::scale::auto_scale::ScaleSearch;
-use cellseg::scale::{self, ridges, width};
+use cellseg::scale::{self, edges, ridges, width};
 use cellseg::teach::colony::{Look, colony_with};
 use cellseg::train::heldout_split;
 
@@ -590,6 +590,13 @@ fn the_scale_is_measured_from_the_image_at_other_magnifications() {
         (width / scale::TUTORIAL_CELL_WIDTH - 1.0).abs() < 0.02,
         "{width}"
     );
+    // and how sharp its edges are (scale::edges), which follows the magnification below
+    let rise = edges::rise(&found, &plane.data).unwrap();
+    eprintln!("phase_027's edges rise over {rise:.2} px");
+    assert!(
+        (rise / edges::TUTORIAL_EDGE_RISE - 1.0).abs() < 0.03,
+        "{rise}"
+    );
     for r in [0.5, 0.7, 1.4, 2.0] {
         // the tutorial image as another microscope's: cells r times as large in pixels
         let (w, h) = scale::scaled_size(plane.width, plane.height, r);
@@ -606,6 +613,16 @@ fn the_scale_is_measured_from_the_image_at_other_magnifications() {
             "×{r}: {}",
             estimate.factor
         );
+        let whole = Rect::new(0, 0, image.width, image.height);
+        let rise = edges::rise(&cells_of(&nets, &image, whole, right, &b), &image.data).unwrap();
+        eprintln!("  its edges rise over {rise:.2} px");
+        let expected = r * edges::TUTORIAL_EDGE_RISE;
+        if r < 0.7 {
+            // halved, its edges are finer than a pixel's steps can follow: sharper, no more
+            assert!(rise < 1.2 * expected, "×{r}: {rise}");
+        } else {
+            assert!((rise / expected - 1.0).abs() < 0.15, "×{r}: {rise}");
+        }
         let at_estimate = heldout_whole(&nets, &image, &truth, estimate.factor, &b);
         let at_right = heldout_whole(&nets, &image, &truth, right, &b);
         eprintln!(

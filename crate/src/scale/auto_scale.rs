@@ -16,7 +16,10 @@
 //! cells finer than the sweep are refused. Where no width stood out, ×1 is also kept for a
 //! population of cells up to [`WIDER`] as wide as the tutorial's that the networks are sure
 //! of: a wider bacterium at the tutorial's magnification, which the networks segment best as
-//! it is (not the pieces a higher magnification breaks cells into); where ×1 found no
+//! it is (not the pieces a higher magnification breaks cells into). Wherever the search
+//! stands, such a population is also taken to ×1 where the image's edges are as sharp as
+//! the tutorial's ([`crate::scale::edges`]: a magnified image's edges blur with it, a wider
+//! bacterium's do not; [`ScaleSearch::sharp_wider`]). Where ×1 found no
 //! cell there, the scale the image's strongest features give is tried once; and where the
 //! search would end on too few cells or on doubtful ones, an octave up is tried once
 //! ([`ScaleSearch::check_found`]).
@@ -28,6 +31,7 @@
 use crate::core::cells::Cells;
 use crate::core::plane::Plane;
 use crate::scale;
+use crate::scale::edges;
 use crate::scale::ridges;
 use crate::scale::width::{self, NoEstimate};
 
@@ -46,7 +50,8 @@ pub const AGREE: f64 = 0.05;
 /// Fewer cells found than this say nothing about the scale.
 pub const MIN_CELLS: usize = 3;
 
-/// How much wider than the tutorial's the cells found at a guessed ×1 may be and stay there.
+/// How much wider than the tutorial's the cells found at a guessed ×1 may be and stay there
+/// (and, where the image's edges are as sharp as the tutorial's, be taken there).
 /// The networks segment cells up to half as wide again about as well (phase_027 enlarged
 /// ×1.19 / ×1.41 / ×1.5: held-out F1 0.809 / 0.806 / 0.796 against 0.803 at ×1; ×1.6 0.779),
 /// and wider bacteria at the tutorial's magnification are segmented best there: van Vliet
@@ -134,6 +139,11 @@ pub struct ScaleSearch {
     /// What the image's checks doubted about the cells last checked
     /// ([`ScaleSearch::check_found`]).
     doubted: Doubted,
+    /// How sharp the image's edges are around those cells ([`edges::rise`]), where the caller
+    /// said ([`ScaleSearch::check_found_with_edges`]).
+    edges: Option<f64>,
+    /// Whether the edges took the search to ×1 ([`ScaleSearch::sharp_wider`]).
+    sharp_moved: bool,
 }
 
 /// Where a search stood before a scale was tried ([`ScaleSearch::check_found`]), and which.
@@ -167,7 +177,8 @@ pub enum Check {
     /// where a scale tried is taken back: [`ScaleSearch::check_found`]).
     Again { factor: f64, width: f64 },
     /// The cells found are `width` px wide, as the scale expects (or, at a ×1 the image could
-    /// not measure, within [`WIDER`] of the tutorial's): keep it.
+    /// not measure or whose edges are as sharp as the tutorial's, within [`WIDER`] of the
+    /// tutorial's): keep it.
     Agrees { width: f64 },
     /// Too few cells to measure: keep the scale.
     TooFew,
@@ -247,6 +258,8 @@ impl ScaleSearch {
             stood_without_halos: false,
             unclear_factor: None,
             doubted: Doubted::Nothing,
+            edges: None,
+            sharp_moved: false,
         }
     }
 
@@ -315,7 +328,31 @@ impl ScaleSearch {
     /// and where no width stood out and the search would end on too few cells or doubtful
     /// ones, an octave up, standing for cells nothing doubts (`try_octave`, there too).
     pub fn check_found(&mut self, kept: &Cells, found: &Cells, doubted: Doubted) -> Check {
+        self.check_seen(kept, found, doubted, None)
+    }
+
+    /// [`ScaleSearch::check_found`], told how sharp the image's edges are around the cells
+    /// kept (`edges`: [`edges::rise`]): where they are the tutorial's optics, cells up to
+    /// [`WIDER`] as wide are a wider bacterium, segmented at ×1 ([`ScaleSearch::sharp_wider`]).
+    pub fn check_found_with_edges(
+        &mut self,
+        kept: &Cells,
+        found: &Cells,
+        doubted: Doubted,
+        edges: Option<f64>,
+    ) -> Check {
+        self.check_seen(kept, found, doubted, edges)
+    }
+
+    fn check_seen(
+        &mut self,
+        kept: &Cells,
+        found: &Cells,
+        doubted: Doubted,
+        edges: Option<f64>,
+    ) -> Check {
         self.doubted = doubted;
+        self.edges = edges;
         if let Some(tried) = self.trying.take() {
             // the tutorial's scale stands for a handful of cells (a sparse field's), as many
             // as the doubts need to speak (fewer, nothing could doubt them); the width of
@@ -410,6 +447,7 @@ impl ScaleSearch {
     /// of them; called alone, nothing is doubted.)
     pub fn check(&mut self, cells: &Cells) -> Check {
         self.doubted = Doubted::Nothing;
+        self.edges = None;
         self.check_kept(cells)
     }
 
@@ -521,6 +559,20 @@ impl ScaleSearch {
             _ => {}
         }
         match outcome {
+            Check::Again { factor, width } if verdict.sharp_wider => {
+                self.checks.push_str(&format!(
+                    "; the cells found there are {width:.1} px wide, within what the networks \
+                     segment well at ×1 ({:.1}–{:.1} px), and the image's edges are as sharp as \
+                     the tutorial's (a wider bacterium, not a higher magnification): scale \
+                     ×{factor:.3}",
+                    (1.0 - AGREE) * scale::TUTORIAL_CELL_WIDTH,
+                    WIDER * scale::TUTORIAL_CELL_WIDTH
+                ));
+                self.moved_from = Some(at);
+                self.factor = factor;
+                self.rounds += 1;
+                self.sharp_moved = true;
+            }
             Check::Again { factor, width } => {
                 self.checks.push_str(&format!(
                     "; the cells found there are {width:.1} px wide (the tutorial's {:.1}): \
@@ -531,6 +583,13 @@ impl ScaleSearch {
                 self.factor = factor;
                 self.rounds += 1;
             }
+            Check::Agrees { width } if verdict.sharp_wider => self.checks.push_str(&format!(
+                "; the cells found are {width:.1} px wide, within what the networks \
+                     segment well at ×1 ({:.1}–{:.1} px), and the image's edges as sharp as the \
+                     tutorial's: kept",
+                (1.0 - AGREE) * scale::TUTORIAL_CELL_WIDTH,
+                WIDER * scale::TUTORIAL_CELL_WIDTH
+            )),
             Check::Agrees { width } if verdict.wider_kept => self.checks.push_str(&format!(
                 "; the cells found are {width:.1} px wide, within what the networks \
                      segment well at ×1 ({:.1}–{:.1} px): kept",
@@ -624,9 +683,15 @@ impl ScaleSearch {
                 measured: 0,
                 next: self.factor,
                 wider_kept: false,
+                sharp_wider: false,
             };
         };
-        let wanted = scale::TUTORIAL_CELL_WIDTH / width;
+        let sharp_wider = self.sharp_wider(width, measured);
+        let wanted = if sharp_wider {
+            1.0
+        } else {
+            scale::TUTORIAL_CELL_WIDTH / width
+        };
         let (low, high) = self.reach();
         let next = wanted.clamp(low, high);
         let agrees = (next / self.factor - 1.0).abs() <= AGREE;
@@ -649,7 +714,28 @@ impl ScaleSearch {
             measured,
             next,
             wider_kept,
+            sharp_wider,
         }
+    }
+
+    /// Whether `measured` cells `width` px wide (in the image's pixels), which would move the
+    /// scale below ×1, are a wider bacterium at the tutorial's magnification: a population
+    /// ([`POPULATION`]) wider than the tutorial's (beyond [`AGREE`]) up to [`WIDER`] as wide, that
+    /// nothing doubts and the networks are sure of, in an image whose edges are as sharp as
+    /// the tutorial's ([`edges::as_sharp_as_the_tutorials`]). Then ×1 is the scale, wherever
+    /// the search stands: shrunk to the tutorial's width, the edges would be sharper than the
+    /// networks learned, and the rims they draw swell in the image's pixels. The same image
+    /// magnified blurs its edges with it (phase_027 enlarged ×1.4 rises 1.35 times as far) and
+    /// is shrunk as before; so are cells the edges cannot vouch for, which
+    /// [`ScaleSearch::keeps_wider`] alone may keep at a ×1 the image could not measure. Once
+    /// the edges have taken the search to ×1, the cells found there need not measure them
+    /// again: the outlines found at ×1 follow the edges closer than those of a shrunk image,
+    /// and read them sharper (swarming fields: 2.8–2.9 px at ×1 where 3.1–3.2 at ×0.7).
+    fn sharp_wider(&self, width: f64, measured: usize) -> bool {
+        (self.sharp_moved || self.edges.is_some_and(edges::as_sharp_as_the_tutorials))
+            && measured >= POPULATION
+            && (1.0 + AGREE..=WIDER).contains(&(width / scale::TUTORIAL_CELL_WIDTH))
+            && !matches!(self.doubted, Doubted::Cells | Doubted::Unsure)
     }
 }
 
@@ -666,6 +752,9 @@ struct Verdict {
     next: f64,
     /// Whether a guessed ×1 was kept for wider cells ([`ScaleSearch::keeps_wider`]).
     wider_kept: bool,
+    /// Whether the cells are a wider bacterium whose edges put it at ×1
+    /// ([`ScaleSearch::sharp_wider`]).
+    sharp_wider: bool,
 }
 
 #[cfg(test)]

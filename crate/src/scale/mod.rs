@@ -3,6 +3,7 @@
 //! the probability maps resampled back, so results are in the image's own pixels.
 
 pub mod auto_scale;
+pub mod edges;
 pub mod ridges;
 pub mod width;
 

@@ -474,11 +474,11 @@ impl Engine {
             if search.settled() || search.factor() != found_at {
                 return Ok(JsValue::NULL);
             }
-            let (networks_found, doubtful) = match &s.last_found {
-                Some((networks_found, doubtful)) => (networks_found, *doubtful),
-                None => (found, Doubted::Nothing),
+            let (networks_found, doubtful, edges) = match &s.last_found {
+                Some((networks_found, doubtful, edges)) => (networks_found, *doubtful, *edges),
+                None => (found, Doubted::Nothing, None),
             };
-            let check = search.check_found(found, networks_found, doubtful);
+            let check = search.check_found_with_edges(found, networks_found, doubtful, edges);
             let again = matches!(check, Check::Again { .. });
             let (factor, how) = (search.factor(), search.how());
             let doubt = search.doubt().map(str::to_string);

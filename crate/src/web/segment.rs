@@ -288,8 +288,16 @@ impl Engine {
             let found = crate::pipeline::borne_out(found, image, rect, &config);
             let bar = s.map_sure_bar;
             let (doubt, doubted) = crate::pipeline::doubts(&found, image, rect, &config, map, bar);
+            // (for the scale search alone, while one is being checked)
+            let checking = s
+                .auto_scale
+                .as_ref()
+                .is_some_and(|search| !search.settled());
+            let edges = checking
+                .then(|| crate::pipeline::edges_around(&found, image, rect))
+                .flatten();
             s.last_cells = Some((found.clone(), p));
-            s.last_found = Some((networks_found, doubted));
+            s.last_found = Some((networks_found, doubted, edges));
             let centroids = found.centroids().into_iter().flat_map(|(x, y)| [x, y]);
             Ok(FoundCells {
                 doubt,

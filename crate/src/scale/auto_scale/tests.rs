@@ -433,6 +433,89 @@ fn a_guessed_one_keeps_cells_up_to_half_as_wide_again() {
 }
 
 #[test]
+fn wider_cells_with_the_tutorials_sharp_edges_are_segmented_at_one() {
+    // a colony of rods 1.2× the tutorial's width, from a start the image measured (×0.78):
+    // where the image's edges are as sharp as the tutorial's, a wider bacterium, at ×1
+    let width = (1.2 * scale::TUTORIAL_CELL_WIDTH).round() as usize;
+    let colony = rods(POPULATION, width);
+    let sharp = Some(edges::TUTORIAL_EDGE_RISE);
+    let mut search = ScaleSearch::from(0.78, "measured".into());
+    let check = search.check_found_with_edges(&colony, &colony, Doubted::Nothing, sharp);
+    assert_eq!(
+        check,
+        Check::Again {
+            factor: 1.0,
+            width: measured(width)
+        }
+    );
+    assert!(
+        search.how().contains("as sharp as the tutorial's"),
+        "{}",
+        search.how()
+    );
+    // found again at ×1, as wide: kept, and the colony confirms it (their outlines at ×1
+    // follow the edges closer, and read them sharper than the tutorial's band)
+    let closer = Some(0.85 * edges::TUTORIAL_EDGE_RISE);
+    let check = search.check_found_with_edges(&colony, &colony, Doubted::Nothing, closer);
+    assert!(matches!(check, Check::Agrees { .. }), "{check:?}");
+    assert!(search.settled());
+    assert_eq!(search.factor(), 1.0);
+    assert_eq!(search.confirmed_by(), Some(POPULATION));
+    assert_eq!(search.doubt(), None);
+    assert!(
+        search.how().ends_with("as sharp as the tutorial's: kept"),
+        "{}",
+        search.how()
+    );
+    // the same colony magnified blurs its edges with it; edges sharper than the tutorial's
+    // are other optics, magnified or not; edges unmeasured, a few rods, rods
+    // the networks are unsure of or that are doubted, and rods wider than the band all aim
+    // at the tutorial's width, as before
+    let blurred = Some(1.2 * edges::TUTORIAL_EDGE_RISE);
+    let sharper = Some(0.7 * edges::TUTORIAL_EDGE_RISE);
+    let wide = (1.7 * scale::TUTORIAL_CELL_WIDTH).round() as usize;
+    for (cells, doubted, edges, what) in [
+        (colony.clone(), Doubted::Nothing, blurred, "blurred"),
+        (colony.clone(), Doubted::Nothing, sharper, "other optics"),
+        (colony.clone(), Doubted::Nothing, None, "unmeasured"),
+        (rods(POPULATION - 1, width), Doubted::Nothing, sharp, "few"),
+        (colony.clone(), Doubted::Unsure, sharp, "unsure"),
+        (colony.clone(), Doubted::Cells, sharp, "doubted"),
+        (rods(POPULATION, wide), Doubted::Nothing, sharp, "wider"),
+    ] {
+        let mut search = ScaleSearch::from(0.78, "measured".into());
+        let check = search.check_found_with_edges(&cells, &cells, doubted, edges);
+        let width = scale::typical_width(&cells).unwrap();
+        let wanted = scale::factor_for_width(width);
+        let aims = match check {
+            Check::Again { factor, .. } => factor == wanted,
+            Check::Agrees { .. } => (wanted / 0.78 - 1.0).abs() <= AGREE,
+            _ => false,
+        };
+        assert!(aims, "{what}: {check:?}, {}", search.how());
+        assert!(
+            !search.how().contains("as sharp"),
+            "{what}: {}",
+            search.how()
+        );
+    }
+    // cells as wide as the tutorial's, or narrower, are not moved to ×1 by sharp edges
+    let mut search = ScaleSearch::from(1.4, "measured".into());
+    let narrow = rods(POPULATION, 9);
+    let check = search.check_found_with_edges(&narrow, &narrow, Doubted::Nothing, sharp);
+    let wanted = scale::factor_for_width(measured(9));
+    assert!(
+        matches!(check, Check::Agrees { .. })
+            || check
+                == Check::Again {
+                    factor: wanted,
+                    width: measured(9)
+                },
+        "{check:?}"
+    );
+}
+
+#[test]
 fn specks_beside_the_cells_are_not_counted_as_confirming_them() {
     // three rods as wide as the tutorial's and nine 2 × 2 specks of debris
     let (w, h) = (100, 40);
