@@ -35,30 +35,23 @@ export function wireDownloads({ run, $, state }) {
       download(new Blob([bytes], { type: tiff ? 'image/tiff' : 'image/png' }), `${name}-${what}-x${x}y${y}.${tiff ? 'tif' : 'png'}`);
     } catch { /* shown */ }
   });
+  // A button whose request's reply holds the file (at `key`), named after the image.
+  const offer = (id, request, payload, key, type, suffix) => $(id).addEventListener('click', async () => {
+    const name = stem();
+    try {
+      const reply = await run(request, payload());
+      download(new Blob([reply[key]], { type }), `${name}-${suffix}`);
+    } catch { /* shown */ }
+  });
   // The measurements come from the crate (the CLI's `--out-cells` columns, intensities in the
   // file's units).
-  $('download-csv').addEventListener('click', async () => {
-    const file = state.image?.name ?? 'image';
-    const name = stem();
-    try {
-      const { csv } = await run('cellsCsv', { file, page: (state.imageFile?.page ?? 0) + 1, micron: Number($('pixel-size').value) });
-      download(new Blob([csv], { type: 'text/csv' }), `${name}-cells.csv`);
-    } catch { /* shown */ }
-  });
+  offer('download-csv', 'cellsCsv', () => ({
+    file: state.image?.name ?? 'image',
+    page: (state.imageFile?.page ?? 0) + 1,
+    micron: Number($('pixel-size').value),
+  }), 'csv', 'text/csv', 'cells.csv');
   // Fiji opens the zip in its ROI Manager (drag it onto Fiji), each cell named by its id.
-  $('download-rois').addEventListener('click', async () => {
-    const name = stem();
-    try {
-      const { zip } = await run('cellsRoiZip', {});
-      download(new Blob([zip], { type: 'application/zip' }), `${name}-rois.zip`);
-    } catch { /* shown */ }
-  });
+  offer('download-rois', 'cellsRoiZip', () => ({}), 'zip', 'application/zip', 'rois.zip');
   // QuPath imports the file (File → Import objects) as detections with their measurements.
-  $('download-geojson').addEventListener('click', async () => {
-    const name = stem();
-    try {
-      const { text } = await run('cellsGeojson', {});
-      download(new Blob([text], { type: 'application/geo+json' }), `${name}-cells.geojson`);
-    } catch { /* shown */ }
-  });
+  offer('download-geojson', 'cellsGeojson', () => ({}), 'text', 'application/geo+json', 'cells.geojson');
 }

@@ -13,7 +13,7 @@ use crate::model::backend::Backend;
 use crate::model::{Model, Path};
 use crate::post::{PostConfig, average, cells, drop_faint, keep};
 use crate::scale;
-use crate::scale::auto_scale::{Check, Doubted, ScaleSearch};
+use crate::scale::auto_scale::{Check, Doubted, POPULATION, ScaleSearch};
 
 /// How the scale is chosen: measured from the image ([`crate::scale::width`]) or given.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -194,9 +194,14 @@ pub async fn segment_cells(
 }
 
 /// How far the image's edges rise around `cells` (of `rect` of `plane`), for the scale
-/// search: [`crate::scale::edges::rise`].
+/// search: [`crate::scale::edges::rise`], off the image's padding and marks. None where too
+/// few cells were found for the search to hear it (a population, [`POPULATION`]).
 pub fn edges_around(cells: &Cells, plane: &Plane, rect: Rect) -> Option<f64> {
-    crate::scale::edges::rise(cells, &plane.crop_reflected(rect, 0).data)
+    if cells.count() < POPULATION {
+        return None;
+    }
+    let flat = within(&left_out(plane), plane, rect);
+    crate::scale::edges::rise(cells, &plane.crop_reflected(rect, 0).data, flat.as_deref())
 }
 
 /// `found` (cells of `rect` of `plane`) as far as the image bears them out: off its padding,

@@ -591,7 +591,7 @@ fn the_scale_is_measured_from_the_image_at_other_magnifications() {
         "{width}"
     );
     // and how sharp its edges are (scale::edges), which follows the magnification below
-    let rise = edges::rise(&found, &plane.data).unwrap();
+    let rise = edges::rise(&found, &plane.data, None).unwrap();
     eprintln!("phase_027's edges rise over {rise:.2} px");
     assert!(
         (rise / edges::TUTORIAL_EDGE_RISE - 1.0).abs() < 0.03,
@@ -614,7 +614,12 @@ fn the_scale_is_measured_from_the_image_at_other_magnifications() {
             estimate.factor
         );
         let whole = Rect::new(0, 0, image.width, image.height);
-        let rise = edges::rise(&cells_of(&nets, &image, whole, right, &b), &image.data).unwrap();
+        let rise = edges::rise(
+            &cells_of(&nets, &image, whole, right, &b),
+            &image.data,
+            None,
+        )
+        .unwrap();
         eprintln!("  its edges rise over {rise:.2} px");
         let expected = r * edges::TUTORIAL_EDGE_RISE;
         if r < 0.7 {

@@ -17,7 +17,7 @@
 //! population of cells up to [`WIDER`] as wide as the tutorial's that the networks are sure
 //! of: a wider bacterium at the tutorial's magnification, which the networks segment best as
 //! it is (not the pieces a higher magnification breaks cells into). Wherever the search
-//! stands, such a population is also taken to ×1 where the image's edges are as sharp as
+//! stands (within reach of ×1), such a population is also taken to ×1 where the image's edges are as sharp as
 //! the tutorial's ([`crate::scale::edges`]: a magnified image's edges blur with it, a wider
 //! bacterium's do not; [`ScaleSearch::sharp_wider`]). Where ×1 found no
 //! cell there, the scale the image's strongest features give is tried once; and where the
@@ -142,8 +142,11 @@ pub struct ScaleSearch {
     /// How sharp the image's edges are around those cells ([`edges::rise`]), where the caller
     /// said ([`ScaleSearch::check_found_with_edges`]).
     edges: Option<f64>,
-    /// Whether the edges took the search to ×1 ([`ScaleSearch::sharp_wider`]).
+    /// Whether the edges took the search to ×1 ([`ScaleSearch::sharp_wider`])...
     sharp_moved: bool,
+    /// ...and whether it has left ×1 since: the cells found there did not bear it out, and
+    /// the edges are not asked again.
+    sharp_spent: bool,
 }
 
 /// Where a search stood before a scale was tried ([`ScaleSearch::check_found`]), and which.
@@ -260,6 +263,7 @@ impl ScaleSearch {
             doubted: Doubted::Nothing,
             edges: None,
             sharp_moved: false,
+            sharp_spent: false,
         }
     }
 
@@ -328,23 +332,13 @@ impl ScaleSearch {
     /// and where no width stood out and the search would end on too few cells or doubtful
     /// ones, an octave up, standing for cells nothing doubts (`try_octave`, there too).
     pub fn check_found(&mut self, kept: &Cells, found: &Cells, doubted: Doubted) -> Check {
-        self.check_seen(kept, found, doubted, None)
+        self.check_found_with_edges(kept, found, doubted, None)
     }
 
     /// [`ScaleSearch::check_found`], told how sharp the image's edges are around the cells
     /// kept (`edges`: [`edges::rise`]): where they are the tutorial's optics, cells up to
     /// [`WIDER`] as wide are a wider bacterium, segmented at ×1 ([`ScaleSearch::sharp_wider`]).
     pub fn check_found_with_edges(
-        &mut self,
-        kept: &Cells,
-        found: &Cells,
-        doubted: Doubted,
-        edges: Option<f64>,
-    ) -> Check {
-        self.check_seen(kept, found, doubted, edges)
-    }
-
-    fn check_seen(
         &mut self,
         kept: &Cells,
         found: &Cells,
@@ -561,11 +555,11 @@ impl ScaleSearch {
         match outcome {
             Check::Again { factor, width } if verdict.sharp_wider => {
                 self.checks.push_str(&format!(
-                    "; the cells found there are {width:.1} px wide, within what the networks \
-                     segment well at ×1 ({:.1}–{:.1} px), and the image's edges are as sharp as \
-                     the tutorial's (a wider bacterium, not a higher magnification): scale \
-                     ×{factor:.3}",
-                    (1.0 - AGREE) * scale::TUTORIAL_CELL_WIDTH,
+                    "; the cells found there are {width:.1} px wide, wider than the tutorial's \
+                     but within what the networks segment well at ×1 ({:.1}–{:.1} px), and the \
+                     image's edges are as sharp as the tutorial's (a wider bacterium, not a \
+                     higher magnification): scale ×{factor:.3}",
+                    (1.0 + AGREE) * scale::TUTORIAL_CELL_WIDTH,
                     WIDER * scale::TUTORIAL_CELL_WIDTH
                 ));
                 self.moved_from = Some(at);
@@ -579,15 +573,17 @@ impl ScaleSearch {
                      scale ×{factor:.3}",
                     scale::TUTORIAL_CELL_WIDTH
                 ));
+                // (away from the ×1 the edges took it to: they are not asked again)
+                self.sharp_spent |= self.sharp_moved;
                 self.moved_from = Some(at);
                 self.factor = factor;
                 self.rounds += 1;
             }
             Check::Agrees { width } if verdict.sharp_wider => self.checks.push_str(&format!(
-                "; the cells found are {width:.1} px wide, within what the networks \
-                     segment well at ×1 ({:.1}–{:.1} px), and the image's edges as sharp as the \
-                     tutorial's: kept",
-                (1.0 - AGREE) * scale::TUTORIAL_CELL_WIDTH,
+                "; the cells found are {width:.1} px wide, wider than the tutorial's but \
+                     within what the networks segment well at ×1 ({:.1}–{:.1} px), the image's \
+                     edges as sharp as the tutorial's: kept",
+                (1.0 + AGREE) * scale::TUTORIAL_CELL_WIDTH,
                 WIDER * scale::TUTORIAL_CELL_WIDTH
             )),
             Check::Agrees { width } if verdict.wider_kept => self.checks.push_str(&format!(
@@ -649,8 +645,9 @@ impl ScaleSearch {
     /// check where a population of measured cells ([`POPULATION`]) is from the tutorial's
     /// width (less [`AGREE`]) to [`WIDER`] as wide: a wider bacterium is not a higher
     /// magnification, and shrunk to the tutorial's width its rims swell and its neighbours
-    /// merge. A measured start, a field of noise, a few cells, and every check after a move
-    /// still aim at the tutorial's width; and so do cells the image's checks doubt (their
+    /// merge. A measured start (unless the image's edges are as sharp as the tutorial's:
+    /// [`ScaleSearch::sharp_wider`]), a field of noise, a few cells, and every check after a
+    /// move still aim at the tutorial's width; and so do cells the image's checks doubt (their
     /// texture, sureness or mottling: [`Doubted::Cells`]) or the networks are less sure of
     /// than of most real cells ([`Doubted::Unsure`]): a wider bacterium's cells are
     /// segmented well at ×1 and the networks are sure of them (of 13 fields of four labs
@@ -720,10 +717,13 @@ impl ScaleSearch {
 
     /// Whether `measured` cells `width` px wide (in the image's pixels), which would move the
     /// scale below ×1, are a wider bacterium at the tutorial's magnification: a population
-    /// ([`POPULATION`]) wider than the tutorial's (beyond [`AGREE`]) up to [`WIDER`] as wide, that
-    /// nothing doubts and the networks are sure of, in an image whose edges are as sharp as
-    /// the tutorial's ([`edges::as_sharp_as_the_tutorials`]). Then ×1 is the scale, wherever
-    /// the search stands: shrunk to the tutorial's width, the edges would be sharper than the
+    /// ([`POPULATION`]) wider than the tutorial's (beyond [`AGREE`]) up to [`WIDER`] as wide,
+    /// that the image's checks do not doubt (the halo's doubt, of the image's kind, aside) and
+    /// the networks are sure of, in an image whose edges are as sharp as the tutorial's
+    /// ([`edges::as_sharp_as_the_tutorials`]), where ×1 is within the checks' reach and the
+    /// start is not a field of noise. Then ×1 is the scale, wherever the search stands (once:
+    /// where the cells found at ×1 move it away, the edges are not asked again): shrunk to
+    /// the tutorial's width, the edges would be sharper than the
     /// networks learned, and the rims they draw swell in the image's pixels. The same image
     /// magnified blurs its edges with it (phase_027 enlarged ×1.4 rises 1.35 times as far) and
     /// is shrunk as before; so are cells the edges cannot vouch for, which
@@ -732,7 +732,14 @@ impl ScaleSearch {
     /// again: the outlines found at ×1 follow the edges closer than those of a shrunk image,
     /// and read them sharper (swarming fields: 2.8–2.9 px at ×1 where 3.1–3.2 at ×0.7).
     fn sharp_wider(&self, width: f64, measured: usize) -> bool {
-        (self.sharp_moved || self.edges.is_some_and(edges::as_sharp_as_the_tutorials))
+        let at_one = (self.factor - 1.0).abs() <= AGREE;
+        let (low, high) = self.reach();
+        let noise_only = self.guessed && !self.width_unclear;
+        !self.sharp_spent
+            && !noise_only
+            && (low..=high).contains(&1.0)
+            && ((self.sharp_moved && at_one)
+                || self.edges.is_some_and(edges::as_sharp_as_the_tutorials))
             && measured >= POPULATION
             && (1.0 + AGREE..=WIDER).contains(&(width / scale::TUTORIAL_CELL_WIDTH))
             && !matches!(self.doubted, Doubted::Cells | Doubted::Unsure)

@@ -47,14 +47,16 @@ const MIN_PIXELS: usize = 20;
 
 /// How far (px) the image's level takes to rise across the outline of `cells` from its dark
 /// inside to its bright halo (a quarter to three quarters of the way), `pixels` being the
-/// image under them (one value per label). None where no cell is found, the
-/// profile has too few pixels, or it does not rise.
-pub fn rise(cells: &Cells, pixels: &[f32]) -> Option<f64> {
+/// image under them (one value per label), less its pixels on `flat` (padding, burnt-in
+/// marks, a field stop's outside: [`crate::io::marks::left_out`]). None where no cell is
+/// found, the profile has too few pixels, or it does not rise.
+pub fn rise(cells: &Cells, pixels: &[f32], flat: Option<&[bool]>) -> Option<f64> {
     if cells.count() == 0 || pixels.len() != cells.labels.len() {
         return None;
     }
     let (w, h) = (cells.width as u32, cells.height as u32);
-    let at = |x: u32, y: u32| cells.labels[(y * w + x) as usize] > 0;
+    let index = |x: u32, y: u32| y as usize * cells.width + x as usize;
+    let at = |x: u32, y: u32| cells.labels[index(x, y)] > 0;
     // squared distances to the nearest cell pixel (outside) and to the nearest non-cell one
     // (inside): imageproc measures to the nearest foreground (non-zero) pixel
     let cell = GrayImage::from_fn(w, h, |x, y| Luma([if at(x, y) { 255 } else { 0 }]));
@@ -65,7 +67,7 @@ pub fn rise(cells: &Cells, pixels: &[f32]) -> Option<f64> {
     let mut levels: Vec<Vec<f32>> = vec![Vec::new(); bins];
     for y in 0..h {
         for x in 0..w {
-            let i = (y * w + x) as usize;
+            let i = index(x, y);
             // a pixel's centre lies half a pixel from the outline between it and its neighbour
             let d = if at(x, y) {
                 0.5 - to_open.get_pixel(x, y)[0].sqrt()
@@ -73,7 +75,8 @@ pub fn rise(cells: &Cells, pixels: &[f32]) -> Option<f64> {
                 to_cell.get_pixel(x, y)[0].sqrt() - 0.5
             };
             let bin = ((d + REACH) / STEP).floor();
-            if (0.0..bins as f64).contains(&bin) && pixels[i].is_finite() {
+            let left_out = flat.is_some_and(|flat| flat[i]);
+            if (0.0..bins as f64).contains(&bin) && pixels[i].is_finite() && !left_out {
                 levels[bin as usize].push(pixels[i]);
             }
         }
@@ -158,28 +161,28 @@ mod tests {
 
     #[test]
     fn the_rise_follows_the_magnification_not_the_cells_size() {
-        let base = rise(&discs(12.0, 3.0).0, &discs(12.0, 3.0).1).unwrap();
+        let base = rise(&discs(12.0, 3.0).0, &discs(12.0, 3.0).1, None).unwrap();
         // the same field magnified: cells and edges k times as large
         for k in [1.5, 2.0] {
             let (cells, pixels) = discs(12.0 * k, 3.0 * k);
-            let r = rise(&cells, &pixels).unwrap();
+            let r = rise(&cells, &pixels, None).unwrap();
             assert!((r / (k * base) - 1.0).abs() < 0.12, "×{k}: {r} for {base}");
         }
         // a wider cell, its edges as sharp
         let (cells, pixels) = discs(20.0, 3.0);
-        let r = rise(&cells, &pixels).unwrap();
+        let r = rise(&cells, &pixels, None).unwrap();
         assert!((r / base - 1.0).abs() < 0.1, "{r} for {base}");
         // sharper edges rise over less
         let (cells, pixels) = discs(12.0, 1.5);
-        assert!(rise(&cells, &pixels).unwrap() < 0.75 * base);
+        assert!(rise(&cells, &pixels, None).unwrap() < 0.75 * base);
     }
 
     #[test]
     fn no_cells_or_a_flat_image_have_no_rise() {
         let (cells, _) = discs(12.0, 4.0);
-        assert_eq!(rise(&cells, &vec![0.3; cells.labels.len()]), None);
+        assert_eq!(rise(&cells, &vec![0.3; cells.labels.len()], None), None);
         let none = Cells::from_mask(&[false; 100], 10, 10, 1);
-        assert_eq!(rise(&none, &[0.0; 100]), None);
+        assert_eq!(rise(&none, &[0.0; 100], None), None);
         assert!(as_sharp_as_the_tutorials(TUTORIAL_EDGE_RISE));
         assert!(!as_sharp_as_the_tutorials(1.19 * TUTORIAL_EDGE_RISE));
         assert!(!as_sharp_as_the_tutorials(0.8 * TUTORIAL_EDGE_RISE));

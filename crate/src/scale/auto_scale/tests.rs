@@ -499,6 +499,35 @@ fn wider_cells_with_the_tutorials_sharp_edges_are_segmented_at_one() {
             search.how()
         );
     }
+    // taken to ×1, where the cells found are wider than the band (neighbours merged): the
+    // search moves away, and the edges are not asked again
+    let mut search = ScaleSearch::from(0.78, "measured".into());
+    search.check_found_with_edges(&colony, &colony, Doubted::Nothing, sharp);
+    assert_eq!(search.factor(), 1.0);
+    let merged = rods(POPULATION, wide);
+    let check = search.check_found_with_edges(&merged, &merged, Doubted::Nothing, sharp);
+    let away = scale::factor_for_width(measured(wide));
+    assert_eq!(
+        check,
+        Check::Again {
+            factor: away,
+            width: measured(wide)
+        }
+    );
+    let check = search.check_found_with_edges(&colony, &colony, Doubted::Nothing, sharp);
+    assert_eq!(
+        check,
+        Check::Again {
+            factor: scale::factor_for_width(measured(width)),
+            width: measured(width)
+        },
+        "{}",
+        search.how()
+    );
+    // ×1 beyond the checks' reach (an octave from a start of ×0.4): not taken there
+    let mut far = ScaleSearch::from(0.4, "measured".into());
+    let check = far.check_found_with_edges(&colony, &colony, Doubted::Nothing, sharp);
+    assert!(!far.how().contains("as sharp"), "{check:?}: {}", far.how());
     // cells as wide as the tutorial's, or narrower, are not moved to ×1 by sharp edges
     let mut search = ScaleSearch::from(1.4, "measured".into());
     let narrow = rods(POPULATION, 9);

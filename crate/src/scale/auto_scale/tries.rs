@@ -10,6 +10,9 @@ impl ScaleSearch {
     /// Moves to `factor` for a try ([`ScaleSearch::check_found`]), remembering where the
     /// search stood so that it can be taken back.
     pub(super) fn begin_try(&mut self, factor: f64, kind: Try) {
+        // (a try away from the ×1 the image's edges took the search to: they are not asked
+        // again)
+        self.sharp_spent |= self.sharp_moved;
         self.trying = Some(Tried {
             factor: self.factor,
             rounds: self.rounds,
