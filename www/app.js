@@ -216,7 +216,7 @@ batch = new Batch({
     state.batching = on;
     enable();
   },
-  download: (blob, name) => download(blob, name),
+  download,
   signal: (type) => client.signal(type),
 });
 window.cellseg.batch = batch;
@@ -245,7 +245,7 @@ const sessions = new Sessions({
   own,
   setStatus,
   showError,
-  download: (blob, name) => download(blob, name),
+  download,
   networkReplaced: (text, bytes) => networkReplaced(text, bytes),
   settingsApplied: () => {
     $('threshold-slider').value = $('threshold').value;
@@ -504,6 +504,7 @@ $('segment-pages').addEventListener('click', () => {
   const done = batch.segmentAll([state.imageSource], state.imageFile?.channel ?? -1);
   $('batch-table').scrollIntoView({ block: 'center' }); // shown as the run starts
   return done;
-});wireDownloads({ run, $, state });
+});
+wireDownloads({ run, $, state });
 
 start();

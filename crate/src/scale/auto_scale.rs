@@ -17,9 +17,9 @@
 //! population of cells up to [`WIDER`] as wide as the tutorial's that the networks are sure
 //! of: a wider bacterium at the tutorial's magnification, which the networks segment best as
 //! it is (not the pieces a higher magnification breaks cells into). Wherever the search
-//! stands (within reach of ×1), such a population is also taken to ×1 where the image's edges are as sharp as
-//! the tutorial's ([`crate::scale::edges`]: a magnified image's edges blur with it, a wider
-//! bacterium's do not; [`ScaleSearch::sharp_wider`]). Where ×1 found no
+//! stands (within reach of ×1), such a population is also taken to ×1 where the image's
+//! edges are as sharp as the tutorial's ([`crate::scale::edges`]: a magnified image's edges
+//! blur with it, a wider bacterium's do not; [`ScaleSearch::sharp_wider`]). Where ×1 found no
 //! cell there, the scale the image's strongest features give is tried once; and where the
 //! search would end on too few cells or on doubtful ones, an octave up is tried once
 //! ([`ScaleSearch::check_found`]).
@@ -723,11 +723,11 @@ impl ScaleSearch {
     /// ([`edges::as_sharp_as_the_tutorials`]), where ×1 is within the checks' reach and the
     /// start is not a field of noise. Then ×1 is the scale, wherever the search stands (once:
     /// where the cells found at ×1 move it away, the edges are not asked again): shrunk to
-    /// the tutorial's width, the edges would be sharper than the
-    /// networks learned, and the rims they draw swell in the image's pixels. The same image
-    /// magnified blurs its edges with it (phase_027 enlarged ×1.4 rises 1.35 times as far) and
-    /// is shrunk as before; so are cells the edges cannot vouch for, which
-    /// [`ScaleSearch::keeps_wider`] alone may keep at a ×1 the image could not measure. Once
+    /// the tutorial's width, the edges would be sharper than the networks learned, and the
+    /// rims they draw swell in the image's pixels. The same image magnified blurs its edges
+    /// with it (phase_027 enlarged ×1.4 rises 1.34 times as far) and is shrunk as before; so
+    /// are cells the edges cannot vouch for, which [`ScaleSearch::keeps_wider`] alone may
+    /// keep at a ×1 the image could not measure. Once
     /// the edges have taken the search to ×1, the cells found there need not measure them
     /// again: the outlines found at ×1 follow the edges closer than those of a shrunk image,
     /// and read them sharper (swarming fields: 2.8–2.9 px at ×1 where 3.1–3.2 at ×0.7).

@@ -9,13 +9,13 @@
 //! learned, and the rim they draw (as wide as the tutorial's, in their pixels) swells in the
 //! image's (swarming *B. subtilis* of a third lab, whose edges rise over 2.7–3.2 px like the
 //! tutorial's 3.2, read AP @ 0.75 0.16–0.30 at the ×0.74–×0.83 their width gave and
-//! 0.39–0.80 at ×1). So the search asks this measure too.
+//! 0.35–0.80 at ×1). So the search asks this measure too.
 //!
 //! The measure: the image's median level at each distance from the cells' outer outline
 //! (inside negative, in quarter pixels; touching cells' shared outlines are inside), and how
 //! far that profile takes to rise from a quarter to three quarters of the way from its
 //! darkest, inside, to its brightest, the halo. It follows the magnification (phase_027
-//! resampled ×0.7 / ×1.4 reads 0.65 / 1.35 times its own) and a median over every cell's
+//! resampled ×0.7 / ×1.4 reads 0.66 / 1.34 times its own) and a median over every cell's
 //! outline is steady where the cells are a population (one time-lapse's frames agree within
 //! about 10%; a field's one or two cells do not).
 
@@ -49,9 +49,11 @@ const MIN_PIXELS: usize = 20;
 /// inside to its bright halo (a quarter to three quarters of the way), `pixels` being the
 /// image under them (one value per label), less its pixels on `flat` (padding, burnt-in
 /// marks, a field stop's outside: [`crate::io::marks::left_out`]). None where no cell is
-/// found, the profile has too few pixels, or it does not rise.
+/// found, the profile has too few pixels, or it does not rise (or `pixels` or `flat` do not
+/// cover the cells' plane).
 pub fn rise(cells: &Cells, pixels: &[f32], flat: Option<&[bool]>) -> Option<f64> {
-    if cells.count() == 0 || pixels.len() != cells.labels.len() {
+    let covers = |len: usize| len == cells.labels.len();
+    if cells.count() == 0 || !covers(pixels.len()) || flat.is_some_and(|f| !covers(f.len())) {
         return None;
     }
     let (w, h) = (cells.width as u32, cells.height as u32);
@@ -183,6 +185,11 @@ mod tests {
         assert_eq!(rise(&cells, &vec![0.3; cells.labels.len()], None), None);
         let none = Cells::from_mask(&[false; 100], 10, 10, 1);
         assert_eq!(rise(&none, &[0.0; 100], None), None);
+        // every pixel left out (padding), or a mask of another size: nothing to read
+        let (cells, pixels) = discs(12.0, 3.0);
+        assert_eq!(rise(&cells, &pixels, Some(&vec![true; pixels.len()])), None);
+        assert_eq!(rise(&cells, &pixels, Some(&[false; 10])), None);
+        assert!(rise(&cells, &pixels, Some(&vec![false; pixels.len()])).is_some());
         assert!(as_sharp_as_the_tutorials(TUTORIAL_EDGE_RISE));
         assert!(!as_sharp_as_the_tutorials(1.19 * TUTORIAL_EDGE_RISE));
         assert!(!as_sharp_as_the_tutorials(0.8 * TUTORIAL_EDGE_RISE));
